@@ -1,0 +1,236 @@
+"""The operator API under ``/_crossconnect/`` (plays Microsoft's ExpressRoute engineering).
+
+``/_crossconnect/health`` is open and shows no secrets; everything else needs a token of the
+operator principal (its own tenant, its own credential).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crossconnect.arm.errors import ArmError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from crossconnect.arm.features import CATALOG, feature_state, find_feature, set_feature_state
+from crossconnect.arm.providers import set_registration
+from crossconnect.identity.tokens import ARM_AUDIENCES, Principal, TokenError, TokenService
+from crossconnect.store import Store
+
+OPERATOR_META = "operator"
+
+
+@dataclass
+class AdminContext:
+    store: Store
+    tokens: TokenService
+    reset: Callable[[], None]
+    started_at: float
+    database_kind: str
+    version: str
+
+
+Handler = Callable[[Request, Principal], Awaitable[Any]]
+
+
+class AdminApi:
+    def __init__(self, context: AdminContext) -> None:
+        self.ctx = context
+        self.extra_routes: list[tuple[str, str, Handler]] = []
+
+    def add(self, method: str, path: str, handler: Handler) -> None:
+        """Other layers (network, fabric) add their operator endpoints here."""
+        self.extra_routes.append((method, path, handler))
+
+    def routes(self) -> list[Route]:
+        own: list[tuple[str, str, Handler]] = [
+            ("GET", "/subscriptions", self.list_subscriptions),
+            ("POST", "/subscriptions", self.enlist_subscription),
+            ("GET", "/features", self.list_feature_registrations),
+            ("POST", "/features/approve", self.approve_feature),
+            ("POST", "/features/deny", self.deny_feature),
+            ("POST", "/reset", self.reset),
+            ("GET", "/snapshot", self.export_snapshot),
+            ("PUT", "/snapshot", self.import_snapshot),
+            ("POST", "/signing-keys/rotate", self.rotate_keys),
+        ]
+        routes = [Route("/_crossconnect/health", self.health, methods=["GET"])]
+        for method, path, handler in own + self.extra_routes:
+            routes.append(Route("/_crossconnect" + path, self._wrap(handler), methods=[method]))
+        return routes
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _wrap(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                principal = self._operator(request)
+                result = await handler(request, principal)
+            except ArmError as exc:
+                return JSONResponse(exc.body(), exc.status)
+            if isinstance(result, Response):
+                return result
+            return JSONResponse(result)
+
+        return endpoint
+
+    def _operator(self, request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized(
+                "The operator API needs a bearer token of the operator principal "
+                "(get one with the operator credentials from `crossconnect env --json`).",
+                "AuthenticationFailed",
+            )
+        try:
+            principal = self.ctx.tokens.verify(token.strip(), ARM_AUDIENCES)
+        except TokenError as exc:
+            raise Unauthorized(exc.message, exc.code) from None
+        operator = self.ctx.store.get_meta(OPERATOR_META) or {}
+        if principal.object_id != operator.get("object_id"):
+            raise Forbidden(
+                f"The principal '{principal.object_id}' is not the crossconnect operator; the operator API accepts "
+                "only the operator credential.",
+                "OperatorOnly",
+            )
+        return principal
+
+    @staticmethod
+    async def body(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        if not raw:
+            return {}
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise BadRequest("The request body is not valid JSON.", "InvalidRequestFormat") from None
+        if not isinstance(data, dict):
+            raise BadRequest("The request body must be a JSON object.", "InvalidRequestContent")
+        return data
+
+    # -- handlers ----------------------------------------------------------------------------
+    async def health(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": self.ctx.version,
+                "database": self.ctx.database_kind,
+                "uptimeSeconds": round(time.time() - self.ctx.started_at, 1),
+            }
+        )
+
+    async def list_subscriptions(self, request: Request, _: Principal) -> Any:
+        return {"value": [_subscription(r) for r in self.ctx.store.find_all("subscriptions")]}
+
+    async def enlist_subscription(self, request: Request, _: Principal) -> Any:
+        data = await self.body(request)
+        tenant_id = str(data.get("tenantId", "")).lower()
+        name = data.get("displayName")
+        if not tenant_id or not isinstance(name, str) or not name:
+            raise BadRequest(
+                "Both 'tenantId' and 'displayName' are required.",
+                "InvalidRequestContent",
+                target="tenantId" if not tenant_id else "displayName",
+            )
+        if self.ctx.store.find("tenants", id=tenant_id) is None:
+            raise NotFound(f"The tenant '{tenant_id}' does not exist.", "TenantNotFound", target="tenantId")
+        sub_id = str(data.get("subscriptionId") or uuid.uuid4()).lower()
+        if self.ctx.store.find("subscriptions", id=sub_id):
+            raise Conflict(f"The subscription '{sub_id}' already exists.", "SubscriptionAlreadyExists")
+        row = {
+            "id": sub_id,
+            "tenant_id": tenant_id,
+            "display_name": name,
+            "state": "Enabled",
+            "created_at": time.time(),
+        }
+        with self.ctx.store.tx() as conn:
+            self.ctx.store.insert("subscriptions", row, conn)
+            for namespace in data.get("registeredProviders", []) or []:
+                set_registration(self.ctx.store, sub_id, str(namespace), "Registered", conn=conn)
+        return JSONResponse(_subscription(row), 201)
+
+    async def list_feature_registrations(self, request: Request, _: Principal) -> Any:
+        state = request.query_params.get("state")
+        out = []
+        for row in self.ctx.store.find_all("feature_registrations"):
+            feature = next((f for f in CATALOG if f.key == row["feature_key"]), None)
+            if feature is None:
+                continue
+            current = feature_state(self.ctx.store, row["subscription_id"], feature)
+            if state and current.lower() != state.lower():
+                continue
+            out.append(
+                {
+                    "subscriptionId": row["subscription_id"],
+                    "feature": f"{feature.namespace}/{feature.name}",
+                    "state": current,
+                }
+            )
+        return {"value": out}
+
+    async def _decide(self, request: Request, approve: bool) -> Any:
+        data = await self.body(request)
+        sub_id = str(data.get("subscriptionId", "")).lower()
+        name = str(data.get("feature", ""))
+        namespace, _, feature_name = name.partition("/")
+        feature = find_feature(namespace, feature_name)
+        if feature is None:
+            raise NotFound(
+                f"The feature '{name}' is unknown (expected '<namespace>/<name>').", "FeatureNotFound", target="feature"
+            )
+        if self.ctx.store.find("subscriptions", id=sub_id) is None:
+            raise NotFound(
+                f"The subscription '{sub_id}' could not be found.", "SubscriptionNotFound", target="subscriptionId"
+            )
+        if not approve and feature_state(self.ctx.store, sub_id, feature) != "Pending":
+            raise Conflict(f"The feature '{name}' is not pending on subscription '{sub_id}'.", "FeatureNotPending")
+        set_feature_state(self.ctx.store, sub_id, feature, "Registered" if approve else "NotRegistered")
+        return {"subscriptionId": sub_id, "feature": name, "state": feature_state(self.ctx.store, sub_id, feature)}
+
+    async def approve_feature(self, request: Request, _: Principal) -> Any:
+        return await self._decide(request, True)
+
+    async def deny_feature(self, request: Request, _: Principal) -> Any:
+        return await self._decide(request, False)
+
+    async def reset(self, request: Request, _: Principal) -> Any:
+        self.ctx.reset()
+        return {"status": "reset"}
+
+    async def export_snapshot(self, request: Request, _: Principal) -> Any:
+        return {"format": "crossconnect-snapshot/1", "exportedAt": time.time(), "tables": self.ctx.store.export_state()}
+
+    async def import_snapshot(self, request: Request, _: Principal) -> Any:
+        data = await self.body(request)
+        if data.get("format") != "crossconnect-snapshot/1" or not isinstance(data.get("tables"), dict):
+            raise BadRequest(
+                "Not a crossconnect snapshot (expected format 'crossconnect-snapshot/1' with 'tables').",
+                "InvalidSnapshot",
+            )
+        try:
+            self.ctx.store.import_state(data["tables"])
+        except Exception as exc:  # the import is one transaction: nothing was changed
+            raise BadRequest(
+                f"The snapshot could not be imported, nothing was changed: {exc}", "InvalidSnapshot"
+            ) from None
+        return {"status": "imported", "tables": {k: len(v) for k, v in data["tables"].items()}}
+
+    async def rotate_keys(self, request: Request, _: Principal) -> Any:
+        kid = self.ctx.tokens.keys.rotate()
+        return {"activeKid": kid}
+
+
+def _subscription(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "subscriptionId": row["id"],
+        "tenantId": row["tenant_id"],
+        "displayName": row["display_name"],
+        "state": row["state"],
+    }

@@ -1,0 +1,107 @@
+"""ASGI assembly: one Starlette app serving Azure AD, ARM, the operator API (and later the portal)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from crossconnect.admin.routes import AdminApi, AdminContext
+from crossconnect.app import seed as seeding
+from crossconnect.app.config import ServerConfig
+from crossconnect.arm.assembly import build_router
+from crossconnect.arm.metadata import metadata_endpoints
+from crossconnect.arm.operations import OperationEngine
+from crossconnect.arm.protocol import ArmProtocol
+from crossconnect.arm.resource_type import TypeRegistry
+from crossconnect.arm.services import ArmServices
+from crossconnect.arm.settings import ArmSettings
+from crossconnect.authz.enforcer import Authorizer
+from crossconnect.identity.directory import Directory
+from crossconnect.identity.endpoints import AadEndpoints
+from crossconnect.identity.keys import SigningKeys
+from crossconnect.identity.tokens import TokenService
+from crossconnect.store import Store, database_url
+
+log = logging.getLogger("crossconnect")
+
+VERSION = "0.1.0"
+ALL_METHODS = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS"]
+
+
+@dataclass
+class Runtime:
+    """Everything one server process holds."""
+
+    config: ServerConfig
+    store: Store
+    directory: Directory
+    keys: SigningKeys
+    tokens: TokenService
+    services: ArmServices
+    registry: TypeRegistry
+    credentials: dict[str, Any]
+    seed_hooks: list[seeding.SeedHook]
+
+    def reset(self) -> None:
+        seeding.reset(self.store, self.directory, self.credentials, self.seed_hooks)
+
+
+def build_runtime(config: ServerConfig) -> Runtime:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(database_url(config.database, config.data_dir))
+    store.migrate()
+    keys = SigningKeys(store)
+    keys.ensure()
+    tokens = TokenService(keys)
+    directory = Directory(store)
+    settings = ArmSettings(config.strict_api_versions, config.operation_delay, config.page_size)
+    engine = OperationEngine(store, settings)
+    registry = TypeRegistry(store)
+    services = ArmServices(store, settings, tokens, directory, Authorizer(), engine)
+    credentials = seeding.load_or_create_credentials(config.data_dir, config.bare)
+    runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, [])
+    return runtime
+
+
+def build_app(runtime: Runtime) -> Starlette:
+    router = build_router(runtime.registry, runtime.services.operations, [])
+    protocol = ArmProtocol(runtime.services, router)
+    admin = AdminApi(
+        AdminContext(
+            runtime.store,
+            runtime.tokens,
+            runtime.reset,
+            time.time(),
+            "sqlite" if runtime.store.is_sqlite else "postgresql",
+            VERSION,
+        )
+    )
+    seeding.ensure_seeded(runtime.store, runtime.directory, runtime.credentials, runtime.seed_hooks)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(runtime.services.operations.run_forever())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    routes = [
+        *AadEndpoints(runtime.directory, runtime.tokens).routes(),
+        Route("/metadata/endpoints", metadata_endpoints, methods=["GET"]),
+        *admin.routes(),
+        Route("/{path:path}", protocol.handle, methods=ALL_METHODS),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    return app

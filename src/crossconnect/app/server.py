@@ -1,0 +1,99 @@
+"""Running the HTTPS server: certificates, the data-dir lock, the banner, uvicorn."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import IO
+
+import uvicorn
+from rich.console import Console
+
+from crossconnect.app.application import build_app, build_runtime
+from crossconnect.app.certificates import ensure_certificates
+from crossconnect.app.config import ServerConfig
+from crossconnect.app.seed import CUSTOMER_SUBSCRIPTION, PROVIDER_SUBSCRIPTION
+
+SERVER_FILE = "server.json"
+
+
+class DataDirLocked(RuntimeError):
+    pass
+
+
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    """One SQLite server per data dir: a second one would fight over the same file."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / "server.lock", "a+")  # noqa: SIM115 - held for the process lifetime
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        other = handle.read().strip() or "unknown"
+        raise DataDirLocked(
+            f"Another crossconnect server (pid {other}) is already using the data dir '{data_dir}'. "
+            "Stop it first, or start this one with another --data-dir."
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def serve(config: ServerConfig, console: Console | None = None) -> None:
+    console = console or Console(stderr=True)
+    lock = (
+        lock_data_dir(config.data_dir)
+        if not config.database or config.database.startswith("sqlite") or "://" not in (config.database or "")
+        else None
+    )
+    certs = ensure_certificates(config.data_dir, config.host)
+    runtime = build_runtime(config)
+    app = build_app(runtime)
+    (config.data_dir / SERVER_FILE).write_text(
+        json.dumps({"base_url": config.base_url, "ca_bundle": str(certs.ca.resolve()), "pid": os.getpid()})
+    )
+    _banner(console, config, str(certs.ca.resolve()), runtime.credentials)
+    uvicorn_config = uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        ssl_certfile=str(certs.certificate),
+        ssl_keyfile=str(certs.key),
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    try:
+        uvicorn.Server(uvicorn_config).run()
+    finally:
+        runtime.store.dispose()
+        if lock is not None:
+            lock.close()
+        console.print("[dim]crossconnect stopped.[/dim]")
+
+
+def _banner(console: Console, config: ServerConfig, ca: str, creds: dict) -> None:
+    console.print(f"[bold green]crossconnect[/bold green] listening on [bold]{config.base_url}[/bold] (Azure AD + ARM)")
+    console.print(f"  CA certificate: {ca}")
+    console.print(
+        f"  data dir:       {config.data_dir.resolve()}  (database: {'PostgreSQL' if config.database and config.database.startswith('postgres') else 'SQLite'})"
+    )
+    if "partner" in creds:
+        console.print("  test setup:")
+        console.print(f"    [green]✓[/green] tenant {creds['tenant_id']} ({creds['tenant_domain']})")
+        console.print(
+            f"    [green]✓[/green] {PROVIDER_SUBSCRIPTION} {creds['partner']['subscription_id']}, Microsoft.Network registered"
+        )
+        console.print(
+            f"    [green]✓[/green] {CUSTOMER_SUBSCRIPTION} {creds['customer']['subscription_id']}, Microsoft.Network registered"
+        )
+        console.print("    [green]✓[/green] partner and customer client applications with client secrets")
+    else:
+        console.print("  bare start: only the operator credential is seeded")
+    console.print(f"  next: [bold]crossconnect env --data-dir {config.data_dir}[/bold] prints credentials and exports")
+    console.print("  Ctrl-C stops the server.")

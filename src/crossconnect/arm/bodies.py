@@ -1,0 +1,56 @@
+"""Request bodies: Pydantic models (camelCase at the edge, unknown members rejected), with
+validation failures turned into ARM's InvalidRequestContent naming the offending property."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from crossconnect.arm.errors import BadRequest
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ArmModel(BaseModel):
+    """Base for request bodies: unknown members are an error, values are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def parse(model: type[M], data: Any, type_label: str) -> M:
+    if not isinstance(data, dict):
+        raise BadRequest(
+            "The request content was invalid and could not be deserialized: "
+            f"'Expected a JSON object for type '{type_label}'.'",
+            "InvalidRequestContent",
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = _path(tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))))
+        if first["type"] == "extra_forbidden":
+            message = (
+                f"Could not find member '{str(first['loc'][-1])}' on object of type '{type_label}'. Path '{path}'."
+            )
+        elif first["type"] == "missing":
+            message = f"Required property '{first['loc'][-1]}' not found in JSON. Path '{path}'."
+        else:
+            value = first.get("input")
+            message = f"Error converting value {value!r} at path '{path}': {first['msg']}."
+        raise BadRequest(
+            f"The request content was invalid and could not be deserialized: '{message}'",
+            "InvalidRequestContent",
+            target=path,
+        ) from None

@@ -1,0 +1,108 @@
+"""The ARM request/response objects every handler sees."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+
+from crossconnect.arm.api_versions import ApiVersions
+from crossconnect.arm.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from crossconnect.identity.tokens import Principal
+
+if TYPE_CHECKING:
+    from crossconnect.arm.services import ArmServices
+
+MAX_BODY = 4 * 1024 * 1024
+
+
+@dataclass
+class ArmResponse:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ArmRequest:
+    http: Request
+    services: ArmServices
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, str]
+    api_version: str
+    served_version: str
+    principal: Principal
+    base_url: str
+    body_bytes: bytes
+
+    @property
+    def subscription_id(self) -> str:
+        return self.params["subscriptionId"].lower()
+
+    def header(self, name: str) -> str | None:
+        return self.http.headers.get(name)
+
+    def json_body(self, *, required: bool = True) -> Any:
+        """Parse the JSON body. Content type and size are checked here, for every type alike."""
+        if not self.body_bytes.strip():
+            if required:
+                raise BadRequest(
+                    "The request content was invalid and could not be deserialized: 'The request body is empty.'",
+                    "InvalidRequestContent",
+                )
+            return None
+        content_type = (self.header("content-type") or "").split(";")[0].strip().lower()
+        if content_type not in ("application/json", "text/json") and not content_type.endswith("+json"):
+            raise UnsupportedMediaType(
+                f"The content media type '{content_type or '(none)'}' is not supported. "
+                "Only 'application/json' is supported.",
+                "UnsupportedMediaType",
+            )
+        try:
+            return json.loads(self.body_bytes)
+        except (ValueError, UnicodeDecodeError) as exc:
+            detail = str(exc)
+            raise BadRequest(
+                "Cannot parse the request.",
+                "InvalidRequestFormat",
+                details=[{"code": "InvalidJson", "message": f"The request body is not valid JSON: {detail}."}],
+            ) from None
+
+    def url_for(self, path: str, **query: str) -> str:
+        """An absolute URL on this server that carries the api-version of this request."""
+        from urllib.parse import urlencode
+
+        q = {"api-version": self.api_version, **query}
+        return f"{self.base_url}{path}?{urlencode(q)}"
+
+
+def check_body_size(length: int) -> None:
+    if length > MAX_BODY:
+        raise PayloadTooLarge(
+            f"The request content size {length} exceeds the maximum allowed size of {MAX_BODY} bytes.",
+            "RequestEntityTooLarge",
+        )
+
+
+Handler = Callable[[ArmRequest], Awaitable[ArmResponse]]
+
+
+@dataclass
+class Endpoint:
+    """One ARM operation: method + path template, the versions it knows, its RBAC action."""
+
+    method: str
+    template: str
+    handler: Handler
+    api_versions: ApiVersions
+    action: str | Callable[[ArmRequest], str]
+    namespace: str | None = None  # provider namespace the subscription must have registered
+    needs_subscription: bool = True
+
+    def action_for(self, request: ArmRequest) -> str:
+        return self.action(request) if callable(self.action) else self.action

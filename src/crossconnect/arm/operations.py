@@ -1,0 +1,269 @@
+"""Long-running operations: stored in the database, completed by a reconciler.
+
+A write validates, stores the desired state and an operation row, and returns at once. An
+operation is completed (a) by the reconciler task once it is due, or (b) by any request that
+touches its resource or polls its status once it is due, so that with the default delay of 0
+a client's first poll already sees the result. Completion is restart-safe: on start every
+unfinished operation is resumed. With several replicas an operation is claimed with a lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, and_, or_, select, update
+
+from crossconnect.arm.errors import ArmError, NotFound
+from crossconnect.arm.http import ArmRequest, ArmResponse
+from crossconnect.arm.settings import ArmSettings
+from crossconnect.store import Store, schema
+
+log = logging.getLogger("crossconnect.operations")
+
+LEASE_SECONDS = 30.0
+
+
+class Completer(Protocol):
+    def complete_operation(self, op: dict[str, Any], conn: Connection) -> Any: ...
+
+    def fail_operation(self, op: dict[str, Any], conn: Connection, error: ArmError) -> None: ...
+
+
+def retry_after(seconds: float) -> str:
+    """``Retry-After`` must never be 0 (clients then wait their 30 s default) and must be an
+    integer (some SDK operations deserialise it as int). The first poll is immediate, so with
+    the default delay of 0 the operation is already done when it is read."""
+    return str(max(1, min(math.ceil(seconds), 30)))
+
+
+class OperationEngine:
+    def __init__(self, store: Store, settings: ArmSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.owner = uuid.uuid4().hex
+        self._completers: dict[str, Completer] = {}
+        self._wakeup = asyncio.Event()
+        # Extra latency per operation (fault injection adds to it).
+        self.extra_delay: Callable[[str], float] = lambda resource_key: 0.0
+
+    def register(self, resource_type: str, completer: Completer) -> None:
+        self._completers[resource_type.lower()] = completer
+
+    # -- creating --------------------------------------------------------------------------
+    def start(
+        self,
+        conn: Connection,
+        *,
+        subscription_id: str,
+        location: str,
+        kind: str,
+        resource_key: str,
+        resource_type: str,
+        payload: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        now = time.time()
+        delay = self.settings.operation_delay + self.extra_delay(resource_key.lower())
+        op = {
+            "id": str(uuid.uuid4()),
+            "subscription_id": subscription_id.lower(),
+            "location": location or "global",
+            "kind": kind,
+            "resource_key": resource_key.lower(),
+            "resource_type": resource_type.lower(),
+            "status": "InProgress",
+            "payload": payload or {},
+            "result": None,
+            "error": None,
+            "due_at": now + delay,
+            "lease_owner": None,
+            "lease_until": None,
+            "created_at": now,
+            "finished_at": None,
+        }
+        self.store.insert("operations", op, conn)
+        self._wakeup.set()
+        return op
+
+    def in_progress(self, resource_key: str, conn: Connection | None = None) -> dict[str, Any] | None:
+        return self.store.find("operations", conn, resource_key=resource_key.lower(), status="InProgress")
+
+    # -- completing ------------------------------------------------------------------------
+    def settle_resource(self, resource_key: str) -> None:
+        for op in self.store.find_all("operations", resource_key=resource_key.lower(), status="InProgress"):
+            if op["due_at"] <= time.time():
+                self._run(op["id"])
+
+    def settle(self, op_id: str) -> dict[str, Any] | None:
+        op = self.store.find("operations", id=op_id)
+        if op is not None and op["status"] == "InProgress" and op["due_at"] <= time.time():
+            self._run(op_id)
+            op = self.store.find("operations", id=op_id)
+        return op
+
+    def run_due(self) -> int:
+        t = schema.operations
+        now = time.time()
+        with self.store.tx() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    select(t.c.id).where(t.c.status == "InProgress", t.c.due_at <= now).order_by(t.c.seq).limit(500)
+                )
+            ]
+        for op_id in ids:
+            self._run(op_id)
+        return len(ids)
+
+    def next_due(self) -> float | None:
+        t = schema.operations
+        with self.store.tx() as conn:
+            row = conn.execute(
+                select(t.c.due_at).where(t.c.status == "InProgress").order_by(t.c.due_at).limit(1)
+            ).first()
+        return row[0] if row else None
+
+    def _claim(self, op_id: str) -> bool:
+        t = schema.operations
+        now = time.time()
+        with self.store.tx() as conn:
+            claimed = conn.execute(
+                update(t)
+                .where(
+                    t.c.id == op_id,
+                    t.c.status == "InProgress",
+                    or_(t.c.lease_until.is_(None), t.c.lease_until < now, and_(t.c.lease_owner == self.owner)),
+                )
+                .values(lease_owner=self.owner, lease_until=now + LEASE_SECONDS)
+            ).rowcount
+        return claimed == 1
+
+    def _run(self, op_id: str) -> None:
+        if not self._claim(op_id):
+            return
+        op = self.store.find("operations", id=op_id)
+        assert op is not None
+        completer = self._completers.get(op["resource_type"])
+        try:
+            with self.store.tx() as conn:
+                if completer is None:
+                    raise ArmError(f"No handler for operations on '{op['resource_type']}'.", "InternalServerError")
+                result = completer.complete_operation(op, conn)
+                self._finish(conn, op_id, "Succeeded", result=result)
+        except ArmError as error:
+            with self.store.tx() as conn:
+                if completer is not None:
+                    completer.fail_operation(op, conn, error)
+                self._finish(conn, op_id, "Failed", error=error.body()["error"])
+        except Exception:  # a bug must not leave the resource stuck in Updating
+            log.exception("operation %s failed unexpectedly", op_id)
+            error = ArmError("An internal error occurred while completing the operation.", "InternalServerError")
+            with self.store.tx() as conn:
+                if completer is not None:
+                    completer.fail_operation(op, conn, error)
+                self._finish(conn, op_id, "Failed", error=error.body()["error"])
+
+    def _finish(self, conn: Connection, op_id: str, status: str, *, result: Any = None, error: Any = None) -> None:
+        self.store.update_where(
+            "operations",
+            {
+                "status": status,
+                "result": result,
+                "error": error,
+                "finished_at": time.time(),
+                "lease_owner": None,
+                "lease_until": None,
+            },
+            conn,
+            id=op_id,
+        )
+
+    async def run_forever(self) -> None:
+        """The reconciler: resume everything unfinished at start, then complete operations as
+        they fall due. Polls at least every second so that work from other replicas is seen."""
+        while True:
+            try:
+                self.run_due()
+                due = self.next_due()
+            except Exception:
+                log.exception("reconciler pass failed")
+                due = None
+            wait = 1.0 if due is None else max(0.0, min(1.0, due - time.time()))
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+
+    # -- status endpoints ------------------------------------------------------------------
+    def _load(self, request: ArmRequest) -> dict[str, Any]:
+        op = self.settle(request.params["operationId"])
+        if op is None or op["subscription_id"] != request.subscription_id:
+            raise NotFound(f"The operation '{request.params['operationId']}' could not be found.", "OperationNotFound")
+        return op
+
+    async def status(self, request: ArmRequest) -> ArmResponse:
+        """Azure-AsyncOperation: ``{"status": ...}`` until terminal."""
+        op = self._load(request)
+        body: dict[str, Any] = {
+            "id": request.path,
+            "name": op["id"],
+            "status": op["status"],
+            "startTime": _iso(op["created_at"]),
+        }
+        headers: dict[str, str] = {}
+        if op["status"] == "InProgress":
+            headers["Retry-After"] = retry_after(op["due_at"] - time.time())
+        else:
+            body["endTime"] = _iso(op["finished_at"])
+        if op["error"]:
+            body["error"] = op["error"]
+        return ArmResponse(200, body, headers)
+
+    async def result(self, request: ArmRequest) -> ArmResponse:
+        """Location: 202 while running, then 200 with the result (or 204), or the error."""
+        op = self._load(request)
+        if op["status"] == "InProgress":
+            return ArmResponse(
+                202,
+                None,
+                {"Location": request.url_for(request.path), "Retry-After": retry_after(op["due_at"] - time.time())},
+            )
+        if op["status"] == "Failed":
+            error = op["error"] or {"code": "InternalServerError", "message": "The operation failed."}
+            failure = ArmError(error.get("message", ""), error.get("code"), details=error.get("details"))
+            failure.status = int(op["payload"].get("failureStatus", 400))
+            raise failure
+        if op["result"] is None:
+            return ArmResponse(204 if op["kind"] == "delete" else 200, None if op["kind"] == "delete" else {})
+        return ArmResponse(200, op["result"])
+
+    def headers_for(
+        self, request: ArmRequest, op: dict[str, Any], *, location: bool, async_operation: bool
+    ) -> dict[str, str]:
+        """The polling headers for an operation, absolute URLs on this server with api-version."""
+        base = f"/subscriptions/{op['subscription_id']}/providers/{_namespace(op)}/locations/{op['location']}"
+        headers = {"Retry-After": retry_after(op["due_at"] - time.time())}
+        if async_operation:
+            headers["Azure-AsyncOperation"] = request.url_for(f"{base}/operations/{op['id']}")
+        if location:
+            headers["Location"] = request.url_for(f"{base}/operationResults/{op['id']}")
+        return headers
+
+
+def _namespace(op: dict[str, Any]) -> str:
+    namespace = op["resource_type"].split("/")[0]
+    return {"microsoft.network": "Microsoft.Network", "microsoft.resources": "Microsoft.Resources"}.get(
+        namespace, namespace
+    )
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int((epoch % 1) * 1e6):06d}Z"

@@ -1,0 +1,59 @@
+"""Server-side paging with keyset continuation tokens.
+
+Items are ordered by a stable, increasing ``seq``; the continuation token is the last seq of
+the page (opaque, base64). Walking all pages therefore yields each item once even while
+items are added or removed between pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlencode
+
+from crossconnect.arm.errors import BadRequest
+from crossconnect.arm.http import ArmRequest, ArmResponse
+
+TOKEN_PARAM = "$skiptoken"
+
+# fetch(after_seq, limit) -> rows carrying a "seq"
+Fetch = Callable[[int, int], list[dict[str, Any]]]
+
+
+def _encode(seq: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"s": seq}).encode()).decode().rstrip("=")
+
+
+def _decode(token: str) -> int:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        return int(json.loads(base64.urlsafe_b64decode(padded))["s"])
+    except (ValueError, KeyError, TypeError):
+        raise BadRequest(f"The continuation token '{token}' is invalid.", "InvalidContinuationToken") from None
+
+
+def page(request: ArmRequest, fetch: Fetch, render: Callable[[dict[str, Any]], dict[str, Any]]) -> ArmResponse:
+    size = request.services.settings.page_size
+    token = request.query.get(TOKEN_PARAM)
+    after = _decode(token) if token else 0
+    rows = fetch(after, size + 1)
+    more = len(rows) > size
+    rows = rows[:size]
+    body: dict[str, Any] = {"value": [render(r) for r in rows]}
+    if more:
+        query = {k: v for k, v in request.query.items() if k != TOKEN_PARAM}
+        query[TOKEN_PARAM] = _encode(rows[-1]["seq"])
+        body["nextLink"] = f"{request.base_url}{request.path}?{urlencode(query)}"
+    return ArmResponse(200, body)
+
+
+def page_static(request: ArmRequest, items: Iterable[dict[str, Any]]) -> ArmResponse:
+    """Page a fixed, ordered list (catalog data) by position."""
+    numbered = [{"seq": i + 1, "item": item} for i, item in enumerate(items)]
+    return page(
+        request,
+        lambda after, limit: [r for r in numbered if r["seq"] > after][:limit],
+        lambda r: r["item"],
+    )

@@ -1,0 +1,438 @@
+"""Resource types as strategies.
+
+The ARM layer does the HTTP protocol generically (GET/PUT/PATCH/DELETE/list, ETags and
+conditional requests, paging, long-running operations); each resource type plugs in a small
+strategy: its type name, path templates, api-versions, RBAC action names, how to validate and
+apply a write, and what completing an operation means. Adding a type touches its own module
+and one registration line.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection
+
+from crossconnect.arm.api_versions import ApiVersions
+from crossconnect.arm.errors import (
+    ArmError,
+    BadRequest,
+    Conflict,
+    PreconditionFailed,
+    resource_group_not_found,
+    resource_not_found,
+)
+from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
+from crossconnect.arm.paging import page
+from crossconnect.arm.routing import Router
+from crossconnect.store import Store
+
+Row = dict[str, Any]
+_PARAM = re.compile(r"\{(\w+)\}")
+
+
+def new_etag() -> str:
+    return f'W/"{uuid.uuid4()}"'
+
+
+def render_template(template: str, params: dict[str, str]) -> str:
+    return _PARAM.sub(lambda m: params[m.group(1)], template)
+
+
+@dataclass
+class Write:
+    """What a strategy decided a write does."""
+
+    row: Row | None  # the resource row to store (None: nothing to store)
+    created: bool = False
+    operation: str | None = None  # kind of long-running operation to start ("put", "delete", ...)
+    payload: dict[str, Any] = field(default_factory=dict)
+    extra_rows: list[Row] = field(default_factory=list)
+
+
+class ResourceType:
+    type_name: ClassVar[str]  # e.g. "Microsoft.Network/expressRouteCircuits"
+    item_template: ClassVar[str]
+    list_templates: ClassVar[tuple[str, ...]] = ()
+    api_versions: ClassVar[ApiVersions]
+    namespace: ClassVar[str | None] = None  # the provider namespace a subscription must register
+    methods: ClassVar[frozenset[str]] = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+    put_is_long_running: ClassVar[bool] = True
+    put_always_200: ClassVar[bool] = False  # cross connections: never 201
+    delete_is_long_running: ClassVar[bool] = True
+    parent: ClassVar[type[ResourceType] | None] = None
+
+    def __init__(self, store: Store, registry: TypeRegistry) -> None:
+        self.store = store
+        self.registry = registry
+
+    # -- names -----------------------------------------------------------------------------
+    @property
+    def type_key(self) -> str:
+        return self.type_name.lower()
+
+    @property
+    def short_type(self) -> str:
+        return self.type_name.split("/", 1)[1]
+
+    def action(self, verb: str) -> str:
+        return f"{self.type_name}/{verb}"
+
+    def key(self, request: ArmRequest) -> str:
+        return render_template(self.item_template, request.params).lower()
+
+    def name(self, request: ArmRequest) -> str:
+        return request.params[_PARAM.findall(self.item_template)[-1]]
+
+    # -- reading ---------------------------------------------------------------------------
+    def load(self, request: ArmRequest, conn: Connection | None = None) -> Row | None:
+        return self.store.get_resource(self.key(request), conn)
+
+    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+        body = dict(row["body"])
+        out: dict[str, Any] = {"id": row["id"], "name": row["name"], "type": self.type_name}
+        out["etag"] = row["etag"]
+        out.update(body)
+        return out
+
+    def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
+        params = request.params
+        return self.store.list_resources(
+            subscription_id=request.subscription_id,
+            type_key=self.type_key,
+            group_key=params.get("resourceGroupName"),
+            parent_key=self.parent_key(request) if self.parent else None,
+            after_seq=after,
+            limit=limit,
+        )
+
+    def parent_key(self, request: ArmRequest) -> str:
+        assert self.parent is not None
+        return render_template(self.parent.item_template, request.params).lower()
+
+    def not_found(self, request: ArmRequest) -> ArmError:
+        return resource_not_found(self.short_type, self.name(request), request.params.get("resourceGroupName", ""))
+
+    def check_scope(self, request: ArmRequest) -> None:
+        """The resource group and the parent must exist (404 naming what is missing)."""
+        group = request.params.get("resourceGroupName")
+        if group and self.type_key != "microsoft.resources/resourcegroups":
+            if self.store.get_resource(f"/subscriptions/{request.subscription_id}/resourcegroups/{group}") is None:
+                raise resource_group_not_found(group)
+        if self.parent is not None:
+            parent = self.registry.get(self.parent)
+            if parent.load(request) is None:
+                raise parent.not_found(request)
+
+    # -- writing (strategies override) ------------------------------------------------------
+    def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
+        raise BadRequest(f"{self.type_name} cannot be written.", "OperationNotSupported")
+
+    def update_tags(self, request: ArmRequest, body: Any, existing: Row, conn: Connection) -> Write:
+        tags = parse_tags(body)
+        row = dict(existing)
+        row["body"] = {**existing["body"], "tags": tags}
+        row["etag"] = new_etag()
+        return Write(row)
+
+    def delete(self, request: ArmRequest, existing: Row, conn: Connection) -> Write:
+        """Default: mark Deleting and let the operation remove it."""
+        row = dict(existing)
+        body = dict(existing["body"])
+        props = dict(body.get("properties", {}))
+        props["provisioningState"] = "Deleting"
+        body["properties"] = props
+        row["body"] = body
+        return Write(row, operation="delete")
+
+    def new_row(self, request: ArmRequest, body: dict[str, Any]) -> Row:
+        params = request.params
+        return {
+            "key": self.key(request),
+            "id": render_template(self.item_template, params),
+            "type_key": self.type_key,
+            "subscription_id": request.subscription_id,
+            "group_key": params.get("resourceGroupName", "").lower(),
+            "parent_key": self.parent_key(request) if self.parent else "",
+            "name": self.name(request),
+            "body": body,
+            "etag": new_etag(),
+        }
+
+    # -- operations ------------------------------------------------------------------------
+    def operation_location(self, row: Row) -> str:
+        return str(row["body"].get("location") or "global")
+
+    def complete_operation(self, op: Row, conn: Connection) -> Any:
+        row = self.store.get_resource(op["resource_key"], conn)
+        if op["kind"] == "delete":
+            if row is not None:
+                self.on_delete(row, conn)
+                self.store.delete_resource_tree(op["resource_key"], conn)
+            return None
+        if row is not None:
+            self.set_state(row, "Succeeded", conn)
+        return None
+
+    def fail_operation(self, op: Row, conn: Connection, error: ArmError) -> None:
+        row = self.store.get_resource(op["resource_key"], conn)
+        if row is not None:
+            self.set_state(row, "Failed", conn)
+
+    def set_state(self, row: Row, state: str, conn: Connection) -> None:
+        body = dict(row["body"])
+        props = dict(body.get("properties", {}))
+        props["provisioningState"] = state
+        body["properties"] = props
+        self.store.put_resource({**row, "body": body, "etag": new_etag()}, conn)
+
+    def on_delete(self, row: Row, conn: Connection) -> None:
+        """Side effects of removing this resource (cascade to other views)."""
+
+    # -- endpoints -------------------------------------------------------------------------
+    def extra_endpoints(self) -> Iterable[Endpoint]:
+        return ()
+
+
+class TypeRegistry:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._types: dict[type[ResourceType], ResourceType] = {}
+        self.by_key: dict[str, ResourceType] = {}
+
+    def add(self, cls: type[ResourceType]) -> ResourceType:
+        instance = cls(self.store, self)
+        self._types[cls] = instance
+        self.by_key[instance.type_key] = instance
+        return instance
+
+    def get(self, cls: type[ResourceType]) -> ResourceType:
+        return self._types[cls]
+
+    def __iter__(self):
+        return iter(self._types.values())
+
+
+def parse_tags(body: Any) -> dict[str, str]:
+    if not isinstance(body, dict):
+        raise BadRequest(
+            "The request content was invalid and could not be deserialized: 'Expected an object.'",
+            "InvalidRequestContent",
+        )
+    tags = body.get("tags", {})
+    return validate_tags(tags)
+
+
+def validate_tags(tags: Any) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise BadRequest(
+            "The request content was invalid and could not be deserialized: "
+            f"'Error converting value {tags!r} to type 'Dictionary[String,String]'. Path 'tags'.'",
+            "InvalidRequestContent",
+            target="tags",
+        )
+    if len(tags) > 50:
+        raise BadRequest("The number of tags exceeds the maximum of 50.", "InvalidTagCount", target="tags")
+    for name, value in tags.items():
+        if not isinstance(value, str):
+            raise BadRequest(
+                "The request content was invalid and could not be deserialized: "
+                f"'Error converting value {value!r} to type 'String'. Path 'tags.{name}'.'",
+                "InvalidRequestContent",
+                target=f"tags.{name}",
+            )
+        if len(name) > 512 or any(c in name for c in "<>%&\\?/"):
+            raise BadRequest(
+                f"The tag name '{name}' has invalid characters or is too long.",
+                "InvalidTagNameCharacters",
+                target=f"tags.{name}",
+            )
+        if len(value) > 256:
+            raise BadRequest(
+                f"The tag value of tag '{name}' is longer than 256 characters.",
+                "InvalidTagValueLength",
+                target=f"tags.{name}",
+            )
+    return dict(tags)
+
+
+# -- the generic protocol for a resource type -----------------------------------------------
+
+
+def _check_preconditions(request: ArmRequest, existing: Row | None) -> None:
+    if_match = request.header("if-match")
+    if_none_match = request.header("if-none-match")
+    if if_match is not None:
+        wanted = [t.strip() for t in if_match.split(",")]
+        if existing is None or ("*" not in wanted and existing["etag"] not in wanted):
+            raise PreconditionFailed(
+                "The condition specified using HTTP conditional header(s) is not met: the resource's ETag "
+                f"{existing['etag'] if existing else '(none: the resource does not exist)'} does not match "
+                f"If-Match {if_match}.",
+                "PreconditionFailed",
+            )
+    if if_none_match is not None and existing is not None:
+        wanted = [t.strip() for t in if_none_match.split(",")]
+        if "*" in wanted or existing["etag"] in wanted:
+            raise PreconditionFailed(
+                "The condition specified using HTTP conditional header(s) is not met: the resource already exists "
+                f"(If-None-Match {if_none_match}).",
+                "PreconditionFailed",
+            )
+
+
+def another_operation_in_progress(request: ArmRequest, op: Row) -> Conflict:
+    url = request.url_for(
+        f"/subscriptions/{op['subscription_id']}/providers/Microsoft.Network/locations/{op['location']}/operations/{op['id']}"
+    )
+    return Conflict(
+        "Another operation on this or dependent resource is in progress. To retrieve status of the operation use "
+        f"uri: {url}.",
+        "AnotherOperationInProgress",
+    )
+
+
+def register(router: Router, rtype: ResourceType) -> None:
+    """Give a resource type its ARM endpoints."""
+    engine = lambda r: r.services.operations  # noqa: E731
+
+    async def get_item(request: ArmRequest) -> ArmResponse:
+        rtype.check_scope(request)
+        engine(request).settle_resource(rtype.key(request))
+        row = rtype.load(request)
+        if row is None:
+            raise rtype.not_found(request)
+        return ArmResponse(200, rtype.render(request, row), {"ETag": row["etag"]})
+
+    async def put_item(request: ArmRequest) -> ArmResponse:
+        rtype.check_scope(request)
+        ops = engine(request)
+        ops.settle_resource(rtype.key(request))
+        existing = rtype.load(request)
+        _check_preconditions(request, existing)
+        if existing is not None:
+            running = ops.in_progress(rtype.key(request))
+            if running is not None:
+                raise another_operation_in_progress(request, running)
+        body = request.json_body()
+        store = request.services.store
+        with store.tx() as conn:
+            write = rtype.create_or_update(request, body, existing, conn)
+            assert write.row is not None
+            if write.operation:
+                _set_updating(write.row)
+            if not store.put_resource(write.row, conn, expected_etag=existing["etag"] if existing else None):
+                raise PreconditionFailed(
+                    "The resource was changed by another request while this one was processed; retry.",
+                    "PreconditionFailed",
+                )
+            for extra in write.extra_rows:
+                store.put_resource(extra, conn)
+            op = None
+            if write.operation:
+                op = ops.start(
+                    conn,
+                    subscription_id=request.subscription_id,
+                    location=rtype.operation_location(write.row),
+                    kind=write.operation,
+                    resource_key=write.row["key"],
+                    resource_type=rtype.type_name,
+                    payload=write.payload,
+                )
+        stored = store.get_resource(write.row["key"])
+        assert stored is not None
+        headers = {"ETag": stored["etag"]}
+        if op is not None:
+            headers.update(ops.headers_for(request, op, location=False, async_operation=True))
+        status = 201 if write.created and not rtype.put_always_200 else 200
+        return ArmResponse(status, rtype.render(request, stored), headers)
+
+    async def patch_item(request: ArmRequest) -> ArmResponse:
+        rtype.check_scope(request)
+        engine(request).settle_resource(rtype.key(request))
+        existing = rtype.load(request)
+        if existing is None:
+            raise rtype.not_found(request)
+        _check_preconditions(request, existing)
+        body = request.json_body()
+        store = request.services.store
+        with store.tx() as conn:
+            write = rtype.update_tags(request, body, existing, conn)
+            assert write.row is not None
+            if not store.put_resource(write.row, conn, expected_etag=existing["etag"]):
+                raise PreconditionFailed("The resource was changed by another request; retry.", "PreconditionFailed")
+        stored = store.get_resource(write.row["key"])
+        assert stored is not None
+        return ArmResponse(200, rtype.render(request, stored), {"ETag": stored["etag"]})
+
+    async def delete_item(request: ArmRequest) -> ArmResponse:
+        rtype.check_scope(request)
+        ops = engine(request)
+        ops.settle_resource(rtype.key(request))
+        existing = rtype.load(request)
+        _check_preconditions(request, existing)
+        if existing is None:
+            return ArmResponse(204)
+        running = ops.in_progress(rtype.key(request))
+        if running is not None:
+            raise another_operation_in_progress(request, running)
+        store = request.services.store
+        with store.tx() as conn:
+            write = rtype.delete(request, existing, conn)
+            op = None
+            if write.operation and rtype.delete_is_long_running:
+                assert write.row is not None
+                store.put_resource(write.row, conn)
+                op = ops.start(
+                    conn,
+                    subscription_id=request.subscription_id,
+                    location=rtype.operation_location(existing),
+                    kind="delete",
+                    resource_key=existing["key"],
+                    resource_type=rtype.type_name,
+                    payload=write.payload,
+                )
+            else:
+                rtype.on_delete(existing, conn)
+                store.delete_resource_tree(existing["key"], conn)
+        if op is None:
+            return ArmResponse(200)
+        return ArmResponse(202, None, ops.headers_for(request, op, location=True, async_operation=True))
+
+    async def list_items(request: ArmRequest) -> ArmResponse:
+        rtype.check_scope(request)
+        return page(
+            request, lambda after, limit: rtype.list_rows(request, after, limit), lambda row: rtype.render(request, row)
+        )
+
+    item = rtype.item_template
+    ns = rtype.namespace
+    versions = rtype.api_versions
+    if "GET" in rtype.methods:
+        router.add(Endpoint("GET", item, get_item, versions, rtype.action("read"), ns))
+    if "PUT" in rtype.methods:
+        router.add(Endpoint("PUT", item, put_item, versions, rtype.action("write"), ns))
+    if "PATCH" in rtype.methods:
+        router.add(Endpoint("PATCH", item, patch_item, versions, rtype.action("write"), ns))
+    if "DELETE" in rtype.methods:
+        router.add(Endpoint("DELETE", item, delete_item, versions, rtype.action("delete"), ns))
+    for template in rtype.list_templates:
+        router.add(Endpoint("GET", template, list_items, versions, rtype.action("read"), ns))
+    for endpoint in rtype.extra_endpoints():
+        router.add(endpoint)
+    _ = time  # keep import for strategies that subclass and need it
+
+
+def _set_updating(row: Row) -> None:
+    body = dict(row["body"])
+    props = dict(body.get("properties", {}))
+    props["provisioningState"] = "Updating"
+    body["properties"] = props
+    row["body"] = body

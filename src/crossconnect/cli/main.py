@@ -1,0 +1,215 @@
+"""The ``crossconnect`` command: serve, env, and the operator's subcommands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from crossconnect.app.config import ServerConfig
+
+app = typer.Typer(
+    help="A local ExpressRoute Partner Resource Manager API (Azure AD + ARM over HTTPS).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+operator_app = typer.Typer(help="Operator actions (plays Microsoft's ExpressRoute engineering).", no_args_is_help=True)
+app.add_typer(operator_app, name="operator")
+
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path, typer.Option("--data-dir", envvar="CROSSCONNECT_DATA_DIR", help="State, certificates and credentials.")
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="CROSSCONNECT_HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="CROSSCONNECT_PORT", help="HTTPS port.")] = 8443,
+    data_dir: DataDir = Path(".crossconnect"),
+    database: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CROSSCONNECT_DATABASE",
+            help="Default: SQLite file in the data dir; postgresql://... for PostgreSQL.",
+        ),
+    ] = None,
+    bare: Annotated[bool, typer.Option(envvar="CROSSCONNECT_BARE", help="Seed only the operator credential.")] = False,
+    operation_delay: Annotated[
+        float,
+        typer.Option(
+            envvar="CROSSCONNECT_OPERATION_DELAY", help="Seconds each long-running operation stays InProgress."
+        ),
+    ] = 0.0,
+    strict_api_versions: Annotated[
+        bool,
+        typer.Option(
+            envvar="CROSSCONNECT_STRICT_API_VERSIONS", help="Refuse api-versions newer than the newest known."
+        ),
+    ] = False,
+    page_size: Annotated[int, typer.Option(envvar="CROSSCONNECT_PAGE_SIZE", help="Items per list page.")] = 100,
+) -> None:
+    """Start the HTTPS server (Azure AD + Resource Manager) with the seeded test setup."""
+    from crossconnect.app.server import DataDirLocked
+    from crossconnect.app.server import serve as run
+
+    config = ServerConfig(host, port, data_dir, database, bare, operation_delay, strict_api_versions, page_size)
+    try:
+        run(config, err)
+    except DataDirLocked as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _environment(data_dir: Path) -> dict[str, Any]:
+    from crossconnect.app.seed import CREDENTIALS_FILE, environment
+    from crossconnect.app.server import SERVER_FILE
+
+    creds_path = data_dir / CREDENTIALS_FILE
+    if not creds_path.exists():
+        err.print(
+            f"[red]error:[/red] no credentials in '{data_dir}'. Start the server first: "
+            f"[bold]crossconnect serve --data-dir {data_dir}[/bold]"
+        )
+        raise typer.Exit(2)
+    creds = json.loads(creds_path.read_text())
+    server_path = data_dir / SERVER_FILE
+    server = json.loads(server_path.read_text()) if server_path.exists() else {}
+    base = server.get("base_url", "https://127.0.0.1:8443")
+    ca = server.get("ca_bundle", str((data_dir / "ca.pem").resolve()))
+    return environment(creds, base, ca)
+
+
+@app.command()
+def env(
+    data_dir: DataDir = Path(".crossconnect"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (for tools and tests).")] = False,
+) -> None:
+    """Print shell exports and a Python snippet for the seeded credentials."""
+    e = _environment(data_dir)
+    if as_json:
+        print(json.dumps(e, indent=2))
+        return
+    if "partner" not in e:
+        print("# bare server: only the operator credential exists")
+        op = e["operator"]
+        print(f"export AZURE_TENANT_ID={op['tenant_id']}\nexport AZURE_CLIENT_ID={op['client_id']}")
+        print(f"export AZURE_CLIENT_SECRET='{op['client_secret']}'")
+        print(f"export AZURE_AUTHORITY_HOST={e['authority_host']}\nexport REQUESTS_CA_BUNDLE={e['ca_bundle']}")
+        return
+    p = e["partner"]
+    print('# partner (service provider) credentials: eval "$(crossconnect env)"')
+    print(f"export AZURE_TENANT_ID={e['tenant_id']}")
+    print(f"export AZURE_CLIENT_ID={p['client_id']}")
+    print(f"export AZURE_CLIENT_SECRET='{p['client_secret']}'")
+    print(f"export AZURE_AUTHORITY_HOST={e['authority_host']}")
+    print(f"export REQUESTS_CA_BUNDLE={e['ca_bundle']}")
+    print(f"export CROSSCONNECT_ARM_ENDPOINT={e['arm_endpoint']}")
+    print(f"export PROVIDER_SUBSCRIPTION_ID={p['subscription_id']}")
+    print(f"export CUSTOMER_SUBSCRIPTION_ID={e['customer']['subscription_id']}")
+    print()
+    print("# Python:")
+    print(
+        "# from azure.identity import ClientSecretCredential; from azure.mgmt.network import NetworkManagementClient; import os"
+    )
+    print("# e = os.environ; ca = e['REQUESTS_CA_BUNDLE']; ep = e['CROSSCONNECT_ARM_ENDPOINT']")
+    print("# cred = ClientSecretCredential(e['AZURE_TENANT_ID'], e['AZURE_CLIENT_ID'], e['AZURE_CLIENT_SECRET'],")
+    print("#     authority=e['AZURE_AUTHORITY_HOST'], disable_instance_discovery=True, connection_verify=ca)")
+    print("# client = NetworkManagementClient(cred, e['PROVIDER_SUBSCRIPTION_ID'], base_url=ep, connection_verify=ca)")
+    print("# print([x.name for x in client.express_route_cross_connections.list()])")
+
+
+def _operator_call(data_dir: Path, method: str, path: str, body: Any = None) -> Any:
+    from crossconnect.cli.operator_client import call
+
+    try:
+        return call(_environment(data_dir), method, path, body)
+    except RuntimeError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@operator_app.command("enlist")
+def enlist(
+    tenant_id: Annotated[str, typer.Option(help="Tenant that owns the new subscription.")],
+    name: Annotated[str, typer.Option(help="Display name, e.g. ExpressRoute_API_Provider_Sub.")],
+    data_dir: DataDir = Path(".crossconnect"),
+) -> None:
+    """Enlist a new subscription for a tenant (the seed's step 1)."""
+    print(
+        json.dumps(
+            _operator_call(data_dir, "POST", "/subscriptions", {"tenantId": tenant_id, "displayName": name}), indent=2
+        )
+    )
+
+
+@operator_app.command("features")
+def features(
+    state: Annotated[str | None, typer.Option(help="Only this state, e.g. Pending.")] = None,
+    data_dir: DataDir = Path(".crossconnect"),
+) -> None:
+    """List feature registrations (Pending ones wait for approval)."""
+    path = "/features" + (f"?state={state}" if state else "")
+    print(json.dumps(_operator_call(data_dir, "GET", path), indent=2))
+
+
+@operator_app.command("approve")
+def approve(subscription_id: str, feature: str, data_dir: DataDir = Path(".crossconnect")) -> None:
+    """Approve a pending feature registration (FEATURE is '<namespace>/<name>')."""
+    print(
+        json.dumps(
+            _operator_call(
+                data_dir, "POST", "/features/approve", {"subscriptionId": subscription_id, "feature": feature}
+            ),
+            indent=2,
+        )
+    )
+
+
+@operator_app.command("deny")
+def deny(subscription_id: str, feature: str, data_dir: DataDir = Path(".crossconnect")) -> None:
+    """Deny a pending feature registration."""
+    print(
+        json.dumps(
+            _operator_call(data_dir, "POST", "/features/deny", {"subscriptionId": subscription_id, "feature": feature}),
+            indent=2,
+        )
+    )
+
+
+@operator_app.command("reset")
+def reset(data_dir: DataDir = Path(".crossconnect")) -> None:
+    """Reset all state to the seeded setup (same credentials)."""
+    print(json.dumps(_operator_call(data_dir, "POST", "/reset"), indent=2))
+
+
+@operator_app.command("export")
+def export(
+    out: Annotated[Path, typer.Argument(help="File to write the snapshot to ('-' for stdout).")],
+    data_dir: DataDir = Path(".crossconnect"),
+) -> None:
+    """Export a snapshot of all state as JSON."""
+    data = json.dumps(_operator_call(data_dir, "GET", "/snapshot"))
+    if str(out) == "-":
+        sys.stdout.write(data + "\n")
+    else:
+        out.write_text(data)
+        err.print(f"snapshot written to {out}")
+
+
+@operator_app.command("import")
+def import_(
+    src: Annotated[Path, typer.Argument(help="Snapshot file written by 'export'.")],
+    data_dir: DataDir = Path(".crossconnect"),
+) -> None:
+    """Replace all state with a snapshot."""
+    print(json.dumps(_operator_call(data_dir, "PUT", "/snapshot", json.loads(src.read_text())), indent=2))
+
+
+if __name__ == "__main__":
+    app()

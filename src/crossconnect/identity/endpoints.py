@@ -1,0 +1,224 @@
+"""Azure AD endpoints: OpenID discovery, JWKS, and the v2 and v1 token endpoints.
+
+Errors follow Azure AD: ``{"error": "invalid_client", "error_description": "AADSTS7000215: ...",
+"error_codes": [7000215], ...}`` with HTTP 400 or 401.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from crossconnect.identity.directory import Directory
+from crossconnect.identity.tokens import TokenService, canonical_resource, resource_from_scope
+
+
+def base_url(request: Request) -> str:
+    """The server's own origin as the client addressed it (127.0.0.1, localhost, ...)."""
+    return f"https://{request.headers.get('host', request.url.netloc)}"
+
+
+class AadError(Exception):
+    def __init__(self, status: int, error: str, code: int, description: str) -> None:
+        super().__init__(description)
+        self.status, self.error, self.code, self.description = status, error, code, description
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            {
+                "error": self.error,
+                "error_description": f"AADSTS{self.code}: {self.description}\r\nTrace ID: {uuid.uuid4()}\r\n"
+                f"Correlation ID: {uuid.uuid4()}\r\nTimestamp: {datetime.now(UTC):%Y-%m-%d %H:%M:%SZ}",
+                "error_codes": [self.code],
+                "timestamp": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%SZ}",
+                "trace_id": str(uuid.uuid4()),
+                "correlation_id": str(uuid.uuid4()),
+            },
+            status_code=self.status,
+        )
+
+
+def _missing(parameter: str) -> AadError:
+    return AadError(
+        400, "invalid_request", 900144, f"The request body must contain the following parameter: '{parameter}'."
+    )
+
+
+class AadEndpoints:
+    def __init__(self, directory: Directory, tokens: TokenService) -> None:
+        self.directory = directory
+        self.tokens = tokens
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/{tenant}/v2.0/.well-known/openid-configuration", self.openid_configuration, methods=["GET"]),
+            Route("/{tenant}/.well-known/openid-configuration", self.openid_configuration, methods=["GET"]),
+            Route("/{tenant}/discovery/v2.0/keys", self.jwks, methods=["GET"]),
+            Route("/{tenant}/discovery/keys", self.jwks, methods=["GET"]),
+            Route("/{tenant}/oauth2/v2.0/token", self.token_v2, methods=["POST"]),
+            Route("/{tenant}/oauth2/token", self.token_v1, methods=["POST"]),
+        ]
+
+    def _tenant(self, request: Request) -> dict[str, Any]:
+        name = request.path_params["tenant"]
+        tenant = self.directory.find_tenant(name)
+        if tenant is None:
+            raise AadError(
+                400,
+                "invalid_request",
+                90002,
+                f"Tenant '{name}' not found. Check to make sure you have the correct tenant ID and are signing "
+                "into the correct cloud.",
+            )
+        return tenant
+
+    async def openid_configuration(self, request: Request) -> JSONResponse:
+        try:
+            tenant = self._tenant(request)
+        except AadError as exc:
+            return exc.response()
+        base, tid = base_url(request), tenant["id"]
+        return JSONResponse(
+            {
+                "issuer": f"{base}/{tid}/v2.0",
+                "authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/authorize",
+                "token_endpoint": f"{base}/{tid}/oauth2/v2.0/token",
+                "device_authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/devicecode",
+                "end_session_endpoint": f"{base}/{tid}/oauth2/v2.0/logout",
+                "jwks_uri": f"{base}/{tid}/discovery/v2.0/keys",
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post",
+                    "private_key_jwt",
+                    "client_secret_basic",
+                ],
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "subject_types_supported": ["pairwise"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nbf", "oid", "tid"],
+                "tenant_region_scope": "NA",
+                "cloud_instance_name": "crossconnect.local",
+            }
+        )
+
+    async def jwks(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.tokens.keys.jwks())
+
+    async def token_v2(self, request: Request) -> JSONResponse:
+        try:
+            tenant = self._tenant(request)
+            form = await _form(request)
+            scope = form.get("scope")
+            if not scope:
+                raise _missing("scope")
+            resource = resource_from_scope(scope)
+            if resource is None:
+                raise AadError(
+                    400,
+                    "invalid_scope",
+                    70011,
+                    f"The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid.",
+                )
+            token, lifetime = self._grant(request, tenant, form, resource)
+        except AadError as exc:
+            return exc.response()
+        return JSONResponse(
+            {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": token}
+        )
+
+    async def token_v1(self, request: Request) -> JSONResponse:
+        try:
+            tenant = self._tenant(request)
+            form = await _form(request)
+            resource = form.get("resource")
+            if not resource:
+                raise _missing("resource")
+            token, lifetime = self._grant(request, tenant, form, resource)
+        except AadError as exc:
+            return exc.response()
+        now = int(time.time())
+        return JSONResponse(
+            {
+                "token_type": "Bearer",
+                "expires_in": str(lifetime),
+                "ext_expires_in": str(lifetime),
+                "expires_on": str(now + lifetime),
+                "not_before": str(now),
+                "resource": resource,
+                "access_token": token,
+            }
+        )
+
+    def _grant(self, request: Request, tenant: dict[str, Any], form: dict[str, str], resource: str) -> tuple[str, int]:
+        grant_type = form.get("grant_type")
+        if not grant_type:
+            raise _missing("grant_type")
+        if grant_type != "client_credentials":
+            raise AadError(
+                400, "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant_type}'."
+            )
+        client_id = form.get("client_id")
+        if not client_id:
+            raise _missing("client_id")
+        audience = canonical_resource(resource)
+        if audience is None:
+            raise AadError(
+                400,
+                "invalid_resource",
+                500011,
+                f"The resource principal named {resource} was not found in the tenant named {tenant['display_name']}. "
+                "This can happen if the application has not been installed by the administrator of the tenant.",
+            )
+        principal = self.directory.find_service_principal(tenant["id"], client_id)
+        if principal is None:
+            raise AadError(
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{client_id}' was not found in the directory '{tenant['display_name']}'. "
+                "This can happen if the application has not been installed by the administrator of the tenant or "
+                "consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
+            )
+        secret = form.get("client_secret")
+        if not secret:
+            raise AadError(
+                401,
+                "invalid_client",
+                7000216,
+                "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
+            )
+        if not self.directory.check_secret(principal["app_id"], secret):
+            raise AadError(
+                401,
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret "
+                f"value, not the client secret ID, for a secret added to app '{client_id}'.",
+            )
+        return self.tokens.issue(
+            issuer_base=base_url(request),
+            tenant_id=tenant["id"],
+            object_id=principal["object_id"],
+            app_id=principal["app_id"],
+            audience=audience,
+        )
+
+
+async def _form(request: Request) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "")
+    if "application/x-www-form-urlencoded" not in content_type and "multipart/form-data" not in content_type:
+        raise AadError(
+            400,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'grant_type'. "
+            "(The body must be application/x-www-form-urlencoded.)",
+        )
+    form = await request.form()
+    return {k: str(v) for k, v in form.items()}

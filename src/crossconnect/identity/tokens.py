@@ -1,0 +1,184 @@
+"""Issuing and verifying RS256 access tokens."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from crossconnect.identity.keys import SigningKeys
+
+TOKEN_LIFETIME = 3600
+
+ARM_AUDIENCES = frozenset(
+    {
+        "https://management.azure.com/",
+        "https://management.azure.com",
+        "https://management.core.windows.net/",
+        "https://management.core.windows.net",
+    }
+)
+GRAPH_AUDIENCES = frozenset(
+    {"https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"}
+)
+
+
+def resource_from_scope(scope: str) -> str | None:
+    """``https://management.azure.com/.default`` → ``https://management.azure.com/``.
+    The CLI sends ``https://management.core.windows.net//.default`` (audience ends in '/')."""
+    for item in scope.split():
+        if item.endswith("/.default"):
+            return item[: -len(".default")].rstrip("/") + "/"
+    return None
+
+
+def canonical_resource(resource: str) -> str | None:
+    """The audience a token for ``resource`` carries, or None for an unknown resource."""
+    stripped = resource.rstrip("/")
+    if stripped + "/" in ARM_AUDIENCES:
+        return stripped + "/"
+    if stripped in GRAPH_AUDIENCES or stripped + "/" in GRAPH_AUDIENCES:
+        return "https://graph.microsoft.com"
+    return None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, from a verified token."""
+
+    object_id: str
+    tenant_id: str
+    app_id: str
+    audience: str
+    claims: dict[str, Any]
+
+
+class TokenError(Exception):
+    """A token that cannot be accepted; ``code`` is the ARM error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class TokenService:
+    def __init__(self, keys: SigningKeys, cache_size: int = 10_000) -> None:
+        self.keys = keys
+        self._cache: OrderedDict[str, Principal] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def issue(
+        self,
+        *,
+        issuer_base: str,
+        tenant_id: str,
+        object_id: str,
+        app_id: str,
+        audience: str,
+        lifetime: int = TOKEN_LIFETIME,
+    ) -> tuple[str, int]:
+        now = int(time.time())
+        kid, key = self.keys.active()
+        claims = {
+            "aud": audience,
+            "iss": f"{issuer_base}/{tenant_id}/v2.0",
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "tid": tenant_id,
+            "oid": object_id,
+            "sub": object_id,
+            "appid": app_id,
+            "azp": app_id,
+            "idtyp": "app",
+            "ver": "2.0",
+            "uti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid}), lifetime
+
+    def verify(self, token: str, audiences: frozenset[str]) -> Principal:
+        """Verify signature, times and audience. Verified tokens are cached until they expire,
+        so a busy client pays for RSA verification once per token, not once per request."""
+        with self._lock:
+            cached = self._cache.get(token)
+        if cached is not None:
+            exp = cached.claims["exp"]
+            if time.time() >= exp:
+                raise _expired(exp)
+            if cached.audience not in audiences:
+                raise _wrong_audience(cached.audience, audiences)
+            return cached
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise TokenError("InvalidAuthenticationToken", "The access token is invalid.") from exc
+        key = self.keys.public_key(str(header.get("kid", "")))
+        if key is None or header.get("alg") != "RS256":
+            raise TokenError(
+                "InvalidAuthenticationToken",
+                "The access token is invalid. The signing key could not be found (unknown 'kid').",
+            )
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                options={"verify_aud": False, "require": ["exp", "nbf", "iat", "aud", "tid", "oid"]},
+                leeway=0,
+            )
+        except jwt.ExpiredSignatureError:
+            exp = jwt.decode(token, options={"verify_signature": False}).get("exp", 0)
+            raise _expired(exp) from None
+        except jwt.ImmatureSignatureError:
+            nbf = jwt.decode(token, options={"verify_signature": False}).get("nbf", 0)
+            raise TokenError(
+                "InvalidAuthenticationToken",
+                f"The access token validity start time '{_utc(nbf)}' is later than current UTC time '{_utc(time.time())}'.",
+            ) from None
+        except jwt.InvalidSignatureError:
+            raise TokenError(
+                "InvalidAuthenticationToken", "The access token is invalid: its signature could not be verified."
+            ) from None
+        except jwt.PyJWTError as exc:
+            raise TokenError("InvalidAuthenticationToken", f"The access token is invalid: {exc}.") from None
+        principal = Principal(
+            object_id=str(claims["oid"]),
+            tenant_id=str(claims["tid"]),
+            app_id=str(claims.get("appid", "")),
+            audience=str(claims["aud"]),
+            claims=claims,
+        )
+        if principal.audience not in audiences:
+            raise _wrong_audience(principal.audience, audiences)
+        with self._lock:
+            self._cache[token] = principal
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return principal
+
+
+def _utc(epoch: float) -> str:
+    return time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(epoch))
+
+
+def _expired(exp: float) -> TokenError:
+    return TokenError(
+        "ExpiredAuthenticationToken",
+        f"The access token expiry UTC time '{_utc(exp)}' is earlier than current UTC time '{_utc(time.time())}'.",
+    )
+
+
+def _wrong_audience(audience: str, allowed: frozenset[str]) -> TokenError:
+    allowed_text = ",".join(f"'{a}'" for a in sorted(allowed))
+    return TokenError(
+        "InvalidAuthenticationTokenAudience",
+        f"The access token has been obtained for wrong audience or resource '{audience}'. "
+        f"It should exactly match with one of the allowed audiences {allowed_text}.",
+    )

@@ -1,0 +1,244 @@
+"""The one persistence interface: SQLite by default, PostgreSQL for several replicas.
+
+Upper layers speak to ``Store`` methods; SQL lives here only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+
+from crossconnect.store import schema
+
+_MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+# Tables whose rows make up "all state" (snapshots, reset). Signing keys are infrastructure:
+# they survive a reset so that tokens already issued stay verifiable.
+STATE_TABLES = [
+    schema.meta,
+    schema.tenants,
+    schema.applications,
+    schema.service_principals,
+    schema.client_credentials,
+    schema.subscriptions,
+    schema.provider_registrations,
+    schema.feature_registrations,
+    schema.resources,
+    schema.operations,
+]
+
+Row = dict[str, Any]
+
+
+def database_url(database: str | None, data_dir: Path) -> str:
+    """Turn the ``--database`` flag into an SQLAlchemy URL."""
+    if not database:
+        return f"sqlite:///{data_dir / 'crossconnect.db'}"
+    if database.startswith("postgresql://") or database.startswith("postgres://"):
+        return "postgresql+psycopg://" + database.split("://", 1)[1]
+    if database.startswith("sqlite:") or "+" in database.split("://", 1)[0]:
+        return database
+    return f"sqlite:///{database}"
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs["pool_size"] = 10
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", _MIGRATIONS)
+        with self.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        """One transaction: everything inside commits together or not at all."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- meta --------------------------------------------------------------------------------
+    def get_meta(self, key: str, conn: Connection | None = None) -> Any:
+        with self._conn(conn) as c:
+            row = c.execute(select(schema.meta.c.value).where(schema.meta.c.key == key)).first()
+            return row[0] if row else None
+
+    def set_meta(self, key: str, value: Any, conn: Connection | None = None) -> None:
+        with self._conn(conn) as c:
+            if c.execute(select(schema.meta.c.key).where(schema.meta.c.key == key)).first():
+                c.execute(update(schema.meta).where(schema.meta.c.key == key).values(value=value))
+            else:
+                c.execute(insert(schema.meta).values(key=key, value=value))
+
+    # -- generic rows ------------------------------------------------------------------------
+    def insert(self, table: str, row: Row, conn: Connection | None = None) -> None:
+        with self._conn(conn) as c:
+            c.execute(insert(schema.metadata.tables[table]).values(**row))
+
+    def find(self, table: str, conn: Connection | None = None, **where: Any) -> Row | None:
+        rows = self.find_all(table, conn, limit=1, **where)
+        return rows[0] if rows else None
+
+    def find_all(
+        self,
+        table: str,
+        conn: Connection | None = None,
+        *,
+        limit: int | None = None,
+        after_seq: int | None = None,
+        **where: Any,
+    ) -> list[Row]:
+        t = schema.metadata.tables[table]
+        stmt = select(t)
+        for column, value in where.items():
+            stmt = stmt.where(t.c[column] == value)
+        if after_seq is not None:
+            stmt = stmt.where(t.c.seq > after_seq)
+        if "seq" in t.c:
+            stmt = stmt.order_by(t.c.seq)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._conn(conn) as c:
+            return [dict(r._mapping) for r in c.execute(stmt)]
+
+    def update_where(self, table: str, values: Row, conn: Connection | None = None, **where: Any) -> int:
+        t = schema.metadata.tables[table]
+        stmt = update(t).values(**values)
+        for column, value in where.items():
+            stmt = stmt.where(t.c[column] == value)
+        with self._conn(conn) as c:
+            return c.execute(stmt).rowcount
+
+    def delete_where(self, table: str, conn: Connection | None = None, **where: Any) -> int:
+        t = schema.metadata.tables[table]
+        stmt = delete(t)
+        for column, value in where.items():
+            stmt = stmt.where(t.c[column] == value)
+        with self._conn(conn) as c:
+            return c.execute(stmt).rowcount
+
+    def count(self, table: str, conn: Connection | None = None, **where: Any) -> int:
+        t = schema.metadata.tables[table]
+        stmt = select(func.count()).select_from(t)
+        for column, value in where.items():
+            stmt = stmt.where(t.c[column] == value)
+        with self._conn(conn) as c:
+            return int(c.execute(stmt).scalar_one())
+
+    # -- resources ---------------------------------------------------------------------------
+    def get_resource(self, key: str, conn: Connection | None = None) -> Row | None:
+        return self.find("resources", conn, key=key.lower())
+
+    def list_resources(
+        self,
+        *,
+        subscription_id: str,
+        type_key: str,
+        group_key: str | None = None,
+        parent_key: str | None = None,
+        after_seq: int = 0,
+        limit: int | None = None,
+        conn: Connection | None = None,
+    ) -> list[Row]:
+        where: dict[str, Any] = {"subscription_id": subscription_id, "type_key": type_key.lower()}
+        if group_key is not None:
+            where["group_key"] = group_key.lower()
+        if parent_key is not None:
+            where["parent_key"] = parent_key.lower()
+        return self.find_all("resources", conn, after_seq=after_seq, limit=limit, **where)
+
+    def put_resource(self, row: Row, conn: Connection | None = None, expected_etag: str | None = None) -> bool:
+        """Insert or replace a resource. With ``expected_etag`` the replace only happens when the
+        stored etag still matches (compare-and-swap); returns False when it did not."""
+        now = time.time()
+        key = row["key"].lower()
+        with self._conn(conn) as c:
+            t = schema.resources
+            existing = c.execute(select(t.c.seq, t.c.etag).where(t.c.key == key)).first()
+            if existing is None:
+                if expected_etag is not None:
+                    return False
+                c.execute(insert(t).values(**{**row, "key": key, "created_at": now, "updated_at": now}))
+                return True
+            stmt = update(t).where(t.c.key == key)
+            if expected_etag is not None:
+                stmt = stmt.where(t.c.etag == expected_etag)
+            values = {k: v for k, v in row.items() if k not in ("key", "seq", "created_at", "updated_at")}
+            return c.execute(stmt.values(**values, updated_at=now)).rowcount == 1
+
+    def delete_resource_tree(self, key: str, conn: Connection | None = None) -> int:
+        """Delete a resource and every resource nested below it."""
+        key = key.lower()
+        t = schema.resources
+        with self._conn(conn) as c:
+            n = c.execute(delete(t).where(t.c.key == key)).rowcount
+            n += c.execute(delete(t).where(t.c.key.startswith(key + "/", autoescape=True))).rowcount
+            return n
+
+    def delete_group_resources(self, subscription_id: str, group_key: str, conn: Connection | None = None) -> int:
+        t = schema.resources
+        with self._conn(conn) as c:
+            return c.execute(
+                delete(t).where(t.c.subscription_id == subscription_id, t.c.group_key == group_key.lower())
+            ).rowcount
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def export_state(self) -> dict[str, list[Row]]:
+        with self.tx() as c:
+            return {t.name: [dict(r._mapping) for r in c.execute(select(t))] for t in STATE_TABLES}
+
+    def import_state(self, state: dict[str, Sequence[Row]]) -> None:
+        unknown = set(state) - {t.name for t in STATE_TABLES}
+        if unknown:
+            raise ValueError(f"unknown tables in snapshot: {', '.join(sorted(unknown))}")
+        with self.tx() as c:
+            for t in reversed(STATE_TABLES):
+                c.execute(delete(t))
+            for t in STATE_TABLES:
+                rows = list(state.get(t.name, []))
+                if rows:
+                    c.execute(insert(t), rows)
+
+    def wipe_state(self, conn: Connection | None = None) -> None:
+        with self._conn(conn) as c:
+            for t in reversed(STATE_TABLES):
+                c.execute(delete(t))
+
+    # -- helpers -----------------------------------------------------------------------------
+    @contextmanager
+    def _conn(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.begin() as c:
+                yield c
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
