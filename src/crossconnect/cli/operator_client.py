@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import ssl
+
 import httpx
 
 
@@ -11,7 +13,7 @@ def call(env: dict[str, Any], method: str, path: str, body: Any = None) -> Any:
     op = env["operator"]
     base = env["arm_endpoint"]
     try:
-        with httpx.Client(verify=env["ca_bundle"], timeout=60) as client:
+        with httpx.Client(verify=ssl.create_default_context(cafile=env["ca_bundle"]), timeout=60) as client:
             token = client.post(
                 f"{base}/{op['tenant_id']}/oauth2/v2.0/token",
                 data={
