@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crossconnect.admin.routes import AdminApi, AdminContext
 from crossconnect.app import seed as seeding
@@ -28,12 +31,27 @@ from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import AadEndpoints
 from crossconnect.identity.keys import SigningKeys
 from crossconnect.identity.tokens import TokenService
+from crossconnect.network import operator_api as network_operator_api
+from crossconnect.network import registration as network
 from crossconnect.store import Store, database_url
 
 log = logging.getLogger("crossconnect")
 
 VERSION = "0.1.0"
 ALL_METHODS = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS"]
+
+
+class CollapseSlashes:
+    """Treat ``//`` in a path as ``/``, as Azure's front end does: the Azure CLI builds
+    ``{resourceManager}/metadata/endpoints`` from an endpoint that ends in ``/``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "//" in scope["path"]:
+            scope = {**scope, "path": re.sub("/{2,}", "/", scope["path"])}
+        await self.app(scope, receive, send)
 
 
 @dataclass
@@ -67,12 +85,13 @@ def build_runtime(config: ServerConfig) -> Runtime:
     registry = TypeRegistry(store)
     services = ArmServices(store, settings, tokens, directory, Authorizer(), engine)
     credentials = seeding.load_or_create_credentials(config.data_dir, config.bare)
-    runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, [])
+    runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, [seeding.seed_network])
     return runtime
 
 
 def build_app(runtime: Runtime) -> Starlette:
-    router = build_router(runtime.registry, runtime.services.operations, [])
+    network.describe_provider()
+    router = build_router(runtime.registry, runtime.services.operations, network.TYPES, network.endpoints())
     protocol = ArmProtocol(runtime.services, router)
     admin = AdminApi(
         AdminContext(
@@ -84,6 +103,7 @@ def build_app(runtime: Runtime) -> Starlette:
             VERSION,
         )
     )
+    network_operator_api.register(admin)
     seeding.ensure_seeded(runtime.store, runtime.directory, runtime.credentials, runtime.seed_hooks)
 
     @contextlib.asynccontextmanager
@@ -102,6 +122,6 @@ def build_app(runtime: Runtime) -> Starlette:
         *admin.routes(),
         Route("/{path:path}", protocol.handle, methods=ALL_METHODS),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(CollapseSlashes)])
     app.state.runtime = runtime
     return app

@@ -161,3 +161,18 @@ def environment(creds: dict[str, Any], base_url: str, ca_bundle: str) -> dict[st
         "object_id": op["object_id"],
     }
     return out
+
+
+def seed_network(ctx: SeedContext) -> None:
+    """The test partner setup: "Ibiza Test Provider" is managed from the provider subscription,
+    and the customer subscription may use the test peering locations (feature approved)."""
+    from crossconnect.arm.features import TEST_LOCATIONS, set_feature_state
+    from crossconnect.network import catalog
+
+    if ctx.bare:
+        return
+    creds = ctx.credentials
+    catalog.update_provider(
+        ctx.store, "Ibiza Test Provider", {"managementSubscriptionId": creds["partner"]["subscription_id"]}, ctx.conn
+    )
+    set_feature_state(ctx.store, creds["customer"]["subscription_id"], TEST_LOCATIONS, "Registered", conn=ctx.conn)

@@ -14,8 +14,15 @@ from crossconnect.arm.routing import Router
 _OPERATION_VERSIONS = ApiVersions.of(sorted(set(NETWORK_VERSIONS) | set(RESOURCES_VERSIONS)))
 
 
-def build_router(registry: TypeRegistry, engine: OperationEngine, types: list[type[ResourceType]]) -> Router:
+def build_router(
+    registry: TypeRegistry,
+    engine: OperationEngine,
+    types: list[type[ResourceType]],
+    endpoints: list[Endpoint] | None = None,
+) -> Router:
     router = Router()
+    for endpoint in endpoints or []:
+        router.add(endpoint)
     subscriptions.register_endpoints(router)
     providers.register_endpoints(router)
     features.register_endpoints(router)

@@ -1,0 +1,124 @@
+"""Placing circuits on MSEE port pairs and allocating their s-tags.
+
+Each peering location has a primary and a secondary MSEE; each provider gets port pairs there
+(one port on each device). A circuit lands on the first pair with room, counting bandwidth
+against the pair's capacity (port bandwidth × overprovision factor), and gets an s-tag unique
+on that pair. Usage is kept per pair in the store, updated in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from crossconnect.arm.errors import BadRequest
+from crossconnect.store import Store
+
+PAIRS_PER_PROVIDER = 2
+PORT_BANDWIDTH_MBPS = 10_000
+OVERPROVISION_FACTOR = 4
+FIRST_STAG = 2
+
+# Azure's own test locations use these device prefixes (seen in public examples).
+_KNOWN_CODES = {"area51": "A51-TEST", "euaptest": "EUAP-ARMTEST"}
+
+
+@dataclass(frozen=True)
+class PortPair:
+    descriptor: str
+    peering_location: str
+    provider: str
+    primary_port: str
+    secondary_port: str
+    port_bandwidth_mbps: int = PORT_BANDWIDTH_MBPS
+    overprovision_factor: int = OVERPROVISION_FACTOR
+
+    @property
+    def capacity_mbps(self) -> int:
+        return self.port_bandwidth_mbps * self.overprovision_factor
+
+
+@dataclass(frozen=True)
+class Placement:
+    port_pair: str
+    primary_port: str
+    secondary_port: str
+    s_tag: int
+
+
+def location_code(peering_location: str) -> str:
+    squeezed = re.sub(r"[^A-Za-z0-9]", "", peering_location)
+    return _KNOWN_CODES.get(squeezed.lower(), squeezed.upper()[:12])
+
+
+def _provider_code(provider: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", provider).lower()[:16] or "provider"
+
+
+def port_pairs(peering_location: str, provider: str) -> list[PortPair]:
+    code = location_code(peering_location)
+    pairs = []
+    for k in range(PAIRS_PER_PROVIDER):
+        pairs.append(
+            PortPair(
+                descriptor=f"{_provider_code(provider)}-{code.lower()}-portpair{k + 1}",
+                peering_location=peering_location,
+                provider=provider,
+                primary_port=f"{code}-06GMR-CIS-{2 * k + 1}-PRI-A",
+                secondary_port=f"{code}-06GMR-CIS-{2 * k + 2}-SEC-A",
+            )
+        )
+    return pairs
+
+
+def _usage_key(descriptor: str) -> str:
+    return f"fabric.portpair.{descriptor}"
+
+
+def usage(store: Store, descriptor: str, conn: Connection | None = None) -> dict[str, Any]:
+    return dict(store.get_meta(_usage_key(descriptor), conn) or {"usedMbps": 0, "nextSTag": FIRST_STAG, "circuits": 0})
+
+
+def place(store: Store, conn: Connection, peering_location: str, provider: str, bandwidth: int) -> Placement:
+    for pair in port_pairs(peering_location, provider):
+        used = usage(store, pair.descriptor, conn)
+        if used["usedMbps"] + bandwidth <= pair.capacity_mbps:
+            s_tag = int(used["nextSTag"])
+            store.set_meta(
+                _usage_key(pair.descriptor),
+                {"usedMbps": used["usedMbps"] + bandwidth, "nextSTag": s_tag + 1, "circuits": used["circuits"] + 1},
+                conn,
+            )
+            return Placement(pair.descriptor, pair.primary_port, pair.secondary_port, s_tag)
+    raise BadRequest(
+        f"There is no port capacity left for a {bandwidth} Mbps circuit from '{provider}' at peering location "
+        f"'{peering_location}'. Choose another peering location or a lower bandwidth, or ask the provider.",
+        "ExpressRoutePortCapacityExhausted",
+        target="properties.serviceProviderProperties.peeringLocation",
+    )
+
+
+def resize(store: Store, conn: Connection, placement: dict[str, Any], peering_location: str, provider: str,
+           old_bandwidth: int, new_bandwidth: int) -> None:
+    pair = next(p for p in port_pairs(peering_location, provider) if p.descriptor == placement["portPair"])
+    used = usage(store, pair.descriptor, conn)
+    if used["usedMbps"] - old_bandwidth + new_bandwidth > pair.capacity_mbps:
+        raise BadRequest(
+            f"The bandwidth cannot be increased to {new_bandwidth} Mbps: the circuit's port pair "
+            f"'{pair.descriptor}' has {pair.capacity_mbps - used['usedMbps']} Mbps left.",
+            "ExpressRoutePortCapacityExhausted",
+            target="properties.serviceProviderProperties.bandwidthInMbps",
+        )
+    store.set_meta(_usage_key(pair.descriptor), {**used, "usedMbps": used["usedMbps"] - old_bandwidth + new_bandwidth}, conn)
+
+
+def release(store: Store, conn: Connection, placement: dict[str, Any], bandwidth: int) -> None:
+    used = usage(store, placement["portPair"], conn)
+    store.set_meta(
+        _usage_key(placement["portPair"]),
+        {**used, "usedMbps": max(0, used["usedMbps"] - bandwidth), "circuits": max(0, used["circuits"] - 1)},
+        conn,
+    )

@@ -1,0 +1,103 @@
+"""Microsoft.Network/expressRouteCircuits/peerings: the customer's view of a peering record
+(the partner sees the same record under its cross connection)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from crossconnect.arm.errors import ArmError
+from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
+from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
+from crossconnect.network import peering_record
+from crossconnect.network.circuits import ExpressRouteCircuits
+from crossconnect.network.common import NAMESPACE, versions
+
+
+class PeeringRecordType(ResourceType):
+    """Shared behaviour of both peering views: the write, the operation, the rendering."""
+
+    modified_by = "Customer"
+    view: peering_record.View = "circuit"
+
+    def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:
+        raise NotImplementedError
+
+    def parent_id(self, request: ArmRequest, circuit: Row) -> str:
+        return str(circuit["id"])
+
+    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+        circuit = self.store.get_resource(row["parent_key"])
+        return peering_record.render(row, self.view, self.parent_id(request, circuit or {}), circuit)
+
+    def operation_location(self, row: Row) -> str:
+        circuit = self.store.get_resource(row["parent_key"])
+        return str(circuit["body"]["location"]) if circuit else "global"
+
+    def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
+        circuit = self.circuit(request, conn)
+        siblings = self.store.find_all("resources", conn, parent_key=circuit["key"], type_key=PEERING_TYPE)
+        name = self.name(request)
+        new_props = peering_record.validate_write(
+            request.services.store, name=name, body=body, existing=existing, circuit=circuit,
+            siblings=siblings, modified_by=self.modified_by,
+        )
+        if existing is not None:
+            return Write({**existing, "body": {"properties": new_props}, "etag": new_etag()}, operation="put")
+        canonical = peering_record.canonical_peering_name(name) or name
+        row = {
+            "key": f"{circuit['key']}/peerings/{canonical.lower()}",
+            "id": f"{circuit['id']}/peerings/{canonical}",
+            "type_key": PEERING_TYPE,
+            "subscription_id": circuit["subscription_id"],
+            "group_key": circuit["group_key"],
+            "parent_key": circuit["key"],
+            "name": canonical,
+            "body": {"properties": new_props},
+            "etag": new_etag(),
+        }
+        return Write(row, created=True, operation="put")
+
+    def complete_operation(self, op: Row, conn: Connection) -> Any:
+        if op["kind"] == "delete":
+            return super().complete_operation(op, conn)
+        row = self.store.get_resource(op["resource_key"], conn)
+        if row is None:
+            return None
+        props = peering_record.settle_prefix_state(self.store, row["body"]["properties"], conn)
+        props["provisioningState"] = "Succeeded"
+        self.store.put_resource({**row, "body": {**row["body"], "properties": props}, "etag": new_etag()}, conn)
+        return None
+
+    def fail_operation(self, op: Row, conn: Connection, error: ArmError) -> None:
+        super().fail_operation(op, conn, error)
+
+
+PEERING_TYPE = "microsoft.network/expressroutecircuits/peerings"
+
+
+class CircuitPeerings(PeeringRecordType):
+    type_name = "Microsoft.Network/expressRouteCircuits/peerings"
+    item_template = ExpressRouteCircuits.item_template + "/peerings/{peeringName}"
+    list_templates = (ExpressRouteCircuits.item_template + "/peerings",)
+    api_versions = versions("expressRouteCircuits/peerings")
+    namespace = NAMESPACE
+    parent = ExpressRouteCircuits
+
+    def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:
+        circuit = self.store.get_resource(self.parent_key(request), conn)
+        if circuit is None:
+            raise self.registry.get(ExpressRouteCircuits).not_found(request)
+        return circuit
+
+    def extra_endpoints(self) -> list[Endpoint]:
+        async def stats(request: ArmRequest) -> ArmResponse:
+            self.check_scope(request)
+            if self.load(request) is None:
+                raise self.not_found(request)
+            return ArmResponse(200, {"primarybytesIn": 0, "primarybytesOut": 0, "secondarybytesIn": 0,
+                                     "secondarybytesOut": 0})
+
+        return [Endpoint("GET", self.item_template + "/stats", stats, self.api_versions,
+                         "Microsoft.Network/expressRouteCircuits/peerings/stats/read", self.namespace)]

@@ -1,0 +1,215 @@
+"""Microsoft.Network/expressRouteCrossConnections: the partner's view of a customer's circuit.
+
+The cross connection row only links to the circuit record; everything shown comes from that
+one record, so the partner and the customer can never disagree. The partner may change
+``serviceProviderProvisioningState``, ``serviceProviderNotes``, the peerings and tags; read-only
+fields left out of a PUT keep their value, and a PUT that tries to change one gets a 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import Connection
+
+from crossconnect.arm.bodies import ArmModel, parse
+from crossconnect.arm.errors import BadRequest, NotFound
+from crossconnect.arm.http import ArmRequest
+from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
+from crossconnect.network import catalog, peering_record
+from crossconnect.network.common import NAMESPACE, internal, props, versions
+
+# Who may move the provider state where. Azure's order is NotProvisioned → Provisioning →
+# Provisioned → Deprovisioning → NotProvisioned; Provisioning may be skipped (the docs say the
+# partner "optionally passes through Provisioning"), and the CLI extension offers no
+# Deprovisioning, so Provisioned → NotProvisioned is allowed as well.
+TRANSITIONS = {
+    "NotProvisioned": {"Provisioning", "Provisioned"},
+    "Provisioning": {"Provisioned", "NotProvisioned"},
+    "Provisioned": {"Deprovisioning", "NotProvisioned"},
+    "Deprovisioning": {"NotProvisioned", "Provisioned"},
+}
+
+
+class SubResource(ArmModel):
+    id: str | None = None
+
+
+class CrossConnectionProperties(ArmModel):
+    primary_azure_port: str | None = Field(default=None, alias="primaryAzurePort")
+    secondary_azure_port: str | None = Field(default=None, alias="secondaryAzurePort")
+    s_tag: int | None = Field(default=None, alias="sTag")
+    peering_location: str | None = Field(default=None, alias="peeringLocation")
+    bandwidth_in_mbps: int | None = Field(default=None, alias="bandwidthInMbps")
+    express_route_circuit: SubResource | None = Field(default=None, alias="expressRouteCircuit")
+    service_provider_provisioning_state: str | None = Field(default=None, alias="serviceProviderProvisioningState")
+    service_provider_notes: str | None = Field(default=None, alias="serviceProviderNotes")
+    provisioning_state: str | None = Field(default=None, alias="provisioningState")
+    peerings: list[dict[str, Any]] | None = None
+
+
+class CrossConnectionBody(ArmModel):
+    id: str | None = None
+    name: str | None = None
+    type: str | None = None
+    etag: str | None = None
+    location: str | None = None
+    tags: dict[str, Any] | None = None
+    properties: CrossConnectionProperties = Field(default_factory=CrossConnectionProperties)
+
+
+class ExpressRouteCrossConnections(ResourceType):
+    type_name = "Microsoft.Network/expressRouteCrossConnections"
+    item_template = (
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/"
+        "expressRouteCrossConnections/{crossConnectionName}"
+    )
+    list_templates = (
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Network/"
+        "expressRouteCrossConnections",
+        "/subscriptions/{subscriptionId}/providers/Microsoft.Network/expressRouteCrossConnections",
+    )
+    api_versions = versions("expressRouteCrossConnections", since="2018-02-01")
+    namespace = NAMESPACE
+    methods = frozenset({"GET", "PUT", "PATCH"})
+    put_always_200 = True
+
+    def check_scope(self, request: ArmRequest) -> None:
+        """Cross connections exist only in providers' management subscriptions; elsewhere the
+        type is unknown, exactly as Azure answers a non-partner subscription."""
+        if request.subscription_id not in catalog.provider_subscriptions(request.services.store):
+            raise NotFound(
+                "The resource type could not be found in the namespace 'Microsoft.Network' for api version "
+                f"'{request.api_version}'.",
+                "InvalidResourceType",
+            )
+        super().check_scope(request)
+
+    def circuit_of(self, row: Row, conn: Connection | None = None) -> Row:
+        circuit = self.store.get_resource(internal(row)["circuitKey"], conn)
+        assert circuit is not None, "a cross connection always has its circuit"
+        return circuit
+
+    def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
+        name = _name_filter(request.query.get("$filter"))
+        if name is None:
+            return super().list_rows(request, after, limit)
+        rows = self.store.list_resources(
+            subscription_id=request.subscription_id, type_key=self.type_key,
+            group_key=request.params.get("resourceGroupName"), after_seq=after, limit=None,
+        )
+        return [r for r in rows if r["name"].lower() == name.lower()][:limit]
+
+    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+        circuit = self.circuit_of(row)
+        c = props(circuit)
+        placement = internal(circuit).get("placement", {})
+        peerings = self.store.find_all("resources", parent_key=circuit["key"],
+                                       type_key="microsoft.network/expressroutecircuits/peerings")
+        out: dict[str, Any] = {
+            "name": row["name"],
+            "id": row["id"],
+            "etag": row["etag"],
+            "type": self.type_name,
+            "location": row["body"]["location"],
+        }
+        if row["body"].get("tags"):
+            out["tags"] = row["body"]["tags"]
+        out["properties"] = {
+            "provisioningState": row["body"]["properties"].get("provisioningState", "Succeeded"),
+            "expressRouteCircuit": {"id": circuit["id"]},
+            "peerings": [peering_record.render(p, "crossConnection", row["id"], circuit) for p in peerings],
+            "peeringLocation": c["serviceProviderProperties"]["peeringLocation"],
+            "bandwidthInMbps": c["serviceProviderProperties"]["bandwidthInMbps"],
+            "primaryAzurePort": placement.get("primaryAzurePort", ""),
+            "secondaryAzurePort": placement.get("secondaryAzurePort", ""),
+            "sTag": placement.get("sTag", 0),
+            "serviceProviderProvisioningState": c["serviceProviderProvisioningState"],
+            "serviceProviderNotes": c.get("serviceProviderNotes", ""),
+        }
+        return out
+
+    def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
+        if existing is None:
+            raise NotFound(
+                f"The cross connection '{self.name(request)}' does not exist. Cross connections are created by "
+                "Microsoft when a customer creates a circuit with your provider; they cannot be created by PUT.",
+                "ResourceNotFound",
+            )
+        model = parse(CrossConnectionBody, body, "ExpressRouteCrossConnection")
+        current = self.render(request, existing)
+        cp = current["properties"]
+        p = model.properties
+        _keep_read_only("location", model.location, current["location"], normalize=True)
+        _keep_read_only("properties.peeringLocation", p.peering_location, cp["peeringLocation"])
+        _keep_read_only("properties.bandwidthInMbps", p.bandwidth_in_mbps, cp["bandwidthInMbps"])
+        _keep_read_only("properties.primaryAzurePort", p.primary_azure_port, cp["primaryAzurePort"])
+        _keep_read_only("properties.secondaryAzurePort", p.secondary_azure_port, cp["secondaryAzurePort"])
+        _keep_read_only("properties.sTag", p.s_tag, cp["sTag"])
+        if p.express_route_circuit is not None:
+            _keep_read_only("properties.expressRouteCircuit.id", p.express_route_circuit.id,
+                            cp["expressRouteCircuit"]["id"], case_insensitive=True)
+        circuit = self.circuit_of(existing, conn)
+        c = props(circuit)
+        state = c["serviceProviderProvisioningState"]
+        wanted = p.service_provider_provisioning_state
+        if wanted is not None and wanted != state:
+            if wanted not in TRANSITIONS:
+                raise BadRequest(
+                    f"serviceProviderProvisioningState '{wanted}' is invalid; use one of "
+                    f"{', '.join(TRANSITIONS)}.",
+                    "InvalidServiceProviderProvisioningState",
+                    target="properties.serviceProviderProvisioningState",
+                )
+            if wanted not in TRANSITIONS[state]:
+                raise BadRequest(
+                    f"serviceProviderProvisioningState cannot change from '{state}' to '{wanted}'. Allowed from "
+                    f"'{state}': {', '.join(sorted(TRANSITIONS[state]))}.",
+                    "InvalidServiceProviderProvisioningStateTransition",
+                    target="properties.serviceProviderProvisioningState",
+                )
+            c["serviceProviderProvisioningState"] = wanted
+        if p.service_provider_notes is not None:
+            if len(p.service_provider_notes) > 1024:
+                raise BadRequest("serviceProviderNotes is limited to 1024 characters.", "InvalidServiceProviderNotes",
+                                 target="properties.serviceProviderNotes")
+            c["serviceProviderNotes"] = p.service_provider_notes
+        tags = validate_tags(model.tags) if model.tags is not None else existing["body"].get("tags", {})
+        circuit_row = {**circuit, "body": {**circuit["body"], "properties": c}, "etag": new_etag()}
+        xc_row = {**existing, "body": {**existing["body"], "tags": tags}, "etag": new_etag()}
+        return Write(xc_row, operation="put", extra_rows=[circuit_row])
+
+
+def _keep_read_only(field: str, sent: Any, current: Any, *, normalize: bool = False,
+                    case_insensitive: bool = False) -> None:
+    """A read-only field may be left out (keep) or sent unchanged; changing it is a 400."""
+    if sent is None:
+        return
+    a, b = sent, current
+    if normalize:
+        a, b = str(a).replace(" ", "").lower(), str(b).replace(" ", "").lower()
+    elif case_insensitive:
+        a, b = str(a).lower(), str(b).lower()
+    if a != b:
+        raise BadRequest(
+            f"The property '{field}' is read-only on a cross connection and cannot be changed from {current!r} to "
+            f"{sent!r}. Only serviceProviderProvisioningState, serviceProviderNotes, peerings and tags can be set.",
+            "ReadOnlyPropertyCannotBeChanged",
+            target=field,
+        )
+
+
+def _name_filter(value: str | None) -> str | None:
+    """``$filter=name eq '<serviceKey>'`` — the one filter partners use to find a circuit."""
+    if not value:
+        return None
+    import re
+
+    match = re.fullmatch(r"\s*name\s+eq\s+'([^']*)'\s*", value, flags=re.IGNORECASE)
+    if match is None:
+        raise BadRequest(
+            f"The $filter '{value}' is not supported; use $filter=name eq '<serviceKey>'.", "InvalidFilter",
+            target="$filter",
+        )
+    return match.group(1)

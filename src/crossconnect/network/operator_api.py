@@ -1,0 +1,74 @@
+"""Operator endpoints of the network layer: the provider catalog (add providers and locations,
+map a provider to its ExpressRoute management subscription) and the routing registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from crossconnect.admin.routes import AdminApi
+from crossconnect.arm.errors import BadRequest, NotFound
+from crossconnect.identity.tokens import Principal
+from crossconnect.network import catalog, routing_registry
+
+
+def _provider_view(p: catalog.Provider) -> dict[str, Any]:
+    return {"name": p.name, "peeringLocations": list(p.peering_locations), "bandwidthsOffered": list(p.bandwidths),
+            "test": p.test, "managementSubscriptionId": p.management_subscription_id}
+
+
+def register(admin: AdminApi) -> None:
+    store = admin.ctx.store
+
+    async def list_providers(request: Request, _: Principal) -> Any:
+        return {"value": [_provider_view(p) for p in catalog.providers(store)]}
+
+    async def put_provider(request: Request, _: Principal) -> Any:
+        name = request.path_params["name"]
+        data = await admin.body(request)
+        changes: dict[str, Any] = {}
+        if "peeringLocations" in data:
+            locations = data["peeringLocations"]
+            if not isinstance(locations, list) or not all(isinstance(x, str) and x for x in locations):
+                raise BadRequest("peeringLocations must be a list of names.", "InvalidRequestContent",
+                                 target="peeringLocations")
+            changes["peeringLocations"] = locations
+        if "bandwidthsOffered" in data:
+            bandwidths = data["bandwidthsOffered"]
+            if not isinstance(bandwidths, list) or not all(isinstance(x, int) and x > 0 for x in bandwidths):
+                raise BadRequest("bandwidthsOffered must be a list of positive Mbps values.", "InvalidRequestContent",
+                                 target="bandwidthsOffered")
+            changes["bandwidthsOffered"] = bandwidths
+        if "managementSubscriptionId" in data:
+            sub = data["managementSubscriptionId"]
+            if sub is not None and store.find("subscriptions", id=str(sub).lower()) is None:
+                raise NotFound(f"The subscription '{sub}' could not be found.", "SubscriptionNotFound",
+                               target="managementSubscriptionId")
+            changes["managementSubscriptionId"] = str(sub).lower() if sub else None
+        if "test" in data:
+            changes["test"] = bool(data["test"])
+        if catalog.find_provider(store, name) is None and not changes.get("peeringLocations"):
+            raise BadRequest(f"'{name}' is a new provider: give it peeringLocations and bandwidthsOffered.",
+                             "InvalidRequestContent", target="peeringLocations")
+        return _provider_view(catalog.update_provider(store, name, changes))
+
+    async def get_registry(request: Request, _: Principal) -> Any:
+        return {"value": routing_registry.entries(store)}
+
+    async def put_registry(request: Request, _: Principal) -> Any:
+        data = await admin.body(request)
+        entries = data.get("value")
+        if not isinstance(entries, list):
+            raise BadRequest("Expected {\"value\": [{\"prefix\", \"asn\", \"registry\"}, ...]}.", "InvalidRequestContent",
+                             target="value")
+        try:
+            routing_registry.replace_entries(store, entries)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise BadRequest(f"Invalid routing-registry entry: {exc}.", "InvalidRequestContent", target="value") from None
+        return {"value": routing_registry.entries(store)}
+
+    admin.add("GET", "/service-providers", list_providers)
+    admin.add("PUT", "/service-providers/{name}", put_provider)
+    admin.add("GET", "/routing-registry", get_registry)
+    admin.add("PUT", "/routing-registry", put_registry)

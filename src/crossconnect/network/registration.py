@@ -1,0 +1,33 @@
+"""Everything the Microsoft.Network layer contributes: its resource types (one line each),
+its extra endpoints, and the resource types the provider metadata lists."""
+
+from __future__ import annotations
+
+from crossconnect.arm.http import Endpoint
+from crossconnect.arm.providers import add_resource_type
+from crossconnect.arm.resource_type import ResourceType
+from crossconnect.network import service_providers
+from crossconnect.network.authorizations import CircuitAuthorizations
+from crossconnect.network.circuit_peerings import CircuitPeerings
+from crossconnect.network.circuits import ExpressRouteCircuits
+from crossconnect.network.cross_connection_peerings import CrossConnectionPeerings
+from crossconnect.network.cross_connections import ExpressRouteCrossConnections
+
+TYPES: list[type[ResourceType]] = [
+    ExpressRouteCircuits,
+    CircuitAuthorizations,
+    CircuitPeerings,
+    ExpressRouteCrossConnections,
+    CrossConnectionPeerings,
+]
+
+
+def endpoints() -> list[Endpoint]:
+    return [*service_providers.endpoints()]
+
+
+def describe_provider() -> None:
+    for cls in TYPES:
+        add_resource_type("Microsoft.Network", cls.type_name.split("/", 1)[1], list(cls.api_versions.versions))
+    add_resource_type("Microsoft.Network", "expressRouteServiceProviders", list(service_providers.VERSIONS.versions))
+    add_resource_type("Microsoft.Network", "locations/operations", list(service_providers.VERSIONS.versions))
