@@ -37,16 +37,23 @@ class AdminContext:
 
 
 Handler = Callable[[Request, Principal], Awaitable[Any]]
+LabHandler = Callable[[Request, Principal, bool], Awaitable[Any]]
 
 
 class AdminApi:
     def __init__(self, context: AdminContext) -> None:
         self.ctx = context
         self.extra_routes: list[tuple[str, str, Handler]] = []
+        self.lab_routes: list[tuple[str, str, LabHandler]] = []
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         """Other layers (network, fabric) add their operator endpoints here."""
         self.extra_routes.append((method, path, handler))
+
+    def add_lab(self, method: str, path: str, handler: LabHandler) -> None:
+        """Lab endpoints accept the operator or any signed-in principal; the handler gets
+        ``is_operator`` and decides what a non-operator may touch."""
+        self.lab_routes.append((method, path, handler))
 
     def routes(self) -> list[Route]:
         own: list[tuple[str, str, Handler]] = [
@@ -63,7 +70,21 @@ class AdminApi:
         routes = [Route("/_crossconnect/health", self.health, methods=["GET"])]
         for method, path, handler in own + self.extra_routes:
             routes.append(Route("/_crossconnect" + path, self._wrap(handler), methods=[method]))
+        for method, path, lab_handler in self.lab_routes:
+            routes.append(Route("/_crossconnect" + path, self._wrap_lab(lab_handler), methods=[method]))
         return routes
+
+    def _wrap_lab(self, handler: LabHandler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                principal = self._principal(request)
+                operator = self.ctx.store.get_meta(OPERATOR_META) or {}
+                result = await handler(request, principal, principal.object_id == operator.get("object_id"))
+            except ArmError as exc:
+                return JSONResponse(exc.body(), exc.status)
+            return result if isinstance(result, Response) else JSONResponse(result)
+
+        return endpoint
 
     # -- plumbing ----------------------------------------------------------------------------
     def _wrap(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -80,6 +101,17 @@ class AdminApi:
         return endpoint
 
     def _operator(self, request: Request) -> Principal:
+        principal = self._principal(request)
+        operator = self.ctx.store.get_meta(OPERATOR_META) or {}
+        if principal.object_id != operator.get("object_id"):
+            raise Forbidden(
+                f"The principal '{principal.object_id}' is not the crossconnect operator; the operator API "
+                "accepts only the operator credential.",
+                "OperatorOnly",
+            )
+        return principal
+
+    def _principal(self, request: Request) -> Principal:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -89,17 +121,9 @@ class AdminApi:
                 "AuthenticationFailed",
             )
         try:
-            principal = self.ctx.tokens.verify(token.strip(), ARM_AUDIENCES)
+            return self.ctx.tokens.verify(token.strip(), ARM_AUDIENCES)
         except TokenError as exc:
             raise Unauthorized(exc.message, exc.code) from None
-        operator = self.ctx.store.get_meta(OPERATOR_META) or {}
-        if principal.object_id != operator.get("object_id"):
-            raise Forbidden(
-                f"The principal '{principal.object_id}' is not the crossconnect operator; the operator API accepts "
-                "only the operator credential.",
-                "OperatorOnly",
-            )
-        return principal
 
     @staticmethod
     async def body(request: Request) -> dict[str, Any]:

@@ -31,6 +31,9 @@ from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import AadEndpoints
 from crossconnect.identity.keys import SigningKeys
 from crossconnect.identity.tokens import TokenService
+from crossconnect.arm.errors import ArmError
+from crossconnect.fabric import faults
+from crossconnect.network import lab_api as network_lab_api
 from crossconnect.network import operator_api as network_operator_api
 from crossconnect.network import registration as network
 from crossconnect.store import Store, database_url
@@ -104,6 +107,10 @@ def build_app(runtime: Runtime) -> Starlette:
         )
     )
     network_operator_api.register(admin)
+    network_lab_api.register(admin)
+    engine = runtime.services.operations
+    engine.extra_delay = lambda resource_key: faults.latency_for(runtime.store, resource_key)
+    engine.before_complete = lambda op, conn: _injected_failure(runtime, op, conn)
     seeding.ensure_seeded(runtime.store, runtime.directory, runtime.credentials, runtime.seed_hooks)
 
     @contextlib.asynccontextmanager
@@ -125,3 +132,12 @@ def build_app(runtime: Runtime) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(CollapseSlashes)])
     app.state.runtime = runtime
     return app
+
+
+def _injected_failure(runtime: Runtime, op: dict[str, Any], conn: Any) -> None:
+    """Fault injection: the next N operations on a resource fail with the chosen ARM error."""
+    if op["kind"] in ("arpTables", "routeTablesSummary", "routeTables"):
+        return
+    rule = faults.take_failure(runtime.store, op["resource_key"], conn)
+    if rule is not None:
+        raise ArmError(rule["message"], rule["code"])

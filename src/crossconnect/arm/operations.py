@@ -49,8 +49,10 @@ class OperationEngine:
         self.owner = uuid.uuid4().hex
         self._completers: dict[str, Completer] = {}
         self._wakeup = asyncio.Event()
-        # Extra latency per operation (fault injection adds to it).
+        # Fault-injection seams (wired by the app): extra latency for an operation on a resource,
+        # and a check run before completing one that may raise the ArmError it must fail with.
         self.extra_delay: Callable[[str], float] = lambda resource_key: 0.0
+        self.before_complete: Callable[[dict[str, Any], Connection], None] = lambda op, conn: None
 
     def register(self, resource_type: str, completer: Completer) -> None:
         self._completers[resource_type.lower()] = completer
@@ -153,6 +155,7 @@ class OperationEngine:
             with self.store.tx() as conn:
                 if completer is None:
                     raise ArmError(f"No handler for operations on '{op['resource_type']}'.", "InternalServerError")
+                self.before_complete(op, conn)
                 result = completer.complete_operation(op, conn)
                 self._finish(conn, op_id, "Succeeded", result=result)
         except ArmError as error:

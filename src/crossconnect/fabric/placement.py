@@ -58,7 +58,12 @@ def _provider_code(provider: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", provider).lower()[:16] or "provider"
 
 
-def port_pairs(peering_location: str, provider: str) -> list[PortPair]:
+_EXTRA_PAIRS = "fabric.portpairs.extra"
+
+
+def port_pairs(peering_location: str, provider: str, store: Store | None = None,
+               conn: Connection | None = None) -> list[PortPair]:
+    """The default pairs of a provider at a location, plus any the operator added."""
     code = location_code(peering_location)
     pairs = []
     for k in range(PAIRS_PER_PROVIDER):
@@ -71,7 +76,31 @@ def port_pairs(peering_location: str, provider: str) -> list[PortPair]:
                 secondary_port=f"{code}-06GMR-CIS-{2 * k + 2}-SEC-A",
             )
         )
+    if store is not None:
+        for extra in store.get_meta(_EXTRA_PAIRS, conn) or []:
+            if extra["peeringLocation"] == peering_location and extra["provider"] == provider:
+                pairs.append(PortPair(**extra))
     return pairs
+
+
+def add_port_pair(store: Store, peering_location: str, provider: str, port_bandwidth_mbps: int,
+                  overprovision_factor: int) -> PortPair:
+    """Operator: add a port pair (two new ports, one on each MSEE) for a provider at a location."""
+    existing = port_pairs(peering_location, provider, store)
+    code = location_code(peering_location)
+    extras_here = [e for e in (store.get_meta(_EXTRA_PAIRS) or []) if e["peeringLocation"] == peering_location]
+    k = PAIRS_PER_PROVIDER + len(extras_here)  # new port numbers after every pair at this location
+    pair = PortPair(
+        descriptor=f"{_provider_code(provider)}-{code.lower()}-portpair{len(existing) + 1}",
+        peering_location=peering_location,
+        provider=provider,
+        primary_port=f"{code}-06GMR-CIS-{2 * k + 1}-PRI-A",
+        secondary_port=f"{code}-06GMR-CIS-{2 * k + 2}-SEC-A",
+        port_bandwidth_mbps=port_bandwidth_mbps,
+        overprovision_factor=overprovision_factor,
+    )
+    store.set_meta(_EXTRA_PAIRS, [*(store.get_meta(_EXTRA_PAIRS) or []), dict(pair.__dict__)])
+    return pair
 
 
 def _usage_key(descriptor: str) -> str:
@@ -83,7 +112,7 @@ def usage(store: Store, descriptor: str, conn: Connection | None = None) -> dict
 
 
 def place(store: Store, conn: Connection, peering_location: str, provider: str, bandwidth: int) -> Placement:
-    for pair in port_pairs(peering_location, provider):
+    for pair in port_pairs(peering_location, provider, store, conn):
         used = usage(store, pair.descriptor, conn)
         if used["usedMbps"] + bandwidth <= pair.capacity_mbps:
             s_tag = int(used["nextSTag"])
@@ -103,7 +132,7 @@ def place(store: Store, conn: Connection, peering_location: str, provider: str, 
 
 def resize(store: Store, conn: Connection, placement: dict[str, Any], peering_location: str, provider: str,
            old_bandwidth: int, new_bandwidth: int) -> None:
-    pair = next(p for p in port_pairs(peering_location, provider) if p.descriptor == placement["portPair"])
+    pair = next(p for p in port_pairs(peering_location, provider, store, conn) if p.descriptor == placement["portPair"])
     used = usage(store, pair.descriptor, conn)
     if used["usedMbps"] - old_bandwidth + new_bandwidth > pair.capacity_mbps:
         raise BadRequest(

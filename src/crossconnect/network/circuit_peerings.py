@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Connection
@@ -10,7 +11,7 @@ from sqlalchemy import Connection
 from crossconnect.arm.errors import ArmError
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
-from crossconnect.network import peering_record
+from crossconnect.network import peering_record, troubleshooting
 from crossconnect.network.circuits import ExpressRouteCircuits
 from crossconnect.network.common import NAMESPACE, versions
 
@@ -44,7 +45,8 @@ class PeeringRecordType(ResourceType):
             siblings=siblings, modified_by=self.modified_by,
         )
         if existing is not None:
-            return Write({**existing, "body": {"properties": new_props}, "etag": new_etag()}, operation="put")
+            body = {**existing["body"], "properties": new_props}
+            return Write({**existing, "body": body, "etag": new_etag()}, operation="put")
         canonical = peering_record.canonical_peering_name(name) or name
         row = {
             "key": f"{circuit['key']}/peerings/{canonical.lower()}",
@@ -60,18 +62,42 @@ class PeeringRecordType(ResourceType):
         return Write(row, created=True, operation="put")
 
     def complete_operation(self, op: Row, conn: Connection) -> Any:
+        if op["kind"] in troubleshooting.KINDS:
+            return troubleshooting.complete(self.store, op, conn)
         if op["kind"] == "delete":
-            return super().complete_operation(op, conn)
+            return super().complete_operation(op, conn)  # removing the row unprograms the MSEEs
         row = self.store.get_resource(op["resource_key"], conn)
         if row is None:
             return None
+        circuit = self.store.get_resource(row["parent_key"], conn)
+        assert circuit is not None
         props = peering_record.settle_prefix_state(self.store, row["body"]["properties"], conn)
         props["provisioningState"] = "Succeeded"
-        self.store.put_resource({**row, "body": {**row["body"], "properties": props}, "etag": new_etag()}, conn)
+        # The operation completes only after both MSEEs are programmed for the new configuration.
+        body_internal = {"programmed": troubleshooting.program(circuit, props), "programmedAt": time.time()}
+        self.store.put_resource(
+            {**row, "body": {**row["body"], "properties": props, "internal": body_internal}, "etag": new_etag()}, conn
+        )
         return None
 
     def fail_operation(self, op: Row, conn: Connection, error: ArmError) -> None:
+        if op["kind"] in troubleshooting.KINDS:
+            return
         super().fail_operation(op, conn, error)
+
+    def extra_endpoints(self) -> list[Endpoint]:
+        async def stats(request: ArmRequest) -> ArmResponse:
+            self.check_scope(request)
+            peering = self.load(request)
+            if peering is None:
+                raise self.not_found(request)
+            circuit = self.store.get_resource(peering["parent_key"])
+            assert circuit is not None
+            return ArmResponse(200, troubleshooting.peering_counters(self.store, circuit, peering))
+
+        stats_endpoint = Endpoint("GET", self.item_template + "/stats", stats, self.api_versions,
+                                  f"{self.type_name}/stats/read", self.namespace)
+        return [stats_endpoint, *troubleshooting.endpoints(self)]
 
 
 PEERING_TYPE = "microsoft.network/expressroutecircuits/peerings"
@@ -90,14 +116,3 @@ class CircuitPeerings(PeeringRecordType):
         if circuit is None:
             raise self.registry.get(ExpressRouteCircuits).not_found(request)
         return circuit
-
-    def extra_endpoints(self) -> list[Endpoint]:
-        async def stats(request: ArmRequest) -> ArmResponse:
-            self.check_scope(request)
-            if self.load(request) is None:
-                raise self.not_found(request)
-            return ArmResponse(200, {"primarybytesIn": 0, "primarybytesOut": 0, "secondarybytesIn": 0,
-                                     "secondarybytesOut": 0})
-
-        return [Endpoint("GET", self.item_template + "/stats", stats, self.api_versions,
-                         "Microsoft.Network/expressRouteCircuits/peerings/stats/read", self.namespace)]

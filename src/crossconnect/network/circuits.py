@@ -335,8 +335,11 @@ class ExpressRouteCircuits(ResourceType):
             self.check_scope(request)
             if self.load(request) is None:
                 raise self.not_found(request)
-            return ArmResponse(200, {"primarybytesIn": 0, "primarybytesOut": 0, "secondarybytesIn": 0,
-                                     "secondarybytesOut": 0})
+            from crossconnect.network import troubleshooting
+
+            circuit = self.load(request)
+            assert circuit is not None
+            return ArmResponse(200, troubleshooting.circuit_counters(self.store, circuit))
 
         return [Endpoint("GET", self.item_template + "/stats", stats, self.api_versions,
                          self.action("read"), self.namespace)]

@@ -1,0 +1,222 @@
+"""The lab API under ``/_crossconnect/``: what the partner's edge router does (operator, or the
+partner for its own circuits), devices and port pairs, and fault injection (operator)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from crossconnect.admin.routes import AdminApi
+from crossconnect.arm.errors import BadRequest, Forbidden, NotFound
+from crossconnect.fabric import edge as edges
+from crossconnect.fabric import faults, placement
+from crossconnect.identity.tokens import Principal
+from crossconnect.network import catalog
+from crossconnect.network.common import internal
+from crossconnect.network.troubleshooting import DEVICE_PATHS, link_inputs
+from crossconnect.store import Store
+
+_EDGE_LINK_FIELDS = {"interfaceUp": bool, "sTag": int}
+_EDGE_PEERING_FIELDS = {"cTag": int, "address": str, "prefixLength": int, "asn": int, "remoteAsn": int, "md5": str,
+                        "advertisedPrefixes": list}
+
+
+def _circuit_by_service_key(store: Store, service_key: str) -> dict[str, Any]:
+    for row in store.find_all("resources", type_key="microsoft.network/expressroutecrossconnections",
+                              name=service_key.lower()):
+        circuit = store.get_resource(internal(row)["circuitKey"])
+        if circuit is not None:
+            return circuit
+    raise NotFound(f"No cross connection has the service key '{service_key}'.", "ResourceNotFound")
+
+
+def _check_edge_access(admin: AdminApi, principal: Principal, is_operator: bool, circuit: dict[str, Any]) -> None:
+    """The operator may declare any edge; a partner only the edges of its own cross connections."""
+    if is_operator:
+        return
+    store = admin.ctx.store
+    provider = catalog.find_provider(store, circuit["body"]["properties"]["serviceProviderProperties"]["serviceProviderName"])
+    subscription = store.find("subscriptions", id=(provider.management_subscription_id if provider else "") or "")
+    if subscription is None or subscription["tenant_id"] != principal.tenant_id:
+        raise Forbidden(
+            f"The principal '{principal.object_id}' may not change the partner edge of this circuit: only the "
+            "operator or the circuit's connectivity provider can.",
+            "AuthorizationFailed",
+        )
+
+
+def _validate_edge(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "peerings":
+            if not isinstance(value, dict):
+                raise BadRequest("'peerings' must map a peering type to its settings.", "InvalidRequestContent",
+                                 target="peerings")
+            peerings: dict[str, Any] = {}
+            for peering_type, fields in value.items():
+                if peering_type not in ("AzurePrivatePeering", "MicrosoftPeering", "AzurePublicPeering"):
+                    raise BadRequest(f"Unknown peering type '{peering_type}'.", "InvalidRequestContent",
+                                     target=f"peerings.{peering_type}")
+                for field, ftype in fields.items():
+                    if field not in _EDGE_PEERING_FIELDS or not isinstance(fields[field], _EDGE_PEERING_FIELDS[field]):
+                        raise BadRequest(
+                            f"peerings.{peering_type}.{field} is unknown or has the wrong type (known: "
+                            f"{', '.join(_EDGE_PEERING_FIELDS)}).", "InvalidRequestContent",
+                            target=f"peerings.{peering_type}.{field}",
+                        )
+                peerings[peering_type] = fields
+            out["peerings"] = peerings
+        elif name in _EDGE_LINK_FIELDS and isinstance(value, _EDGE_LINK_FIELDS[name]):
+            out[name] = value
+        else:
+            raise BadRequest(f"'{name}' is unknown or has the wrong type (known: interfaceUp, sTag, peerings).",
+                             "InvalidRequestContent", target=name)
+    return out
+
+
+def register(admin: AdminApi) -> None:
+    store = admin.ctx.store
+
+    def _link(request: Request) -> str:
+        link = request.path_params["link"].lower()
+        if link not in DEVICE_PATHS:
+            raise BadRequest(f"The link '{link}' is invalid; use 'primary' or 'secondary'.", "InvalidDevicePath",
+                             target="link")
+        return link
+
+    async def get_edge(request: Request, principal: Principal, is_operator: bool) -> Any:
+        circuit = _circuit_by_service_key(store, request.path_params["serviceKey"])
+        _check_edge_access(admin, principal, is_operator, circuit)
+        key = circuit["body"]["properties"]["serviceKey"]
+        effective: dict[str, Any] = {}
+        peerings = [p for p in store.find_all("resources", parent_key=circuit["key"],
+                                              type_key="microsoft.network/expressroutecircuits/peerings")]
+        for link in DEVICE_PATHS:
+            edge_link = edges.edge_link(store, key, link, int(internal(circuit)["placement"]["sTag"]), peerings)
+            effective[link] = {
+                "interfaceUp": edge_link.interface_up, "sTag": edge_link.s_tag,
+                "peerings": {t: dict(p.__dict__) for t, p in edge_link.peerings.items()},
+                "sessions": {p["body"]["properties"]["peeringType"]: _session(store, circuit, p, link) for p in peerings},
+            }
+        return {"serviceKey": key, "declared": edges.declaration(store, key), "effective": effective}
+
+    async def put_edge(request: Request, principal: Principal, is_operator: bool) -> Any:
+        circuit = _circuit_by_service_key(store, request.path_params["serviceKey"])
+        _check_edge_access(admin, principal, is_operator, circuit)
+        changes = _validate_edge(await admin.body(request))
+        edges.declare(store, circuit["body"]["properties"]["serviceKey"], _link(request), changes)
+        return await get_edge(request, principal, is_operator)
+
+    async def delete_edge(request: Request, principal: Principal, is_operator: bool) -> Any:
+        circuit = _circuit_by_service_key(store, request.path_params["serviceKey"])
+        _check_edge_access(admin, principal, is_operator, circuit)
+        edges.clear(store, circuit["body"]["properties"]["serviceKey"])
+        return await get_edge(request, principal, is_operator)
+
+    async def list_devices(request: Request, _: Principal) -> Any:
+        location = request.query_params.get("location")
+        out = []
+        for provider in catalog.providers(store):
+            for loc in provider.peering_locations:
+                if location and loc != location:
+                    continue
+                for pair in placement.port_pairs(loc, provider.name, store):
+                    out.append(_pair_view(store, pair))
+        return {"value": out}
+
+    async def add_pair(request: Request, _: Principal) -> Any:
+        data = await admin.body(request)
+        provider = catalog.find_provider(store, str(data.get("provider", "")))
+        if provider is None:
+            raise NotFound(f"Unknown provider '{data.get('provider')}'.", "InvalidServiceProviderName", target="provider")
+        location = str(data.get("peeringLocation", ""))
+        if provider.find_location(location) is None:
+            raise BadRequest(f"'{provider.name}' has no peering location '{location}'.", "InvalidPeeringLocation",
+                             target="peeringLocation")
+        bandwidth = data.get("portBandwidthInMbps", placement.PORT_BANDWIDTH_MBPS)
+        factor = data.get("overprovisionFactor", placement.OVERPROVISION_FACTOR)
+        if not isinstance(bandwidth, int) or bandwidth <= 0 or not isinstance(factor, int) or factor <= 0:
+            raise BadRequest("portBandwidthInMbps and overprovisionFactor must be positive integers.",
+                             "InvalidRequestContent", target="portBandwidthInMbps")
+        return _pair_view(store, placement.add_port_pair(store, location, provider.name, bandwidth, factor))
+
+    async def get_faults(request: Request, _: Principal) -> Any:
+        return faults.current(store)
+
+    async def clear_faults(request: Request, _: Principal) -> Any:
+        return faults.clear(store)
+
+    async def set_down(request: Request, _: Principal) -> Any:
+        kind = request.path_params["kind"]
+        if kind not in ("ports", "devices", "links"):
+            raise BadRequest("Faults apply to 'ports', 'devices' or 'links'.", "InvalidRequestContent", target="kind")
+        data = await admin.body(request)
+        name = str(data.get("name", ""))
+        if not name:
+            raise BadRequest("'name' is required (a port, a device, or '<serviceKey>/<primary|secondary>').",
+                             "InvalidRequestContent", target="name")
+        return faults.set_down(store, kind, name, bool(data.get("down", True)))
+
+    async def flap(request: Request, _: Principal) -> Any:
+        data = await admin.body(request)
+        try:
+            return faults.flap(store, str(data["serviceKey"]), str(data["peeringType"]), str(data["link"]).lower(),
+                               float(data.get("seconds", faults.FLAP_SECONDS)))
+        except KeyError as exc:
+            raise BadRequest(f"'{exc.args[0]}' is required.", "InvalidRequestContent", target=str(exc.args[0])) from None
+
+    async def fail_next(request: Request, _: Principal) -> Any:
+        data = await admin.body(request)
+        resource_id, code = data.get("resourceId"), data.get("code")
+        count = data.get("count", 1)
+        if not resource_id or not code or not isinstance(count, int) or count < 1:
+            raise BadRequest("'resourceId', 'code' and a positive 'count' are required.", "InvalidRequestContent",
+                             target="resourceId")
+        return faults.fail_next(store, str(resource_id), count, str(code),
+                                str(data.get("message", f"The operation failed with {code} (injected fault).")))
+
+    async def latency(request: Request, _: Principal) -> Any:
+        data = await admin.body(request)
+        seconds = data.get("seconds")
+        if not isinstance(seconds, (int, float)) or seconds < 0:
+            raise BadRequest("'seconds' must be a non-negative number.", "InvalidRequestContent", target="seconds")
+        return faults.set_latency(store, str(data.get("resourceId", "*")), float(seconds))
+
+    admin.add_lab("GET", "/lab/circuits/{serviceKey}/edge", get_edge)
+    admin.add_lab("PUT", "/lab/circuits/{serviceKey}/edge/{link}", put_edge)
+    admin.add_lab("DELETE", "/lab/circuits/{serviceKey}/edge", delete_edge)
+    admin.add("GET", "/devices", list_devices)
+    admin.add("POST", "/port-pairs", add_pair)
+    admin.add("GET", "/faults", get_faults)
+    admin.add("DELETE", "/faults", clear_faults)
+    admin.add("POST", "/faults/{kind}", set_down)
+    admin.add("POST", "/faults-flap", flap)
+    admin.add("POST", "/faults-fail-next", fail_next)
+    admin.add("POST", "/faults-latency", latency)
+
+
+def _session(store: Store, circuit: dict[str, Any], peering: dict[str, Any], link: str) -> str:
+    from crossconnect.fabric import wire
+
+    return wire.session(link_inputs(store, circuit, peering, link)).state
+
+
+def _pair_view(store: Store, pair: placement.PortPair) -> dict[str, Any]:
+    used = placement.usage(store, pair.descriptor)
+    from crossconnect.fabric.wire import device_of
+
+    return {
+        "portPairDescriptor": pair.descriptor,
+        "peeringLocation": pair.peering_location,
+        "provider": pair.provider,
+        "primaryDevice": device_of(pair.primary_port),
+        "secondaryDevice": device_of(pair.secondary_port),
+        "primaryAzurePort": pair.primary_port,
+        "secondaryAzurePort": pair.secondary_port,
+        "portBandwidthInMbps": pair.port_bandwidth_mbps,
+        "overprovisionFactor": pair.overprovision_factor,
+        "usedBandwidthInMbps": used["usedMbps"],
+        "remainingBandwidthInMbps": pair.capacity_mbps - used["usedMbps"],
+        "circuits": used["circuits"],
+    }

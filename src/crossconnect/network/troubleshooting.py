@@ -1,0 +1,183 @@
+"""Troubleshooting a peering: ARP table, BGP route-table summary and route table, per device
+path (primary/secondary), for circuit peerings and cross-connection peerings alike, plus the
+byte counters behind ``/stats``.
+
+The POSTs are long-running exactly as Azure runs them: 202 with ``Location`` only (no
+Azure-AsyncOperation); the Location answers 202 until the result is ready, then 200 with it.
+This module gathers one peering's inputs and asks the wire model (fabric/wire.py).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from crossconnect.arm.errors import BadRequest
+from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
+from crossconnect.fabric import edge as edges
+from crossconnect.fabric import faults
+from crossconnect.fabric import wire
+from crossconnect.network.common import internal
+from crossconnect.store import Store
+
+if TYPE_CHECKING:
+    from crossconnect.network.circuit_peerings import PeeringRecordType
+
+DEVICE_PATHS = ("primary", "secondary")
+KINDS = ("arpTables", "routeTablesSummary", "routeTables")
+SUFFIX = "/troubleshooting"
+
+
+def prefix_limit(circuit: dict[str, Any], peering_type: str) -> int:
+    if peering_type == "MicrosoftPeering":
+        return 200
+    return 10_000 if circuit["body"]["sku"]["tier"] == "Premium" else 4_000
+
+
+def microsoft_advertises(store: Store, peering: dict[str, Any]) -> list[str]:
+    """On Microsoft peering, only the prefixes of the communities an attached route filter
+    allows; nothing without one (and nothing on private peering: no virtual networks here)."""
+    if peering["body"]["properties"]["peeringType"] != "MicrosoftPeering":
+        return []
+    try:
+        from crossconnect.network.route_filters import advertised_prefixes  # type: ignore[attr-defined]
+    except ImportError:  # route filters not available: nothing is advertised
+        return []
+    return [prefix for prefix, _community in advertised_prefixes(store, peering)]
+
+
+def link_inputs(store: Store, circuit: dict[str, Any], peering: dict[str, Any], link: str) -> wire.LinkInputs:
+    props = peering["body"]["properties"]
+    placement = internal(circuit).get("placement", {})
+    service_key = circuit["body"]["properties"]["serviceKey"]
+    programmed_all = internal(peering).get("programmed", {})
+    programmed = wire.Programmed(**programmed_all[link]) if link in programmed_all else None
+    siblings = [p for p in store.find_all("resources", parent_key=circuit["key"], type_key=peering["type_key"])
+                if internal(p).get("programmed")]
+    edge_link = edges.edge_link(store, service_key, link, int(placement.get("sTag", 0)), siblings)
+    fault = faults.current(store)
+    port = (programmed.port if programmed else placement.get(f"{link}AzurePort", "")).lower()
+    device = wire.device_of(port.upper()).lower() if port else ""
+    link_up = (port not in fault["ports"] and device not in fault["devices"]
+               and faults.link_id(service_key, link) not in fault["links"])
+    flap_until = fault["flaps"].get(f"{faults.link_id(service_key, link)}/{props['peeringType'].lower()}", 0.0)
+    now = time.time()
+    since = max(internal(peering).get("programmedAt", 0.0), edges.updated_at(store, service_key),
+                flap_until if flap_until <= now else 0.0)
+    admin_down = None
+    ms_config = props.get("microsoftPeeringConfig")
+    if ms_config and ms_config.get("advertisedPublicPrefixesState") != "Configured":
+        admin_down = "advertised public prefixes are not validated"
+    return wire.LinkInputs(
+        link=link,
+        service_key=service_key,
+        peering_type=props["peeringType"],
+        programmed=programmed,
+        edge=edge_link,
+        edge_peering=edge_link.peerings.get(props["peeringType"]),
+        microsoft_link_up=link_up,
+        flapping=flap_until > now,
+        prefix_limit=prefix_limit(circuit, props["peeringType"]),
+        admin_down_reason=admin_down,
+        microsoft_advertises=microsoft_advertises(store, peering),
+        since=since,
+    )
+
+
+def program(circuit: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    """The sub-interfaces and BGP neighbours the MSEEs get for a peering."""
+    placement = internal(circuit)["placement"]
+    return {link: wire.program(link, placement, props).as_dict() for link in DEVICE_PATHS}
+
+
+def compute(store: Store, peering_key: str, kind: str, device_path: str, view: str) -> dict[str, Any]:
+    peering = store.get_resource(peering_key)
+    if peering is None:
+        return {"value": []}
+    circuit = store.get_resource(peering["parent_key"])
+    assert circuit is not None
+    inputs = link_inputs(store, circuit, peering, device_path)
+    if kind == "arpTables":
+        return {"value": wire.arp_table(inputs)}
+    if kind == "routeTables":
+        return {"value": wire.route_table(inputs)}
+    session = wire.session(inputs)
+    state = str(session.received) if session.established else session.state
+    neighbor = inputs.programmed.neighbor if inputs.programmed else ""
+    up_down = wire.up_down(session.since, session.established)
+    if view == "crossConnection":
+        row = {"neighbor": neighbor, "asn": inputs.programmed.peer_asn if inputs.programmed else 0,
+               "upDown": up_down, "stateOrPrefixesReceived": state}
+    else:
+        row = {"neighbor": neighbor, "v": 4, "as": inputs.programmed.peer_asn if inputs.programmed else 0,
+               "upDown": up_down, "statePfxRcd": state}
+    return {"value": [row] if inputs.programmed else []}
+
+
+def peering_counters(store: Store, circuit: dict[str, Any], peering: dict[str, Any]) -> dict[str, int]:
+    out = {"primarybytesIn": 0, "primarybytesOut": 0, "secondarybytesIn": 0, "secondarybytesOut": 0}
+    for link in DEVICE_PATHS:
+        received, sent = wire.byte_counters(link_inputs(store, circuit, peering, link))
+        out[f"{link}bytesIn"] += received
+        out[f"{link}bytesOut"] += sent
+    return out
+
+
+def circuit_counters(store: Store, circuit: dict[str, Any]) -> dict[str, int]:
+    total = {"primarybytesIn": 0, "primarybytesOut": 0, "secondarybytesIn": 0, "secondarybytesOut": 0}
+    for peering in store.find_all("resources", parent_key=circuit["key"],
+                                  type_key="microsoft.network/expressroutecircuits/peerings"):
+        for name, value in peering_counters(store, circuit, peering).items():
+            total[name] += value
+    return total
+
+
+def endpoints(rtype: PeeringRecordType) -> list[Endpoint]:
+    """The three POSTs for one peering view."""
+    base = rtype.type_name  # Microsoft.Network/expressRouteCircuits/peerings or .../expressRouteCrossConnections/peerings
+    # RBAC action names are Azure's: /read (not /action), and "routeTableSummary" (singular)
+    # for cross connections vs "routeTablesSummary" for circuits.
+    summary_action = "routeTableSummary" if rtype.view == "crossConnection" else "routeTablesSummary"
+    actions = {"arpTables": f"{base}/arpTables/read", "routeTablesSummary": f"{base}/{summary_action}/read",
+               "routeTables": f"{base}/routeTables/read"}
+
+    def make(kind: str) -> Any:
+        async def handler(request: ArmRequest) -> ArmResponse:
+            device_path = request.params["devicePath"].lower()
+            rtype.check_scope(request)
+            if device_path not in DEVICE_PATHS:
+                raise BadRequest(
+                    f"The device path '{request.params['devicePath']}' is invalid; use 'primary' or 'secondary'.",
+                    "InvalidDevicePath", target="devicePath",
+                )
+            ops = request.services.operations
+            ops.settle_resource(rtype.key(request))
+            peering = rtype.load(request)
+            if peering is None:
+                raise rtype.not_found(request)
+            with request.services.store.tx() as conn:
+                op = ops.start(
+                    conn,
+                    subscription_id=request.subscription_id,
+                    location=rtype.operation_location(peering),
+                    kind=kind,
+                    resource_key=peering["key"] + SUFFIX,
+                    resource_type=rtype.type_name,
+                    payload={"devicePath": device_path, "view": rtype.view, "peeringKey": peering["key"]},
+                )
+            return ArmResponse(202, None, ops.headers_for(request, op, location=True, async_operation=False))
+
+        return handler
+
+    return [
+        Endpoint("POST", rtype.item_template + f"/{kind}/{{devicePath}}", make(kind), rtype.api_versions,
+                 actions[kind], rtype.namespace)
+        for kind in KINDS
+    ]
+
+
+def complete(store: Store, op: dict[str, Any], conn: Connection) -> dict[str, Any]:
+    payload = op["payload"]
+    return compute(store, payload["peeringKey"], op["kind"], payload["devicePath"], payload["view"])
