@@ -3,12 +3,15 @@ when reachable), reset to the seeded setup before each test that asks for ``serv
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.azure_cli import AzureCli, AzureCliInstallError, ensure_azure_cli
 from tests.support import SHARED, Server, create_postgres_database, free_port, postgres_available
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -59,3 +62,43 @@ def shared() -> Path:
     if not SHARED.exists():
         pytest.skip("../shared is not present")
     return SHARED
+
+
+# -- the real Azure CLI (tests/azure_cli.py) ------------------------------------------------------
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A test that uses the real CLI is an azure_cli test, marked or not, so -m "not azure_cli" skips it.
+    for item in items:
+        if AZURE_CLI_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.azure_cli)
+
+
+@pytest.fixture(scope="session")
+def azure_cli_executable(pytestconfig: pytest.Config) -> Path:
+    """A working ``az`` of the pinned version, installed into the cached virtualenv when needed."""
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+    context = capture.global_and_fixture_disabled() if capture else contextlib.nullcontext()
+    with context:
+        try:
+            return ensure_azure_cli(progress=lambda line: print(line, file=sys.stderr, flush=True))
+        except AzureCliInstallError as e:
+            error = str(e)
+    pytest.fail(error, pytrace=False)
+
+
+@pytest.fixture
+def az(azure_cli_executable: Path, server: Server, tmp_path: Path) -> AzureCli:
+    """``az`` against ``server``, with a fresh configuration directory (no cloud registered, logged out)."""
+    return AzureCli(azure_cli_executable, server, tmp_path / "azure-config")
+
+
+@pytest.fixture
+def az_partner(az: AzureCli) -> AzureCli:
+    """``az`` with the server registered as the active cloud and signed in as the partner principal."""
+    az.register_cloud()
+    az.login("partner")
+    return az
+
+
+AZURE_CLI_FIXTURES = {"azure_cli_executable", "az", "az_partner"}
