@@ -177,8 +177,55 @@ class ExpressRouteCrossConnections(ResourceType):
             c["serviceProviderNotes"] = p.service_provider_notes
         tags = validate_tags(model.tags) if model.tags is not None else existing["body"].get("tags", {})
         circuit_row = {**circuit, "body": {**circuit["body"], "properties": c}, "etag": new_etag()}
+        peering_rows = self._embedded_peerings(request, p.peerings or [], circuit_row, conn)
         xc_row = {**existing, "body": {**existing["body"], "tags": tags}, "etag": new_etag()}
-        return Write(xc_row, operation="put", extra_rows=[circuit_row])
+        return Write(xc_row, operation="put", extra_rows=[circuit_row, *peering_rows],
+                     payload={"peeringKeys": [r["key"] for r in peering_rows]})
+
+    def _embedded_peerings(self, request: ArmRequest, entries: list[dict[str, Any]], circuit: Row,
+                           conn: Connection) -> list[Row]:
+        """Peerings sent inside the cross connection: an entry equal to the stored record (the
+        usual GET → modify → PUT round trip) changes nothing; a new or changed one is validated
+        like a peering PUT and applied by this operation. Peerings left out are kept: deleting
+        one takes a DELETE on the peering."""
+        from crossconnect.network.circuit_peerings import PEERING_TYPE
+
+        siblings = self.store.find_all("resources", conn, parent_key=circuit["key"], type_key=PEERING_TYPE)
+        changed: list[Row] = []
+        for i, entry in enumerate(entries):
+            entry_props = entry.get("properties") or {}
+            name = entry.get("name") or entry_props.get("peeringType")
+            if not isinstance(name, str) or not name:
+                raise BadRequest(f"properties.peerings[{i}] needs a name or a peeringType.", "InvalidPeeringName",
+                                 target=f"properties.peerings[{i}].name")
+            canonical = peering_record.canonical_peering_name(name) or name
+            existing = next((r for r in siblings if r["name"].lower() == canonical.lower()), None)
+            if existing is not None and not peering_record.differs(entry_props, existing["body"]["properties"]):
+                continue
+            new_props = peering_record.validate_write(
+                self.store, name=name, body={"properties": entry_props}, existing=existing, circuit=circuit,
+                siblings=siblings, modified_by="ServiceProvider",
+            )
+            new_props["provisioningState"] = "Updating"
+            if existing is not None:
+                changed.append({**existing, "body": {**existing["body"], "properties": new_props}, "etag": new_etag()})
+            else:
+                changed.append({
+                    "key": f"{circuit['key']}/peerings/{canonical.lower()}", "id": f"{circuit['id']}/peerings/{canonical}",
+                    "type_key": PEERING_TYPE, "subscription_id": circuit["subscription_id"],
+                    "group_key": circuit["group_key"], "parent_key": circuit["key"], "name": canonical,
+                    "body": {"properties": new_props}, "etag": new_etag(),
+                })
+        return changed
+
+    def complete_operation(self, op: Row, conn: Connection) -> Any:
+        result = super().complete_operation(op, conn)
+        from crossconnect.network.cross_connection_peerings import CrossConnectionPeerings
+
+        peerings = self.registry.get(CrossConnectionPeerings)
+        for key in op["payload"].get("peeringKeys", []):
+            peerings.complete_operation({**op, "kind": "put", "resource_key": key}, conn)
+        return result
 
 
 def _keep_read_only(field: str, sent: Any, current: Any, *, normalize: bool = False,

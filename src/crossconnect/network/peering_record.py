@@ -343,6 +343,27 @@ def settle_prefix_state(store: Store, props: dict[str, Any], conn: Any = None) -
     return props
 
 
+_COMPARED = ("peerASN", "primaryPeerAddressPrefix", "secondaryPeerAddressPrefix", "vlanId", "sharedKey", "state")
+
+
+def differs(sent: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Does a peering sent back inside a parent PUT change anything writable?"""
+    for key in _COMPARED:
+        if key in sent and sent[key] is not None and sent[key] != stored.get(key):
+            return True
+    for config_key in ("microsoftPeeringConfig", "ipv6PeeringConfig"):
+        sent_config, stored_config = sent.get(config_key) or {}, stored.get(config_key) or {}
+        for key, value in sent_config.items():
+            if key in ("advertisedPublicPrefixesState", "state") or value is None:
+                continue
+            current = stored_config.get(key)
+            if key == "routingRegistryName" and isinstance(value, str) and isinstance(current, str):
+                value, current = value.upper(), current.upper()
+            if value != current:
+                return True
+    return False
+
+
 # -- rendering ------------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from crossconnect.arm.http import Endpoint
 from crossconnect.arm.providers import add_resource_type
 from crossconnect.arm.resource_type import ResourceType
-from crossconnect.network import service_providers
+from crossconnect.network import provider_ports, service_providers
 from crossconnect.network.authorizations import CircuitAuthorizations
 from crossconnect.network.circuit_peerings import CircuitPeerings
 from crossconnect.network.circuits import ExpressRouteCircuits
@@ -23,11 +23,12 @@ TYPES: list[type[ResourceType]] = [
 
 
 def endpoints() -> list[Endpoint]:
-    return [*service_providers.endpoints()]
+    return [*service_providers.endpoints(), *provider_ports.endpoints()]
 
 
 def describe_provider() -> None:
     for cls in TYPES:
         add_resource_type("Microsoft.Network", cls.type_name.split("/", 1)[1], list(cls.api_versions.versions))
     add_resource_type("Microsoft.Network", "expressRouteServiceProviders", list(service_providers.VERSIONS.versions))
+    add_resource_type("Microsoft.Network", "expressRouteProviderPorts", list(provider_ports.VERSIONS.versions))
     add_resource_type("Microsoft.Network", "locations/operations", list(service_providers.VERSIONS.versions))
