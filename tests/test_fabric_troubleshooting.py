@@ -115,3 +115,81 @@ def test_unknown_device_path(server: Server, provisioned) -> None:
                       f"Microsoft.Network/expressRouteCrossConnections/{provisioned.name}/peerings/"
                       "AzurePrivatePeering/arpTables/tertiary?api-version=2024-07-01")
     assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidDevicePath"
+
+
+def test_flap_then_recover(server: Server, provisioned) -> None:
+    r = server.operator("POST", "/faults-flap", {"serviceKey": provisioned.name, "peeringType": "AzurePrivatePeering",
+                                                 "link": "primary", "seconds": 1.5})
+    assert r.status_code == 200, r.text
+    assert summary(server, provisioned.name)[0][2] == "Active"
+    import time
+
+    time.sleep(1.6)
+    assert summary(server, provisioned.name)[0][2] == "3"
+
+
+def test_device_and_port_down(server: Server, provisioned) -> None:
+    assert server.operator("POST", "/faults/devices", {"name": "A51-TEST-06GMR-CIS-PRI"}).status_code == 200
+    assert arp(server, provisioned.name, "primary") == []
+    assert summary(server, provisioned.name, "secondary")[0][2] == "3"
+    server.operator("DELETE", "/faults")
+    assert server.operator("POST", "/faults/ports", {"name": provisioned.secondary_azure_port}).status_code == 200
+    assert arp(server, provisioned.name, "secondary") == []
+    assert summary(server, provisioned.name, "primary")[0][2] == "3"
+
+
+def test_next_operation_fails_with_injected_code(server: Server, provisioned) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    peering_id = (f"/subscriptions/{server.subscription('customer')}/resourceGroups/customer-rg/providers/"
+                  "Microsoft.Network/expressRouteCircuits/er1/peerings/AzurePrivatePeering")
+    r = server.operator("POST", "/faults-fail-next", {"resourceId": peering_id, "count": 1, "code": "InternalServerError",
+                                                      "message": "MSEE programming failed"})
+    assert r.status_code == 200, r.text
+    peers = server.network("partner").express_route_cross_connection_peerings
+    with pytest.raises(HttpResponseError) as err:
+        peers.begin_create_or_update(GROUP, provisioned.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=110)).result()
+    assert "MSEE programming failed" in str(err.value)
+    assert peers.get(GROUP, provisioned.name, "AzurePrivatePeering").provisioning_state == "Failed"
+    # the fault is used up: the retry succeeds
+    ok = peers.begin_create_or_update(GROUP, provisioned.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=110)).result()
+    assert ok.provisioning_state == "Succeeded" and ok.vlan_id == 110
+
+
+def test_lab_access_partner_own_circuit_only(server: Server, provisioned) -> None:
+    with server.http("partner") as http:
+        r = http.put(f"/_crossconnect/lab/circuits/{provisioned.name}/edge/primary", json={"interfaceUp": False})
+        assert r.status_code == 200, r.text
+        assert r.json()["effective"]["primary"]["sessions"]["AzurePrivatePeering"] == "Idle"
+    with server.http("customer") as http:
+        r = http.put(f"/_crossconnect/lab/circuits/{provisioned.name}/edge/primary", json={"interfaceUp": True})
+        assert r.status_code == 403 and r.json()["error"]["code"] == "AuthorizationFailed"
+    with server.http("partner") as http:
+        r = http.put(f"/_crossconnect/lab/circuits/{provisioned.name}/edge/primary", json={"bogus": 1})
+        assert r.status_code == 400 and r.json()["error"]["target"] == "bogus"
+        assert http.get("/_crossconnect/faults").status_code == 403  # faults are the operator's
+
+
+def test_microsoft_peering_needs_validated_prefixes(server: Server, provisioned) -> None:
+    from tests.test_network_workflow import MICROSOFT
+
+    peers = server.network("partner").express_route_cross_connection_peerings
+    unregistered = {**MICROSOFT, "microsoftPeeringConfig": {**MICROSOFT["microsoftPeeringConfig"],
+                                                            "advertisedPublicPrefixes": ["8.8.8.0/24"]}}
+    ms = peers.begin_create_or_update(GROUP, provisioned.name, "MicrosoftPeering", peering(unregistered)).result()
+    assert ms.microsoft_peering_config.advertised_public_prefixes_state == "ValidationNeeded"
+    assert summary(server, provisioned.name, "primary", "MicrosoftPeering")[0][2] == "Idle (Admin)"
+    ms = peers.begin_create_or_update(GROUP, provisioned.name, "MicrosoftPeering", peering(MICROSOFT)).result()
+    assert summary(server, provisioned.name, "primary", "MicrosoftPeering")[0][2] == "1"
+
+
+def test_stats_grow_while_established(server: Server, provisioned) -> None:
+    import time
+
+    customer = server.network("customer")
+    first = customer.express_route_circuits.get_peering_stats("customer-rg", "er1", "AzurePrivatePeering")
+    time.sleep(1.1)
+    second = customer.express_route_circuits.get_stats("customer-rg", "er1")
+    assert second.primarybytes_in > first.primarybytes_in >= 0
+    server.operator("POST", "/faults/links", {"name": f"{provisioned.name}/primary"})
+    assert customer.express_route_circuits.get_stats("customer-rg", "er1").primarybytes_in == 0

@@ -107,10 +107,10 @@ def build_app(runtime: Runtime) -> Starlette:
         )
     )
     network_operator_api.register(admin)
-    network_lab_api.register(admin)
+    network_lab_api.register(admin, runtime.services.authorizer)
     engine = runtime.services.operations
     engine.extra_delay = lambda resource_key: faults.latency_for(runtime.store, resource_key)
-    engine.before_complete = lambda op, conn: _injected_failure(runtime, op, conn)
+    engine.before_complete = lambda op: _injected_failure(runtime, op)
     seeding.ensure_seeded(runtime.store, runtime.directory, runtime.credentials, runtime.seed_hooks)
 
     @contextlib.asynccontextmanager
@@ -134,10 +134,10 @@ def build_app(runtime: Runtime) -> Starlette:
     return app
 
 
-def _injected_failure(runtime: Runtime, op: dict[str, Any], conn: Any) -> None:
+def _injected_failure(runtime: Runtime, op: dict[str, Any]) -> None:
     """Fault injection: the next N operations on a resource fail with the chosen ARM error."""
     if op["kind"] in ("arpTables", "routeTablesSummary", "routeTables"):
         return
-    rule = faults.take_failure(runtime.store, op["resource_key"], conn)
+    rule = faults.take_failure(runtime.store, op["resource_key"])
     if rule is not None:
         raise ArmError(rule["message"], rule["code"])

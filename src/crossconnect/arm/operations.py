@@ -52,7 +52,7 @@ class OperationEngine:
         # Fault-injection seams (wired by the app): extra latency for an operation on a resource,
         # and a check run before completing one that may raise the ArmError it must fail with.
         self.extra_delay: Callable[[str], float] = lambda resource_key: 0.0
-        self.before_complete: Callable[[dict[str, Any], Connection], None] = lambda op, conn: None
+        self.before_complete: Callable[[dict[str, Any]], None] = lambda op: None
 
     def register(self, resource_type: str, completer: Completer) -> None:
         self._completers[resource_type.lower()] = completer
@@ -152,10 +152,12 @@ class OperationEngine:
         assert op is not None
         completer = self._completers.get(op["resource_type"])
         try:
+            # An injected failure is consumed in its own transaction: it must stay used up even
+            # though the completion below is then not attempted.
+            self.before_complete(op)
             with self.store.tx() as conn:
                 if completer is None:
                     raise ArmError(f"No handler for operations on '{op['resource_type']}'.", "InternalServerError")
-                self.before_complete(op, conn)
                 result = completer.complete_operation(op, conn)
                 self._finish(conn, op_id, "Succeeded", result=result)
         except ArmError as error:

@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from crossconnect.admin.routes import AdminApi
 from crossconnect.arm.errors import BadRequest, Forbidden, NotFound
+from crossconnect.authz.enforcer import Authorizer
 from crossconnect.fabric import edge as edges
 from crossconnect.fabric import faults, placement
 from crossconnect.identity.tokens import Principal
@@ -31,14 +32,23 @@ def _circuit_by_service_key(store: Store, service_key: str) -> dict[str, Any]:
     raise NotFound(f"No cross connection has the service key '{service_key}'.", "ResourceNotFound")
 
 
-def _check_edge_access(admin: AdminApi, principal: Principal, is_operator: bool, circuit: dict[str, Any]) -> None:
-    """The operator may declare any edge; a partner only the edges of its own cross connections."""
+def _check_edge_access(admin: AdminApi, authorizer: Authorizer, principal: Principal, is_operator: bool,
+                       circuit: dict[str, Any]) -> None:
+    """The operator may declare any edge; a partner only the edges of its own cross connections:
+    the caller must be allowed to write the cross connection (the same check ARM makes)."""
     if is_operator:
         return
     store = admin.ctx.store
-    provider = catalog.find_provider(store, circuit["body"]["properties"]["serviceProviderProperties"]["serviceProviderName"])
-    subscription = store.find("subscriptions", id=(provider.management_subscription_id if provider else "") or "")
-    if subscription is None or subscription["tenant_id"] != principal.tenant_id:
+    xc_key = internal(circuit).get("crossConnectionKey")
+    xc = store.get_resource(xc_key) if xc_key else None
+    subscription = store.find("subscriptions", id=xc["subscription_id"]) if xc else None
+    allowed = (
+        xc is not None
+        and subscription is not None
+        and authorizer.check(principal, "Microsoft.Network/expressRouteCrossConnections/write", xc["id"],
+                             subscription["tenant_id"]).allowed
+    )
+    if not allowed:
         raise Forbidden(
             f"The principal '{principal.object_id}' may not change the partner edge of this circuit: only the "
             "operator or the circuit's connectivity provider can.",
@@ -75,7 +85,7 @@ def _validate_edge(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def register(admin: AdminApi) -> None:
+def register(admin: AdminApi, authorizer: Authorizer) -> None:
     store = admin.ctx.store
 
     def _link(request: Request) -> str:
@@ -87,7 +97,7 @@ def register(admin: AdminApi) -> None:
 
     async def get_edge(request: Request, principal: Principal, is_operator: bool) -> Any:
         circuit = _circuit_by_service_key(store, request.path_params["serviceKey"])
-        _check_edge_access(admin, principal, is_operator, circuit)
+        _check_edge_access(admin, authorizer, principal, is_operator, circuit)
         key = circuit["body"]["properties"]["serviceKey"]
         effective: dict[str, Any] = {}
         peerings = [p for p in store.find_all("resources", parent_key=circuit["key"],
@@ -103,14 +113,14 @@ def register(admin: AdminApi) -> None:
 
     async def put_edge(request: Request, principal: Principal, is_operator: bool) -> Any:
         circuit = _circuit_by_service_key(store, request.path_params["serviceKey"])
-        _check_edge_access(admin, principal, is_operator, circuit)
+        _check_edge_access(admin, authorizer, principal, is_operator, circuit)
         changes = _validate_edge(await admin.body(request))
         edges.declare(store, circuit["body"]["properties"]["serviceKey"], _link(request), changes)
         return await get_edge(request, principal, is_operator)
 
     async def delete_edge(request: Request, principal: Principal, is_operator: bool) -> Any:
         circuit = _circuit_by_service_key(store, request.path_params["serviceKey"])
-        _check_edge_access(admin, principal, is_operator, circuit)
+        _check_edge_access(admin, authorizer, principal, is_operator, circuit)
         edges.clear(store, circuit["body"]["properties"]["serviceKey"])
         return await get_edge(request, principal, is_operator)
 
