@@ -13,7 +13,20 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from crossconnect.store import schema
 
@@ -35,6 +48,10 @@ STATE_TABLES = [
 ]
 
 Row = dict[str, Any]
+
+# Values that a prepared ``column = :value`` comparison matches exactly as ``column == value`` does
+# (None is excluded: ``column == None`` means ``IS NULL``).
+_BINDABLE = (str, int, float)
 
 
 def database_url(database: str | None, data_dir: Path) -> str:
@@ -61,6 +78,9 @@ class Store:
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        # Prepared SELECTs of find_all, by (table, where columns, after_seq?, limit?): building a
+        # statement and its cache key costs more than running it; values are bound per call.
+        self._selects: dict[tuple[str, tuple[str, ...], bool, bool], Select[Any]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -110,18 +130,44 @@ class Store:
         after_seq: int | None = None,
         **where: Any,
     ) -> list[Row]:
-        t = schema.metadata.tables[table]
-        stmt = select(t)
-        for column, value in where.items():
-            stmt = stmt.where(t.c[column] == value)
-        if after_seq is not None:
-            stmt = stmt.where(t.c.seq > after_seq)
-        if "seq" in t.c:
-            stmt = stmt.order_by(t.c.seq)
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        with self._conn(conn) as c:
-            return [dict(r._mapping) for r in c.execute(stmt)]
+        params: dict[str, Any] | None = None
+        if all(isinstance(v, _BINDABLE) for v in where.values()):
+            stmt = self._select(table, tuple(where), after_seq is not None, limit is not None)
+            params = {f"w_{column}": value for column, value in where.items()}
+            if after_seq is not None:
+                params["p_after_seq"] = after_seq
+            if limit is not None:
+                params["p_limit"] = limit
+        else:
+            t = schema.metadata.tables[table]
+            stmt = select(t)
+            for column, value in where.items():
+                stmt = stmt.where(t.c[column] == value)
+            if after_seq is not None:
+                stmt = stmt.where(t.c.seq > after_seq)
+            if "seq" in t.c:
+                stmt = stmt.order_by(t.c.seq)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+        with self._read(conn) as c:
+            return [dict(r._mapping) for r in c.execute(stmt, params)]
+
+    def _select(self, table: str, columns: tuple[str, ...], after_seq: bool, limit: bool) -> Select[Any]:
+        key = (table, columns, after_seq, limit)
+        stmt = self._selects.get(key)
+        if stmt is None:
+            t = schema.metadata.tables[table]
+            stmt = select(t)
+            for column in columns:
+                stmt = stmt.where(t.c[column] == bindparam(f"w_{column}", type_=t.c[column].type))
+            if after_seq:
+                stmt = stmt.where(t.c.seq > bindparam("p_after_seq", type_=t.c.seq.type))
+            if "seq" in t.c:
+                stmt = stmt.order_by(t.c.seq)
+            if limit:
+                stmt = stmt.limit(bindparam("p_limit", type_=Integer()))
+            self._selects[key] = stmt
+        return stmt
 
     def update_where(self, table: str, values: Row, conn: Connection | None = None, **where: Any) -> int:
         t = schema.metadata.tables[table]
@@ -233,6 +279,16 @@ class Store:
             yield conn
         else:
             with self.engine.begin() as c:
+                yield c
+
+    @contextmanager
+    def _read(self, conn: Connection | None) -> Iterator[Connection]:
+        """Like ``_conn``, for statements that only read: no COMMIT round (the connection is
+        rolled back when it returns to the pool, which ends a read-only transaction the same way)."""
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.connect() as c:
                 yield c
 
 

@@ -1,0 +1,97 @@
+"""Store.find_all runs prepared statements for plain values: the rows must be exactly those of
+the statement built ad hoc (the way find_all built every statement before), on both backends."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from crossconnect.store import Store, database_url, schema
+from tests.support import create_postgres_database, postgres_available
+
+
+def reference_find_all(store: Store, table: str, *, limit: int | None = None, after_seq: int | None = None, **where):
+    t = schema.metadata.tables[table]
+    stmt = select(t)
+    for column, value in where.items():
+        stmt = stmt.where(t.c[column] == value)
+    if after_seq is not None:
+        stmt = stmt.where(t.c.seq > after_seq)
+    if "seq" in t.c:
+        stmt = stmt.order_by(t.c.seq)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with store.engine.begin() as c:
+        return [dict(r._mapping) for r in c.execute(stmt)]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "postgresql":
+        if not postgres_available():
+            if os.environ.get("CI"):
+                pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
+            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+        url = database_url(create_postgres_database(), tmp_path)
+    else:
+        url = database_url(None, tmp_path)
+    s = Store(url)
+    s.migrate()
+    yield s
+    s.dispose()
+
+
+def _operation(n: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": f"op-{n}",
+        "subscription_id": "sub-a" if n % 2 else "sub-b",
+        "location": "westeurope",
+        "kind": "put",
+        "resource_key": f"/subscriptions/sub/resourcegroups/rg/r{n % 3}",
+        "resource_type": "Microsoft.Network/things",
+        "status": "InProgress" if n % 3 else "Succeeded",
+        "payload": {"n": n},
+        "due_at": float(n),
+        "created_at": float(n),
+        **extra,
+    }
+
+
+def test_prepared_find_all_matches_ad_hoc_statements(store: Store) -> None:
+    for n in range(1, 13):
+        extra = {"lease_owner": "me", "lease_until": 5.0} if n % 4 == 0 else {}
+        store.insert("operations", _operation(n, **extra))
+    queries: list[dict[str, Any]] = [
+        {},
+        {"status": "InProgress"},
+        {"resource_key": "/subscriptions/sub/resourcegroups/rg/r1", "status": "InProgress"},
+        {"status": "InProgress", "resource_key": "/subscriptions/sub/resourcegroups/rg/r1"},
+        {"id": "op-7"},
+        {"id": "missing"},
+        {"due_at": 4.0},
+        {"lease_owner": None},  # IS NULL: the ad hoc path
+        {"lease_owner": "me", "lease_until": 5.0},
+        {"subscription_id": "sub-a", "limit": 2},
+        {"subscription_id": "sub-a", "after_seq": 3},
+        {"subscription_id": "sub-a", "after_seq": 3, "limit": 1},
+        {"status": "InProgress", "limit": 0},
+        {"limit": 5, "after_seq": 0},
+    ]
+    for query in queries:
+        for _ in range(2):  # the second time from the statement cache
+            assert store.find_all("operations", **query) == reference_find_all(store, "operations", **query), query
+    assert store.find("operations", id="op-7") == reference_find_all(store, "operations", id="op-7")[0]
+    assert store.find("operations", id="missing") is None
+
+
+def test_prepared_find_all_binds_per_column_type(store: Store) -> None:
+    store.insert("signing_keys", {"kid": "k1", "private_pem": "x", "created_at": 1.0, "active": True})
+    store.insert("signing_keys", {"kid": "k2", "private_pem": "y", "created_at": 2.0, "active": False})
+    for value in (True, False):
+        assert store.find_all("signing_keys", active=value) == reference_find_all(store, "signing_keys", active=value)
+    assert [r["kid"] for r in store.find_all("signing_keys", active=True)] == ["k1"]
+    assert store.find("signing_keys", kid="k2")["active"] is False
