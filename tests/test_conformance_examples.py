@@ -327,12 +327,14 @@ class World:
     def authorization(self, group: str, circuit: str, name: str) -> None:
         self.ok("customer", "PUT", f"{self.circuit_path(group, circuit)}/authorizations/{name}", {"properties": {}})
 
-    def route_filter(self, group: str, name: str, rules: list[str]) -> str:
+    def route_filter(self, group: str, name: str, rules: list[str], tags: dict[str, str] | None = None) -> str:
         """A route filter (later work: raises Skip while the type is unknown). Returns its id."""
         self.group(group)
         path = f"{self.group_path('customer', group)}/providers/Microsoft.Network/routeFilters/{name}"
         rule_props = {"access": "Allow", "routeFilterRuleType": "Community", "communities": ["12076:5030"]}
         body = {"location": "westus", "properties": {"rules": [{"name": r, "properties": rule_props} for r in rules]}}
+        if tags:
+            body["tags"] = tags
         return str(self.ok("customer", "PUT", path, body, operation_id="RouteFilters_CreateOrUpdate")["id"])
 
 
@@ -568,11 +570,11 @@ def _route_filter_exists(w: World, ex: dict[str, Any]) -> Case:
         else [r["name"] for item in items for r in item.get("properties", {}).get("rules", [])] or ["ruleName"]
     )
     if "routeFilterName" in p:
-        w.route_filter(p["resourceGroupName"], p["routeFilterName"], rules)
+        w.route_filter(p["resourceGroupName"], p["routeFilterName"], rules, body.get("tags"))
     else:
         for item in items:
             rules = [r["name"] for r in item["properties"].get("rules", [])]
-            w.route_filter(item["id"].split("/")[4], item["name"], rules)
+            w.route_filter(item["id"].split("/")[4], item["name"], rules, item.get("tags"))
     return Case("customer", example_params(p), p.get("parameters"))
 
 

@@ -165,9 +165,10 @@ def environment(creds: dict[str, Any], base_url: str, ca_bundle: str) -> dict[st
 
 def seed_network(ctx: SeedContext) -> None:
     """The test partner setup: "Ibiza Test Provider" is managed from the provider subscription,
-    and the customer subscription may use the test peering locations (feature approved)."""
+    and the customer subscription may use the test peering locations (feature approved) and the
+    Office 365 communities in route filters (authorized)."""
     from crossconnect.arm.features import TEST_LOCATIONS, set_feature_state
-    from crossconnect.network import catalog
+    from crossconnect.network import bgp_service_communities, catalog
 
     if ctx.bare:
         return
@@ -176,3 +177,4 @@ def seed_network(ctx: SeedContext) -> None:
         ctx.store, "Ibiza Test Provider", {"managementSubscriptionId": creds["partner"]["subscription_id"]}, ctx.conn
     )
     set_feature_state(ctx.store, creds["customer"]["subscription_id"], TEST_LOCATIONS, "Registered", conn=ctx.conn)
+    bgp_service_communities.set_authorized(ctx.store, creds["customer"]["subscription_id"], True, ctx.conn)

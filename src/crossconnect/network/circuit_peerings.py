@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from crossconnect.arm.errors import ArmError
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
-from crossconnect.network import peering_record, troubleshooting
+from crossconnect.network import peering_record, route_filters, troubleshooting
 from crossconnect.network.circuits import ExpressRouteCircuits
 from crossconnect.network.common import NAMESPACE, versions
 
@@ -42,7 +42,7 @@ class PeeringRecordType(ResourceType):
         name = self.name(request)
         new_props = peering_record.validate_write(
             request.services.store, name=name, body=body, existing=existing, circuit=circuit,
-            siblings=siblings, modified_by=self.modified_by,
+            siblings=siblings, modified_by=self.modified_by, can_join=route_filters.join_checker(request),
         )
         if existing is not None:
             body = {**existing["body"], "properties": new_props}

@@ -188,6 +188,7 @@ class ExpressRouteCrossConnections(ResourceType):
         usual GET → modify → PUT round trip) changes nothing; a new or changed one is validated
         like a peering PUT and applied by this operation. Peerings left out are kept: deleting
         one takes a DELETE on the peering."""
+        from crossconnect.network import route_filters
         from crossconnect.network.circuit_peerings import PEERING_TYPE
 
         siblings = self.store.find_all("resources", conn, parent_key=circuit["key"], type_key=PEERING_TYPE)
@@ -204,7 +205,7 @@ class ExpressRouteCrossConnections(ResourceType):
                 continue
             new_props = peering_record.validate_write(
                 self.store, name=name, body={"properties": entry_props}, existing=existing, circuit=circuit,
-                siblings=siblings, modified_by="ServiceProvider",
+                siblings=siblings, modified_by="ServiceProvider", can_join=route_filters.join_checker(request),
             )
             new_props["provisioningState"] = "Updating"
             if existing is not None:

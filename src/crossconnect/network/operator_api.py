@@ -1,16 +1,18 @@
 """Operator endpoints of the network layer: the provider catalog (add providers and locations,
-map a provider to its ExpressRoute management subscription) and the routing registry."""
+map a provider to its ExpressRoute management subscription), the routing registry, and which
+subscriptions may use the Office 365 communities in route filters."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from crossconnect.admin.routes import AdminApi
 from crossconnect.arm.errors import BadRequest, NotFound
 from crossconnect.identity.tokens import Principal
-from crossconnect.network import catalog, routing_registry
+from crossconnect.network import bgp_service_communities, catalog, routing_registry
 
 
 def _provider_view(p: catalog.Provider) -> dict[str, Any]:
@@ -68,7 +70,32 @@ def register(admin: AdminApi) -> None:
             raise BadRequest(f"Invalid routing-registry entry: {exc}.", "InvalidRequestContent", target="value") from None
         return {"value": routing_registry.entries(store)}
 
+    async def list_route_filter_authorizations(request: Request, _: Principal) -> Any:
+        return {"value": [{"subscriptionId": s} for s in bgp_service_communities.authorized_subscriptions(store)]}
+
+    async def authorize_route_filters(request: Request, _: Principal) -> Any:
+        """Clear a subscription for the Office 365 communities in route filters (Microsoft's approval)."""
+        data = await admin.body(request)
+        sub = data.get("subscriptionId")
+        if not isinstance(sub, str) or not sub:
+            raise BadRequest("'subscriptionId' is required.", "InvalidRequestContent", target="subscriptionId")
+        if store.find("subscriptions", id=sub.lower()) is None:
+            raise NotFound(f"The subscription '{sub}' could not be found.", "SubscriptionNotFound",
+                           target="subscriptionId")
+        changed = bgp_service_communities.set_authorized(store, sub, True)
+        return JSONResponse({"subscriptionId": sub.lower(), "authorized": True}, 201 if changed else 200)
+
+    async def revoke_route_filters(request: Request, _: Principal) -> Any:
+        sub = request.path_params["subscriptionId"]
+        if not bgp_service_communities.set_authorized(store, sub, False):
+            raise NotFound(f"The subscription '{sub}' is not authorized for Office 365 route filter communities.",
+                           "RouteFilterAuthorizationNotFound", target="subscriptionId")
+        return {"subscriptionId": sub.lower(), "authorized": False}
+
     admin.add("GET", "/service-providers", list_providers)
     admin.add("PUT", "/service-providers/{name}", put_provider)
     admin.add("GET", "/routing-registry", get_registry)
     admin.add("PUT", "/routing-registry", put_registry)
+    admin.add("GET", "/route-filter-authorizations", list_route_filter_authorizations)
+    admin.add("POST", "/route-filter-authorizations", authorize_route_filters)
+    admin.add("DELETE", "/route-filter-authorizations/{subscriptionId}", revoke_route_filters)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field
@@ -163,8 +164,10 @@ def validate_write(
     circuit: dict[str, Any],
     siblings: list[dict[str, Any]],
     modified_by: str,
+    can_join: Callable[[str, str], bool] | None = None,
 ) -> dict[str, Any]:
-    """Validate a peering PUT and return the properties to store (nothing is stored here)."""
+    """Validate a peering PUT and return the properties to store (nothing is stored here).
+    ``can_join(filter id, tenant)``: may the caller link the peering to that route filter."""
     model = parse(PeeringBody, body, "ExpressRoutePeering")
     props = model.properties
     peering_type = canonical_peering_name(name)
@@ -249,10 +252,14 @@ def validate_write(
             "MicrosoftPeeringConfigNotAllowed", "microsoftPeeringConfig",
             f"microsoftPeeringConfig applies only to MicrosoftPeering, not to {peering_type}.",
         )
-    if props.route_filter is not None:
-        result["routeFilter"] = props.route_filter
-    elif "routeFilter" in old:
-        result["routeFilter"] = old["routeFilter"]
+    from crossconnect.network import route_filters
+
+    route_filter = route_filters.resolve_attachment(
+        store, sent=props.route_filter, sent_null="route_filter" in props.model_fields_set and not props.route_filter,
+        old=old.get("routeFilter"), peering_type=peering_type, can_join=can_join,
+    )
+    if route_filter is not None:
+        result["routeFilter"] = route_filter
     ipv6 = props.ipv6_peering_config
     if ipv6 is not None and (ipv6.primary_peer_address_prefix or ipv6.secondary_peer_address_prefix):
         p6, s6 = split_pair(

@@ -6,12 +6,14 @@ from __future__ import annotations
 from crossconnect.arm.http import Endpoint
 from crossconnect.arm.providers import add_resource_type
 from crossconnect.arm.resource_type import ResourceType
-from crossconnect.network import provider_ports, service_providers
+from crossconnect.network import bgp_service_communities, provider_ports, service_providers
 from crossconnect.network.authorizations import CircuitAuthorizations
 from crossconnect.network.circuit_peerings import CircuitPeerings
 from crossconnect.network.circuits import ExpressRouteCircuits
 from crossconnect.network.cross_connection_peerings import CrossConnectionPeerings
 from crossconnect.network.cross_connections import ExpressRouteCrossConnections
+from crossconnect.network.route_filter_rules import RouteFilterRules
+from crossconnect.network.route_filters import RouteFilters
 
 TYPES: list[type[ResourceType]] = [
     ExpressRouteCircuits,
@@ -19,11 +21,13 @@ TYPES: list[type[ResourceType]] = [
     CircuitPeerings,
     ExpressRouteCrossConnections,
     CrossConnectionPeerings,
+    RouteFilters,
+    RouteFilterRules,
 ]
 
 
 def endpoints() -> list[Endpoint]:
-    return [*service_providers.endpoints(), *provider_ports.endpoints()]
+    return [*service_providers.endpoints(), *provider_ports.endpoints(), *bgp_service_communities.endpoints()]
 
 
 def describe_provider() -> None:
@@ -31,4 +35,5 @@ def describe_provider() -> None:
         add_resource_type("Microsoft.Network", cls.type_name.split("/", 1)[1], list(cls.api_versions.versions))
     add_resource_type("Microsoft.Network", "expressRouteServiceProviders", list(service_providers.VERSIONS.versions))
     add_resource_type("Microsoft.Network", "expressRouteProviderPorts", list(provider_ports.VERSIONS.versions))
+    add_resource_type("Microsoft.Network", "bgpServiceCommunities", list(bgp_service_communities.VERSIONS.versions))
     add_resource_type("Microsoft.Network", "locations/operations", list(service_providers.VERSIONS.versions))
