@@ -24,6 +24,7 @@ from crossconnect.identity.tokens import ARM_AUDIENCES, Principal, TokenError, T
 from crossconnect.store import Store
 
 OPERATOR_META = "operator"
+ALL_METHODS = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS"]
 
 
 @dataclass
@@ -72,6 +73,8 @@ class AdminApi:
             routes.append(Route("/_crossconnect" + path, self._wrap(handler), methods=[method]))
         for method, path, lab_handler in self.lab_routes:
             routes.append(Route("/_crossconnect" + path, self._wrap_lab(lab_handler), methods=[method]))
+        # anything else under the prefix is the operator API's own 404, never an ARM request
+        routes.append(Route("/_crossconnect/{path:path}", self._wrap(self.not_found), methods=ALL_METHODS))
         return routes
 
     def _wrap_lab(self, handler: LabHandler) -> Callable[[Request], Awaitable[Response]]:
@@ -238,6 +241,7 @@ class AdminApi:
                 "Not a crossconnect snapshot (expected format 'crossconnect-snapshot/1' with 'tables').",
                 "InvalidSnapshot",
             )
+        self._check_keeps_operator(data["tables"])
         try:
             self.ctx.store.import_state(data["tables"])
         except Exception as exc:  # the import is one transaction: nothing was changed
@@ -245,6 +249,32 @@ class AdminApi:
                 f"The snapshot could not be imported, nothing was changed: {exc}", "InvalidSnapshot"
             ) from None
         return {"status": "imported", "tables": {k: len(v) for k, v in data["tables"].items()}}
+
+    @staticmethod
+    def _check_keeps_operator(tables: dict[str, Any]) -> None:
+        """A snapshot replaces everything, the operator included: one without an operator (and
+        its service principal) would lock the operator out of this API until a restart."""
+        meta = tables.get("meta")
+        operator = (
+            next((r.get("value") for r in meta if isinstance(r, dict) and r.get("key") == OPERATOR_META), None)
+            if isinstance(meta, list)
+            else None
+        )
+        object_id = operator.get("object_id") if isinstance(operator, dict) else None
+        principals = tables.get("service_principals")
+        if (
+            not object_id
+            or not isinstance(principals, list)
+            or not any(isinstance(r, dict) and r.get("object_id") == object_id for r in principals)
+        ):
+            raise BadRequest(
+                "The snapshot has no operator (meta 'operator' and its service principal); importing it would lock "
+                "the operator out. Nothing was changed.",
+                "InvalidSnapshot",
+            )
+
+    async def not_found(self, request: Request, _: Principal) -> Any:
+        raise NotFound(f"The operator API has no endpoint '{request.method} {request.url.path}'.", "NotFound")
 
     async def rotate_keys(self, request: Request, _: Principal) -> Any:
         kid = self.ctx.tokens.keys.rotate()

@@ -289,9 +289,10 @@ def _check_preconditions(request: ArmRequest, existing: Row | None) -> None:
 
 
 def another_operation_in_progress(request: ArmRequest, op: Row) -> Conflict:
-    url = request.url_for(
-        f"/subscriptions/{op['subscription_id']}/providers/Microsoft.Network/locations/{op['location']}/operations/{op['id']}"
-    )
+    # the same status URL the operation was started with (its own provider namespace)
+    url = request.services.operations.headers_for(request, op, location=False, async_operation=True)[
+        "Azure-AsyncOperation"
+    ]
     return Conflict(
         "Another operation on this or dependent resource is in progress. To retrieve status of the operation use "
         f"uri: {url}.",
