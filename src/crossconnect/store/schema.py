@@ -165,3 +165,60 @@ operations = Table(
     Column("created_at", Float, nullable=False),
     Column("finished_at", Float, nullable=True),
 )
+
+# -- access control (role-based) -----------------------------------------------------------------
+# Custom role definitions (built-in roles live in code). ``permissions`` and
+# ``assignable_scopes`` are the ARM JSON lists verbatim.
+role_definitions = Table(
+    "role_definitions",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),  # the GUID, lowercase
+    Column("tenant_id", String(36), nullable=False, index=True),
+    Column("role_name", String(512), nullable=False),
+    Column("role_name_key", String(512), nullable=False),  # lowercase: unique per tenant
+    Column("description", Text, nullable=False, default=""),
+    Column("permissions", JSON, nullable=False),
+    Column("assignable_scopes", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("created_by", String(36), nullable=False, default=""),
+    Column("updated_by", String(36), nullable=False, default=""),
+    UniqueConstraint("tenant_id", "role_name_key", name="uq_role_definition_name"),
+)
+
+# Role assignments. ``key`` is the lowercased assignment id (scope + name); ``scope_key`` the
+# lowercased scope, so "at or below a scope" is a prefix comparison.
+role_assignments = Table(
+    "role_assignments",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(1200), nullable=False, unique=True),
+    Column("name", String(36), nullable=False, index=True),
+    Column("scope", String(1024), nullable=False),
+    Column("scope_key", String(1024), nullable=False),
+    Column("subscription_id", String(36), nullable=False, index=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("principal_id", String(36), nullable=False, index=True),
+    Column("principal_type", String(32), nullable=False),
+    Column("role_definition_id", String(36), nullable=False, index=True),  # the GUID, lowercase
+    Column("description", Text, nullable=True),
+    Column("condition", Text, nullable=True),
+    Column("condition_version", String(10), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("created_by", String(36), nullable=False, default=""),
+    Column("updated_by", String(36), nullable=False, default=""),
+)
+
+# One row: a fresh random token written in the same transaction as every change to role
+# definitions or assignments. Each replica caches the resolved assignments together with the
+# token it loaded them under and compares tokens (one primary-key read) before trusting the
+# cache. A random token, not a counter, so a reset or a snapshot import can never make an old
+# cache look current again.
+rbac_generation = Table(
+    "rbac_generation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("token", String(36), nullable=False),
+)

@@ -45,6 +45,9 @@ STATE_TABLES = [
     schema.feature_registrations,
     schema.resources,
     schema.operations,
+    schema.role_definitions,
+    schema.role_assignments,
+    schema.rbac_generation,
 ]
 
 Row = dict[str, Any]

@@ -1,0 +1,73 @@
+"""The resolved view of who holds which role where, cached per generation.
+
+Authorization runs on every ARM request, so it must not scan role assignments each time. The
+index holds, per principal, its grants (scope + compiled role). Before each use it reads the
+generation token (one primary-key lookup) and reloads only when the token differs from the one
+its cache was loaded under. Writers change the token in the same transaction as the change, so
+a change committed by any replica is seen by every replica's next request; nothing is stale.
+
+Order matters for that guarantee: the token is read *before* the rows. Rows read afterwards
+are at least as new as the token, so the worst case is a spurious reload, never a stale cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from crossconnect.authz import scopes
+from crossconnect.authz.repository import RbacRepository
+from crossconnect.authz.roles import RoleDefinition
+
+
+@dataclass(frozen=True)
+class Grant:
+    scope_key: str
+    subscription_id: str | None
+    role: RoleDefinition
+
+
+@dataclass(frozen=True)
+class AccessSnapshot:
+    token: str | None
+    grants: dict[str, tuple[Grant, ...]] = field(default_factory=dict)  # principal object id → grants
+
+    def grants_for(self, principal_id: str) -> tuple[Grant, ...]:
+        return self.grants.get(principal_id.lower(), ())
+
+
+class AccessIndex:
+    def __init__(self, repository: RbacRepository) -> None:
+        self.repository = repository
+        self._snapshot: AccessSnapshot | None = None
+        self._lock = threading.Lock()
+        self.loads = 0  # how often the cache was (re)built: tests and the benchmark watch it
+
+    def current(self) -> AccessSnapshot:
+        token = self.repository.generation()
+        snapshot = self._snapshot
+        # No token (an emptied store, mid-reset) is never trusted: reload until one is written.
+        if snapshot is not None and token is not None and snapshot.token == token:
+            return snapshot
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is not None and token is not None and snapshot.token == token:
+                return snapshot
+            snapshot = self._load(token)
+            self._snapshot = snapshot
+            return snapshot
+
+    def _load(self, token: str | None) -> AccessSnapshot:
+        repo = self.repository
+        with repo.store.tx() as conn:
+            custom = {r.id: r for r in repo.custom_roles(conn)}
+            assignments = repo.assignments(conn)
+        grants: dict[str, list[Grant]] = {}
+        for a in assignments:
+            role = custom.get(a.role_definition_id) or repo.find_role(a.role_definition_id)
+            if role is None:  # its custom role was deleted: the assignment grants nothing
+                continue
+            grant = Grant(a.scope_key, scopes.subscription_of(a.scope_key), role)
+            grants.setdefault(a.principal_id.lower(), []).append(grant)
+        self.loads += 1
+        return AccessSnapshot(token, {p: tuple(g) for p, g in grants.items()})
