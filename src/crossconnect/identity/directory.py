@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from crossconnect.identity import client_certificates as certificates
 from crossconnect.identity import secrets
 from crossconnect.store import Store
 
@@ -116,6 +117,43 @@ class Directory:
         )
         return {"keyId": key_id, "secretText": secret, "hint": secret[:3], "displayName": display_name}
 
+    def add_certificate(
+        self,
+        app_id: str,
+        certificate_pem: str,
+        *,
+        display_name: str = "",
+        key_id: str | None = None,
+        start_at: float | None = None,
+        end_at: float | None = None,
+        conn: Any = None,
+    ) -> dict[str, Any]:
+        """Register a certificate (public part only) that the application signs client assertions with.
+        Its validity defaults to the certificate's own."""
+        cert = certificates.load(certificate_pem)
+        row = {
+            "key_id": key_id or str(uuid.uuid4()),
+            "app_id": app_id,
+            "kind": "certificate",
+            "display_name": display_name,
+            "hint": "",
+            "salt": "",
+            "secret_hash": "",
+            "certificate_pem": certificates.to_pem(cert),
+            "thumbprint": certificates.sha1_thumbprint(cert),
+            "start_at": start_at if start_at is not None else cert.not_valid_before_utc.timestamp(),
+            "end_at": end_at if end_at is not None else cert.not_valid_after_utc.timestamp(),
+        }
+        self.store.insert("client_credentials", row, conn)
+        return row
+
+    def credentials(self, app_id: str, kind: str | None = None, conn: Any = None) -> list[dict[str, Any]]:
+        where = {"app_id": app_id} if kind is None else {"app_id": app_id, "kind": kind}
+        return self.store.find_all("client_credentials", conn, **where)
+
+    def remove_credential(self, app_id: str, key_id: str, conn: Any = None) -> bool:
+        return self.store.delete_where("client_credentials", conn, app_id=app_id, key_id=key_id.lower()) > 0
+
     def find_application(self, app_id: str, conn: Any = None) -> dict[str, Any] | None:
         return self.store.find("applications", conn, app_id=app_id.lower())
 
@@ -130,3 +168,60 @@ class Directory:
             ):
                 return True
         return False
+
+    # -- lookups and changes by object id (Microsoft Graph) ---------------------------------------
+    def find_service_principal_by_object_id(
+        self, tenant_id: str, object_id: str, conn: Any = None
+    ) -> dict[str, Any] | None:
+        return self.store.find("service_principals", conn, tenant_id=tenant_id, object_id=object_id.lower())
+
+    def find_application_by_object_id(self, tenant_id: str, object_id: str, conn: Any = None) -> dict[str, Any] | None:
+        return self.store.find("applications", conn, tenant_id=tenant_id, object_id=object_id.lower())
+
+    def applications(self, tenant_id: str, conn: Any = None) -> list[dict[str, Any]]:
+        return self.store.find_all("applications", conn, tenant_id=tenant_id)
+
+    def service_principals(self, tenant_id: str, conn: Any = None) -> list[dict[str, Any]]:
+        return self.store.find_all("service_principals", conn, tenant_id=tenant_id)
+
+    def register_application(
+        self, tenant_id: str, display_name: str, data: dict[str, Any], conn: Any = None
+    ) -> dict[str, Any]:
+        """An application without a service principal (Graph creates the two separately)."""
+        row = {
+            "object_id": str(uuid.uuid4()),
+            "app_id": str(uuid.uuid4()),
+            "tenant_id": tenant_id,
+            "display_name": display_name,
+            "data": data,
+            "created_at": time.time(),
+        }
+        self.store.insert("applications", row, conn)
+        return row
+
+    def update_application(self, object_id: str, values: dict[str, Any], conn: Any = None) -> None:
+        self.store.update_where("applications", values, conn, object_id=object_id)
+
+    def create_service_principal(
+        self, tenant_id: str, app_id: str, display_name: str, data: dict[str, Any], conn: Any = None
+    ) -> dict[str, Any]:
+        row = {
+            "object_id": str(uuid.uuid4()),
+            "app_id": app_id,
+            "tenant_id": tenant_id,
+            "display_name": display_name,
+            "data": data,
+            "created_at": time.time(),
+        }
+        self.store.insert("service_principals", row, conn)
+        return row
+
+    def delete_service_principal(self, object_id: str, conn: Any = None) -> bool:
+        return self.store.delete_where("service_principals", conn, object_id=object_id) > 0
+
+    def delete_application(self, application: dict[str, Any], conn: Any = None) -> None:
+        """Delete an application with its credentials and its service principal (as Graph does)."""
+        self.store.delete_where("client_credentials", conn, app_id=application["app_id"])
+        tenant, app_id = application["tenant_id"], application["app_id"]
+        self.store.delete_where("service_principals", conn, tenant_id=tenant, app_id=app_id)
+        self.store.delete_where("applications", conn, object_id=application["object_id"])

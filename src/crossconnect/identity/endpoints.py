@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from crossconnect.identity import client_certificates
 from crossconnect.identity.directory import Directory
-from crossconnect.identity.tokens import TokenService, canonical_resource, resource_from_scope
+from crossconnect.identity.tokens import GRAPH_AUDIENCE, TokenService, canonical_resource, resource_from_scope
 
 
 def base_url(request: Request) -> str:
@@ -167,6 +168,10 @@ class AadEndpoints:
         if not client_id:
             raise _missing("client_id")
         audience = canonical_resource(resource)
+        if audience is None and resource.rstrip("/").lower() == base_url(request).lower():
+            # This server is also the cloud's Microsoft Graph: its metadata names the server's own
+            # origin as ``microsoftGraphResourceId``, which the Azure CLI asks tokens for.
+            audience = GRAPH_AUDIENCE
         if audience is None:
             raise AadError(
                 400,
@@ -185,15 +190,18 @@ class AadEndpoints:
                 "This can happen if the application has not been installed by the administrator of the tenant or "
                 "consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
             )
+        assertion = form.get("client_assertion")
         secret = form.get("client_secret")
-        if not secret:
+        if assertion:
+            self._check_assertion(request, tenant, form, principal["app_id"], assertion)
+        elif not secret:
             raise AadError(
                 401,
                 "invalid_client",
                 7000216,
                 "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
             )
-        if not self.directory.check_secret(principal["app_id"], secret):
+        elif not self.directory.check_secret(principal["app_id"], secret):
             raise AadError(
                 401,
                 "invalid_client",
@@ -208,6 +216,27 @@ class AadEndpoints:
             app_id=principal["app_id"],
             audience=audience,
         )
+
+    def _check_assertion(
+        self, request: Request, tenant: dict[str, Any], form: dict[str, str], app_id: str, assertion: str
+    ) -> None:
+        """Certificate credentials: the assertion must be signed by a certificate of the application
+        and addressed to this token endpoint (by tenant id or domain, v1 or v2)."""
+        if form.get("client_assertion_type") != client_certificates.JWT_BEARER:
+            raise AadError(
+                400,
+                "invalid_request",
+                700022,
+                "The client_assertion_type must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.",
+            )
+        base = base_url(request).lower()
+        names = {tenant["id"], tenant["domain"], request.path_params["tenant"].lower()}
+        audiences = {f"{base}/{n}/oauth2/{v}token" for n in names for v in ("v2.0/", "")}
+        credentials = self.directory.credentials(app_id, "certificate")
+        try:
+            client_certificates.verify_assertion(assertion, app_id, credentials, audiences)
+        except client_certificates.AssertionRejected as exc:
+            raise AadError(401, "invalid_client", exc.code, exc.description) from None
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -23,6 +23,7 @@ ARM_AUDIENCES = frozenset(
         "https://management.core.windows.net",
     }
 )
+GRAPH_AUDIENCE = "https://graph.microsoft.com"
 GRAPH_AUDIENCES = frozenset(
     {"https://graph.microsoft.com", "https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000"}
 )
@@ -43,7 +44,7 @@ def canonical_resource(resource: str) -> str | None:
     if stripped + "/" in ARM_AUDIENCES:
         return stripped + "/"
     if stripped in GRAPH_AUDIENCES or stripped + "/" in GRAPH_AUDIENCES:
-        return "https://graph.microsoft.com"
+        return GRAPH_AUDIENCE
     return None
 
 
