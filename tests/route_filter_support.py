@@ -54,7 +54,10 @@ def filter_body(*rules: tuple[str, list[str]], location: str = "westus", **extra
 
 
 def ensure_group(server: Server, role: str, group: str) -> None:
-    server.resources(role).resource_groups.create_or_update(group, {"location": "westus"})
+    """The group in ``role``'s subscription, created by the subscription admin: the partner (Network
+    Contributor) may create route filters but not resource groups."""
+    rc = server.resources("admin", subscription=server.subscription(role))
+    rc.resource_groups.create_or_update(group, {"location": "westus"})
 
 
 def create_filter(

@@ -137,7 +137,9 @@ class Server:
             connection_verify=self.ca, polling_interval=1,
         )
 
-    def resources(self, role: str = "partner", subscription: str | None = None) -> Any:
+    # Resource groups, providers and features are managed by the subscription administrator
+    # (Owner); the partner holds Network Contributor on the provider subscription, as on Azure.
+    def resources(self, role: str = "admin", subscription: str | None = None) -> Any:
         from azure.mgmt.resource.resources import ResourceManagementClient
 
         return ResourceManagementClient(
@@ -156,7 +158,7 @@ class Server:
         r.raise_for_status()
         return str(r.json()["access_token"])
 
-    def http(self, role: str | None = "partner") -> httpx.Client:
+    def http(self, role: str | None = "admin") -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.token(role)}"} if role else {}
         return httpx.Client(base_url=self.base_url, verify=self.tls(), headers=headers, timeout=30)
 

@@ -286,8 +286,10 @@ def test_attach_a_missing_filter(server: Server, view: str) -> None:
         if view == "circuit"
         else xc_peering_path(server, xc.name, "MicrosoftPeering")
     )
-    ensure_group(server, "customer", FILTER_GROUP)
-    missing = filter_path(server, "nope")
+    # the missing filter is in the caller's own subscription: elsewhere the partner may not even
+    # link to it (403 LinkedAuthorizationFailed comes before the lookup, as on Azure)
+    ensure_group(server, role, FILTER_GROUP)
+    missing = filter_path(server, "nope", role=role)
     rejected(
         server,
         lambda: raw(server, role, "PUT", path, {"properties": {**MICROSOFT, "routeFilter": {"id": missing}}}),
@@ -295,7 +297,7 @@ def test_attach_a_missing_filter(server: Server, view: str) -> None:
         "InvalidResourceReference",
         missing,
     )
-    unknown_sub = missing.replace(server.subscription("customer"), str(uuid.uuid4()))
+    unknown_sub = missing.replace(server.subscription(role), str(uuid.uuid4()))
     rejected(
         server,
         lambda: raw(server, role, "PUT", path, {"properties": {**MICROSOFT, "routeFilter": {"id": unknown_sub}}}),

@@ -20,10 +20,13 @@ from starlette.routing import Route
 from crossconnect.arm.errors import ArmError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from crossconnect.arm.features import CATALOG, feature_state, find_feature, set_feature_state
 from crossconnect.arm.providers import set_registration
+from crossconnect.authz.repository import RbacRepository
+from crossconnect.authz.roles import OWNER
 from crossconnect.identity.tokens import ARM_AUDIENCES, Principal, TokenError, TokenService
 from crossconnect.store import Store
 
 OPERATOR_META = "operator"
+TENANT_ADMINS_META = "tenant_admins"  # tenant id → object id of its administrator (seeded)
 ALL_METHODS = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS"]
 
 
@@ -177,11 +180,34 @@ class AdminApi:
             "state": "Enabled",
             "created_at": time.time(),
         }
+        owners = self._owners(data, tenant_id)
         with self.ctx.store.tx() as conn:
             self.ctx.store.insert("subscriptions", row, conn)
             for namespace in data.get("registeredProviders", []) or []:
                 set_registration(self.ctx.store, sub_id, str(namespace), "Registered", conn=conn)
-        return JSONResponse(_subscription(row), 201)
+            rbac = RbacRepository(self.ctx.store)
+            for owner in owners:
+                rbac.grant(conn, principal_id=owner, role=OWNER, scope=f"/subscriptions/{sub_id}", tenant_id=tenant_id)
+        return JSONResponse({**_subscription(row), "owners": owners}, 201)
+
+    def _owners(self, data: dict[str, Any], tenant_id: str) -> list[str]:
+        """Who becomes Owner of an enlisted subscription: ``owners`` (service principal object ids of
+        the tenant), by default the tenant's administrator, as a new Azure subscription has one."""
+        store = self.ctx.store
+        owners = data.get("owners")
+        if owners is None:
+            admin = (store.get_meta(TENANT_ADMINS_META) or {}).get(tenant_id)
+            return [admin] if admin else []
+        if not isinstance(owners, list) or not all(isinstance(o, str) for o in owners):
+            raise BadRequest("'owners' must be a list of object ids.", "InvalidRequestContent", target="owners")
+        for owner in owners:
+            if store.find("service_principals", tenant_id=tenant_id, object_id=owner.lower()) is None:
+                raise NotFound(
+                    f"The principal '{owner}' does not exist in the tenant '{tenant_id}'.",
+                    "PrincipalNotFound",
+                    target="owners",
+                )
+        return [o.lower() for o in owners]
 
     async def list_feature_registrations(self, request: Request, _: Principal) -> Any:
         state = request.query_params.get("state")

@@ -27,8 +27,11 @@ from crossconnect.arm.resource_type import TypeRegistry
 from crossconnect.arm.services import ArmServices
 from crossconnect.arm.settings import ArmSettings
 from crossconnect.authz.enforcer import Authorizer
+from crossconnect.authz.index import AccessIndex
+from crossconnect.authz.repository import RbacRepository
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import AadEndpoints
+from crossconnect.identity.graph import GraphApi
 from crossconnect.identity.keys import SigningKeys
 from crossconnect.identity.tokens import TokenService
 from crossconnect.arm.errors import ArmError
@@ -86,7 +89,8 @@ def build_runtime(config: ServerConfig) -> Runtime:
     settings = ArmSettings(config.strict_api_versions, config.operation_delay, config.page_size)
     engine = OperationEngine(store, settings)
     registry = TypeRegistry(store)
-    services = ArmServices(store, settings, tokens, directory, Authorizer(), engine)
+    authorizer = Authorizer(AccessIndex(RbacRepository(store)))
+    services = ArmServices(store, settings, tokens, directory, authorizer, engine)
     credentials = seeding.load_or_create_credentials(config.data_dir, config.bare)
     runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, [seeding.seed_network])
     return runtime
@@ -125,6 +129,7 @@ def build_app(runtime: Runtime) -> Starlette:
 
     routes = [
         *AadEndpoints(runtime.directory, runtime.tokens).routes(),
+        *GraphApi(runtime.store, runtime.directory, runtime.tokens).routes(),
         Route("/metadata/endpoints", metadata_endpoints, methods=["GET"]),
         *admin.routes(),
         Route("/{path:path}", protocol.handle, methods=ALL_METHODS),

@@ -18,8 +18,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from crossconnect.admin.routes import TENANT_ADMINS_META
 from crossconnect.arm.providers import set_registration
+from crossconnect.authz.repository import RbacRepository
+from crossconnect.authz.roles import CONTRIBUTOR, NETWORK_CONTRIBUTOR, OWNER
 from crossconnect.identity.directory import Directory
+from crossconnect.identity.graph import READ_WRITE_ALL as GRAPH_READ_WRITE_ALL
 from crossconnect.identity.secrets import new_secret
 from crossconnect.store import Store
 
@@ -47,19 +51,40 @@ def new_credentials(bare: bool) -> dict[str, Any]:
         creds["tenant_domain"] = "partnerdev.onmicrosoft.com"
         creds["partner"] = _principal({"subscription_id": str(uuid.uuid4()), "display_name": "partner-automation"})
         creds["customer"] = _principal({"subscription_id": str(uuid.uuid4()), "display_name": "customer-automation"})
+        creds["admin"] = _new_admin(creds)
     return creds
+
+
+def _new_admin(creds: dict[str, Any]) -> dict[str, str]:
+    """The subscription administrator: Owner on both subscriptions, manages applications."""
+    return _principal({"subscription_id": creds["partner"]["subscription_id"], "display_name": "subscription-admin"})
 
 
 def load_or_create_credentials(data_dir: Path, bare: bool) -> dict[str, Any]:
     path = data_dir / CREDENTIALS_FILE
     if path.exists():
-        return dict(json.loads(path.read_text()))
+        creds = dict(json.loads(path.read_text()))
+        if "partner" in creds and "admin" not in creds:  # written before the admin principal existed
+            creds["admin"] = _new_admin(creds)
+            _write_private(path, creds, replace=True)
+        return creds
     creds = new_credentials(bare)
     data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    _write_private(path, creds, replace=False)
+    return creds
+
+
+def _write_private(path: Path, creds: dict[str, Any], *, replace: bool) -> None:
+    """Write owner-only (0600); a replacement goes through a new file renamed over the old one,
+    so the secrets are never readable by others, not even for a moment."""
+    target = path.with_name(path.name + ".new") if replace else path
+    if replace:
+        target.unlink(missing_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(creds, f, indent=2)
-    return creds
+    if replace:
+        os.replace(target, path)
 
 
 @dataclass
@@ -119,14 +144,53 @@ def seed(store: Store, directory: Directory, creds: dict[str, Any], hooks: list[
                     conn,
                 )
                 set_registration(store, p["subscription_id"], "Microsoft.Network", "Registered", conn=conn)
+            seed_access_control(store, directory, creds, conn)
         context = SeedContext(store, directory, creds, conn)
         for hook in hooks:
             hook(context)
         store.set_meta("seeded", {"at": now, "bare": "partner" not in creds}, conn)
 
 
+def seed_access_control(store: Store, directory: Directory, creds: dict[str, Any], conn: Connection) -> None:
+    """The admin principal and the seeded roles: partner app Network Contributor on the provider
+    subscription (what the partner onboarding asks the partner to grant), customer app
+    Contributor on the customer subscription, admin Owner on both."""
+    tenant = creds["tenant_id"]
+    admin = creds["admin"]
+    if directory.find_service_principal(tenant, admin["client_id"], conn) is None:
+        directory.create_application(
+            tenant,
+            admin["display_name"],
+            app_id=admin["client_id"],
+            app_object_id=admin["app_object_id"],
+            sp_object_id=admin["object_id"],
+            secret=admin["client_secret"],
+            conn=conn,
+        )
+        # Microsoft Graph application permission: the admin registers applications (az ad sp create-for-rbac).
+        graph_roles = {"graphAppRoles": [GRAPH_READ_WRITE_ALL]}
+        store.update_where("service_principals", {"data": graph_roles}, conn, object_id=admin["object_id"])
+    rbac = RbacRepository(store)
+    provider = f"/subscriptions/{creds['partner']['subscription_id']}"
+    customer = f"/subscriptions/{creds['customer']['subscription_id']}"
+    grants = [
+        (creds["partner"], NETWORK_CONTRIBUTOR, provider),
+        (creds["customer"], CONTRIBUTOR, customer),
+        (admin, OWNER, provider),
+        (admin, OWNER, customer),
+    ]
+    for principal, role, scope in grants:
+        rbac.grant(conn, principal_id=principal["object_id"], role=role, scope=scope, tenant_id=tenant)
+    store.set_meta(TENANT_ADMINS_META, {tenant: admin["object_id"]}, conn)  # owner of enlisted subscriptions
+    store.set_meta("access_control_seeded", {"at": time.time()}, conn)
+
+
 def ensure_seeded(store: Store, directory: Directory, creds: dict[str, Any], hooks: list[SeedHook]) -> bool:
     if store.get_meta("seeded") is not None:
+        if "partner" in creds and store.get_meta("access_control_seeded") is None:
+            # A store seeded before access control existed: without this its principals hold no role.
+            with store.tx() as conn:
+                seed_access_control(store, directory, creds, conn)
         return False
     seed(store, directory, creds, hooks)
     return True

@@ -135,6 +135,22 @@ SUBSCRIPTIONS_VERSIONS = [
 
 FEATURES_VERSIONS = ["2014-08-01-preview", "2015-12-01", "2021-07-01"]
 
+# Microsoft.Authorization roleAssignments/roleDefinitions: azure-mgmt-authorization 4.0.0 sends
+# 2022-04-01, the Azure CLI 2.91 sends 2022-04-01 (assignments) and 2022-05-01-preview (definitions).
+AUTHORIZATION_VERSIONS = [
+    "2015-07-01",
+    "2018-01-01-preview",
+    "2018-07-01",
+    "2018-09-01-preview",
+    "2020-04-01-preview",
+    "2020-08-01-preview",
+    "2020-10-01-preview",
+    "2021-04-01-preview",
+    "2022-01-01-preview",
+    "2022-04-01",
+    "2022-05-01-preview",
+]
+
 METADATA_VERSIONS = ["2015-01-01", "2018-01-01", "2019-05-01", "2020-06-01", "2022-09-01"]
 
 

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from crossconnect.arm import features, providers, subscriptions
+from crossconnect.arm import features, providers, role_assignments, role_definitions, subscriptions
 from crossconnect.arm.api_versions import NETWORK_VERSIONS, RESOURCES_VERSIONS, ApiVersions
-from crossconnect.arm.http import Endpoint
+from crossconnect.arm.http import ArmRequest, Endpoint
 from crossconnect.arm.operations import OperationEngine
 from crossconnect.arm.resource_groups import ResourceGroups
 from crossconnect.arm.resource_type import ResourceType, TypeRegistry, register
 from crossconnect.arm.routing import Router
+from crossconnect.authz import scopes
 
 # Status URLs are served for any provider namespace: the operation row knows its own type.
 _OPERATION_VERSIONS = ApiVersions.of(sorted(set(NETWORK_VERSIONS) | set(RESOURCES_VERSIONS)))
+
+
+def _operation_scope(request: ArmRequest) -> str:
+    """Status URLs sit at subscription level, but an operation is read with the caller's rights
+    on the resource it is about (a Contributor on one resource group polls its own writes). An
+    operation on a record kept in another subscription (a peering written through the partner's
+    cross connection lives under the customer's circuit) stays at the URL's subscription."""
+    op = request.services.store.find("operations", id=request.params["operationId"])
+    if op is None or scopes.subscription_of(op["resource_key"]) != request.subscription_id:
+        return request.path
+    return str(op["resource_key"])
 
 
 def build_router(
@@ -26,6 +38,8 @@ def build_router(
     subscriptions.register_endpoints(router)
     providers.register_endpoints(router)
     features.register_endpoints(router)
+    role_definitions.register_endpoints(router)
+    role_assignments.register_endpoints(router)
     for cls in [ResourceGroups, *types]:
         rtype = registry.add(cls)
         register(router, rtype)
@@ -38,6 +52,7 @@ def build_router(
             engine.status,
             _OPERATION_VERSIONS,
             lambda r: f"{r.params['namespace']}/locations/operations/read",
+            scope=_operation_scope,
         )
     )
     router.add(
@@ -47,6 +62,7 @@ def build_router(
             engine.result,
             _OPERATION_VERSIONS,
             lambda r: f"{r.params['namespace']}/locations/operationResults/read",
+            scope=_operation_scope,
         )
     )
     return router

@@ -107,3 +107,13 @@ def resource_group_not_found(group: str) -> NotFound:
 
 def subscription_not_found(subscription_id: str) -> NotFound:
     return NotFound(f"The subscription '{subscription_id}' could not be found.", "SubscriptionNotFound")
+
+
+def authorization_failed(client: str, object_id: str, action: str, scope: str) -> Forbidden:
+    """Azure's RBAC denial (``client`` is the application id of a service principal)."""
+    return Forbidden(
+        f"The client '{client}' with object id '{object_id}' does not have authorization to perform action "
+        f"'{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh "
+        "your credentials.",
+        "AuthorizationFailed",
+    )

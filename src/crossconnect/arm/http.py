@@ -103,6 +103,12 @@ class Endpoint:
     action: str | Callable[[ArmRequest], str]
     namespace: str | None = None  # provider namespace the subscription must have registered
     needs_subscription: bool = True
+    # The scope the action is authorized at; default: the request path. Operation status URLs
+    # sit at subscription level but are authorized at the resource the operation is about.
+    scope: Callable[[ArmRequest], str] | None = None
 
     def action_for(self, request: ArmRequest) -> str:
         return self.action(request) if callable(self.action) else self.action
+
+    def scope_for(self, request: ArmRequest) -> str:
+        return self.scope(request) if self.scope is not None else request.path

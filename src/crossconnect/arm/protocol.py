@@ -15,10 +15,10 @@ from crossconnect.arm.errors import (
     ArmError,
     BadRequest,
     Conflict,
-    Forbidden,
     MethodNotAllowed,
     NotFound,
     Unauthorized,
+    authorization_failed,
     subscription_not_found,
 )
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint, check_body_size
@@ -173,21 +173,17 @@ class ArmProtocol:
                 "You cannot perform any write actions on this subscription until it is re-enabled.",
                 "ReadOnlyDisabledSubscription",
             )
+        # Authorization before provider registration: a caller without access learns nothing else.
+        action = endpoint.action_for(request)
+        scope = endpoint.scope_for(request)
+        decision = self.services.authorizer.check(principal, action, scope, subscription["tenant_id"])
+        if not decision.allowed:
+            raise authorization_failed(principal.app_id or principal.object_id, principal.object_id, action, scope)
         if endpoint.namespace is not None:
             from crossconnect.arm.providers import is_registered
 
             if not is_registered(store, request.subscription_id, endpoint.namespace):
                 raise registration_error(endpoint.namespace)
-        action = endpoint.action_for(request)
-        scope = request.path
-        decision = self.services.authorizer.check(principal, action, scope, subscription["tenant_id"])
-        if not decision.allowed:
-            raise Forbidden(
-                f"The client '{principal.app_id or principal.object_id}' with object id '{principal.object_id}' does "
-                f"not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. "
-                "If access was recently granted, please refresh your credentials.",
-                "AuthorizationFailed",
-            )
 
     def _not_found(self, path: str, api_version: str) -> ArmError:
         segments = [s for s in path.strip("/").split("/") if s]

@@ -1,4 +1,9 @@
-"""Matching request paths against operation templates (literal segments case-insensitive)."""
+"""Matching request paths against operation templates (literal segments case-insensitive).
+
+A template segment ``{name}`` matches one path segment. One segment per template may be
+``{name:path}``: it matches zero or more segments, joined with ``/`` (extension resources such
+as role assignments live below any scope: subscription, resource group or resource).
+"""
 
 from __future__ import annotations
 
@@ -12,32 +17,74 @@ def split(path: str) -> list[str]:
     return [unquote(s) for s in path.strip("/").split("/") if s != ""]
 
 
+def _is_param(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
+
+
+def _is_path_param(segment: str) -> bool:
+    return _is_param(segment) and segment.endswith(":path}")
+
+
+def _match_fixed(template: list[str], segments: list[str], params: dict[str, str]) -> int | None:
+    """Literal segments matched, or None when the (equally long) template does not match."""
+    literals = 0
+    for t, s in zip(template, segments, strict=True):
+        if _is_param(t):
+            params[t[1:-1]] = s
+        elif t.lower() == s.lower():
+            literals += 1
+        else:
+            return None
+    return literals
+
+
 class Router:
     def __init__(self) -> None:
         self._by_length: dict[int, list[tuple[list[str], Endpoint]]] = defaultdict(list)
+        # templates with a {name:path} segment: (prefix, path parameter name, suffix, endpoint)
+        self._variable: list[tuple[list[str], str, list[str], Endpoint]] = []
 
     def add(self, endpoint: Endpoint) -> None:
-        self._by_length[len(split(endpoint.template))].append((split(endpoint.template), endpoint))
+        template = split(endpoint.template)
+        variable = [i for i, t in enumerate(template) if _is_path_param(t)]
+        if not variable:
+            self._by_length[len(template)].append((template, endpoint))
+            return
+        if len(variable) > 1:
+            raise ValueError(f"at most one {{name:path}} segment per template: {endpoint.template}")
+        i = variable[0]
+        self._variable.append((template[:i], template[i][1:-1].split(":")[0], template[i + 1 :], endpoint))
 
     def match(self, method: str, path: str) -> tuple[Endpoint | None, dict[str, str], set[str]]:
-        """Best match for ``method``; also the methods any matching template allows (for 405)."""
+        """Best match for ``method``; also the methods any matching template allows (for 405).
+
+        The best match has the most literal segments; on a tie a fixed template wins over one
+        with a ``{name:path}`` segment."""
         segments = split(path)
-        best: tuple[int, Endpoint, dict[str, str]] | None = None
+        best: tuple[tuple[int, int], Endpoint, dict[str, str]] | None = None
         allowed: set[str] = set()
         for template, endpoint in self._by_length.get(len(segments), []):
             params: dict[str, str] = {}
-            literals = 0
-            for t, s in zip(template, segments, strict=True):
-                if t.startswith("{") and t.endswith("}"):
-                    params[t[1:-1]] = s
-                elif t.lower() == s.lower():
-                    literals += 1
-                else:
-                    break
-            else:
-                allowed.add(endpoint.method)
-                if endpoint.method == method and (best is None or literals > best[0]):
-                    best = (literals, endpoint, params)
+            literals = _match_fixed(template, segments, params)
+            if literals is None:
+                continue
+            allowed.add(endpoint.method)
+            rank = (literals, 1)
+            if endpoint.method == method and (best is None or rank > best[0]):
+                best = (rank, endpoint, params)
+        for prefix, name, suffix, endpoint in self._variable:
+            if len(segments) < len(prefix) + len(suffix):
+                continue
+            params = {}
+            head = _match_fixed(prefix, segments[: len(prefix)], params)
+            tail = _match_fixed(suffix, segments[len(segments) - len(suffix) :], params) if head is not None else None
+            if head is None or tail is None:
+                continue
+            params[name] = "/".join(segments[len(prefix) : len(segments) - len(suffix)])
+            allowed.add(endpoint.method)
+            rank = (head + tail, 0)
+            if endpoint.method == method and (best is None or rank > best[0]):
+                best = (rank, endpoint, params)
         if best is None:
             return None, {}, allowed
         return best[1], best[2], allowed

@@ -36,8 +36,9 @@ async def list_subscriptions(request: ArmRequest) -> ArmResponse:
     authorizer = request.services.authorizer
 
     def fetch(after: int, limit: int) -> list[dict[str, Any]]:
-        rows = store.find_all("subscriptions", after_seq=after, limit=limit, tenant_id=principal.tenant_id)
-        return [r for r in rows if authorizer.can_see_subscription(principal, r["tenant_id"])]
+        # Filter before limiting, so that a page is full whenever more visible items exist.
+        rows = store.find_all("subscriptions", after_seq=after, tenant_id=principal.tenant_id)
+        return [r for r in rows if authorizer.can_see_subscription(principal, r["id"], r["tenant_id"])][:limit]
 
     return page(request, fetch, render_subscription)
 

@@ -1,14 +1,29 @@
 """The single enforcement point for access control on ARM requests.
 
-Today a principal may use exactly the subscriptions of its own tenant; role assignments and
-role definitions (the access-control issue) plug in here and nowhere else.
+A request is allowed when the caller belongs to the subscription's tenant and holds a role,
+assigned at the request's scope or at a scope above it, whose permissions grant the action.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crossconnect.authz import scopes
+from crossconnect.authz.index import AccessIndex, Grant
 from crossconnect.identity.tokens import Principal
+
+# Reading a subscription itself and its metadata (regions, resource providers) needs only some
+# role somewhere within the subscription, as on Azure: a principal whose only role is on one
+# resource group still sees the subscription in `az login`, and the SDK's automatic provider
+# registration (register, then GET the provider until Registered) works for Network Contributor.
+_SUBSCRIPTION_METADATA_READS = frozenset(
+    a.lower()
+    for a in (
+        "Microsoft.Resources/subscriptions/read",
+        "Microsoft.Resources/subscriptions/locations/read",
+        "Microsoft.Resources/subscriptions/providers/read",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -18,10 +33,29 @@ class Decision:
 
 
 class Authorizer:
-    def can_see_subscription(self, principal: Principal, subscription_tenant_id: str) -> bool:
-        return principal.tenant_id == subscription_tenant_id
+    def __init__(self, index: AccessIndex) -> None:
+        self.index = index
+
+    def can_see_subscription(self, principal: Principal, subscription_id: str, subscription_tenant_id: str) -> bool:
+        """The subscription shows in ``GET /subscriptions``: some role within it."""
+        if principal.tenant_id != subscription_tenant_id:
+            return False
+        return _has_role_within(self.index.current().grants_for(principal.object_id), subscription_id.lower())
 
     def check(self, principal: Principal, action: str, scope: str, subscription_tenant_id: str) -> Decision:
         if principal.tenant_id != subscription_tenant_id:
             return Decision(False, "tenant")
-        return Decision(True)
+        scope_key = scopes.key(scope)
+        grants = self.index.current().grants_for(principal.object_id)
+        for grant in grants:
+            if scopes.covers(grant.scope_key, scope_key) and grant.role.allows(action):
+                return Decision(True, f"{grant.role.role_name} at {grant.scope_key}")
+        if action.lower() in _SUBSCRIPTION_METADATA_READS:
+            subscription = scopes.subscription_of(scope_key)
+            if subscription is not None and _has_role_within(grants, subscription):
+                return Decision(True, "subscription metadata")
+        return Decision(False, "no role assignment grants the action at this scope")
+
+
+def _has_role_within(grants: tuple[Grant, ...], subscription_id: str) -> bool:
+    return any(g.subscription_id == subscription_id or g.scope_key == scopes.ROOT for g in grants)
