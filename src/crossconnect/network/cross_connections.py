@@ -217,6 +217,8 @@ class ExpressRouteCrossConnections(ResourceType):
                     "group_key": circuit["group_key"], "parent_key": circuit["key"], "name": canonical,
                     "body": {"properties": new_props}, "etag": new_etag(),
                 })
+            # later entries are checked against this one (e.g. two peerings on one VLAN in one PUT)
+            siblings = [r for r in siblings if r["name"].lower() != canonical.lower()] + [changed[-1]]
         return changed
 
     def complete_operation(self, op: Row, conn: Connection) -> Any:

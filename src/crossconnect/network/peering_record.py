@@ -135,8 +135,35 @@ def split_pair(primary: str | None, secondary: str | None, field_prefix: str, ve
     return str(p_net), str(s_net)
 
 
+# Special-purpose ranges (IANA registries, RFC 6890): a public prefix may not overlap one, so a
+# supernet such as 0.0.0.0/0 or 10.0.0.0/7 (which ``is_global`` lets through) is refused too.
+_NOT_PUBLIC = [ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
+    "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
+    "224.0.0.0/4", "240.0.0.0/4",
+    "::/127", "::ffff:0:0/96", "64:ff9b::/96", "100::/64", "2001::/23", "2001:db8::/32", "2002::/16", "fc00::/7",
+    "fe80::/10", "ff00::/8",
+)]
+
+
 def is_public(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
-    return network.is_global and not network.is_multicast and not network.is_reserved
+    if not network.is_global or network.is_multicast or network.is_reserved:
+        return False
+    return not any(network.version == n.version and network.overlaps(n) for n in _NOT_PUBLIC)  # type: ignore[arg-type]
+
+
+def _require_public_subnets(peering_type: str, field_prefix: str, primary: str, secondary: str) -> None:
+    """Microsoft (and public) peering runs its BGP sessions on public addresses the customer owns."""
+    if peering_type == "AzurePrivatePeering":
+        return
+    for which, value in (("primaryPeerAddressPrefix", primary), ("secondaryPeerAddressPrefix", secondary)):
+        if not is_public(ipaddress.ip_network(value)):
+            field = f"{field_prefix}{which}"
+            raise invalid(
+                "InvalidPeerAddressPrefix", field,
+                f"{field} '{value}' must be a public prefix you own: {peering_type} does not accept private, "
+                "shared, loopback, link-local, multicast or documentation addresses.",
+            )
 
 
 def check_asn(field: str, asn: int, peering_type: str) -> None:
@@ -220,6 +247,7 @@ def validate_write(
         "",
         4,
     )
+    _require_public_subnets(peering_type, "", primary, secondary)
     shared_key = props.shared_key if props.shared_key is not None else old.get("sharedKey")
     if shared_key is not None and shared_key != "" and not _SHARED_KEY.match(shared_key):
         raise invalid(
@@ -265,6 +293,7 @@ def validate_write(
         p6, s6 = split_pair(
             ipv6.primary_peer_address_prefix, ipv6.secondary_peer_address_prefix, "ipv6PeeringConfig.", 6
         )
+        _require_public_subnets(peering_type, "ipv6PeeringConfig.", p6, s6)
         v6: dict[str, Any] = {"primaryPeerAddressPrefix": p6, "secondaryPeerAddressPrefix": s6,
                               "state": ipv6.state or "Enabled"}
         if peering_type == "MicrosoftPeering":
