@@ -58,6 +58,7 @@ def _provider_code(provider: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", provider).lower()[:16] or "provider"
 
 
+# Operator-added pairs: a list of ``PortPair`` fields (snake_case, as ``dataclasses.asdict`` gives).
 _EXTRA_PAIRS = "fabric.portpairs.extra"
 
 
@@ -78,7 +79,7 @@ def port_pairs(peering_location: str, provider: str, store: Store | None = None,
         )
     if store is not None:
         for extra in store.get_meta(_EXTRA_PAIRS, conn) or []:
-            if extra["peeringLocation"] == peering_location and extra["provider"] == provider:
+            if extra["peering_location"] == peering_location and extra["provider"] == provider:
                 pairs.append(PortPair(**extra))
     return pairs
 
@@ -88,7 +89,7 @@ def add_port_pair(store: Store, peering_location: str, provider: str, port_bandw
     """Operator: add a port pair (two new ports, one on each MSEE) for a provider at a location."""
     existing = port_pairs(peering_location, provider, store)
     code = location_code(peering_location)
-    extras_here = [e for e in (store.get_meta(_EXTRA_PAIRS) or []) if e["peeringLocation"] == peering_location]
+    extras_here = [e for e in (store.get_meta(_EXTRA_PAIRS) or []) if e["peering_location"] == peering_location]
     k = PAIRS_PER_PROVIDER + len(extras_here)  # new port numbers after every pair at this location
     pair = PortPair(
         descriptor=f"{_provider_code(provider)}-{code.lower()}-portpair{len(existing) + 1}",
