@@ -4,7 +4,7 @@
 Issue 2, item 11. One run on one machine:
 
 * a crossconnect server (``crossconnect serve``, SQLite, its own temporary data dir), a resource
-  group created with the seeded partner credentials, a bearer token for ARM;
+  group created by the seeded subscription admin, read with a bearer token of the partner;
 * a baseline: a Starlette app with one route that returns a fixed JSON body (the same bytes the
   resource group GET returns), served by uvicorn with the options crossconnect's ``serve`` passes
   to ``uvicorn.Config`` (read from ``crossconnect/app/server.py``), the same TLS certificate and
@@ -467,20 +467,26 @@ def setup_crossconnect(children: Children, work: Path) -> dict[str, Any]:
     tenant = partner.get("tenant_id") or env["tenant_id"]
     context = ssl.create_default_context(cafile=cafile)
     with httpx.Client(base_url=base, verify=context, timeout=30) as client:
-        r = client.post(
-            f"/{tenant}/oauth2/v2.0/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": partner["client_id"],
-                "client_secret": partner["client_secret"],
-                "scope": ARM_SCOPE,
-            },
-        )
-        if r.status_code != 200:
-            raise BenchError(f"token request failed: {r.status_code} {r.text}")
-        authorization = f"Bearer {r.json()['access_token']}"
+
+        def bearer(principal: dict[str, Any]) -> str:
+            r = client.post(
+                f"/{tenant}/oauth2/v2.0/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": principal["client_id"],
+                    "client_secret": principal["client_secret"],
+                    "scope": ARM_SCOPE,
+                },
+            )
+            if r.status_code != 200:
+                raise BenchError(f"token request failed: {r.status_code} {r.text}")
+            return f"Bearer {r.json()['access_token']}"
+
+        # The partner (Network Contributor) reads groups; the subscription admin (Owner) creates it.
+        authorization = bearer(partner)
+        creator = bearer(env["admin"]) if "admin" in env else authorization
         path = f"/subscriptions/{partner['subscription_id']}/resourceGroups/{GROUP_NAME}?api-version={API_VERSION}"
-        r = client.put(path, json={"location": "westeurope"}, headers={"Authorization": authorization})
+        r = client.put(path, json={"location": "westeurope"}, headers={"Authorization": creator})
         if r.status_code not in (200, 201):
             raise BenchError(f"creating the resource group failed: {r.status_code} {r.text}")
         r = client.get(path, headers={"Authorization": authorization})

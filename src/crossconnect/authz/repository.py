@@ -87,8 +87,12 @@ class RbacRepository:
 
     # -- the generation token ------------------------------------------------------------------
     def generation(self, conn: Connection | None = None) -> str | None:
-        row = self.store.find("rbac_generation", conn, id=_GENERATION_ROW)
-        return str(row["token"]) if row else None
+        """The current token (read on every authorized request, hence ``peek``)."""
+        if conn is not None:
+            row = self.store.find("rbac_generation", conn, id=_GENERATION_ROW)
+            return str(row["token"]) if row else None
+        token = self.store.peek("rbac_generation", "token", "id", _GENERATION_ROW)
+        return str(token) if token is not None else None
 
     def _changed(self, conn: Connection) -> None:
         token = str(uuid.uuid4())
