@@ -18,11 +18,14 @@ _OPERATION_VERSIONS = ApiVersions.of(sorted(set(NETWORK_VERSIONS) | set(RESOURCE
 def _operation_scope(request: ArmRequest) -> str:
     """Status URLs sit at subscription level, but an operation is read with the caller's rights
     on the resource it is about (a Contributor on one resource group polls its own writes). An
-    operation on a record kept in another subscription (a peering written through the partner's
-    cross connection lives under the customer's circuit) stays at the URL's subscription."""
+    operation on a record kept in another subscription (the one peering record of a circuit lives
+    under the customer's circuit, also when the partner writes it through its cross connection)
+    is authorized at the URL's subscription itself, where holding any role there suffices."""
     op = request.services.store.find("operations", id=request.params["operationId"])
-    if op is None or scopes.subscription_of(op["resource_key"]) != request.subscription_id:
+    if op is None:
         return request.path
+    if scopes.subscription_of(op["resource_key"]) != request.subscription_id:
+        return f"/subscriptions/{request.subscription_id}"
     return str(op["resource_key"])
 
 

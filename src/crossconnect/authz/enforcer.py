@@ -26,6 +26,12 @@ _SUBSCRIPTION_METADATA_READS = frozenset(
 )
 
 
+# Long-running operation status (``{ns}/locations/operations|operationResults/{id}``) authorized at
+# the subscription itself: the operation's record lives in another subscription (see
+# ``arm.assembly._operation_scope``); its id is known only to whoever started it.
+_OPERATION_READ_SUFFIXES = ("/locations/operations/read", "/locations/operationresults/read")
+
+
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
@@ -50,10 +56,13 @@ class Authorizer:
         for grant in grants:
             if scopes.covers(grant.scope_key, scope_key) and grant.role.allows(action):
                 return Decision(True, f"{grant.role.role_name} at {grant.scope_key}")
-        if action.lower() in _SUBSCRIPTION_METADATA_READS:
-            subscription = scopes.subscription_of(scope_key)
-            if subscription is not None and _has_role_within(grants, subscription):
+        subscription = scopes.subscription_of(scope_key)
+        if subscription is not None and _has_role_within(grants, subscription):
+            lowered = action.lower()
+            if lowered in _SUBSCRIPTION_METADATA_READS:
                 return Decision(True, "subscription metadata")
+            if lowered.endswith(_OPERATION_READ_SUFFIXES) and scope_key == f"/subscriptions/{subscription}":
+                return Decision(True, "operation of a record in another subscription")
         return Decision(False, "no role assignment grants the action at this scope")
 
 

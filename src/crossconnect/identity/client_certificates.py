@@ -58,13 +58,16 @@ def sha1_thumbprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - a certificate name, not security
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def header_thumbprints(cert: x509.Certificate) -> tuple[str, str]:
-    """(``x5t``, ``x5t#S256``) as a JWT header carries them."""
-    return _b64url(cert.fingerprint(hashes.SHA1())), _b64url(cert.fingerprint(hashes.SHA256()))  # noqa: S303
+def _thumbprint_bytes(value: object) -> bytes | None:
+    """A header thumbprint (``x5t``: SHA-1, ``x5t#S256``: SHA-256 of the DER certificate) as bytes.
+    RFC 7515 says base64url without padding, MSAL pads (``...=``): accept either."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().rstrip("=").replace("+", "-").replace("/", "_")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
 
 
 def verify_assertion(
@@ -81,18 +84,18 @@ def verify_assertion(
         raise AssertionRejected(
             5002738, f"Invalid JWT token. '{algorithm}' is not a supported signature algorithm (RS256, PS256)."
         )
-    x5t, x5t256 = header.get("x5t"), header.get("x5t#S256")
+    x5t, x5t256 = _thumbprint_bytes(header.get("x5t")), _thumbprint_bytes(header.get("x5t#S256"))
     now = time.time()
     certificate = None
     for row in credentials:
         cert = load(row["certificate_pem"])
-        sha1, sha256 = header_thumbprints(cert)
-        named = (x5t256 and x5t256 == sha256) or (x5t and x5t == sha1)
+        sha1, sha256 = cert.fingerprint(hashes.SHA1()), cert.fingerprint(hashes.SHA256())  # noqa: S303
+        named = (x5t256 is not None and x5t256 == sha256) or (x5t is not None and x5t == sha1)
         if named and row["start_at"] <= now <= row["end_at"]:
             certificate = cert
             break
     if certificate is None:
-        shown = x5t256 or x5t or "(none)"
+        shown = header.get("x5t#S256") or header.get("x5t") or "(none)"
         raise AssertionRejected(
             700027,
             "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key "
