@@ -1,12 +1,13 @@
 """The allow/deny matrix: role × scope of its assignment × operation, through the real SDKs.
 
-A fresh principal (made through Graph by the seeded admin) gets one role at one scope of the
-provider subscription: the subscription, the cross connection's resource group, or the cross
-connection itself. It then runs every operation below, reads first, writes after. What each
-role may do is written out by hand here (the oracle), never derived from the server's code:
-an operation is allowed when the role grants its action and the assignment's scope is at or
-above the operation's scope. Every denial must be 403 AuthorizationFailed naming the action,
-and must leave the server's whole state unchanged.
+A fresh principal (made through Graph by the seeded admin) gets one role at one scope on one
+side: the partner's (provider subscription: the subscription, the cross connection's resource
+group, or the cross connection) or the customer's (customer subscription: the subscription, the
+circuit's resource group, or the circuit). It then runs every operation of that side, reads
+first, writes after. What each role may do is written out by hand here (the oracle), never
+derived from the server's code: an operation is allowed when the role grants its action and the
+assignment's scope is at or above the operation's scope. Every denial must be 403
+AuthorizationFailed naming the action, and must leave the server's whole state unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests import rbac_support as rbac
+from tests.network_support import GROUP as CIRCUIT_GROUP
 from tests.network_support import PRIVATE, XC_GROUP, peering, provisioned_circuit
 from tests.support import Server
 
@@ -32,8 +34,11 @@ CUSTOM_READER_ACTIONS = ["Microsoft.Network/*/read", "Microsoft.Resources/subscr
 @dataclass
 class World:
     server: Server
+    side: str  # "partner" (cross connection) or "customer" (circuit)
     subscription: str
-    key: str  # the cross connection's name (the circuit's service key)
+    group: str  # the resource group of the resource
+    resource_id: str
+    name: str  # the cross connection's (the service key) or the circuit's name
     xc: Any  # the cross connection as the partner last wrote it
     bystander: rbac.Identity  # someone to assign a role to
     rc: Any = None
@@ -52,11 +57,11 @@ class Op:
 
 def _xc_with_notes(w: World) -> Any:
     w.xc.service_provider_notes = "changed by the matrix"
-    return w.nc.express_route_cross_connections.begin_create_or_update(XC_GROUP, w.key, w.xc).result()
+    return w.nc.express_route_cross_connections.begin_create_or_update(XC_GROUP, w.name, w.xc).result()
 
 
 def _assign_bystander(w: World) -> Any:
-    scope = f"/subscriptions/{w.subscription}/resourceGroups/{XC_GROUP}"
+    scope = f"/subscriptions/{w.subscription}/resourceGroups/{w.group}"
     return w.ac.role_assignments.create(
         scope,
         "6a1d3f4e-0000-4000-8000-000000000001",
@@ -69,29 +74,21 @@ def _assign_bystander(w: World) -> Any:
 
 
 NET = "Microsoft.Network/expressRouteCrossConnections"
+CIRCUITS = "Microsoft.Network/expressRouteCircuits"
 GROUPS = "Microsoft.Resources/subscriptions/resourceGroups"
-OPS = [
-    # -- reads --
-    Op("group.read", GROUP, f"{GROUPS}/read", lambda w: w.rc.resource_groups.get(XC_GROUP)),
+
+# Operations on the subscription and groups, the same on both sides.
+COMMON_READS = [
+    Op("group.read", GROUP, f"{GROUPS}/read", lambda w: w.rc.resource_groups.get(w.group)),
     Op("groups.list", SUBSCRIPTION, f"{GROUPS}/read", lambda w: list(w.rc.resource_groups.list())),
-    Op("xc.read", RESOURCE, f"{NET}/read", lambda w: w.nc.express_route_cross_connections.get(XC_GROUP, w.key)),
-    Op("xc.list", SUBSCRIPTION, f"{NET}/read", lambda w: list(w.nc.express_route_cross_connections.list())),
-    Op("peering.read", RESOURCE, f"{NET}/peerings/read",
-       lambda w: w.nc.express_route_cross_connection_peerings.get(XC_GROUP, w.key, "AzurePrivatePeering")),
-    Op("arp.read", RESOURCE, f"{NET}/peerings/arpTables/read",
-       lambda w: w.nc.express_route_cross_connections.begin_list_arp_table(
-           XC_GROUP, w.key, "AzurePrivatePeering", "primary").result()),
     Op("assignments.read", GROUP, "Microsoft.Authorization/roleAssignments/read",
-       lambda w: list(w.ac.role_assignments.list_for_resource_group(XC_GROUP))),
+       lambda w: list(w.ac.role_assignments.list_for_resource_group(w.group))),
     Op("provider.read", SUBSCRIPTION_METADATA, "Microsoft.Resources/subscriptions/providers/read",
        lambda w: w.rc.providers.get("Microsoft.Network")),
     Op("features.list", SUBSCRIPTION, "Microsoft.Features/features/read", lambda w: list(w.fc.features.list_all())),
-    # -- writes --
-    Op("group.tag", GROUP, f"{GROUPS}/write", lambda w: w.rc.resource_groups.update(XC_GROUP, {"tags": {"m": "1"}})),
-    Op("xc.write", RESOURCE, f"{NET}/write", _xc_with_notes),
-    Op("peering.write", RESOURCE, f"{NET}/peerings/write",
-       lambda w: w.nc.express_route_cross_connection_peerings.begin_create_or_update(
-           XC_GROUP, w.key, "AzurePrivatePeering", peering(PRIVATE, vlanId=101)).result()),
+]  # fmt: skip
+COMMON_WRITES = [
+    Op("group.tag", GROUP, f"{GROUPS}/write", lambda w: w.rc.resource_groups.update(w.group, {"tags": {"m": "1"}})),
     Op("assignment.write", GROUP, "Microsoft.Authorization/roleAssignments/write", _assign_bystander),
     Op("provider.register", SUBSCRIPTION, "Microsoft.Network/register/action",
        lambda w: w.rc.providers.register("Microsoft.Network")),
@@ -99,32 +96,81 @@ OPS = [
        lambda w: w.fc.features.register("Microsoft.Network", "AllowExpressRouteIPv6MicrosoftPeering")),
     Op("group.create", SUBSCRIPTION, f"{GROUPS}/write",
        lambda w: w.rc.resource_groups.create_or_update("made-by-matrix", {"location": "westus"})),
+]  # fmt: skip
+GROUP_DELETE = Op("group.delete", SUBSCRIPTION, f"{GROUPS}/delete",
+                  lambda w: w.rc.resource_groups.begin_delete("scratch-rg").result())  # fmt: skip
+
+PARTNER_OPS = [
+    *COMMON_READS,
+    Op("resource.read", RESOURCE, f"{NET}/read", lambda w: w.nc.express_route_cross_connections.get(XC_GROUP, w.name)),
+    Op("resources.list", SUBSCRIPTION, f"{NET}/read", lambda w: list(w.nc.express_route_cross_connections.list())),
+    Op("peering.read", RESOURCE, f"{NET}/peerings/read",
+       lambda w: w.nc.express_route_cross_connection_peerings.get(XC_GROUP, w.name, "AzurePrivatePeering")),
+    Op("arp.read", RESOURCE, f"{NET}/peerings/arpTables/read",
+       lambda w: w.nc.express_route_cross_connections.begin_list_arp_table(
+           XC_GROUP, w.name, "AzurePrivatePeering", "primary").result()),
+    Op("summary.read", RESOURCE, f"{NET}/peerings/routeTableSummary/read",  # singular for cross connections
+       lambda w: w.nc.express_route_cross_connections.begin_list_routes_table_summary(
+           XC_GROUP, w.name, "AzurePrivatePeering", "primary").result()),
+    *COMMON_WRITES,
+    Op("resource.write", RESOURCE, f"{NET}/write", _xc_with_notes),
+    Op("peering.write", RESOURCE, f"{NET}/peerings/write",
+       lambda w: w.nc.express_route_cross_connection_peerings.begin_create_or_update(
+           XC_GROUP, w.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=101)).result()),
     Op("peering.delete", RESOURCE, f"{NET}/peerings/delete",
        lambda w: w.nc.express_route_cross_connection_peerings.begin_delete(
-           XC_GROUP, w.key, "AzurePrivatePeering").result()),
-    Op("group.delete", SUBSCRIPTION, f"{GROUPS}/delete",
-       lambda w: w.rc.resource_groups.begin_delete("scratch-rg").result()),
+           XC_GROUP, w.name, "AzurePrivatePeering").result()),
+    GROUP_DELETE,
 ]  # fmt: skip
-ALL = {op.name for op in OPS}
-READS = {"group.read", "groups.list", "xc.read", "xc.list", "peering.read", "arp.read", "assignments.read",
-         "provider.read", "features.list"}  # fmt: skip
+
+CUSTOMER_OPS = [
+    *COMMON_READS,
+    Op("resource.read", RESOURCE, f"{CIRCUITS}/read", lambda w: w.nc.express_route_circuits.get(w.group, w.name)),
+    Op("resources.list", SUBSCRIPTION, f"{CIRCUITS}/read", lambda w: list(w.nc.express_route_circuits.list_all())),
+    Op("stats.read", RESOURCE, f"{CIRCUITS}/read", lambda w: w.nc.express_route_circuits.get_stats(w.group, w.name)),
+    Op("peering.read", RESOURCE, f"{CIRCUITS}/peerings/read",
+       lambda w: w.nc.express_route_circuit_peerings.get(w.group, w.name, "AzurePrivatePeering")),
+    Op("arp.read", RESOURCE, f"{CIRCUITS}/peerings/arpTables/read",
+       lambda w: w.nc.express_route_circuits.begin_list_arp_table(
+           w.group, w.name, "AzurePrivatePeering", "primary").result()),
+    Op("summary.read", RESOURCE, f"{CIRCUITS}/peerings/routeTablesSummary/read",  # plural for circuits
+       lambda w: w.nc.express_route_circuits.begin_list_routes_table_summary(
+           w.group, w.name, "AzurePrivatePeering", "primary").result()),
+    *COMMON_WRITES,
+    Op("resource.write", RESOURCE, f"{CIRCUITS}/write",
+       lambda w: w.nc.express_route_circuits.update_tags(w.group, w.name, {"tags": {"m": "1"}})),
+    Op("authorization.write", RESOURCE, f"{CIRCUITS}/authorizations/write",
+       lambda w: w.nc.express_route_circuit_authorizations.begin_create_or_update(
+           w.group, w.name, "matrix-auth", {}).result()),
+    Op("peering.write", RESOURCE, f"{CIRCUITS}/peerings/write",
+       lambda w: w.nc.express_route_circuit_peerings.begin_create_or_update(
+           w.group, w.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=101)).result()),
+    Op("peering.delete", RESOURCE, f"{CIRCUITS}/peerings/delete",
+       lambda w: w.nc.express_route_circuit_peerings.begin_delete(w.group, w.name, "AzurePrivatePeering").result()),
+    GROUP_DELETE,
+]  # fmt: skip
+OPS = {"partner": PARTNER_OPS, "customer": CUSTOMER_OPS}
+
+ALL = {op.name for ops in OPS.values() for op in ops}
+READS = {"group.read", "groups.list", "resource.read", "resources.list", "stats.read", "peering.read", "arp.read",
+         "summary.read", "assignments.read", "provider.read", "features.list"}  # fmt: skip
+NETWORK = {"resource.read", "resources.list", "stats.read", "peering.read", "arp.read", "summary.read",
+           "resource.write", "authorization.write", "peering.write", "peering.delete",
+           "provider.register"}  # fmt: skip
 
 # The oracle: what each role's actions grant (Azure's built-in definitions, read by hand).
 GRANTS: dict[str, set[str]] = {
     "Owner": ALL,
     "Contributor": ALL - {"assignment.write"},  # notActions Microsoft.Authorization/*/Write
     "Reader": READS,  # */read
-    "Network Contributor": {
-        "group.read", "groups.list",  # Microsoft.Resources/subscriptions/resourceGroups/read
-        "xc.read", "xc.list", "peering.read", "arp.read", "xc.write", "peering.write", "peering.delete",
-        "provider.register",  # Microsoft.Network/*
-        "assignments.read",  # Microsoft.Authorization/*/read
-        "provider.read",
-    },
-    "Custom network reader": {"group.read", "groups.list", "xc.read", "xc.list", "peering.read", "arp.read",
-                              "provider.read"},
+    "Network Contributor": NETWORK  # Microsoft.Network/*
+    | {"group.read", "groups.list"}  # Microsoft.Resources/subscriptions/resourceGroups/read
+    | {"assignments.read"}  # Microsoft.Authorization/*/read
+    | {"provider.read"},
+    # Microsoft.Network/*/read + resourceGroups/read
+    "Custom network reader": {op for op in READS if op not in ("assignments.read", "features.list")},
     "(no role)": set(),
-}  # fmt: skip
+}
 ROLES = list(GRANTS)
 LEVELS = [SUBSCRIPTION, GROUP, RESOURCE]
 
@@ -138,23 +184,26 @@ def expected(role: str, level: str, op: Op) -> bool:
 
 
 def test_the_matrix_has_more_denials_than_grants() -> None:
-    cases = [expected(r, lvl, op) for r in ROLES for lvl in LEVELS for op in OPS]
+    cases = [expected(r, lvl, op) for ops in OPS.values() for r in ROLES for lvl in LEVELS for op in ops]
     assert cases.count(False) >= cases.count(True), (cases.count(False), cases.count(True))
 
 
-@pytest.fixture
-def world(server: Server) -> World:
+@pytest.fixture(params=["partner", "customer"])
+def world(server: Server, request: pytest.FixtureRequest) -> World:
+    side = request.param
     admin = rbac.seeded(server, "admin")
-    subscription = server.subscription("partner")
-    _, xc = provisioned_circuit(server)
+    circuit, xc = provisioned_circuit(server)
     partner = server.network("partner")
     partner.express_route_cross_connection_peerings.begin_create_or_update(
         XC_GROUP, xc.name, "AzurePrivatePeering", peering(PRIVATE)
     ).result()
     xc = partner.express_route_cross_connections.get(XC_GROUP, xc.name)
+    subscription = server.subscription(side)
     rbac.resources(server, admin, subscription).resource_groups.create_or_update("scratch-rg", {"location": "westus"})
     bystander = rbac.create_identity(server, "bystander")
-    return World(server, subscription, xc.name, xc, bystander)
+    if side == "partner":
+        return World(server, side, subscription, XC_GROUP, xc.id, xc.name, xc, bystander)
+    return World(server, side, subscription, CIRCUIT_GROUP, circuit.id, circuit.name, xc, bystander)
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -164,8 +213,8 @@ def test_matrix(world: World, role: str, level: str) -> None:
     who = rbac.create_identity(server, f"matrix-{role}-{level}".replace(" ", "-").lower())
     scope = {
         SUBSCRIPTION: f"/subscriptions/{world.subscription}",
-        GROUP: f"/subscriptions/{world.subscription}/resourceGroups/{XC_GROUP}",
-        RESOURCE: world.xc.id,
+        GROUP: f"/subscriptions/{world.subscription}/resourceGroups/{world.group}",
+        RESOURCE: world.resource_id,
     }[level]
     if role == "Custom network reader":
         guid = rbac.create_custom_role(server, "Custom network reader", CUSTOM_READER_ACTIONS,
@@ -179,9 +228,8 @@ def test_matrix(world: World, role: str, level: str) -> None:
     world.fc = rbac.features(server, who, world.subscription)
 
     wrong: list[str] = []
-    for op in OPS:
-        allowed = expected(role, level, op)
-        if allowed:
+    for op in OPS[world.side]:
+        if expected(role, level, op):
             try:
                 op.run(world)
             except Exception as exc:  # noqa: BLE001 - reported below with the operation's name
@@ -191,4 +239,4 @@ def test_matrix(world: World, role: str, level: str) -> None:
                 rbac.assert_denied(server, lambda op=op: op.run(world), op.action)
             except AssertionError as exc:
                 wrong.append(f"{op.name}: expected denied: {str(exc)[:300]}")
-    assert not wrong, f"{role} at {level}:\n" + "\n".join(wrong)
+    assert not wrong, f"{role} at {level} ({world.side}):\n" + "\n".join(wrong)
