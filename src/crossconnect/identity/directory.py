@@ -148,8 +148,9 @@ class Directory:
         return row
 
     def credentials(self, app_id: str, kind: str | None = None, conn: Any = None) -> list[dict[str, Any]]:
-        where = {"app_id": app_id} if kind is None else {"app_id": app_id, "kind": kind}
-        return self.store.find_all("client_credentials", conn, **where)
+        if kind is None:
+            return self.store.find_all("client_credentials", conn, app_id=app_id)
+        return self.store.find_all("client_credentials", conn, app_id=app_id, kind=kind)
 
     def remove_credential(self, app_id: str, key_id: str, conn: Any = None) -> bool:
         return self.store.delete_where("client_credentials", conn, app_id=app_id, key_id=key_id.lower()) > 0

@@ -103,21 +103,21 @@ def parse_filter(text: str | None) -> Callable[[dict[str, Any]], bool]:
     """A predicate over rendered Graph objects for ``$filter`` (``and`` of the clauses above)."""
     if not text or not text.strip():
         return lambda obj: True
-    tests: list[Callable[[dict[str, Any]], bool]] = []
-    for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
-        clause = clause.strip()
-        if m := _EQ.match(clause):
-            field, value = m.group(1), m.group(2).replace("''", "'")
-            tests.append(lambda o, f=field, v=value: str(o.get(f, "")).lower() == v.lower())
-        elif m := _STARTSWITH.match(clause):
-            field, value = m.group(1), m.group(2).replace("''", "'")
-            tests.append(lambda o, f=field, v=value: str(o.get(f, "")).lower().startswith(v.lower()))
-        elif m := _ANY.match(clause):
-            field, value = m.group(1), m.group(3).replace("''", "'")
-            tests.append(lambda o, f=field, v=value: v.lower() in [str(x).lower() for x in o.get(f) or []])
-        else:
-            raise _bad_request(f"Invalid filter clause: '{clause}'.")
+    tests = [_clause_test(clause.strip()) for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE)]
     return lambda obj: all(t(obj) for t in tests)
+
+
+def _clause_test(clause: str) -> Callable[[dict[str, Any]], bool]:
+    if m := _EQ.match(clause):
+        field, value = m.group(1), m.group(2).replace("''", "'").lower()
+        return lambda obj: str(obj.get(field, "")).lower() == value
+    if m := _STARTSWITH.match(clause):
+        field, value = m.group(1), m.group(2).replace("''", "'").lower()
+        return lambda obj: str(obj.get(field, "")).lower().startswith(value)
+    if m := _ANY.match(clause):
+        field, value = m.group(1), m.group(3).replace("''", "'").lower()
+        return lambda obj: value in [str(x).lower() for x in obj.get(field) or []]
+    raise _bad_request(f"Invalid filter clause: '{clause}'.")
 
 
 class GraphApi:

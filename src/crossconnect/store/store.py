@@ -158,6 +158,7 @@ class Store:
         if held is None:
             held = self.engine.raw_connection()  # checked out for the thread's lifetime
             driver = held.driver_connection
+            assert driver is not None
             if self.is_sqlite:
                 driver.isolation_level = None  # autocommit: each SELECT reads the latest commit
             else:
