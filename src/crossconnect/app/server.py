@@ -93,6 +93,11 @@ def _banner(console: Console, config: ServerConfig, ca: str, creds: dict) -> Non
             f"    [green]✓[/green] {CUSTOMER_SUBSCRIPTION} {creds['customer']['subscription_id']}, Microsoft.Network registered"
         )
         console.print("    [green]✓[/green] partner and customer client applications with client secrets")
+        if "admin" in creds:
+            console.print(
+                "    [green]✓[/green] roles: partner Network Contributor (provider sub), customer Contributor "
+                "(customer sub), admin Owner (both)"
+            )
     else:
         console.print("  bare start: only the operator credential is seeded")
     console.print(f"  next: [bold]crossconnect env --data-dir {config.data_dir}[/bold] prints credentials and exports")
