@@ -4,6 +4,8 @@ credentials then working with the SDK."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests import rbac_support as rbac
@@ -103,6 +105,26 @@ def test_role_commands(az_admin: AzureCli, server: Server) -> None:
     assert [(a["roleDefinitionName"], a["principalName"]) for a in listed] == [("Contributor", who.client_id)]
     az_admin("role", "assignment", "delete", "--ids", made["id"])
     assert az_admin("role", "assignment", "list", "-g", "cli-rg") == []
+    # custom roles: create, list, assign by name, delete
+    definition = {
+        "Name": "Cross-connection operator",
+        "Description": "Reads and writes cross connections only.",
+        "Actions": ["Microsoft.Network/expressRouteCrossConnections/*"],
+        "AssignableScopes": [f"/subscriptions/{provider}"],
+    }
+    created = az_admin("role", "definition", "create", "--role-definition", json.dumps(definition))
+    assert (created["roleName"], created["roleType"]) == ("Cross-connection operator", "CustomRole")
+    custom = az_admin("role", "definition", "list", "--custom-role-only", "true")
+    assert [d["roleName"] for d in custom] == ["Cross-connection operator"]
+    az_admin("role", "assignment", "create", "--assignee-object-id", who.object_id,
+             "--assignee-principal-type", "ServicePrincipal", "--role", "Cross-connection operator",
+             "--scope", f"/subscriptions/{provider}")  # fmt: skip
+    in_use = az_admin.fails("role", "definition", "delete", "--name", "Cross-connection operator")
+    assert "RoleDefinitionHasAssignments" in in_use.stderr or "existing role assignments" in in_use.stderr
+    az_admin("role", "assignment", "delete", "--assignee", who.client_id, "--role", "Cross-connection operator",
+             "--scope", f"/subscriptions/{provider}")  # fmt: skip
+    az_admin("role", "definition", "delete", "--name", "Cross-connection operator")
+    assert az_admin("role", "definition", "list", "--custom-role-only", "true") == []
 
 
 def test_partner_cannot_create_principals(az_partner: AzureCli, server: Server) -> None:
