@@ -101,4 +101,12 @@ def az_partner(az: AzureCli) -> AzureCli:
     return az
 
 
-AZURE_CLI_FIXTURES = {"azure_cli_executable", "az", "az_partner"}
+@pytest.fixture
+def az_admin(az: AzureCli) -> AzureCli:
+    """``az`` signed in as the subscription admin (Owner on both seeded subscriptions)."""
+    az.register_cloud()
+    az.login("admin")
+    return az
+
+
+AZURE_CLI_FIXTURES = {"azure_cli_executable", "az", "az_partner", "az_admin"}

@@ -30,8 +30,9 @@ def test_cloud_register_login_and_resource_group_lifecycle(az: AzureCli) -> None
     assert cloud["endpoints"]["resourceManager"] == f"{server.base_url}/"
     assert cloud["endpoints"]["activeDirectory"].rstrip("/") == server.base_url
 
-    partner = server.principal("partner")
-    tenant = server.tenant_for("partner")
+    # the subscription admin: Owner on both subscriptions (the partner may not create groups)
+    partner = server.principal("admin")
+    tenant = server.tenant_for("admin")
     accounts = az("login", "--service-principal", "-u", partner["client_id"], "-p", partner["client_secret"],
                   "--tenant", tenant)  # fmt: skip
     assert {a["name"] for a in accounts} == SUBSCRIPTIONS
@@ -86,11 +87,11 @@ def test_login_with_a_wrong_secret_fails(az: AzureCli) -> None:
     assert "AADSTS7000215" in error.stderr, error.stderr
 
 
-def test_group_commands_target_the_selected_subscription(az_partner: AzureCli) -> None:
-    server = az_partner.server
+def test_group_commands_target_the_selected_subscription(az_admin: AzureCli) -> None:
+    server = az_admin.server
     customer_sub = server.subscription("customer")
-    group = az_partner("group", "create", "-n", "Other-RG", "-l", "westus", "--subscription", customer_sub)
+    group = az_admin("group", "create", "-n", "Other-RG", "-l", "westus", "--subscription", customer_sub)
     assert group["id"] == f"/subscriptions/{customer_sub}/resourceGroups/Other-RG"
-    az_partner("account", "set", "--subscription", server.subscription("partner"))
-    assert "Other-RG" not in [g["name"] for g in az_partner("group", "list")]
-    assert "Other-RG" in [g["name"] for g in az_partner("group", "list", "--subscription", customer_sub)]
+    az_admin("account", "set", "--subscription", server.subscription("partner"))
+    assert "Other-RG" not in [g["name"] for g in az_admin("group", "list")]
+    assert "Other-RG" in [g["name"] for g in az_admin("group", "list", "--subscription", customer_sub)]

@@ -15,13 +15,6 @@ from tests.support import Server
 pytestmark = pytest.mark.azure_cli
 
 
-@pytest.fixture
-def az_admin(az: AzureCli) -> AzureCli:
-    az.register_cloud()
-    az.login("admin")
-    return az
-
-
 def test_create_for_rbac_refreshes_the_partner_application(az_admin: AzureCli, server: Server) -> None:
     """The documented partner step, as the subscription admin: the existing "partner-automation"
     application gets a new secret (its old ones are removed) and keeps Network Contributor."""
