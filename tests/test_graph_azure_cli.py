@@ -81,6 +81,9 @@ def test_create_for_rbac_makes_a_new_principal(az_admin: AzureCli, server: Serve
     assert isinstance(az_admin("group", "list"), list)
     denied = az_admin.fails("group", "create", "-n", "nope", "-l", "westus")
     assert "AuthorizationFailed" in denied.stderr
+    # signing out discovers the "organizations" authority
+    az_admin.run("logout")
+    assert result["appId"] not in [a["user"]["name"] for a in az_admin("account", "list")]
 
 
 def test_role_commands(az_admin: AzureCli, server: Server) -> None:

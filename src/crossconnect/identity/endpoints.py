@@ -19,6 +19,8 @@ from crossconnect.identity import client_certificates
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.tokens import GRAPH_AUDIENCE, TokenService, canonical_resource, resource_from_scope
 
+MULTI_TENANT_ALIASES = frozenset({"common", "organizations", "consumers"})
+
 
 def base_url(request: Request) -> str:
     """The server's own origin as the client addressed it (127.0.0.1, localhost, ...)."""
@@ -80,14 +82,22 @@ class AadEndpoints:
         return tenant
 
     async def openid_configuration(self, request: Request) -> JSONResponse:
-        try:
-            tenant = self._tenant(request)
-        except AadError as exc:
-            return exc.response()
+        name = request.path_params["tenant"].lower()
+        if name in MULTI_TENANT_ALIASES:
+            # MSAL discovers these when signing out (`az logout` uses "organizations"); as on Azure
+            # AD the issuer then carries a {tenantid} placeholder. Tokens still need a real tenant.
+            tenant = {"id": name}
+            issuer_tenant = "{tenantid}"
+        else:
+            try:
+                tenant = self._tenant(request)
+            except AadError as exc:
+                return exc.response()
+            issuer_tenant = tenant["id"]
         base, tid = base_url(request), tenant["id"]
         return JSONResponse(
             {
-                "issuer": f"{base}/{tid}/v2.0",
+                "issuer": f"{base}/{issuer_tenant}/v2.0",
                 "authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/authorize",
                 "token_endpoint": f"{base}/{tid}/oauth2/v2.0/token",
                 "device_authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/devicecode",
