@@ -43,7 +43,8 @@ def build_router(
     features.register_endpoints(router)
     role_definitions.register_endpoints(router)
     role_assignments.register_endpoints(router)
-    for cls in [ResourceGroups, *types]:
+    classes: list[type[ResourceType]] = [ResourceGroups, *types]
+    for cls in classes:
         rtype = registry.add(cls)
         register(router, rtype)
         engine.register(rtype.type_name, rtype)
