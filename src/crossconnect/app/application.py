@@ -1,4 +1,4 @@
-"""ASGI assembly: one Starlette app serving Azure AD, ARM, the operator API (and later the portal)."""
+"""ASGI assembly: one Starlette app serving Azure AD, ARM, the operator API and the portal."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from crossconnect.admin.routes import AdminApi, AdminContext
 from crossconnect.app import seed as seeding
 from crossconnect.app.config import ServerConfig
 from crossconnect.arm.assembly import build_router
+from crossconnect.arm.errors import ArmError
 from crossconnect.arm.metadata import metadata_endpoints
 from crossconnect.arm.operations import OperationEngine
 from crossconnect.arm.protocol import ArmProtocol
@@ -29,16 +30,17 @@ from crossconnect.arm.settings import ArmSettings
 from crossconnect.authz.enforcer import Authorizer
 from crossconnect.authz.index import AccessIndex
 from crossconnect.authz.repository import RbacRepository
+from crossconnect.fabric import faults
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import AadEndpoints
 from crossconnect.identity.graph import GraphApi
 from crossconnect.identity.keys import SigningKeys
+from crossconnect.identity.signin import UserSignIn
 from crossconnect.identity.tokens import TokenService
-from crossconnect.arm.errors import ArmError
-from crossconnect.fabric import faults
 from crossconnect.network import lab_api as network_lab_api
 from crossconnect.network import operator_api as network_operator_api
 from crossconnect.network import registration as network
+from crossconnect.portal import routes as portal
 from crossconnect.store import Store, database_url
 
 log = logging.getLogger("crossconnect")
@@ -73,9 +75,11 @@ class Runtime:
     registry: TypeRegistry
     credentials: dict[str, Any]
     seed_hooks: list[seeding.SeedHook]
+    sign_in: UserSignIn
 
     def reset(self) -> None:
         seeding.reset(self.store, self.directory, self.credentials, self.seed_hooks)
+        self.sign_in.forget()  # pending device codes and wrong-password counts
 
 
 def build_runtime(config: ServerConfig) -> Runtime:
@@ -92,7 +96,9 @@ def build_runtime(config: ServerConfig) -> Runtime:
     authorizer = Authorizer(AccessIndex(RbacRepository(store)))
     services = ArmServices(store, settings, tokens, directory, authorizer, engine)
     credentials = seeding.load_or_create_credentials(config.data_dir, config.bare)
-    runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, [seeding.seed_network])
+    sign_in = UserSignIn(directory, tokens)
+    hooks = [seeding.seed_network]
+    runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, hooks, sign_in)
     return runtime
 
 
@@ -128,7 +134,13 @@ def build_app(runtime: Runtime) -> Starlette:
                 await task
 
     routes = [
-        *AadEndpoints(runtime.directory, runtime.tokens).routes(),
+        # ARM first: its requests are the hot path and should not scan the other routes.
+        Route("/subscriptions", protocol.handle, methods=ALL_METHODS),
+        Route("/subscriptions/{path:path}", protocol.handle, methods=ALL_METHODS),
+        Route("/tenants", protocol.handle, methods=ALL_METHODS),
+        Route("/providers/{path:path}", protocol.handle, methods=ALL_METHODS),
+        *AadEndpoints(runtime.directory, runtime.tokens, runtime.sign_in).routes(),
+        *portal.routes(lambda: runtime.credentials.get("tenant_id")),
         *GraphApi(runtime.store, runtime.directory, runtime.tokens).routes(),
         Route("/metadata/endpoints", metadata_endpoints, methods=["GET"]),
         *admin.routes(),

@@ -23,6 +23,7 @@ from crossconnect.arm.providers import set_registration
 from crossconnect.authz.repository import RbacRepository
 from crossconnect.authz.roles import CONTRIBUTOR, NETWORK_CONTRIBUTOR, OWNER
 from crossconnect.identity.directory import Directory
+from crossconnect.identity.graph import GLOBAL_ADMINISTRATOR
 from crossconnect.identity.graph import READ_WRITE_ALL as GRAPH_READ_WRITE_ALL
 from crossconnect.identity.secrets import new_secret
 from crossconnect.store import Store
@@ -52,6 +53,7 @@ def new_credentials(bare: bool) -> dict[str, Any]:
         creds["partner"] = _principal({"subscription_id": str(uuid.uuid4()), "display_name": "partner-automation"})
         creds["customer"] = _principal({"subscription_id": str(uuid.uuid4()), "display_name": "customer-automation"})
         creds["admin"] = _new_admin(creds)
+        creds["user"] = _new_user(creds)
     return creds
 
 
@@ -60,12 +62,28 @@ def _new_admin(creds: dict[str, Any]) -> dict[str, str]:
     return _principal({"subscription_id": creds["partner"]["subscription_id"], "display_name": "subscription-admin"})
 
 
+def _new_user(creds: dict[str, Any]) -> dict[str, str]:
+    """The admin user who signs in to the portal (and ``az login --use-device-code``)."""
+    return {
+        "username": f"admin@{creds['tenant_domain']}",
+        "password": new_secret(),
+        "object_id": str(uuid.uuid4()),
+        "display_name": "Subscription Admin",
+    }
+
+
 def load_or_create_credentials(data_dir: Path, bare: bool) -> dict[str, Any]:
     path = data_dir / CREDENTIALS_FILE
     if path.exists():
         creds = dict(json.loads(path.read_text()))
+        changed = False
         if "partner" in creds and "admin" not in creds:  # written before the admin principal existed
             creds["admin"] = _new_admin(creds)
+            changed = True
+        if "partner" in creds and "user" not in creds:  # written before users existed
+            creds["user"] = _new_user(creds)
+            changed = True
+        if changed:
             _write_private(path, creds, replace=True)
         return creds
     creds = new_credentials(bare)
@@ -181,8 +199,36 @@ def seed_access_control(store: Store, directory: Directory, creds: dict[str, Any
     ]
     for principal, role, scope in grants:
         rbac.grant(conn, principal_id=principal["object_id"], role=role, scope=scope, tenant_id=tenant)
+    seed_user(store, directory, creds, conn)
     store.set_meta(TENANT_ADMINS_META, {tenant: admin["object_id"]}, conn)  # owner of enlisted subscriptions
     store.set_meta("access_control_seeded", {"at": time.time()}, conn)
+
+
+def seed_user(store: Store, directory: Directory, creds: dict[str, Any], conn: Connection) -> None:
+    """The admin user: a Global Administrator of the tenant (manages app registrations) and Owner
+    on both seeded subscriptions."""
+    tenant, user = creds["tenant_id"], creds["user"]
+    if directory.find_user_by_object_id(tenant, user["object_id"], conn) is not None:
+        return
+    directory.create_user(
+        tenant,
+        user["username"],
+        user["display_name"],
+        user["password"],
+        object_id=user["object_id"],
+        data={"directoryRoles": [GLOBAL_ADMINISTRATOR]},
+        conn=conn,
+    )
+    rbac = RbacRepository(store)
+    for role in ("partner", "customer"):
+        scope = f"/subscriptions/{creds[role]['subscription_id']}"
+        rbac.grant(
+            conn, principal_id=user["object_id"], role=OWNER, scope=scope, tenant_id=tenant, principal_type="User"
+        )
+
+
+def _has_user(directory: Directory, creds: dict[str, Any]) -> bool:
+    return directory.find_user_by_object_id(creds["tenant_id"], creds["user"]["object_id"]) is not None
 
 
 def ensure_seeded(store: Store, directory: Directory, creds: dict[str, Any], hooks: list[SeedHook]) -> bool:
@@ -191,6 +237,9 @@ def ensure_seeded(store: Store, directory: Directory, creds: dict[str, Any], hoo
             # A store seeded before access control existed: without this its principals hold no role.
             with store.tx() as conn:
                 seed_access_control(store, directory, creds, conn)
+        elif "user" in creds and not _has_user(directory, creds):
+            with store.tx() as conn:  # a store seeded before users existed
+                seed_user(store, directory, creds, conn)
         return False
     seed(store, directory, creds, hooks)
     return True
@@ -212,11 +261,8 @@ def environment(creds: dict[str, Any], base_url: str, ca_bundle: str) -> dict[st
     for role in ("partner", "customer", "admin", "user"):
         if role in creds:
             p = creds[role]
-            out[role] = {
-                k: p[k]
-                for k in ("client_id", "client_secret", "object_id", "subscription_id", "username", "password")
-                if k in p
-            }
+            keys = ("client_id", "client_secret", "object_id", "subscription_id", "username", "password")
+            out[role] = {k: p[k] for k in keys if k in p}
     op = creds["operator"]
     out["operator"] = {
         "tenant_id": op["tenant_id"],

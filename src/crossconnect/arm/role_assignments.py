@@ -214,24 +214,27 @@ def _parse_body(request: ArmRequest, scope: scopes.Scope) -> _Requested:
         )
     principal_id = props["principalId"].strip().lower()
     tenant = request.principal.tenant_id
-    service_principal = request.services.directory.find_service_principal_by_object_id(tenant, principal_id)
-    if service_principal is None:
-        raise BadRequest(
-            f"Principal {principal_id.replace('-', '')} does not exist in the directory {tenant}. Check that you "
-            "have the correct principal ID. If you are creating this principal and then immediately assigning a "
-            "role, this error might be related to a replication delay. In this case, set the role assignment "
-            "principalType property to a value, such as ServicePrincipal, User, or Group.  See "
-            "https://aka.ms/docs-principaltype",
-            "PrincipalNotFound",
-        )
+    directory = request.services.directory
+    actual_type = "ServicePrincipal"
+    if directory.find_service_principal_by_object_id(tenant, principal_id) is None:
+        actual_type = "User"
+        if directory.find_user_by_object_id(tenant, principal_id) is None:
+            raise BadRequest(
+                f"Principal {principal_id.replace('-', '')} does not exist in the directory {tenant}. Check that you "
+                "have the correct principal ID. If you are creating this principal and then immediately assigning a "
+                "role, this error might be related to a replication delay. In this case, set the role assignment "
+                "principalType property to a value, such as ServicePrincipal, User, or Group.  See "
+                "https://aka.ms/docs-principaltype",
+                "PrincipalNotFound",
+            )
     principal_type = props.get("principalType")
     if principal_type is not None:
         canonical = PRINCIPAL_TYPES.get(str(principal_type).lower())
         if canonical is None:
             raise BadRequest(f"The principal type '{principal_type}' is not valid.", "InvalidPrincipalType")
-        if canonical != "ServicePrincipal":  # every principal of this directory is a service principal
+        if canonical != actual_type:
             raise BadRequest(
-                f"The PrincipalId '{principal_id.replace('-', '')}' has type 'ServicePrincipal' , which is different "
+                f"The PrincipalId '{principal_id.replace('-', '')}' has type '{actual_type}' , which is different "
                 f"from specified PrincipalType '{canonical}'.",
                 "UnmatchedPrincipalType",
             )
@@ -242,7 +245,7 @@ def _parse_body(request: ArmRequest, scope: scopes.Scope) -> _Requested:
 
     return _Requested(
         principal_id=principal_id,
-        principal_type="ServicePrincipal",
+        principal_type=actual_type,
         role_definition_id=guid,
         description=text("description"),
         condition=text("condition"),

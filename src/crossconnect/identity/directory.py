@@ -226,3 +226,42 @@ class Directory:
         tenant, app_id = application["tenant_id"], application["app_id"]
         self.store.delete_where("service_principals", conn, tenant_id=tenant, app_id=app_id)
         self.store.delete_where("applications", conn, object_id=application["object_id"])
+
+    # -- users ---------------------------------------------------------------------------------
+    def create_user(
+        self,
+        tenant_id: str,
+        user_principal_name: str,
+        display_name: str,
+        password: str,
+        *,
+        object_id: str | None = None,
+        data: dict[str, Any] | None = None,
+        conn: Any = None,
+    ) -> dict[str, Any]:
+        salt = secrets.new_salt()
+        row = {
+            "object_id": (object_id or str(uuid.uuid4())).lower(),
+            "tenant_id": tenant_id,
+            "user_principal_name": user_principal_name.lower(),
+            "display_name": display_name,
+            "salt": salt,
+            "password_hash": secrets.hash_secret(password, salt),
+            "data": data or {},
+            "created_at": time.time(),
+        }
+        self.store.insert("users", row, conn)
+        return row
+
+    def find_user(self, tenant_id: str, user_principal_name: str, conn: Any = None) -> dict[str, Any] | None:
+        return self.store.find("users", conn, tenant_id=tenant_id, user_principal_name=user_principal_name.lower())
+
+    def find_user_by_object_id(self, tenant_id: str, object_id: str, conn: Any = None) -> dict[str, Any] | None:
+        return self.store.find("users", conn, tenant_id=tenant_id, object_id=object_id.lower())
+
+    def users(self, tenant_id: str, conn: Any = None) -> list[dict[str, Any]]:
+        return self.store.find_all("users", conn, tenant_id=tenant_id)
+
+    @staticmethod
+    def check_password(user: dict[str, Any], password: str) -> bool:
+        return secrets.verify_secret(password, user["salt"], user["password_hash"])

@@ -7,8 +7,6 @@ Errors follow Azure AD: ``{"error": "invalid_client", "error_description": "AADS
 from __future__ import annotations
 
 import time
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +15,9 @@ from starlette.routing import Route
 
 from crossconnect.identity import client_certificates
 from crossconnect.identity.directory import Directory
+from crossconnect.identity.errors import AadError
+from crossconnect.identity.errors import missing as _missing
+from crossconnect.identity.signin import USER_GRANTS, UserSignIn
 from crossconnect.identity.tokens import GRAPH_AUDIENCE, TokenService, canonical_resource, resource_from_scope
 
 MULTI_TENANT_ALIASES = frozenset({"common", "organizations", "consumers"})
@@ -24,39 +25,15 @@ MULTI_TENANT_ALIASES = frozenset({"common", "organizations", "consumers"})
 
 def base_url(request: Request) -> str:
     """The server's own origin as the client addressed it (127.0.0.1, localhost, ...)."""
-    return f"https://{request.headers.get('host', request.url.netloc)}"
-
-
-class AadError(Exception):
-    def __init__(self, status: int, error: str, code: int, description: str) -> None:
-        super().__init__(description)
-        self.status, self.error, self.code, self.description = status, error, code, description
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(
-            {
-                "error": self.error,
-                "error_description": f"AADSTS{self.code}: {self.description}\r\nTrace ID: {uuid.uuid4()}\r\n"
-                f"Correlation ID: {uuid.uuid4()}\r\nTimestamp: {datetime.now(UTC):%Y-%m-%d %H:%M:%SZ}",
-                "error_codes": [self.code],
-                "timestamp": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%SZ}",
-                "trace_id": str(uuid.uuid4()),
-                "correlation_id": str(uuid.uuid4()),
-            },
-            status_code=self.status,
-        )
-
-
-def _missing(parameter: str) -> AadError:
-    return AadError(
-        400, "invalid_request", 900144, f"The request body must contain the following parameter: '{parameter}'."
-    )
+    host = request.headers.get("host")
+    return f"https://{host if host else request.url.netloc}"
 
 
 class AadEndpoints:
-    def __init__(self, directory: Directory, tokens: TokenService) -> None:
+    def __init__(self, directory: Directory, tokens: TokenService, users: UserSignIn | None = None) -> None:
         self.directory = directory
         self.tokens = tokens
+        self.users = users or UserSignIn(directory, tokens)
 
     def routes(self) -> list[Route]:
         return [
@@ -66,6 +43,7 @@ class AadEndpoints:
             Route("/{tenant}/discovery/keys", self.jwks, methods=["GET"]),
             Route("/{tenant}/oauth2/v2.0/token", self.token_v2, methods=["POST"]),
             Route("/{tenant}/oauth2/token", self.token_v1, methods=["POST"]),
+            *self.users.routes(),
         ]
 
     def _tenant(self, request: Request) -> dict[str, Any]:
@@ -125,6 +103,8 @@ class AadEndpoints:
         try:
             tenant = self._tenant(request)
             form = await _form(request)
+            if form.get("grant_type") in USER_GRANTS:  # a user signing in (authorization code, device code)
+                return JSONResponse(self.users.grant(request, tenant, form))
             scope = form.get("scope")
             if not scope:
                 raise _missing("scope")

@@ -36,6 +36,10 @@ READ_WRITE_OWNED = "Application.ReadWrite.OwnedBy"
 READERS = {READ_WRITE_ALL, "Application.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 WRITERS = {READ_WRITE_ALL, "Directory.ReadWrite.All"}
 PASSWORD_LIFETIME = 2 * 365 * 24 * 3600
+# A user's directory role grants what an application permission grants an application.
+GLOBAL_ADMINISTRATOR = "Global Administrator"
+DIRECTORY_ROLE_PERMISSIONS = {GLOBAL_ADMINISTRATOR: {READ_WRITE_ALL, "Directory.Read.All", "User.Read.All"}}
+USER_READERS = {"User.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 
 Row = dict[str, Any]
 Handler = Callable[[Request, Principal], Awaitable[Response]]
@@ -140,6 +144,9 @@ class GraphApi:
             ("GET", "/servicePrincipals/{id}", self.get_service_principal),
             ("DELETE", "/servicePrincipals/{id}", self.delete_service_principal),
             ("POST", "/directoryObjects/getByIds", self.get_by_ids),
+            ("GET", "/users", self.list_users),
+            ("GET", "/users/{id}", self.get_user),
+            ("GET", "/me", self.get_me),
         ]
         routes = []
         for version in ("v1.0", "beta"):
@@ -168,6 +175,10 @@ class GraphApi:
             raise GraphError(401, "InvalidAuthenticationToken", f"Access token validation failure. {detail}") from None
 
     def _permissions(self, principal: Principal) -> set[str]:
+        if principal.claims.get("idtyp") == "user":
+            user = self.directory.find_user_by_object_id(principal.tenant_id, principal.object_id)
+            roles = (user or {}).get("data", {}).get("directoryRoles", [])
+            return set().union(*(DIRECTORY_ROLE_PERMISSIONS.get(r, set()) for r in roles))
         caller = self.directory.find_service_principal_by_object_id(principal.tenant_id, principal.object_id)
         return set((caller or {}).get("data", {}).get("graphAppRoles", []))
 
@@ -419,9 +430,50 @@ class GraphApi:
                     found.append(
                         {"@odata.type": "#microsoft.graph.application", **self.render_application(request, app)}
                     )
+        if not types or "user" in types:
+            for user in self.directory.users(principal.tenant_id):
+                if user["object_id"] in ids:
+                    found.append({"@odata.type": "#microsoft.graph.user", **self.render_user(request, user)})
         for item in found:
             item.pop("@odata.context", None)
         return _collection(request, "directoryObjects", found)
+
+    # -- users -------------------------------------------------------------------------------
+    def render_user(self, request: Request, user: Row) -> dict[str, Any]:
+        return {
+            "@odata.context": f"{base_url(request)}/v1.0/$metadata#users/$entity",
+            "id": user["object_id"],
+            "displayName": user["display_name"],
+            "userPrincipalName": user["user_principal_name"],
+            "mail": None,
+            "accountEnabled": True,
+            "userType": "Member",
+        }
+
+    async def list_users(self, request: Request, principal: Principal) -> Response:
+        if not self._permissions(principal) & USER_READERS:
+            raise _denied()
+        keep = parse_filter(request.query_params.get("$filter"))
+        items = [self.render_user(request, u) for u in self.directory.users(principal.tenant_id)]
+        return _collection(request, "users", [u for u in items if keep(u)])
+
+    async def get_user(self, request: Request, principal: Principal) -> Response:
+        wanted = request.path_params["id"]
+        own = wanted.lower() == principal.object_id
+        if not own and not self._permissions(principal) & USER_READERS:
+            raise _denied()
+        user = self.directory.find_user_by_object_id(principal.tenant_id, wanted) or self.directory.find_user(
+            principal.tenant_id, wanted
+        )
+        if user is None:
+            raise _not_found(wanted)
+        return JSONResponse(self.render_user(request, user))
+
+    async def get_me(self, request: Request, principal: Principal) -> Response:
+        user = self.directory.find_user_by_object_id(principal.tenant_id, principal.object_id)
+        if user is None:
+            raise _bad_request("/me request is only valid with delegated authentication flow.")
+        return JSONResponse(self.render_user(request, user))
 
     # -- credentials -------------------------------------------------------------------------
     def _new_password(self, app: Row, wanted: dict[str, Any], conn: Any) -> dict[str, Any]:

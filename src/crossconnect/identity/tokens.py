@@ -104,6 +104,56 @@ class TokenService:
         }
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid}), lifetime
 
+    def issue_user(
+        self,
+        *,
+        issuer_base: str,
+        tenant_id: str,
+        user: dict[str, Any],
+        client_id: str,
+        audience: str,
+        scope: str,
+        lifetime: int = TOKEN_LIFETIME,
+    ) -> tuple[str, int]:
+        """An access token for a signed-in user (delegated): ``idtyp`` user, ``upn``, ``name``, ``scp``."""
+        now = int(time.time())
+        kid, key = self.keys.active()
+        claims = {
+            "aud": audience,
+            "iss": f"{issuer_base}/{tenant_id}/v2.0",
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "tid": tenant_id,
+            "oid": user["object_id"],
+            "sub": user["object_id"],
+            "appid": client_id,
+            "azp": client_id,
+            "idtyp": "user",
+            "upn": user["user_principal_name"],
+            "unique_name": user["user_principal_name"],
+            "name": user["display_name"],
+            "scp": scope,
+            "ver": "2.0",
+            "uti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid}), lifetime
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """Sign arbitrary claims (id tokens, refresh tokens, authorization codes) with the active key."""
+        kid, key = self.keys.active()
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+    def unsign(self, token: str, audience: str) -> dict[str, Any] | None:
+        """The claims of a token this server signed for ``audience``, or None when invalid or expired."""
+        try:
+            key = self.keys.public_key(str(jwt.get_unverified_header(token).get("kid", "")))
+            if key is None:
+                return None
+            return dict(jwt.decode(token, key, algorithms=["RS256"], audience=audience))
+        except jwt.PyJWTError:
+            return None
+
     def verify(self, token: str, audiences: frozenset[str]) -> Principal:
         """Verify signature, times and audience. Verified tokens are cached until they expire,
         so a busy client pays for RSA verification once per token, not once per request."""

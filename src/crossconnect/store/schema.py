@@ -84,6 +84,22 @@ client_credentials = Table(
     Column("end_at", Float, nullable=False),
 )
 
+# Users of a tenant (Azure AD members): they sign in interactively (authorization code, device
+# code). Only a salted hash of the password is kept, as for client secrets.
+users = Table(
+    "users",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("object_id", String(36), nullable=False, unique=True),
+    Column("tenant_id", String(36), nullable=False, index=True),
+    Column("user_principal_name", String(255), nullable=False, unique=True),  # lowercase
+    Column("display_name", String(255), nullable=False),
+    Column("salt", String(64), nullable=False),
+    Column("password_hash", String(128), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
 signing_keys = Table(
     "signing_keys",
     metadata,

@@ -42,6 +42,7 @@ STATE_TABLES = [
     schema.applications,
     schema.service_principals,
     schema.client_credentials,
+    schema.users,
     schema.subscriptions,
     schema.provider_registrations,
     schema.feature_registrations,

@@ -1,0 +1,400 @@
+"""Users signing in as Azure AD does it: the authorization-code flow with PKCE (S256), the
+device-code flow (``az login --use-device-code``) and refresh tokens.
+
+Authorization codes and refresh tokens are tokens this server signs (any replica can redeem
+them); device codes and the per-user failure counts live in the process that issued them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlparse
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from crossconnect.identity import signin_pages as pages
+from crossconnect.identity.directory import Directory
+from crossconnect.identity.errors import AadError, missing
+from crossconnect.identity.tokens import GRAPH_AUDIENCE, TokenService, canonical_resource, resource_from_scope
+
+# First-party public clients (no secret): they exist in every tenant, as on Azure AD.
+FIRST_PARTY_CLIENTS = {
+    "04b07795-8ddb-461a-bbee-02f9e1bf7b46": "Microsoft Azure CLI",
+    "1950a258-227b-4e31-a9cf-717495945fc2": "Microsoft Azure PowerShell",
+    "c44b4083-3bb0-49c1-b47d-974e53cbdf3c": "Azure Portal",
+}
+PORTAL_CLIENT_ID = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+USER_GRANTS = frozenset({"authorization_code", "refresh_token", DEVICE_CODE_GRANT})
+CODE_AUDIENCE = "urn:crossconnect:authorization-code"
+REFRESH_AUDIENCE = "urn:crossconnect:refresh-token"
+CODE_LIFETIME = 600
+REFRESH_LIFETIME = 90 * 24 * 3600
+DEVICE_CODE_LIFETIME = 900
+Row = dict[str, Any]
+MAX_FAILURES = 5
+FAILURE_WINDOW = 60.0
+
+
+class Throttle:
+    """At most MAX_FAILURES wrong passwords per user within FAILURE_WINDOW seconds."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = {}
+
+    def wait_seconds(self, key: str) -> int:
+        now = time.time()
+        failures = self._failures.get(key)
+        if not failures:
+            return 0
+        while failures and failures[0] <= now - FAILURE_WINDOW:
+            failures.popleft()
+        if len(failures) < MAX_FAILURES:
+            return 0
+        return max(1, int(failures[0] + FAILURE_WINDOW - now + 0.999))
+
+    def fail(self, key: str) -> None:
+        self._failures.setdefault(key, deque()).append(time.time())
+
+    def succeed(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+
+@dataclass
+class DeviceCode:
+    device_code: str
+    user_code: str
+    tenant_id: str
+    client_id: str
+    scope: str
+    expires_at: float
+    user_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def s256(verifier: str) -> str:
+    return _b64url(hashlib.sha256(verifier.encode()).digest())
+
+
+def base_url(request: Request) -> str:
+    return f"https://{request.headers.get('host', request.url.netloc)}"
+
+
+class UserSignIn:
+    def __init__(self, directory: Directory, tokens: TokenService) -> None:
+        self.directory = directory
+        self.tokens = tokens
+        self.throttle = Throttle()
+        self.device_codes: dict[str, DeviceCode] = {}
+        self.used_codes: dict[str, float] = {}
+
+    def forget(self) -> None:
+        self.throttle = Throttle()
+        self.device_codes.clear()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/{tenant}/oauth2/v2.0/authorize", self.authorize, methods=["GET", "POST"]),
+            Route("/{tenant}/oauth2/v2.0/devicecode", self.device_code, methods=["POST"]),
+            Route("/{tenant}/oauth2/v2.0/logout", self.logout, methods=["GET"]),
+            Route("/devicelogin", self.device_login, methods=["GET", "POST"]),
+        ]
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _tenant(self, name: str) -> dict[str, Any] | None:
+        return self.directory.find_tenant(name)
+
+    def _client_known(self, tenant_id: str, client_id: str) -> bool:
+        client_id = client_id.lower()
+        if client_id in FIRST_PARTY_CLIENTS:
+            return True
+        return self.directory.find_service_principal(tenant_id, client_id) is not None
+
+    def _check_password(self, tenant: Row, username: str, password: str) -> tuple[Row | None, str]:
+        """The user, or None and the message the sign-in page shows."""
+        key = f"{tenant['id']}|{username.strip().lower()}"
+        wait = self.throttle.wait_seconds(key)
+        if wait:
+            return None, f"Too many attempts: your account is temporarily locked. Wait {wait} s and try again."
+        user = self.directory.find_user(tenant["id"], username.strip())
+        if user is None or not self.directory.check_password(user, password):
+            self.throttle.fail(key)
+            return None, "Your account or password is incorrect. If you don't remember your password, reset it now."
+        self.throttle.succeed(key)
+        return user, ""
+
+    # -- the authorization-code flow -----------------------------------------------------------
+    async def authorize(self, request: Request) -> Response:
+        params = dict(request.query_params)
+        if request.method == "POST":
+            params.update({k: str(v) for k, v in (await request.form()).items()})
+        tenant = self._tenant(request.path_params["tenant"])
+        if tenant is None:
+            return pages.error_page(f"AADSTS90002: Tenant '{request.path_params['tenant']}' not found.")
+        client_id = params.get("client_id", "").lower()
+        redirect_uri = params.get("redirect_uri", "")
+        if not client_id or not self._client_known(tenant["id"], client_id):
+            return pages.error_page(f"AADSTS700016: Application with identifier '{client_id}' was not found.")
+        if not _redirect_allowed(request, redirect_uri):
+            return pages.error_page(
+                f"AADSTS50011: The redirect URI '{redirect_uri}' specified in the request does not match the "
+                "redirect URIs configured for the application."
+            )
+        if params.get("response_type") != "code":
+            return _redirect_error(redirect_uri, params, "unsupported_response_type", "Only response_type=code.")
+        if params.get("code_challenge_method", "S256") != "S256" or not params.get("code_challenge"):
+            return _redirect_error(
+                redirect_uri, params, "invalid_request", "AADSTS9002325: Proof Key for Code Exchange is required."
+            )
+        if request.method == "GET":
+            return pages.sign_in_page(params, FIRST_PARTY_CLIENTS.get(client_id, client_id), tenant["domain"])
+        user, message = self._check_password(tenant, params.get("username", ""), params.get("password", ""))
+        if user is None:
+            return pages.sign_in_page(params, FIRST_PARTY_CLIENTS.get(client_id, client_id), tenant["domain"], message)
+        now = int(time.time())
+        code = self.tokens.sign(
+            {
+                "aud": CODE_AUDIENCE,
+                "iat": now,
+                "exp": now + CODE_LIFETIME,
+                "jti": uuid.uuid4().hex,
+                "tid": tenant["id"],
+                "oid": user["object_id"],
+                "client_id": client_id,
+                "redirect_uri": redirect_uri,
+                "code_challenge": params["code_challenge"],
+                "scope": params.get("scope", ""),
+                "nonce": params.get("nonce", ""),
+            }
+        )
+        query = {"code": code, "state": params.get("state", "")}
+        return RedirectResponse(f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(query)}", 302)
+
+    async def logout(self, request: Request) -> Response:
+        target = request.query_params.get("post_logout_redirect_uri", "")
+        if target and _redirect_allowed(request, target):
+            return RedirectResponse(target, 302)
+        return pages.message_page("Signed out", "You have signed out of your account.")
+
+    # -- the device-code flow ------------------------------------------------------------------
+    async def device_code(self, request: Request) -> Response:
+        tenant = self._tenant(request.path_params["tenant"])
+        if tenant is None:
+            return AadError(400, "invalid_request", 90002, "Tenant not found.").response()
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        client_id = form.get("client_id", "").lower()
+        if not client_id:
+            return missing("client_id").response()
+        if not self._client_known(tenant["id"], client_id):
+            return AadError(400, "unauthorized_client", 700016, f"Application '{client_id}' was not found.").response()
+        self._expire_device_codes()
+        user_code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(9))
+        entry = DeviceCode(
+            device_code=secrets.token_urlsafe(32),
+            user_code=user_code,
+            tenant_id=tenant["id"],
+            client_id=client_id,
+            scope=form.get("scope", ""),
+            expires_at=time.time() + DEVICE_CODE_LIFETIME,
+        )
+        self.device_codes[entry.device_code] = entry
+        uri = f"{base_url(request)}/devicelogin"
+        return Response(
+            json.dumps(
+                {
+                    "user_code": user_code,
+                    "device_code": entry.device_code,
+                    "verification_uri": uri,
+                    "expires_in": DEVICE_CODE_LIFETIME,
+                    "interval": 1,
+                    "message": f"To sign in, use a web browser to open the page {uri} and enter the code "
+                    f"{user_code} to authenticate.",
+                }
+            ),
+            media_type="application/json",
+        )
+
+    def _expire_device_codes(self) -> None:
+        now = time.time()
+        for key in [k for k, v in self.device_codes.items() if v.expires_at < now]:
+            del self.device_codes[key]
+
+    async def device_login(self, request: Request) -> Response:
+        if request.method == "GET":
+            return pages.device_page({})
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        code = form.get("user_code", "").strip().upper().replace("-", "")
+        entry = next((e for e in self.device_codes.values() if e.user_code == code), None)
+        if entry is None or entry.expires_at < time.time():
+            return pages.device_page(form, "That code didn't work. Check the code and try again.")
+        tenant = self._tenant(entry.tenant_id)
+        assert tenant is not None
+        if "username" not in form:
+            return pages.device_page(form, "", FIRST_PARTY_CLIENTS.get(entry.client_id, entry.client_id))
+        user, message = self._check_password(tenant, form.get("username", ""), form.get("password", ""))
+        if user is None:
+            return pages.device_page(form, message, FIRST_PARTY_CLIENTS.get(entry.client_id, entry.client_id))
+        entry.user_id = user["object_id"]
+        return pages.message_page(
+            "You're signed in",
+            f"You have signed in to {FIRST_PARTY_CLIENTS.get(entry.client_id, entry.client_id)} on your device. "
+            "You may now close this window.",
+        )
+
+    # -- the token endpoint's user grants ------------------------------------------------------
+    def grant(self, request: Request, tenant: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
+        grant_type = form["grant_type"]
+        client_id = form.get("client_id", "").lower()
+        if not client_id:
+            raise missing("client_id")
+        if grant_type == "authorization_code":
+            claims = self._redeem_code(tenant, form, client_id)
+        elif grant_type == "refresh_token":
+            claims = self._redeem_refresh(tenant, form, client_id)
+        else:
+            claims = self._redeem_device_code(tenant, form, client_id)
+        user = self.directory.find_user_by_object_id(tenant["id"], claims["oid"])
+        if user is None:
+            raise AadError(400, "invalid_grant", 50034, "The user account does not exist in the directory.")
+        scope = form.get("scope") or claims.get("scope", "")
+        return self._tokens(request, tenant, user, client_id, scope, claims.get("nonce", ""), form)
+
+    def _redeem_code(self, tenant: dict[str, Any], form: dict[str, str], client_id: str) -> dict[str, Any]:
+        for name in ("code", "redirect_uri", "code_verifier"):
+            if not form.get(name):
+                raise missing(name)
+        claims = self.tokens.unsign(form["code"], CODE_AUDIENCE)
+        now = time.time()
+        self.used_codes = {k: v for k, v in self.used_codes.items() if v > now}
+        if claims is None or claims["tid"] != tenant["id"] or claims["jti"] in self.used_codes:
+            raise AadError(
+                400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to "
+                "inactivity, or has been redeemed already. Send a new interactive authorization request."
+            )  # fmt: skip
+        if claims["client_id"] != client_id or claims["redirect_uri"] != form["redirect_uri"]:
+            raise AadError(400, "invalid_grant", 50148, "The code was issued to another client or redirect URI.")
+        if s256(form["code_verifier"]) != claims["code_challenge"]:
+            raise AadError(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied "
+                           "in the authorization request for PKCE.")  # fmt: skip
+        self.used_codes[claims["jti"]] = claims["exp"]
+        return claims
+
+    def _redeem_refresh(self, tenant: dict[str, Any], form: dict[str, str], client_id: str) -> dict[str, Any]:
+        if not form.get("refresh_token"):
+            raise missing("refresh_token")
+        claims = self.tokens.unsign(form["refresh_token"], REFRESH_AUDIENCE)
+        if claims is None or claims["tid"] != tenant["id"] or claims["client_id"] != client_id:
+            raise AadError(
+                400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid: the refresh token "
+                "is invalid, expired, or was issued to another client or tenant."
+            )  # fmt: skip
+        return claims
+
+    def _redeem_device_code(self, tenant: dict[str, Any], form: dict[str, str], client_id: str) -> dict[str, Any]:
+        code = form.get("device_code") or form.get("code")
+        if not code:
+            raise missing("device_code")
+        entry = self.device_codes.get(code)
+        if entry is None or entry.expires_at < time.time() or entry.client_id != client_id:
+            self.device_codes.pop(code, None)
+            raise AadError(400, "expired_token", 70020, "The provided value for the input parameter 'device_code' "
+                           "is not valid or has expired.")  # fmt: skip
+        if entry.user_id is None:
+            raise AadError(
+                400, "authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is pending. "
+                "Continue polling."
+            )  # fmt: skip
+        del self.device_codes[code]
+        return {"oid": entry.user_id, "scope": entry.scope, "tid": entry.tenant_id}
+
+    def _tokens(
+        self,
+        request: Request,
+        tenant: dict[str, Any],
+        user: dict[str, Any],
+        client_id: str,
+        scope: str,
+        nonce: str,
+        form: dict[str, str],
+    ) -> dict[str, Any]:
+        base = base_url(request)
+        resource = resource_from_scope(scope)
+        audience = GRAPH_AUDIENCE if resource is None else canonical_resource(resource)
+        if audience is None and resource is not None and resource.rstrip("/").lower() == base.lower():
+            audience = GRAPH_AUDIENCE
+        if audience is None:
+            raise AadError(400, "invalid_resource", 500011, f"The resource principal named {resource} was not found "
+                           f"in the tenant named {tenant['display_name']}.")  # fmt: skip
+        access, lifetime = self.tokens.issue_user(
+            issuer_base=base, tenant_id=tenant["id"], user=user, client_id=client_id, audience=audience, scope=scope
+        )
+        now = int(time.time())
+        id_claims = {
+            "aud": client_id,
+            "iss": f"{base}/{tenant['id']}/v2.0",
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime,
+            "oid": user["object_id"],
+            "sub": user["object_id"],
+            "tid": tenant["id"],
+            "name": user["display_name"],
+            "preferred_username": user["user_principal_name"],
+            "ver": "2.0",
+        }
+        if nonce:
+            id_claims["nonce"] = nonce
+        refresh = self.tokens.sign(
+            {
+                "aud": REFRESH_AUDIENCE,
+                "iat": now,
+                "exp": now + REFRESH_LIFETIME,
+                "jti": uuid.uuid4().hex,
+                "tid": tenant["id"],
+                "oid": user["object_id"],
+                "client_id": client_id,
+                "scope": scope,
+            }
+        )
+        body: dict[str, Any] = {
+            "token_type": "Bearer",
+            "scope": scope,
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": access,
+            "refresh_token": refresh,
+            "id_token": self.tokens.sign(id_claims),
+        }
+        if form.get("client_info") == "1":
+            body["client_info"] = _b64url(json.dumps({"uid": user["object_id"], "utid": tenant["id"]}).encode())
+        return body
+
+
+def _redirect_allowed(request: Request, redirect_uri: str) -> bool:
+    """This server's own pages (the portal), or a loopback address (native clients such as the CLI)."""
+    parsed = urlparse(redirect_uri)
+    if parsed.scheme == "https" and parsed.netloc.lower() == request.headers.get("host", "").lower():
+        return True
+    return parsed.scheme == "http" and (parsed.hostname or "") in ("localhost", "127.0.0.1")
+
+
+def _redirect_error(redirect_uri: str, params: dict[str, str], error: str, description: str) -> Response:
+    query = urlencode({"error": error, "error_description": description, "state": params.get("state", "")})
+    return RedirectResponse(f"{redirect_uri}?{query}", 302)
+
+
+__all__ = ["USER_GRANTS", "UserSignIn", "PORTAL_CLIENT_ID", "HTMLResponse"]
