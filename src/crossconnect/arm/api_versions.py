@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from crossconnect.arm.errors import BadRequest
 
@@ -174,11 +175,15 @@ class ApiVersions:
     def newest(self) -> str:
         return max(self.versions, key=_key)
 
+    @cached_property
+    def _known(self) -> dict[str, str]:
+        return {v.lower(): v for v in self.versions}
+
     def check(self, version: str, strict: bool) -> str:
         """Return the version whose shape to serve, or raise Azure's error."""
-        known = {v.lower(): v for v in self.versions}
-        if version.lower() in known:
-            return known[version.lower()]
+        known = self._known.get(version.lower())
+        if known is not None:
+            return known
         if _WELL_FORMED.match(version) and not strict and _key(version.lower()) > _key(self.newest):
             return self.newest
         supported = ", ".join(sorted(self.versions, key=_key, reverse=True))

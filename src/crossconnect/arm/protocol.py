@@ -105,15 +105,16 @@ class ArmProtocol:
                 "MissingApiVersionParameter",
             )
         method = request.method
-        endpoint, params, allowed = self.router.match("GET" if method == "HEAD" else method, request.url.path)
+        path = request.scope["path"]  # request.url would rebuild the whole URL each time
+        endpoint, params, allowed = self.router.match("GET" if method == "HEAD" else method, path)
         if endpoint is None and method == "HEAD":
-            endpoint, params, allowed = self.router.match("HEAD", request.url.path)
+            endpoint, params, allowed = self.router.match("HEAD", path)
         if endpoint is None:
             if allowed:
                 raise MethodNotAllowed(
                     f"The requested resource does not support http method '{method}'.", "MethodNotAllowed"
                 )
-            raise self._not_found(request.url.path, api_version)
+            raise self._not_found(path, api_version)
         served = endpoint.api_versions.check(api_version, self.services.settings.strict_api_versions)
         length = int(request.headers.get("content-length") or 0)
         check_body_size(length)
@@ -123,7 +124,7 @@ class ArmProtocol:
             http=request,
             services=self.services,
             method=method,
-            path=request.url.path,
+            path=path,
             params=params,
             query=dict(request.query_params),
             api_version=api_version,

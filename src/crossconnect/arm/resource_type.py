@@ -306,8 +306,11 @@ def register(router: Router, rtype: ResourceType) -> None:
 
     async def get_item(request: ArmRequest) -> ArmResponse:
         rtype.check_scope(request)
-        engine(request).settle_resource(rtype.key(request))
         row = rtype.load(request)
+        if row is not None and _is_transient(row):
+            # only a resource an operation is still working on can have one falling due
+            engine(request).settle_resource(rtype.key(request))
+            row = rtype.load(request)
         if row is None:
             raise rtype.not_found(request)
         return ArmResponse(200, rtype.render(request, row), {"ETag": row["etag"]})
@@ -429,6 +432,11 @@ def register(router: Router, rtype: ResourceType) -> None:
     for endpoint in rtype.extra_endpoints():
         router.add(endpoint)
     _ = time  # keep import for strategies that subclass and need it
+
+
+def _is_transient(row: Row) -> bool:
+    state = row["body"].get("properties", {}).get("provisioningState")
+    return state in ("Updating", "Deleting")
 
 
 def _set_updating(row: Row) -> None:

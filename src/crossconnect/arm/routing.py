@@ -25,13 +25,23 @@ def _is_path_param(segment: str) -> bool:
     return _is_param(segment) and segment.endswith(":path}")
 
 
-def _match_fixed(template: list[str], segments: list[str], params: dict[str, str]) -> int | None:
-    """Literal segments matched, or None when the (equally long) template does not match."""
+# A compiled template segment: (parameter name, None) or (None, lowercased literal).
+Compiled = list[tuple[str | None, str | None]]
+
+
+def _compile(template: list[str]) -> Compiled:
+    return [(t[1:-1], None) if _is_param(t) else (None, t.lower()) for t in template]
+
+
+def _match_fixed(template: Compiled, segments: list[str], lowered: list[str], params: dict[str, str]) -> int | None:
+    """Literal segments matched, or None when the (equally long) template does not match.
+    Called for every candidate template on every request, so it compares precomputed
+    lowercase strings only."""
     literals = 0
-    for t, s in zip(template, segments, strict=True):
-        if _is_param(t):
-            params[t[1:-1]] = s
-        elif t.lower() == s.lower():
+    for (name, literal), segment, low in zip(template, segments, lowered, strict=True):
+        if name is not None:
+            params[name] = segment
+        elif literal == low:
             literals += 1
         else:
             return None
@@ -40,20 +50,22 @@ def _match_fixed(template: list[str], segments: list[str], params: dict[str, str
 
 class Router:
     def __init__(self) -> None:
-        self._by_length: dict[int, list[tuple[list[str], Endpoint]]] = defaultdict(list)
+        self._by_length: dict[int, list[tuple[Compiled, Endpoint]]] = defaultdict(list)
         # templates with a {name:path} segment: (prefix, path parameter name, suffix, endpoint)
-        self._variable: list[tuple[list[str], str, list[str], Endpoint]] = []
+        self._variable: list[tuple[Compiled, str, Compiled, Endpoint]] = []
 
     def add(self, endpoint: Endpoint) -> None:
         template = split(endpoint.template)
         variable = [i for i, t in enumerate(template) if _is_path_param(t)]
         if not variable:
-            self._by_length[len(template)].append((template, endpoint))
+            self._by_length[len(template)].append((_compile(template), endpoint))
             return
         if len(variable) > 1:
             raise ValueError(f"at most one {{name:path}} segment per template: {endpoint.template}")
         i = variable[0]
-        self._variable.append((template[:i], template[i][1:-1].split(":")[0], template[i + 1 :], endpoint))
+        self._variable.append(
+            (_compile(template[:i]), template[i][1:-1].split(":")[0], _compile(template[i + 1 :]), endpoint)
+        )
 
     def match(self, method: str, path: str) -> tuple[Endpoint | None, dict[str, str], set[str]]:
         """Best match for ``method``; also the methods any matching template allows (for 405).
@@ -61,11 +73,12 @@ class Router:
         The best match has the most literal segments; on a tie a fixed template wins over one
         with a ``{name:path}`` segment."""
         segments = split(path)
+        lowered = [s.lower() for s in segments]
         best: tuple[tuple[int, int], Endpoint, dict[str, str]] | None = None
         allowed: set[str] = set()
         for template, endpoint in self._by_length.get(len(segments), []):
             params: dict[str, str] = {}
-            literals = _match_fixed(template, segments, params)
+            literals = _match_fixed(template, segments, lowered, params)
             if literals is None:
                 continue
             allowed.add(endpoint.method)
@@ -76,8 +89,9 @@ class Router:
             if len(segments) < len(prefix) + len(suffix):
                 continue
             params = {}
-            head = _match_fixed(prefix, segments[: len(prefix)], params)
-            tail = _match_fixed(suffix, segments[len(segments) - len(suffix) :], params) if head is not None else None
+            cut = len(segments) - len(suffix)
+            head = _match_fixed(prefix, segments[: len(prefix)], lowered[: len(prefix)], params)
+            tail = _match_fixed(suffix, segments[cut:], lowered[cut:], params) if head is not None else None
             if head is None or tail is None:
                 continue
             params[name] = "/".join(segments[len(prefix) : len(segments) - len(suffix)])
