@@ -67,6 +67,7 @@ class Portal:
 
     def shot(self, name: str) -> Path:
         path = self.screenshots / f"{name}.png"
+        self.page.evaluate("() => document.getElementById('toasts')?.replaceChildren()")  # notifications cover the blade
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
