@@ -67,7 +67,8 @@ class Portal:
 
     def shot(self, name: str) -> Path:
         path = self.screenshots / f"{name}.png"
-        self.page.evaluate("() => document.getElementById('toasts')?.replaceChildren()")  # notifications cover the blade
+        # notifications would cover the blade
+        self.page.evaluate("() => document.getElementById('toasts')?.replaceChildren()")
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
