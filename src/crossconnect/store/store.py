@@ -90,6 +90,12 @@ class Store:
         # Prepared SELECTs of find_all, by (table, where columns, after_seq?, limit?): building a
         # statement and its cache key costs more than running it; values are bound per call.
         self._selects: dict[tuple[str, tuple[str, ...], bool, bool], Select[Any]] = {}
+        # SQLite: one server process owns the file (the data-dir lock), and every write goes
+        # through tx()/_conn(), which forget all remembered reads when they end. So raw rows of
+        # reads made since the last write can be served from memory. (Rows are decoded anew on
+        # each call: callers get fresh dicts they may change.) PostgreSQL replicas share the
+        # database, so there every read goes to it.
+        self._remembered: dict[tuple[str, tuple[Any, ...]], list[Any]] | None = {} if self.is_sqlite else None
         self._fast: dict[tuple[str, tuple[str, ...], bool, bool], tuple[str, list[str], list[tuple[str, Any]]]] = {}
         # peek(): one connection per thread, kept open in autocommit mode
         self._peek_local = threading.local()
@@ -115,8 +121,11 @@ class Store:
     @contextmanager
     def tx(self) -> Iterator[Connection]:
         """One transaction: everything inside commits together or not at all."""
-        with self.engine.begin() as conn:
-            yield conn
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        finally:
+            self._forget_reads()
 
     # -- meta --------------------------------------------------------------------------------
     def get_meta(self, key: str, conn: Connection | None = None) -> Any:
@@ -235,20 +244,28 @@ class Store:
             params += (after_seq,)
         if limit is not None:
             params += (limit,)
-        for attempt in (1, 2):
-            held = self._peek_connection()
-            try:
-                cursor = held.driver_connection.cursor()
+        remembered = self._remembered.get((sql, params)) if self._remembered is not None else None
+        if remembered is not None:
+            raw_rows = remembered
+        else:
+            for attempt in (1, 2):
+                held = self._peek_connection()
                 try:
-                    cursor.execute(sql, params)
-                    raw_rows = cursor.fetchall()
-                finally:
-                    cursor.close()
-                break
-            except Exception:
-                self._drop_peek_connection()  # e.g. the database restarted: reconnect once
-                if attempt == 2:
-                    raise
+                    cursor = held.driver_connection.cursor()
+                    try:
+                        cursor.execute(sql, params)
+                        raw_rows = cursor.fetchall()
+                    finally:
+                        cursor.close()
+                    break
+                except Exception:
+                    self._drop_peek_connection()  # e.g. the database restarted: reconnect once
+                    if attempt == 2:
+                        raise
+            if self._remembered is not None:
+                if len(self._remembered) > 20_000:
+                    self._remembered.clear()
+                self._remembered[(sql, params)] = raw_rows
         rows = []
         for raw in raw_rows:
             row = dict(zip(names, raw, strict=True))
@@ -420,8 +437,16 @@ class Store:
         if conn is not None:
             yield conn
         else:
-            with self.engine.begin() as c:
-                yield c
+            try:
+                with self.engine.begin() as c:
+                    yield c
+            finally:
+                self._forget_reads()
+
+    def _forget_reads(self) -> None:
+        """Every transaction that may have written ends here: drop the remembered reads."""
+        if self._remembered is not None:
+            self._remembered.clear()
 
     @contextmanager
     def _read(self, conn: Connection | None) -> Iterator[Connection]:
