@@ -206,19 +206,19 @@ def seed_access_control(store: Store, directory: Directory, creds: dict[str, Any
 
 def seed_user(store: Store, directory: Directory, creds: dict[str, Any], conn: Connection) -> None:
     """The admin user: a Global Administrator of the tenant (manages app registrations) and Owner
-    on both seeded subscriptions."""
+    on both seeded subscriptions. Called where those roles are not yet granted (a fresh store, a
+    store from before access control, a store from before users)."""
     tenant, user = creds["tenant_id"], creds["user"]
-    if directory.find_user_by_object_id(tenant, user["object_id"], conn) is not None:
-        return
-    directory.create_user(
-        tenant,
-        user["username"],
-        user["display_name"],
-        user["password"],
-        object_id=user["object_id"],
-        data={"directoryRoles": [GLOBAL_ADMINISTRATOR]},
-        conn=conn,
-    )
+    if directory.find_user_by_object_id(tenant, user["object_id"], conn) is None:
+        directory.create_user(
+            tenant,
+            user["username"],
+            user["display_name"],
+            user["password"],
+            object_id=user["object_id"],
+            data={"directoryRoles": [GLOBAL_ADMINISTRATOR]},
+            conn=conn,
+        )
     rbac = RbacRepository(store)
     for role in ("partner", "customer"):
         scope = f"/subscriptions/{creds[role]['subscription_id']}"
