@@ -133,14 +133,12 @@ def test_enlisted_subscription_owned_by_the_tenant_admin_or_the_named_owners(ser
 # -- two replicas, one database ------------------------------------------------------------------------
 @pytest.fixture
 def replicas(backend: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    """Two server processes on one database: PostgreSQL, or one SQLite file shared by two data dirs."""
-    database: str
-    if backend == "postgresql":
-        if not postgres_available():
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-        database = create_postgres_database()
-    else:
-        database = f"sqlite:///{tmp_path / 'shared.db'}"
+    """Two server processes on one PostgreSQL database (a SQLite file belongs to one process)."""
+    if backend != "postgresql":
+        pytest.skip("replicas share a PostgreSQL database; a SQLite store is owned by one server process")
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    database = create_postgres_database()
     first = Server(tmp_path / "first", free_port(), database).start()
     # the second replica: the same credentials and certificates, its own port and data dir
     second_dir = tmp_path / "second"
@@ -154,11 +152,10 @@ def replicas(backend: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     finally:
         second.stop()
         first.stop()
-        if backend == "postgresql":
-            import psycopg
+        import psycopg
 
-            with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{database.rsplit("/", 1)[1]}" WITH (FORCE)')
+        with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def test_a_role_change_on_one_replica_holds_on_the_other_at_once(replicas: tuple[Server, Server]) -> None:

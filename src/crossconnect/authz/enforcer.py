@@ -32,6 +32,9 @@ _SUBSCRIPTION_METADATA_READS = frozenset(
 _OPERATION_READ_SUFFIXES = ("/locations/operations/read", "/locations/operationresults/read")
 
 
+_MAX_REMEMBERED = 100_000  # decisions kept per snapshot (bounded memory under scans of many ids)
+
+
 @dataclass(frozen=True)
 class Decision:
     allowed: bool
@@ -51,8 +54,17 @@ class Authorizer:
     def check(self, principal: Principal, action: str, scope: str, subscription_tenant_id: str) -> Decision:
         if principal.tenant_id != subscription_tenant_id:
             return Decision(False, "tenant")
+        snapshot = self.index.current()
+        remembered = (principal.object_id, action, scope)
+        decision = snapshot.decisions.get(remembered)
+        if decision is None:
+            decision = self._decide(snapshot.grants_for(principal.object_id), action, scope)
+            if len(snapshot.decisions) < _MAX_REMEMBERED:
+                snapshot.decisions[remembered] = decision
+        return decision
+
+    def _decide(self, grants: tuple[Grant, ...], action: str, scope: str) -> Decision:
         scope_key = scopes.key(scope)
-        grants = self.index.current().grants_for(principal.object_id)
         for grant in grants:
             if scopes.covers(grant.scope_key, scope_key) and grant.role.allows(action):
                 return Decision(True, f"{grant.role.role_name} at {grant.scope_key}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from crossconnect.authz import scopes
 from crossconnect.authz.repository import RbacRepository
@@ -31,6 +32,9 @@ class Grant:
 class AccessSnapshot:
     token: str | None
     grants: dict[str, tuple[Grant, ...]] = field(default_factory=dict)  # principal object id → grants
+    # Decisions already made under this snapshot, (principal, action, scope) → allowed: a client
+    # repeats the same requests, and a new snapshot starts empty, so none outlives a role change.
+    decisions: dict[tuple[str, str, str], Any] = field(default_factory=dict, compare=False)
 
     def grants_for(self, principal_id: str) -> tuple[Grant, ...]:
         return self.grants.get(principal_id.lower(), ())

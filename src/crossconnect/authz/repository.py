@@ -87,12 +87,12 @@ class RbacRepository:
 
     # -- the generation token ------------------------------------------------------------------
     def generation(self, conn: Connection | None = None) -> str | None:
-        """The current token (read on every authorized request, hence ``peek``)."""
-        if conn is not None:
-            row = self.store.find("rbac_generation", conn, id=_GENERATION_ROW)
-            return str(row["token"]) if row else None
-        token = self.store.peek("rbac_generation", "token", "id", _GENERATION_ROW)
-        return str(token) if token is not None else None
+        """The current token. Read on every authorized request: outside a transaction this is the
+        store's hot path (PostgreSQL: one autocommit round trip on a held connection, so it sees
+        every replica's latest commit; SQLite, owned by one process: served from memory until this
+        process's next write transaction)."""
+        row = self.store.find("rbac_generation", conn, id=_GENERATION_ROW)
+        return str(row["token"]) if row else None
 
     def _changed(self, conn: Connection) -> None:
         token = str(uuid.uuid4())

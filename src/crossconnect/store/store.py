@@ -97,7 +97,7 @@ class Store:
         # database, so there every read goes to it.
         self._remembered: dict[tuple[str, tuple[Any, ...]], list[Any]] | None = {} if self.is_sqlite else None
         self._fast: dict[tuple[str, tuple[str, ...], bool, bool], tuple[str, list[str], list[tuple[str, Any]]]] = {}
-        # peek(): one connection per thread, kept open in autocommit mode
+        # reads outside a transaction: one connection per thread, kept open in autocommit mode
         self._peek_local = threading.local()
         self._peek_connections: list[Any] = []
         self._peek_lock = threading.Lock()
@@ -139,33 +139,7 @@ class Store:
             else:
                 c.execute(insert(schema.meta).values(key=key, value=value))
 
-    # -- a cheap read for every request --------------------------------------------------------
-    def peek(self, table: str, column: str, key_column: str, key: Any) -> Any:
-        """One value by key, read outside any transaction (autocommit) on a DBAPI connection this
-        thread keeps open: no pool checkout, no BEGIN/COMMIT. For the few small reads made on every
-        request (the access-control generation token): about 2 µs on SQLite and one round trip on
-        PostgreSQL, against 50 µs and three round trips for a pooled transaction. Each read sees the
-        latest committed value."""
-        t = schema.metadata.tables[table]  # names come from the schema, never from a request
-        sql = f"SELECT {t.c[column].name} FROM {t.name} WHERE {t.c[key_column].name} = " + (
-            "?" if self.is_sqlite else "%s"
-        )
-        for attempt in (1, 2):
-            held = self._peek_connection()
-            try:
-                cursor = held.driver_connection.cursor()
-                try:
-                    cursor.execute(sql, (key,))
-                    row = cursor.fetchone()
-                finally:
-                    cursor.close()
-                return row[0] if row else None
-            except Exception:
-                self._drop_peek_connection()  # e.g. the database restarted: reconnect once
-                if attempt == 2:
-                    raise
-        return None
-
+    # -- the held autocommit connection of reads outside a transaction ---------------------------
     def _peek_connection(self) -> Any:
         held = getattr(self._peek_local, "connection", None)
         if held is None:
