@@ -22,25 +22,48 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 
 
 def load_env(data_dir: str) -> dict:
-    out = subprocess.check_output([sys.executable, "-m", "crossconnect.cli.main", "env", "--data-dir", data_dir, "--json"])
+    out = subprocess.check_output(
+        [sys.executable, "-m", "crossconnect.cli.main", "env", "--data-dir", data_dir, "--json"]
+    )
     return json.loads(out)
 
 
 def client(env: dict, role: str, cls=NetworkManagementClient):
     p = env[role]
-    cred = ClientSecretCredential(env["tenant_id"], p["client_id"], p["client_secret"], authority=env["authority_host"],
-                                  disable_instance_discovery=True, connection_verify=env["ca_bundle"])
+    cred = ClientSecretCredential(
+        env["tenant_id"],
+        p["client_id"],
+        p["client_secret"],
+        authority=env["authority_host"],
+        disable_instance_discovery=True,
+        connection_verify=env["ca_bundle"],
+    )
     return cls(cred, p["subscription_id"], base_url=env["arm_endpoint"], connection_verify=env["ca_bundle"])
 
 
 def customer_creates_circuit(env: dict) -> str:
-    client(env, "customer", ResourceManagementClient).resource_groups.create_or_update("er-demo", {"location": "westus"})
-    circuit = client(env, "customer").express_route_circuits.begin_create_or_update("er-demo", "demo-circuit", {
-        "location": "westus",
-        "sku": {"name": "Standard_MeteredData", "tier": "Standard", "family": "MeteredData"},
-        "properties": {"serviceProviderProperties": {"serviceProviderName": "Ibiza Test Provider",
-                                                     "peeringLocation": "Area51", "bandwidthInMbps": 200}},
-    }).result()
+    client(env, "customer", ResourceManagementClient).resource_groups.create_or_update(
+        "er-demo", {"location": "westus"}
+    )
+    circuit = (
+        client(env, "customer")
+        .express_route_circuits.begin_create_or_update(
+            "er-demo",
+            "demo-circuit",
+            {
+                "location": "westus",
+                "sku": {"name": "Standard_MeteredData", "tier": "Standard", "family": "MeteredData"},
+                "properties": {
+                    "serviceProviderProperties": {
+                        "serviceProviderName": "Ibiza Test Provider",
+                        "peeringLocation": "Area51",
+                        "bandwidthInMbps": 200,
+                    }
+                },
+            },
+        )
+        .result()
+    )
     print(f"customer: created circuit {circuit.name}, service key {circuit.service_key}")
     return circuit.service_key
 
@@ -57,8 +80,10 @@ def main() -> None:
     # 1. Find the cross connection: it is named by the service key; its group is CrossConnection-<location>.
     xc = next(x for x in partner.express_route_cross_connections.list(filter=f"name eq '{service_key}'"))
     group = xc.id.split("/")[4]
-    print(f"partner: found {xc.name} in {group}: {xc.bandwidth_in_mbps} Mbps at {xc.peering_location}, "
-          f"ports {xc.primary_azure_port}/{xc.secondary_azure_port}, s-tag {xc.s_tag}")
+    print(
+        f"partner: found {xc.name} in {group}: {xc.bandwidth_in_mbps} Mbps at {xc.peering_location}, "
+        f"ports {xc.primary_azure_port}/{xc.secondary_azure_port}, s-tag {xc.s_tag}"
+    )
 
     # 2. Layer 2 is up: tell Azure (NotProvisioned -> Provisioning -> Provisioned).
     for state in ("Provisioning", "Provisioned"):
@@ -70,12 +95,22 @@ def main() -> None:
 
     # 3. Layer 3: private peering on both links (a /29 is split into the two /30s).
     peering = partner.express_route_cross_connection_peerings.begin_create_or_update(
-        group, xc.name, "AzurePrivatePeering",
-        {"properties": {"peerASN": 65010, "vlanId": 100, "primaryPeerAddressPrefix": "192.168.100.128/29",
-                        "sharedKey": "s3cretMD5key"}},
+        group,
+        xc.name,
+        "AzurePrivatePeering",
+        {
+            "properties": {
+                "peerASN": 65010,
+                "vlanId": 100,
+                "primaryPeerAddressPrefix": "192.168.100.128/29",
+                "sharedKey": "s3cretMD5key",
+            }
+        },
     ).result()
-    print(f"partner: {peering.name} provisioned, primary {peering.primary_peer_address_prefix}, "
-          f"secondary {peering.secondary_peer_address_prefix}")
+    print(
+        f"partner: {peering.name} provisioned, primary {peering.primary_peer_address_prefix}, "
+        f"secondary {peering.secondary_peer_address_prefix}"
+    )
 
     # 4. Troubleshoot both links.
     xcs = partner.express_route_cross_connections
@@ -84,8 +119,10 @@ def main() -> None:
         summary = xcs.begin_list_routes_table_summary(group, xc.name, "AzurePrivatePeering", link).result()
         routes = xcs.begin_list_routes_table(group, xc.name, "AzurePrivatePeering", link).result()
         print(f"{link}: ARP " + ", ".join(f"{e.interface} {e.ip_address} {e.mac_address}" for e in arp.value))
-        print(f"{link}: BGP " + ", ".join(f"{s.neighbor} AS{s.asn} {s.state_or_prefixes_received} up {s.up_down}"
-                                          for s in summary.value))
+        print(
+            f"{link}: BGP "
+            + ", ".join(f"{s.neighbor} AS{s.asn} {s.state_or_prefixes_received} up {s.up_down}" for s in summary.value)
+        )
         print(f"{link}: routes " + ", ".join(f"{r.network} via {r.next_hop} [{r.path}]" for r in routes.value))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import ssl
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -73,8 +73,17 @@ class Server:
         return str(self.data_dir / "ca.pem")
 
     def start(self, timeout: float = 30) -> Server:
-        args = [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(self.data_dir),
-                "--port", str(self.port), *self.extra_args]
+        args = [
+            sys.executable,
+            "-m",
+            "crossconnect.cli.main",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+            *self.extra_args,
+        ]
         if self.database:
             args += ["--database", self.database]
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
@@ -122,8 +131,12 @@ class Server:
 
         p = self.env[role]
         return ClientSecretCredential(
-            self.tenant_for(role), p["client_id"], p["client_secret"], authority=self.base_url,
-            disable_instance_discovery=True, connection_verify=self.ca,
+            self.tenant_for(role),
+            p["client_id"],
+            p["client_secret"],
+            authority=self.base_url,
+            disable_instance_discovery=True,
+            connection_verify=self.ca,
         )
 
     def subscription(self, role: str = "partner") -> str:
@@ -133,8 +146,11 @@ class Server:
         from azure.mgmt.network import NetworkManagementClient
 
         return NetworkManagementClient(
-            self.credential(role), subscription or self.subscription(role), base_url=self.base_url,
-            connection_verify=self.ca, polling_interval=1,
+            self.credential(role),
+            subscription or self.subscription(role),
+            base_url=self.base_url,
+            connection_verify=self.ca,
+            polling_interval=1,
         )
 
     # Resource groups, providers and features are managed by the subscription administrator
@@ -143,16 +159,23 @@ class Server:
         from azure.mgmt.resource.resources import ResourceManagementClient
 
         return ResourceManagementClient(
-            self.credential(role), subscription or self.subscription(role), base_url=self.base_url,
-            connection_verify=self.ca, polling_interval=1,
+            self.credential(role),
+            subscription or self.subscription(role),
+            base_url=self.base_url,
+            connection_verify=self.ca,
+            polling_interval=1,
         )
 
     def token(self, role: str = "partner", scope: str = ARM_SCOPE) -> str:
         p = self.env[role]
         r = httpx.post(
             f"{self.base_url}/{self.tenant_for(role)}/oauth2/v2.0/token",
-            data={"grant_type": "client_credentials", "client_id": p["client_id"],
-                  "client_secret": p["client_secret"], "scope": scope},
+            data={
+                "grant_type": "client_credentials",
+                "client_id": p["client_id"],
+                "client_secret": p["client_secret"],
+                "scope": scope,
+            },
             verify=self.tls(),
         )
         r.raise_for_status()

@@ -23,20 +23,29 @@ def provisioned(server: Server):
 
 
 def arp(server: Server, key: str, link: str = "primary", peering_name: str = "AzurePrivatePeering"):
-    result = server.network("partner").express_route_cross_connections.begin_list_arp_table(
-        GROUP, key, peering_name, link).result()
+    result = (
+        server.network("partner")
+        .express_route_cross_connections.begin_list_arp_table(GROUP, key, peering_name, link)
+        .result()
+    )
     return [(e.interface, e.ip_address, e.mac_address) for e in result.value]
 
 
 def summary(server: Server, key: str, link: str = "primary", peering_name: str = "AzurePrivatePeering"):
-    result = server.network("partner").express_route_cross_connections.begin_list_routes_table_summary(
-        GROUP, key, peering_name, link).result()
+    result = (
+        server.network("partner")
+        .express_route_cross_connections.begin_list_routes_table_summary(GROUP, key, peering_name, link)
+        .result()
+    )
     return [(s.neighbor, s.asn, s.state_or_prefixes_received) for s in result.value]
 
 
 def routes(server: Server, key: str, link: str = "primary", peering_name: str = "AzurePrivatePeering"):
-    result = server.network("partner").express_route_cross_connections.begin_list_routes_table(
-        GROUP, key, peering_name, link).result()
+    result = (
+        server.network("partner")
+        .express_route_cross_connections.begin_list_routes_table(GROUP, key, peering_name, link)
+        .result()
+    )
     return [(r.network, r.next_hop, r.path) for r in result.value]
 
 
@@ -54,8 +63,11 @@ def test_healthy_link(server: Server, provisioned) -> None:
     assert summary(server, key) == [("192.168.100.129", 65010, "3")]
     table = routes(server, key)
     assert ("10.10.0.0/16", "192.168.100.129", "65010") in table and len(table) == 3
-    circuit_summary = server.network("customer").express_route_circuits.begin_list_routes_table_summary(
-        "customer-rg", "er1", "AzurePrivatePeering", "primary").result()
+    circuit_summary = (
+        server.network("customer")
+        .express_route_circuits.begin_list_routes_table_summary("customer-rg", "er1", "AzurePrivatePeering", "primary")
+        .result()
+    )
     assert circuit_summary.value[0].state_pfx_rcd == "3" and circuit_summary.value[0].as_property == 65010
 
 
@@ -85,7 +97,9 @@ def test_prefix_limit_drops_session(server: Server, provisioned) -> None:
     many = [{"prefix": f"10.{i // 256}.{i % 256}.0/24", "asPath": ""} for i in range(4001)]
     declare(server, provisioned.name, "primary", {"peerings": {"AzurePrivatePeering": {"advertisedPrefixes": many}}})
     assert summary(server, provisioned.name)[0][2] == "Idle (PfxCt)"
-    declare(server, provisioned.name, "primary", {"peerings": {"AzurePrivatePeering": {"advertisedPrefixes": many[:4000]}}})
+    declare(
+        server, provisioned.name, "primary", {"peerings": {"AzurePrivatePeering": {"advertisedPrefixes": many[:4000]}}}
+    )
     assert summary(server, provisioned.name)[0][2] == "4000"
 
 
@@ -101,7 +115,8 @@ def test_secondary_link_down_and_reset(server: Server, provisioned) -> None:
 
 def test_peering_deleted(server: Server, provisioned) -> None:
     server.network("partner").express_route_cross_connection_peerings.begin_delete(
-        GROUP, provisioned.name, "AzurePrivatePeering").result()
+        GROUP, provisioned.name, "AzurePrivatePeering"
+    ).result()
     from azure.core.exceptions import HttpResponseError
 
     with pytest.raises(HttpResponseError) as err:
@@ -111,15 +126,20 @@ def test_peering_deleted(server: Server, provisioned) -> None:
 
 def test_unknown_device_path(server: Server, provisioned) -> None:
     with server.http("partner") as http:
-        r = http.post(f"/subscriptions/{server.subscription('partner')}/resourceGroups/{GROUP}/providers/"
-                      f"Microsoft.Network/expressRouteCrossConnections/{provisioned.name}/peerings/"
-                      "AzurePrivatePeering/arpTables/tertiary?api-version=2024-07-01")
+        r = http.post(
+            f"/subscriptions/{server.subscription('partner')}/resourceGroups/{GROUP}/providers/"
+            f"Microsoft.Network/expressRouteCrossConnections/{provisioned.name}/peerings/"
+            "AzurePrivatePeering/arpTables/tertiary?api-version=2024-07-01"
+        )
     assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidDevicePath"
 
 
 def test_flap_then_recover(server: Server, provisioned) -> None:
-    r = server.operator("POST", "/faults-flap", {"serviceKey": provisioned.name, "peeringType": "AzurePrivatePeering",
-                                                 "link": "primary", "seconds": 1.5})
+    r = server.operator(
+        "POST",
+        "/faults-flap",
+        {"serviceKey": provisioned.name, "peeringType": "AzurePrivatePeering", "link": "primary", "seconds": 1.5},
+    )
     assert r.status_code == 200, r.text
     assert summary(server, provisioned.name)[0][2] == "Active"
     import time
@@ -141,18 +161,27 @@ def test_device_and_port_down(server: Server, provisioned) -> None:
 def test_next_operation_fails_with_injected_code(server: Server, provisioned) -> None:
     from azure.core.exceptions import HttpResponseError
 
-    peering_id = (f"/subscriptions/{server.subscription('customer')}/resourceGroups/customer-rg/providers/"
-                  "Microsoft.Network/expressRouteCircuits/er1/peerings/AzurePrivatePeering")
-    r = server.operator("POST", "/faults-fail-next", {"resourceId": peering_id, "count": 1, "code": "InternalServerError",
-                                                      "message": "MSEE programming failed"})
+    peering_id = (
+        f"/subscriptions/{server.subscription('customer')}/resourceGroups/customer-rg/providers/"
+        "Microsoft.Network/expressRouteCircuits/er1/peerings/AzurePrivatePeering"
+    )
+    r = server.operator(
+        "POST",
+        "/faults-fail-next",
+        {"resourceId": peering_id, "count": 1, "code": "InternalServerError", "message": "MSEE programming failed"},
+    )
     assert r.status_code == 200, r.text
     peers = server.network("partner").express_route_cross_connection_peerings
     with pytest.raises(HttpResponseError) as err:
-        peers.begin_create_or_update(GROUP, provisioned.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=110)).result()
+        peers.begin_create_or_update(
+            GROUP, provisioned.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=110)
+        ).result()
     assert "MSEE programming failed" in str(err.value)
     assert peers.get(GROUP, provisioned.name, "AzurePrivatePeering").provisioning_state == "Failed"
     # the fault is used up: the retry succeeds
-    ok = peers.begin_create_or_update(GROUP, provisioned.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=110)).result()
+    ok = peers.begin_create_or_update(
+        GROUP, provisioned.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=110)
+    ).result()
     assert ok.provisioning_state == "Succeeded" and ok.vlan_id == 110
 
 
@@ -174,8 +203,10 @@ def test_microsoft_peering_needs_validated_prefixes(server: Server, provisioned)
     from tests.test_network_workflow import MICROSOFT
 
     peers = server.network("partner").express_route_cross_connection_peerings
-    unregistered = {**MICROSOFT, "microsoftPeeringConfig": {**MICROSOFT["microsoftPeeringConfig"],
-                                                            "advertisedPublicPrefixes": ["8.8.8.0/24"]}}
+    unregistered = {
+        **MICROSOFT,
+        "microsoftPeeringConfig": {**MICROSOFT["microsoftPeeringConfig"], "advertisedPublicPrefixes": ["8.8.8.0/24"]},
+    }
     ms = peers.begin_create_or_update(GROUP, provisioned.name, "MicrosoftPeering", peering(unregistered)).result()
     assert ms.microsoft_peering_config.advertised_public_prefixes_state == "ValidationNeeded"
     assert summary(server, provisioned.name, "primary", "MicrosoftPeering")[0][2] == "Idle (Admin)"

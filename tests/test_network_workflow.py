@@ -6,13 +6,26 @@ import pytest
 
 from tests.support import Server
 
-PRIVATE = {"peeringType": "AzurePrivatePeering", "peerASN": 65010, "vlanId": 100,
-           "primaryPeerAddressPrefix": "192.168.100.128/30", "secondaryPeerAddressPrefix": "192.168.100.132/30",
-           "sharedKey": "abc123"}
-MICROSOFT = {"peeringType": "MicrosoftPeering", "peerASN": 3598, "vlanId": 200,
-             "primaryPeerAddressPrefix": "131.107.1.0/30", "secondaryPeerAddressPrefix": "131.107.1.4/30",
-             "microsoftPeeringConfig": {"advertisedPublicPrefixes": ["131.107.2.0/24"], "customerASN": 3598,
-                                        "routingRegistryName": "arin"}}
+PRIVATE = {
+    "peeringType": "AzurePrivatePeering",
+    "peerASN": 65010,
+    "vlanId": 100,
+    "primaryPeerAddressPrefix": "192.168.100.128/30",
+    "secondaryPeerAddressPrefix": "192.168.100.132/30",
+    "sharedKey": "abc123",
+}
+MICROSOFT = {
+    "peeringType": "MicrosoftPeering",
+    "peerASN": 3598,
+    "vlanId": 200,
+    "primaryPeerAddressPrefix": "131.107.1.0/30",
+    "secondaryPeerAddressPrefix": "131.107.1.4/30",
+    "microsoftPeeringConfig": {
+        "advertisedPublicPrefixes": ["131.107.2.0/24"],
+        "customerASN": 3598,
+        "routingRegistryName": "arin",
+    },
+}
 
 
 def peering(props: dict, **changes) -> dict:
@@ -24,10 +37,19 @@ def create_circuit(server: Server, name: str = "er1", bandwidth: int = 50, group
     customer = server.network("customer")
     server.resources("customer").resource_groups.create_or_update(group, {"location": "westus"})
     return customer.express_route_circuits.begin_create_or_update(
-        group, name,
-        {"location": "westus", "sku": {"name": "Standard_MeteredData", "tier": "Standard", "family": "MeteredData"},
-         "properties": {"serviceProviderProperties": {"serviceProviderName": "Ibiza Test Provider",
-                                                      "peeringLocation": "Area51", "bandwidthInMbps": bandwidth}}},
+        group,
+        name,
+        {
+            "location": "westus",
+            "sku": {"name": "Standard_MeteredData", "tier": "Standard", "family": "MeteredData"},
+            "properties": {
+                "serviceProviderProperties": {
+                    "serviceProviderName": "Ibiza Test Provider",
+                    "peeringLocation": "Area51",
+                    "bandwidthInMbps": bandwidth,
+                }
+            },
+        },
     ).result()
 
 
@@ -67,7 +89,10 @@ def test_seed_workflow(server: Server, api_version: str | None) -> None:
     xc = set_provider_state(server, xc, "Provisioning", api_version)
     assert xc.service_provider_provisioning_state == "Provisioning"
     xc = set_provider_state(server, xc, "Provisioned", api_version)
-    assert server.network("customer").express_route_circuits.get("customer-rg", "er1").service_provider_provisioning_state == "Provisioned"
+    assert (
+        server.network("customer").express_route_circuits.get("customer-rg", "er1").service_provider_provisioning_state
+        == "Provisioned"
+    )
 
     group = "CrossConnection-Area51"
     peers = partner.express_route_cross_connection_peerings

@@ -97,7 +97,7 @@ def build_runtime(config: ServerConfig) -> Runtime:
     services = ArmServices(store, settings, tokens, directory, authorizer, engine)
     credentials = seeding.load_or_create_credentials(config.data_dir, config.bare)
     sign_in = UserSignIn(directory, tokens)
-    hooks = [seeding.seed_network]
+    hooks: list[seeding.SeedHook] = [seeding.seed_network]
     runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, hooks, sign_in)
     return runtime
 

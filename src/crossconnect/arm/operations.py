@@ -10,6 +10,7 @@ unfinished operation is resumed. With several replicas an operation is claimed w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -167,11 +168,11 @@ class OperationEngine:
                 self._finish(conn, op_id, "Failed", error=error.body()["error"])
         except Exception:  # a bug must not leave the resource stuck in Updating
             log.exception("operation %s failed unexpectedly", op_id)
-            error = ArmError("An internal error occurred while completing the operation.", "InternalServerError")
+            internal = ArmError("An internal error occurred while completing the operation.", "InternalServerError")
             with self.store.tx() as conn:
                 if completer is not None:
-                    completer.fail_operation(op, conn, error)
-                self._finish(conn, op_id, "Failed", error=error.body()["error"])
+                    completer.fail_operation(op, conn, internal)
+                self._finish(conn, op_id, "Failed", error=internal.body()["error"])
 
     def _finish(self, conn: Connection, op_id: str, status: str, *, result: Any = None, error: Any = None) -> None:
         self.store.update_where(
@@ -200,10 +201,8 @@ class OperationEngine:
                 due = None
             wait = 1.0 if due is None else max(0.0, min(1.0, due - time.time()))
             self._wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
-            except TimeoutError:
-                pass
 
     # -- status endpoints ------------------------------------------------------------------
     def _load(self, request: ArmRequest) -> dict[str, Any]:

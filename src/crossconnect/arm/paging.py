@@ -51,9 +51,9 @@ def page(request: ArmRequest, fetch: Fetch, render: Callable[[dict[str, Any]], d
 
 def page_static(request: ArmRequest, items: Iterable[dict[str, Any]]) -> ArmResponse:
     """Page a fixed, ordered list (catalog data) by position."""
-    numbered = [{"seq": i + 1, "item": item} for i, item in enumerate(items)]
+    numbered: list[dict[str, Any]] = [{"seq": i + 1, "item": item} for i, item in enumerate(items)]
     return page(
         request,
-        lambda after, limit: [r for r in numbered if r["seq"] > after][:limit],
+        lambda after, limit: [r for r in numbered if int(r["seq"]) > after][:limit],
         lambda r: r["item"],
     )

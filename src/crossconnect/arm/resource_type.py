@@ -121,9 +121,9 @@ class ResourceType:
     def check_scope(self, request: ArmRequest) -> None:
         """The resource group and the parent must exist (404 naming what is missing)."""
         group = request.params.get("resourceGroupName")
-        if group and self.type_key != "microsoft.resources/resourcegroups":
-            if self.store.get_resource(f"/subscriptions/{request.subscription_id}/resourcegroups/{group}") is None:
-                raise resource_group_not_found(group)
+        group_key = f"/subscriptions/{request.subscription_id}/resourcegroups/{group}"
+        if group and self.type_key != "microsoft.resources/resourcegroups" and self.store.get_resource(group_key) is None:
+            raise resource_group_not_found(group)
         if self.parent is not None:
             parent = self.registry.get(self.parent)
             if parent.load(request) is None:

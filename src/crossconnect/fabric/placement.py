@@ -62,8 +62,9 @@ def _provider_code(provider: str) -> str:
 _EXTRA_PAIRS = "fabric.portpairs.extra"
 
 
-def port_pairs(peering_location: str, provider: str, store: Store | None = None,
-               conn: Connection | None = None) -> list[PortPair]:
+def port_pairs(
+    peering_location: str, provider: str, store: Store | None = None, conn: Connection | None = None
+) -> list[PortPair]:
     """The default pairs of a provider at a location, plus any the operator added."""
     code = location_code(peering_location)
     pairs = []
@@ -84,8 +85,9 @@ def port_pairs(peering_location: str, provider: str, store: Store | None = None,
     return pairs
 
 
-def add_port_pair(store: Store, peering_location: str, provider: str, port_bandwidth_mbps: int,
-                  overprovision_factor: int) -> PortPair:
+def add_port_pair(
+    store: Store, peering_location: str, provider: str, port_bandwidth_mbps: int, overprovision_factor: int
+) -> PortPair:
     """Operator: add a port pair (two new ports, one on each MSEE) for a provider at a location."""
     existing = port_pairs(peering_location, provider, store)
     code = location_code(peering_location)
@@ -131,8 +133,15 @@ def place(store: Store, conn: Connection, peering_location: str, provider: str, 
     )
 
 
-def resize(store: Store, conn: Connection, placement: dict[str, Any], peering_location: str, provider: str,
-           old_bandwidth: int, new_bandwidth: int) -> None:
+def resize(
+    store: Store,
+    conn: Connection,
+    placement: dict[str, Any],
+    peering_location: str,
+    provider: str,
+    old_bandwidth: int,
+    new_bandwidth: int,
+) -> None:
     pair = next(p for p in port_pairs(peering_location, provider, store, conn) if p.descriptor == placement["portPair"])
     used = usage(store, pair.descriptor, conn)
     if used["usedMbps"] - old_bandwidth + new_bandwidth > pair.capacity_mbps:
@@ -142,7 +151,9 @@ def resize(store: Store, conn: Connection, placement: dict[str, Any], peering_lo
             "ExpressRoutePortCapacityExhausted",
             target="properties.serviceProviderProperties.bandwidthInMbps",
         )
-    store.set_meta(_usage_key(pair.descriptor), {**used, "usedMbps": used["usedMbps"] - old_bandwidth + new_bandwidth}, conn)
+    store.set_meta(
+        _usage_key(pair.descriptor), {**used, "usedMbps": used["usedMbps"] - old_bandwidth + new_bandwidth}, conn
+    )
 
 
 def release(store: Store, conn: Connection, placement: dict[str, Any], bandwidth: int) -> None:

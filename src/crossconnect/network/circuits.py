@@ -51,7 +51,9 @@ class CircuitProperties(ArmModel):
     peerings: list[Any] | None = None
     service_key: str | None = Field(default=None, alias="serviceKey")
     service_provider_notes: str | None = Field(default=None, alias="serviceProviderNotes")
-    service_provider_properties: ServiceProviderProperties | None = Field(default=None, alias="serviceProviderProperties")
+    service_provider_properties: ServiceProviderProperties | None = Field(
+        default=None, alias="serviceProviderProperties"
+    )
     express_route_port: dict[str, Any] | None = Field(default=None, alias="expressRoutePort")
     bandwidth_in_gbps: float | None = Field(default=None, alias="bandwidthInGbps")
     stag: int | None = None
@@ -83,11 +85,15 @@ def _sku(sku: Sku | None, existing: dict[str, Any] | None) -> dict[str, str]:
     if sku.name and (tier is None or family is None) and "_" in sku.name:
         tier, family = tier or sku.name.split("_", 1)[0], family or sku.name.split("_", 1)[1]
     if tier not in SKU_TIERS:
-        raise BadRequest(f"sku.tier '{tier}' is invalid; use one of {', '.join(SKU_TIERS)}.", "InvalidSkuTier",
-                         target="sku.tier")
+        raise BadRequest(
+            f"sku.tier '{tier}' is invalid; use one of {', '.join(SKU_TIERS)}.", "InvalidSkuTier", target="sku.tier"
+        )
     if family not in SKU_FAMILIES:
-        raise BadRequest(f"sku.family '{family}' is invalid; use one of {', '.join(SKU_FAMILIES)}.",
-                         "InvalidSkuFamily", target="sku.family")
+        raise BadRequest(
+            f"sku.family '{family}' is invalid; use one of {', '.join(SKU_FAMILIES)}.",
+            "InvalidSkuFamily",
+            target="sku.family",
+        )
     expected = f"{tier}_{family}"
     if sku.name is not None and sku.name != expected:
         raise BadRequest(
@@ -104,7 +110,9 @@ def _provider_properties(
 ) -> tuple[catalog.Provider, str, int]:
     store = request.services.store
     old = props(existing)["serviceProviderProperties"] if existing else {}
-    name = spp.service_provider_name if spp and spp.service_provider_name is not None else old.get("serviceProviderName")
+    name = (
+        spp.service_provider_name if spp and spp.service_provider_name is not None else old.get("serviceProviderName")
+    )
     location = spp.peering_location if spp and spp.peering_location is not None else old.get("peeringLocation")
     bandwidth = spp.bandwidth_in_mbps if spp and spp.bandwidth_in_mbps is not None else old.get("bandwidthInMbps")
     field = "properties.serviceProviderProperties"
@@ -116,8 +124,9 @@ def _provider_properties(
             target=field,
         )
     if not name:
-        raise BadRequest("serviceProviderName is required.", "MissingServiceProviderName",
-                         target=f"{field}.serviceProviderName")
+        raise BadRequest(
+            "serviceProviderName is required.", "MissingServiceProviderName", target=f"{field}.serviceProviderName"
+        )
     if not location:
         raise BadRequest("peeringLocation is required.", "MissingPeeringLocation", target=f"{field}.peeringLocation")
     if bandwidth is None:
@@ -200,8 +209,13 @@ class ExpressRouteCircuits(ResourceType):
         p["peerings"] = [peering_record.render(c, "circuit", row["id"], row) for c in peerings]
         p["authorizations"] = [render_authorization(c, row["id"]) for c in authorizations]
         p["stag"] = internal(row).get("placement", {}).get("sTag", 0)
-        out: dict[str, Any] = {"id": row["id"], "name": row["name"], "type": self.type_name, "etag": row["etag"],
-                               "location": body["location"]}
+        out: dict[str, Any] = {
+            "id": row["id"],
+            "name": row["name"],
+            "type": self.type_name,
+            "etag": row["etag"],
+            "location": body["location"],
+        }
         if body.get("tags"):
             out["tags"] = body["tags"]
         out["properties"] = p
@@ -216,25 +230,35 @@ class ExpressRouteCircuits(ResourceType):
         if not location:
             raise BadRequest("location is required.", "LocationRequired", target="location")
         if location not in LOCATION_NAMES:
-            raise BadRequest(f"The location '{model.location}' is not a valid Azure region.", "InvalidLocation",
-                             target="location")
+            raise BadRequest(
+                f"The location '{model.location}' is not a valid Azure region.", "InvalidLocation", target="location"
+            )
         if existing is not None and location != existing["body"]["location"]:
             raise BadRequest(
                 f"The location of a circuit cannot be changed (it is '{existing['body']['location']}').",
-                "CannotChangeLocation", target="location",
+                "CannotChangeLocation",
+                target="location",
             )
         if model.properties.express_route_port is not None:
             raise BadRequest(
                 "ExpressRoute Direct circuits (expressRoutePort) are not supported; use serviceProviderProperties.",
-                "ExpressRouteDirectNotSupported", target="properties.expressRoutePort",
+                "ExpressRouteDirectNotSupported",
+                target="properties.expressRoutePort",
             )
         sku = _sku(model.sku, existing)
-        if existing is not None and existing["body"]["sku"]["family"] == "UnlimitedData" and sku["family"] == "MeteredData":
+        if (
+            existing is not None
+            and existing["body"]["sku"]["family"] == "UnlimitedData"
+            and sku["family"] == "MeteredData"
+        ):
             raise BadRequest(
                 "The SKU family can change from MeteredData to UnlimitedData only, not back.",
-                "CannotChangeSkuFamily", target="sku.family",
+                "CannotChangeSkuFamily",
+                target="sku.family",
             )
-        tags = validate_tags(model.tags if model.tags is not None else (existing["body"].get("tags") if existing else {}))
+        tags = validate_tags(
+            model.tags if model.tags is not None else (existing["body"].get("tags") if existing else {})
+        )
         provider, peering_location, bandwidth = _provider_properties(
             request, model.properties.service_provider_properties, existing, conn
         )
@@ -242,10 +266,17 @@ class ExpressRouteCircuits(ResourceType):
         if existing is None:
             place = fabric.place(store, conn, peering_location, provider.name, bandwidth)
             service_key = str(uuid.uuid4())
-            placement = {"portPair": place.port_pair, "primaryAzurePort": place.primary_port,
-                         "secondaryAzurePort": place.secondary_port, "sTag": place.s_tag}
-            old_props: dict[str, Any] = {"serviceProviderProvisioningState": "NotProvisioned",
-                                         "circuitProvisioningState": "Enabled", "serviceKey": service_key}
+            placement = {
+                "portPair": place.port_pair,
+                "primaryAzurePort": place.primary_port,
+                "secondaryAzurePort": place.secondary_port,
+                "sTag": place.s_tag,
+            }
+            old_props: dict[str, Any] = {
+                "serviceProviderProvisioningState": "NotProvisioned",
+                "circuitProvisioningState": "Enabled",
+                "serviceKey": service_key,
+            }
             extra = self._shadow(request, conn, service_key, provider, peering_location, location)
             link = {"placement": placement, **extra}
         else:
@@ -256,15 +287,20 @@ class ExpressRouteCircuits(ResourceType):
                 fabric.resize(store, conn, link["placement"], peering_location, provider.name, old_bw, bandwidth)
         new_props = {
             "provisioningState": old_props.get("provisioningState", "Updating"),
-            "serviceProviderProperties": {"serviceProviderName": provider.name, "peeringLocation": peering_location,
-                                          "bandwidthInMbps": bandwidth},
+            "serviceProviderProperties": {
+                "serviceProviderName": provider.name,
+                "peeringLocation": peering_location,
+                "bandwidthInMbps": bandwidth,
+            },
             "circuitProvisioningState": old_props["circuitProvisioningState"],
             "serviceProviderProvisioningState": old_props["serviceProviderProvisioningState"],
             "serviceKey": old_props["serviceKey"],
             "serviceProviderNotes": old_props.get("serviceProviderNotes", ""),
-            "allowClassicOperations": p.allow_classic_operations if p.allow_classic_operations is not None
+            "allowClassicOperations": p.allow_classic_operations
+            if p.allow_classic_operations is not None
             else old_props.get("allowClassicOperations", False),
-            "globalReachEnabled": p.global_reach_enabled if p.global_reach_enabled is not None
+            "globalReachEnabled": p.global_reach_enabled
+            if p.global_reach_enabled is not None
             else old_props.get("globalReachEnabled", False),
             "gatewayManagerEtag": old_props.get("gatewayManagerEtag", ""),
         }
@@ -274,8 +310,15 @@ class ExpressRouteCircuits(ResourceType):
         self._touch_shadow(conn, link)
         return Write({**existing, "body": new_body, "etag": new_etag()}, operation="put")
 
-    def _shadow(self, request: ArmRequest, conn: Connection, service_key: str, provider: catalog.Provider,
-                peering_location: str, location: str) -> dict[str, Any]:
+    def _shadow(
+        self,
+        request: ArmRequest,
+        conn: Connection,
+        service_key: str,
+        provider: catalog.Provider,
+        peering_location: str,
+        location: str,
+    ) -> dict[str, Any]:
         """Create the cross connection in the provider's management subscription."""
         subscription = provider.management_subscription_id
         if not subscription:
@@ -283,8 +326,10 @@ class ExpressRouteCircuits(ResourceType):
         store = request.services.store
         group = cross_connection_group(peering_location)
         ensure_group(store, subscription, group, location, conn)
-        xc_id = (f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Network/"
-                 f"expressRouteCrossConnections/{service_key}")
+        xc_id = (
+            f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Network/"
+            f"expressRouteCrossConnections/{service_key}"
+        )
         store.put_resource(
             {
                 "key": xc_id.lower(),
@@ -294,8 +339,12 @@ class ExpressRouteCircuits(ResourceType):
                 "group_key": group.lower(),
                 "parent_key": "",
                 "name": service_key,
-                "body": {"location": location, "tags": {}, "properties": {"provisioningState": "Succeeded"},
-                         "internal": {"circuitKey": self.key(request)}},
+                "body": {
+                    "location": location,
+                    "tags": {},
+                    "properties": {"provisioningState": "Succeeded"},
+                    "internal": {"circuitKey": self.key(request)},
+                },
                 "etag": new_etag(),
             },
             conn,
@@ -324,8 +373,9 @@ class ExpressRouteCircuits(ResourceType):
     def on_delete(self, row: Row, conn: Connection) -> None:
         link = internal(row)
         if link.get("placement"):
-            fabric.release(self.store, conn, link["placement"],
-                           props(row)["serviceProviderProperties"]["bandwidthInMbps"])
+            fabric.release(
+                self.store, conn, link["placement"], props(row)["serviceProviderProperties"]["bandwidthInMbps"]
+            )
         if link.get("crossConnectionKey"):
             self.store.delete_resource_tree(link["crossConnectionKey"], conn)
 
@@ -341,5 +391,8 @@ class ExpressRouteCircuits(ResourceType):
             assert circuit is not None
             return ArmResponse(200, troubleshooting.circuit_counters(self.store, circuit))
 
-        return [Endpoint("GET", self.item_template + "/stats", stats, self.api_versions,
-                         self.action("read"), self.namespace)]
+        return [
+            Endpoint(
+                "GET", self.item_template + "/stats", stats, self.api_versions, self.action("read"), self.namespace
+            )
+        ]

@@ -96,8 +96,11 @@ class ExpressRouteCrossConnections(ResourceType):
         if name is None:
             return super().list_rows(request, after, limit)
         rows = self.store.list_resources(
-            subscription_id=request.subscription_id, type_key=self.type_key,
-            group_key=request.params.get("resourceGroupName"), after_seq=after, limit=None,
+            subscription_id=request.subscription_id,
+            type_key=self.type_key,
+            group_key=request.params.get("resourceGroupName"),
+            after_seq=after,
+            limit=None,
         )
         return [r for r in rows if r["name"].lower() == name.lower()][:limit]
 
@@ -105,8 +108,9 @@ class ExpressRouteCrossConnections(ResourceType):
         circuit = self.circuit_of(row)
         c = props(circuit)
         placement = internal(circuit).get("placement", {})
-        peerings = self.store.find_all("resources", parent_key=circuit["key"],
-                                       type_key="microsoft.network/expressroutecircuits/peerings")
+        peerings = self.store.find_all(
+            "resources", parent_key=circuit["key"], type_key="microsoft.network/expressroutecircuits/peerings"
+        )
         out: dict[str, Any] = {
             "name": row["name"],
             "id": row["id"],
@@ -148,8 +152,12 @@ class ExpressRouteCrossConnections(ResourceType):
         _keep_read_only("properties.secondaryAzurePort", p.secondary_azure_port, cp["secondaryAzurePort"])
         _keep_read_only("properties.sTag", p.s_tag, cp["sTag"])
         if p.express_route_circuit is not None:
-            _keep_read_only("properties.expressRouteCircuit.id", p.express_route_circuit.id,
-                            cp["expressRouteCircuit"]["id"], case_insensitive=True)
+            _keep_read_only(
+                "properties.expressRouteCircuit.id",
+                p.express_route_circuit.id,
+                cp["expressRouteCircuit"]["id"],
+                case_insensitive=True,
+            )
         circuit = self.circuit_of(existing, conn)
         c = props(circuit)
         state = c["serviceProviderProvisioningState"]
@@ -157,8 +165,7 @@ class ExpressRouteCrossConnections(ResourceType):
         if wanted is not None and wanted != state:
             if wanted not in TRANSITIONS:
                 raise BadRequest(
-                    f"serviceProviderProvisioningState '{wanted}' is invalid; use one of "
-                    f"{', '.join(TRANSITIONS)}.",
+                    f"serviceProviderProvisioningState '{wanted}' is invalid; use one of {', '.join(TRANSITIONS)}.",
                     "InvalidServiceProviderProvisioningState",
                     target="properties.serviceProviderProvisioningState",
                 )
@@ -172,18 +179,26 @@ class ExpressRouteCrossConnections(ResourceType):
             c["serviceProviderProvisioningState"] = wanted
         if p.service_provider_notes is not None:
             if len(p.service_provider_notes) > 1024:
-                raise BadRequest("serviceProviderNotes is limited to 1024 characters.", "InvalidServiceProviderNotes",
-                                 target="properties.serviceProviderNotes")
+                raise BadRequest(
+                    "serviceProviderNotes is limited to 1024 characters.",
+                    "InvalidServiceProviderNotes",
+                    target="properties.serviceProviderNotes",
+                )
             c["serviceProviderNotes"] = p.service_provider_notes
         tags = validate_tags(model.tags) if model.tags is not None else existing["body"].get("tags", {})
         circuit_row = {**circuit, "body": {**circuit["body"], "properties": c}, "etag": new_etag()}
         peering_rows = self._embedded_peerings(request, p.peerings or [], circuit_row, conn)
         xc_row = {**existing, "body": {**existing["body"], "tags": tags}, "etag": new_etag()}
-        return Write(xc_row, operation="put", extra_rows=[circuit_row, *peering_rows],
-                     payload={"peeringKeys": [r["key"] for r in peering_rows]})
+        return Write(
+            xc_row,
+            operation="put",
+            extra_rows=[circuit_row, *peering_rows],
+            payload={"peeringKeys": [r["key"] for r in peering_rows]},
+        )
 
-    def _embedded_peerings(self, request: ArmRequest, entries: list[dict[str, Any]], circuit: Row,
-                           conn: Connection) -> list[Row]:
+    def _embedded_peerings(
+        self, request: ArmRequest, entries: list[dict[str, Any]], circuit: Row, conn: Connection
+    ) -> list[Row]:
         """Peerings sent inside the cross connection: an entry equal to the stored record (the
         usual GET → modify → PUT round trip) changes nothing; a new or changed one is validated
         like a peering PUT and applied by this operation. Peerings left out are kept: deleting
@@ -197,26 +212,42 @@ class ExpressRouteCrossConnections(ResourceType):
             entry_props = entry.get("properties") or {}
             name = entry.get("name") or entry_props.get("peeringType")
             if not isinstance(name, str) or not name:
-                raise BadRequest(f"properties.peerings[{i}] needs a name or a peeringType.", "InvalidPeeringName",
-                                 target=f"properties.peerings[{i}].name")
+                raise BadRequest(
+                    f"properties.peerings[{i}] needs a name or a peeringType.",
+                    "InvalidPeeringName",
+                    target=f"properties.peerings[{i}].name",
+                )
             canonical = peering_record.canonical_peering_name(name) or name
             existing = next((r for r in siblings if r["name"].lower() == canonical.lower()), None)
             if existing is not None and not peering_record.differs(entry_props, existing["body"]["properties"]):
                 continue
             new_props = peering_record.validate_write(
-                self.store, name=name, body={"properties": entry_props}, existing=existing, circuit=circuit,
-                siblings=siblings, modified_by="ServiceProvider", can_join=route_filters.join_checker(request),
+                self.store,
+                name=name,
+                body={"properties": entry_props},
+                existing=existing,
+                circuit=circuit,
+                siblings=siblings,
+                modified_by="ServiceProvider",
+                can_join=route_filters.join_checker(request),
             )
             new_props["provisioningState"] = "Updating"
             if existing is not None:
                 changed.append({**existing, "body": {**existing["body"], "properties": new_props}, "etag": new_etag()})
             else:
-                changed.append({
-                    "key": f"{circuit['key']}/peerings/{canonical.lower()}", "id": f"{circuit['id']}/peerings/{canonical}",
-                    "type_key": PEERING_TYPE, "subscription_id": circuit["subscription_id"],
-                    "group_key": circuit["group_key"], "parent_key": circuit["key"], "name": canonical,
-                    "body": {"properties": new_props}, "etag": new_etag(),
-                })
+                changed.append(
+                    {
+                        "key": f"{circuit['key']}/peerings/{canonical.lower()}",
+                        "id": f"{circuit['id']}/peerings/{canonical}",
+                        "type_key": PEERING_TYPE,
+                        "subscription_id": circuit["subscription_id"],
+                        "group_key": circuit["group_key"],
+                        "parent_key": circuit["key"],
+                        "name": canonical,
+                        "body": {"properties": new_props},
+                        "etag": new_etag(),
+                    }
+                )
             # later entries are checked against this one (e.g. two peerings on one VLAN in one PUT)
             siblings = [r for r in siblings if r["name"].lower() != canonical.lower()] + [changed[-1]]
         return changed
@@ -231,8 +262,9 @@ class ExpressRouteCrossConnections(ResourceType):
         return result
 
 
-def _keep_read_only(field: str, sent: Any, current: Any, *, normalize: bool = False,
-                    case_insensitive: bool = False) -> None:
+def _keep_read_only(
+    field: str, sent: Any, current: Any, *, normalize: bool = False, case_insensitive: bool = False
+) -> None:
     """A read-only field may be left out (keep) or sent unchanged; changing it is a 400."""
     if sent is None:
         return
@@ -259,7 +291,8 @@ def _name_filter(value: str | None) -> str | None:
     match = re.fullmatch(r"\s*name\s+eq\s+'([^']*)'\s*", value, flags=re.IGNORECASE)
     if match is None:
         raise BadRequest(
-            f"The $filter '{value}' is not supported; use $filter=name eq '<serviceKey>'.", "InvalidFilter",
+            f"The $filter '{value}' is not supported; use $filter=name eq '<serviceKey>'.",
+            "InvalidFilter",
             target="$filter",
         )
     return match.group(1)

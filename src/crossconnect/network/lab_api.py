@@ -19,21 +19,30 @@ from crossconnect.network.troubleshooting import DEVICE_PATHS, link_inputs
 from crossconnect.store import Store
 
 _EDGE_LINK_FIELDS = {"interfaceUp": bool, "sTag": int}
-_EDGE_PEERING_FIELDS = {"cTag": int, "address": str, "prefixLength": int, "asn": int, "remoteAsn": int, "md5": str,
-                        "advertisedPrefixes": list}
+_EDGE_PEERING_FIELDS = {
+    "cTag": int,
+    "address": str,
+    "prefixLength": int,
+    "asn": int,
+    "remoteAsn": int,
+    "md5": str,
+    "advertisedPrefixes": list,
+}
 
 
 def _circuit_by_service_key(store: Store, service_key: str) -> dict[str, Any]:
-    for row in store.find_all("resources", type_key="microsoft.network/expressroutecrossconnections",
-                              name=service_key.lower()):
+    for row in store.find_all(
+        "resources", type_key="microsoft.network/expressroutecrossconnections", name=service_key.lower()
+    ):
         circuit = store.get_resource(internal(row)["circuitKey"])
         if circuit is not None:
             return circuit
     raise NotFound(f"No cross connection has the service key '{service_key}'.", "ResourceNotFound")
 
 
-def _check_edge_access(admin: AdminApi, authorizer: Authorizer, principal: Principal, is_operator: bool,
-                       circuit: dict[str, Any]) -> None:
+def _check_edge_access(
+    admin: AdminApi, authorizer: Authorizer, principal: Principal, is_operator: bool, circuit: dict[str, Any]
+) -> None:
     """The operator may declare any edge; a partner only the edges of its own cross connections:
     the caller must be allowed to write the cross connection (the same check ARM makes)."""
     if is_operator:
@@ -45,8 +54,9 @@ def _check_edge_access(admin: AdminApi, authorizer: Authorizer, principal: Princ
     allowed = (
         xc is not None
         and subscription is not None
-        and authorizer.check(principal, "Microsoft.Network/expressRouteCrossConnections/write", xc["id"],
-                             subscription["tenant_id"]).allowed
+        and authorizer.check(
+            principal, "Microsoft.Network/expressRouteCrossConnections/write", xc["id"], subscription["tenant_id"]
+        ).allowed
     )
     if not allowed:
         raise Forbidden(
@@ -61,18 +71,23 @@ def _validate_edge(data: dict[str, Any]) -> dict[str, Any]:
     for name, value in data.items():
         if name == "peerings":
             if not isinstance(value, dict):
-                raise BadRequest("'peerings' must map a peering type to its settings.", "InvalidRequestContent",
-                                 target="peerings")
+                raise BadRequest(
+                    "'peerings' must map a peering type to its settings.", "InvalidRequestContent", target="peerings"
+                )
             peerings: dict[str, Any] = {}
             for peering_type, fields in value.items():
                 if peering_type not in ("AzurePrivatePeering", "MicrosoftPeering", "AzurePublicPeering"):
-                    raise BadRequest(f"Unknown peering type '{peering_type}'.", "InvalidRequestContent",
-                                     target=f"peerings.{peering_type}")
-                for field, ftype in fields.items():
+                    raise BadRequest(
+                        f"Unknown peering type '{peering_type}'.",
+                        "InvalidRequestContent",
+                        target=f"peerings.{peering_type}",
+                    )
+                for field, _ftype in fields.items():
                     if field not in _EDGE_PEERING_FIELDS or not isinstance(fields[field], _EDGE_PEERING_FIELDS[field]):
                         raise BadRequest(
                             f"peerings.{peering_type}.{field} is unknown or has the wrong type (known: "
-                            f"{', '.join(_EDGE_PEERING_FIELDS)}).", "InvalidRequestContent",
+                            f"{', '.join(_EDGE_PEERING_FIELDS)}).",
+                            "InvalidRequestContent",
                             target=f"peerings.{peering_type}.{field}",
                         )
                 peerings[peering_type] = fields
@@ -80,8 +95,11 @@ def _validate_edge(data: dict[str, Any]) -> dict[str, Any]:
         elif name in _EDGE_LINK_FIELDS and isinstance(value, _EDGE_LINK_FIELDS[name]):
             out[name] = value
         else:
-            raise BadRequest(f"'{name}' is unknown or has the wrong type (known: interfaceUp, sTag, peerings).",
-                             "InvalidRequestContent", target=name)
+            raise BadRequest(
+                f"'{name}' is unknown or has the wrong type (known: interfaceUp, sTag, peerings).",
+                "InvalidRequestContent",
+                target=name,
+            )
     return out
 
 
@@ -91,8 +109,9 @@ def register(admin: AdminApi, authorizer: Authorizer) -> None:
     def _link(request: Request) -> str:
         link = request.path_params["link"].lower()
         if link not in DEVICE_PATHS:
-            raise BadRequest(f"The link '{link}' is invalid; use 'primary' or 'secondary'.", "InvalidDevicePath",
-                             target="link")
+            raise BadRequest(
+                f"The link '{link}' is invalid; use 'primary' or 'secondary'.", "InvalidDevicePath", target="link"
+            )
         return link
 
     async def get_edge(request: Request, principal: Principal, is_operator: bool) -> Any:
@@ -100,14 +119,21 @@ def register(admin: AdminApi, authorizer: Authorizer) -> None:
         _check_edge_access(admin, authorizer, principal, is_operator, circuit)
         key = circuit["body"]["properties"]["serviceKey"]
         effective: dict[str, Any] = {}
-        peerings = [p for p in store.find_all("resources", parent_key=circuit["key"],
-                                              type_key="microsoft.network/expressroutecircuits/peerings")]
+        peerings = [
+            p
+            for p in store.find_all(
+                "resources", parent_key=circuit["key"], type_key="microsoft.network/expressroutecircuits/peerings"
+            )
+        ]
         for link in DEVICE_PATHS:
             edge_link = edges.edge_link(store, key, link, int(internal(circuit)["placement"]["sTag"]), peerings)
             effective[link] = {
-                "interfaceUp": edge_link.interface_up, "sTag": edge_link.s_tag,
+                "interfaceUp": edge_link.interface_up,
+                "sTag": edge_link.s_tag,
                 "peerings": {t: dict(p.__dict__) for t, p in edge_link.peerings.items()},
-                "sessions": {p["body"]["properties"]["peeringType"]: _session(store, circuit, p, link) for p in peerings},
+                "sessions": {
+                    p["body"]["properties"]["peeringType"]: _session(store, circuit, p, link) for p in peerings
+                },
             }
         return {"serviceKey": key, "declared": edges.declaration(store, key), "effective": effective}
 
@@ -139,16 +165,24 @@ def register(admin: AdminApi, authorizer: Authorizer) -> None:
         data = await admin.body(request)
         provider = catalog.find_provider(store, str(data.get("provider", "")))
         if provider is None:
-            raise NotFound(f"Unknown provider '{data.get('provider')}'.", "InvalidServiceProviderName", target="provider")
+            raise NotFound(
+                f"Unknown provider '{data.get('provider')}'.", "InvalidServiceProviderName", target="provider"
+            )
         location = str(data.get("peeringLocation", ""))
         if provider.find_location(location) is None:
-            raise BadRequest(f"'{provider.name}' has no peering location '{location}'.", "InvalidPeeringLocation",
-                             target="peeringLocation")
+            raise BadRequest(
+                f"'{provider.name}' has no peering location '{location}'.",
+                "InvalidPeeringLocation",
+                target="peeringLocation",
+            )
         bandwidth = data.get("portBandwidthInMbps", placement.PORT_BANDWIDTH_MBPS)
         factor = data.get("overprovisionFactor", placement.OVERPROVISION_FACTOR)
         if not isinstance(bandwidth, int) or bandwidth <= 0 or not isinstance(factor, int) or factor <= 0:
-            raise BadRequest("portBandwidthInMbps and overprovisionFactor must be positive integers.",
-                             "InvalidRequestContent", target="portBandwidthInMbps")
+            raise BadRequest(
+                "portBandwidthInMbps and overprovisionFactor must be positive integers.",
+                "InvalidRequestContent",
+                target="portBandwidthInMbps",
+            )
         return _pair_view(store, placement.add_port_pair(store, location, provider.name, bandwidth, factor))
 
     async def get_faults(request: Request, _: Principal) -> Any:
@@ -164,27 +198,45 @@ def register(admin: AdminApi, authorizer: Authorizer) -> None:
         data = await admin.body(request)
         name = str(data.get("name", ""))
         if not name:
-            raise BadRequest("'name' is required (a port, a device, or '<serviceKey>/<primary|secondary>').",
-                             "InvalidRequestContent", target="name")
+            raise BadRequest(
+                "'name' is required (a port, a device, or '<serviceKey>/<primary|secondary>').",
+                "InvalidRequestContent",
+                target="name",
+            )
         return faults.set_down(store, kind, name, bool(data.get("down", True)))
 
     async def flap(request: Request, _: Principal) -> Any:
         data = await admin.body(request)
         try:
-            return faults.flap(store, str(data["serviceKey"]), str(data["peeringType"]), str(data["link"]).lower(),
-                               float(data.get("seconds", faults.FLAP_SECONDS)))
+            return faults.flap(
+                store,
+                str(data["serviceKey"]),
+                str(data["peeringType"]),
+                str(data["link"]).lower(),
+                float(data.get("seconds", faults.FLAP_SECONDS)),
+            )
         except KeyError as exc:
-            raise BadRequest(f"'{exc.args[0]}' is required.", "InvalidRequestContent", target=str(exc.args[0])) from None
+            raise BadRequest(
+                f"'{exc.args[0]}' is required.", "InvalidRequestContent", target=str(exc.args[0])
+            ) from None
 
     async def fail_next(request: Request, _: Principal) -> Any:
         data = await admin.body(request)
         resource_id, code = data.get("resourceId"), data.get("code")
         count = data.get("count", 1)
         if not resource_id or not code or not isinstance(count, int) or count < 1:
-            raise BadRequest("'resourceId', 'code' and a positive 'count' are required.", "InvalidRequestContent",
-                             target="resourceId")
-        return faults.fail_next(store, str(resource_id), count, str(code),
-                                str(data.get("message", f"The operation failed with {code} (injected fault).")))
+            raise BadRequest(
+                "'resourceId', 'code' and a positive 'count' are required.",
+                "InvalidRequestContent",
+                target="resourceId",
+            )
+        return faults.fail_next(
+            store,
+            str(resource_id),
+            count,
+            str(code),
+            str(data.get("message", f"The operation failed with {code} (injected fault).")),
+        )
 
     async def latency(request: Request, _: Principal) -> Any:
         data = await admin.body(request)

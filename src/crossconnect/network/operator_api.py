@@ -16,8 +16,13 @@ from crossconnect.network import bgp_service_communities, catalog, routing_regis
 
 
 def _provider_view(p: catalog.Provider) -> dict[str, Any]:
-    return {"name": p.name, "peeringLocations": list(p.peering_locations), "bandwidthsOffered": list(p.bandwidths),
-            "test": p.test, "managementSubscriptionId": p.management_subscription_id}
+    return {
+        "name": p.name,
+        "peeringLocations": list(p.peering_locations),
+        "bandwidthsOffered": list(p.bandwidths),
+        "test": p.test,
+        "managementSubscriptionId": p.management_subscription_id,
+    }
 
 
 def register(admin: AdminApi) -> None:
@@ -33,26 +38,36 @@ def register(admin: AdminApi) -> None:
         if "peeringLocations" in data:
             locations = data["peeringLocations"]
             if not isinstance(locations, list) or not all(isinstance(x, str) and x for x in locations):
-                raise BadRequest("peeringLocations must be a list of names.", "InvalidRequestContent",
-                                 target="peeringLocations")
+                raise BadRequest(
+                    "peeringLocations must be a list of names.", "InvalidRequestContent", target="peeringLocations"
+                )
             changes["peeringLocations"] = locations
         if "bandwidthsOffered" in data:
             bandwidths = data["bandwidthsOffered"]
             if not isinstance(bandwidths, list) or not all(isinstance(x, int) and x > 0 for x in bandwidths):
-                raise BadRequest("bandwidthsOffered must be a list of positive Mbps values.", "InvalidRequestContent",
-                                 target="bandwidthsOffered")
+                raise BadRequest(
+                    "bandwidthsOffered must be a list of positive Mbps values.",
+                    "InvalidRequestContent",
+                    target="bandwidthsOffered",
+                )
             changes["bandwidthsOffered"] = bandwidths
         if "managementSubscriptionId" in data:
             sub = data["managementSubscriptionId"]
             if sub is not None and store.find("subscriptions", id=str(sub).lower()) is None:
-                raise NotFound(f"The subscription '{sub}' could not be found.", "SubscriptionNotFound",
-                               target="managementSubscriptionId")
+                raise NotFound(
+                    f"The subscription '{sub}' could not be found.",
+                    "SubscriptionNotFound",
+                    target="managementSubscriptionId",
+                )
             changes["managementSubscriptionId"] = str(sub).lower() if sub else None
         if "test" in data:
             changes["test"] = bool(data["test"])
         if catalog.find_provider(store, name) is None and not changes.get("peeringLocations"):
-            raise BadRequest(f"'{name}' is a new provider: give it peeringLocations and bandwidthsOffered.",
-                             "InvalidRequestContent", target="peeringLocations")
+            raise BadRequest(
+                f"'{name}' is a new provider: give it peeringLocations and bandwidthsOffered.",
+                "InvalidRequestContent",
+                target="peeringLocations",
+            )
         return _provider_view(catalog.update_provider(store, name, changes))
 
     async def get_registry(request: Request, _: Principal) -> Any:
@@ -62,12 +77,15 @@ def register(admin: AdminApi) -> None:
         data = await admin.body(request)
         entries = data.get("value")
         if not isinstance(entries, list):
-            raise BadRequest("Expected {\"value\": [{\"prefix\", \"asn\", \"registry\"}, ...]}.", "InvalidRequestContent",
-                             target="value")
+            raise BadRequest(
+                'Expected {"value": [{"prefix", "asn", "registry"}, ...]}.', "InvalidRequestContent", target="value"
+            )
         try:
             routing_registry.replace_entries(store, entries)
         except (KeyError, ValueError, TypeError) as exc:
-            raise BadRequest(f"Invalid routing-registry entry: {exc}.", "InvalidRequestContent", target="value") from None
+            raise BadRequest(
+                f"Invalid routing-registry entry: {exc}.", "InvalidRequestContent", target="value"
+            ) from None
         return {"value": routing_registry.entries(store)}
 
     async def list_route_filter_authorizations(request: Request, _: Principal) -> Any:
@@ -80,16 +98,20 @@ def register(admin: AdminApi) -> None:
         if not isinstance(sub, str) or not sub:
             raise BadRequest("'subscriptionId' is required.", "InvalidRequestContent", target="subscriptionId")
         if store.find("subscriptions", id=sub.lower()) is None:
-            raise NotFound(f"The subscription '{sub}' could not be found.", "SubscriptionNotFound",
-                           target="subscriptionId")
+            raise NotFound(
+                f"The subscription '{sub}' could not be found.", "SubscriptionNotFound", target="subscriptionId"
+            )
         changed = bgp_service_communities.set_authorized(store, sub, True)
         return JSONResponse({"subscriptionId": sub.lower(), "authorized": True}, 201 if changed else 200)
 
     async def revoke_route_filters(request: Request, _: Principal) -> Any:
         sub = request.path_params["subscriptionId"]
         if not bgp_service_communities.set_authorized(store, sub, False):
-            raise NotFound(f"The subscription '{sub}' is not authorized for Office 365 route filter communities.",
-                           "RouteFilterAuthorizationNotFound", target="subscriptionId")
+            raise NotFound(
+                f"The subscription '{sub}' is not authorized for Office 365 route filter communities.",
+                "RouteFilterAuthorizationNotFound",
+                target="subscriptionId",
+            )
         return {"subscriptionId": sub.lower(), "authorized": False}
 
     admin.add("GET", "/service-providers", list_providers)

@@ -96,12 +96,15 @@ def _network(field: str, value: str, version: int) -> ipaddress.IPv4Network | ip
         network = ipaddress.ip_network(value, strict=True)
     except ValueError:
         raise invalid(
-            "InvalidPeerAddressPrefix", field,
+            "InvalidPeerAddressPrefix",
+            field,
             f"The value '{value}' of {field} is not a valid IPv{version} prefix in CIDR notation with no host bits "
             "set (for example 192.168.100.128/30).",
         ) from None
     if network.version != version:
-        raise invalid("InvalidPeerAddressPrefix", field, f"The value '{value}' of {field} must be an IPv{version} prefix.")
+        raise invalid(
+            "InvalidPeerAddressPrefix", field, f"The value '{value}' of {field} must be an IPv{version} prefix."
+        )
     return network
 
 
@@ -118,7 +121,8 @@ def split_pair(primary: str | None, secondary: str | None, field_prefix: str, ve
         return str(first), str(second)
     if p_net.prefixlen != link_len:
         raise invalid(
-            "InvalidPeerAddressPrefix", p_field,
+            "InvalidPeerAddressPrefix",
+            p_field,
             f"{p_field} '{primary}' must be a /{link_len} (or a /{pair_len} without {s_field}, which is split into "
             "the primary and secondary subnets).",
         )
@@ -129,7 +133,8 @@ def split_pair(primary: str | None, secondary: str | None, field_prefix: str, ve
         raise invalid("InvalidPeerAddressPrefix", s_field, f"{s_field} '{secondary}' must be a /{link_len}.")
     if p_net.overlaps(s_net):
         raise invalid(
-            "PeerAddressPrefixesOverlap", s_field,
+            "PeerAddressPrefixesOverlap",
+            s_field,
             f"{p_field} '{primary}' and {s_field} '{secondary}' must be distinct, non-overlapping subnets.",
         )
     return str(p_net), str(s_net)
@@ -137,19 +142,42 @@ def split_pair(primary: str | None, secondary: str | None, field_prefix: str, ve
 
 # Special-purpose ranges (IANA registries, RFC 6890): a public prefix may not overlap one, so a
 # supernet such as 0.0.0.0/0 or 10.0.0.0/7 (which ``is_global`` lets through) is refused too.
-_NOT_PUBLIC = [ipaddress.ip_network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",
-    "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-    "224.0.0.0/4", "240.0.0.0/4",
-    "::/127", "::ffff:0:0/96", "64:ff9b::/96", "100::/64", "2001::/23", "2001:db8::/32", "2002::/16", "fc00::/7",
-    "fe80::/10", "ff00::/8",
-)]
+_NOT_PUBLIC = [
+    ipaddress.ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/127",
+        "::ffff:0:0/96",
+        "64:ff9b::/96",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "2002::/16",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
+]
 
 
 def is_public(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
     if not network.is_global or network.is_multicast or network.is_reserved:
         return False
-    return not any(network.version == n.version and network.overlaps(n) for n in _NOT_PUBLIC)  # type: ignore[arg-type]
+    return not any(network.version == n.version and network.overlaps(n) for n in _NOT_PUBLIC)
 
 
 def _require_public_subnets(peering_type: str, field_prefix: str, primary: str, secondary: str) -> None:
@@ -160,7 +188,8 @@ def _require_public_subnets(peering_type: str, field_prefix: str, primary: str, 
         if not is_public(ipaddress.ip_network(value)):
             field = f"{field_prefix}{which}"
             raise invalid(
-                "InvalidPeerAddressPrefix", field,
+                "InvalidPeerAddressPrefix",
+                field,
                 f"{field} '{value}' must be a public prefix you own: {peering_type} does not accept private, "
                 "shared, loopback, link-local, multicast or documentation addresses.",
             )
@@ -174,7 +203,8 @@ def check_asn(field: str, asn: int, peering_type: str) -> None:
         if low <= asn <= high:
             span = str(low) if low == high else f"{low}-{high}"
             raise invalid(
-                "ReservedPeerAsn", field,
+                "ReservedPeerAsn",
+                field,
                 f"{field} {asn} is reserved ({span}) and cannot be used for {peering_type}.",
             )
 
@@ -200,14 +230,14 @@ def validate_write(
     peering_type = canonical_peering_name(name)
     if peering_type is None:
         raise BadRequest(
-            f"The peering name '{name}' is invalid: a peering is named after its type "
-            f"({', '.join(PEERING_TYPES)}).",
+            f"The peering name '{name}' is invalid: a peering is named after its type ({', '.join(PEERING_TYPES)}).",
             "InvalidPeeringName",
             target="name",
         )
     if props.peering_type is not None and props.peering_type.lower() != peering_type.lower():
         raise invalid(
-            "PeeringNameMismatch", "peeringType",
+            "PeeringNameMismatch",
+            "peeringType",
             f"peeringType '{props.peering_type}' does not match the peering name '{name}'; they must be equal.",
         )
     provider_state = circuit["body"]["properties"]["serviceProviderProvisioningState"]
@@ -235,7 +265,8 @@ def validate_write(
     for sibling in siblings:
         if sibling["name"].lower() != peering_type.lower() and sibling["body"]["properties"].get("vlanId") == vlan_id:
             raise invalid(
-                "VlanIdInUse", "vlanId",
+                "VlanIdInUse",
+                "vlanId",
                 f"vlanId {vlan_id} is already used by peering '{sibling['name']}' on this circuit; "
                 "each peering needs its own VLAN.",
             )
@@ -251,7 +282,8 @@ def validate_write(
     shared_key = props.shared_key if props.shared_key is not None else old.get("sharedKey")
     if shared_key is not None and shared_key != "" and not _SHARED_KEY.match(shared_key):
         raise invalid(
-            "InvalidSharedKey", "sharedKey",
+            "InvalidSharedKey",
+            "sharedKey",
             "sharedKey must be 1 to 25 alphanumeric characters (no spaces or special characters).",
         )
     state = pick(props.state, "state") or "Enabled"
@@ -277,14 +309,19 @@ def validate_write(
         )
     elif ms_config is not None and ms_config.advertised_public_prefixes:
         raise invalid(
-            "MicrosoftPeeringConfigNotAllowed", "microsoftPeeringConfig",
+            "MicrosoftPeeringConfigNotAllowed",
+            "microsoftPeeringConfig",
             f"microsoftPeeringConfig applies only to MicrosoftPeering, not to {peering_type}.",
         )
     from crossconnect.network import route_filters
 
     route_filter = route_filters.resolve_attachment(
-        store, sent=props.route_filter, sent_null="route_filter" in props.model_fields_set and not props.route_filter,
-        old=old.get("routeFilter"), peering_type=peering_type, can_join=can_join,
+        store,
+        sent=props.route_filter,
+        sent_null="route_filter" in props.model_fields_set and not props.route_filter,
+        old=old.get("routeFilter"),
+        peering_type=peering_type,
+        can_join=can_join,
     )
     if route_filter is not None:
         result["routeFilter"] = route_filter
@@ -294,12 +331,17 @@ def validate_write(
             ipv6.primary_peer_address_prefix, ipv6.secondary_peer_address_prefix, "ipv6PeeringConfig.", 6
         )
         _require_public_subnets(peering_type, "ipv6PeeringConfig.", p6, s6)
-        v6: dict[str, Any] = {"primaryPeerAddressPrefix": p6, "secondaryPeerAddressPrefix": s6,
-                              "state": ipv6.state or "Enabled"}
+        v6: dict[str, Any] = {
+            "primaryPeerAddressPrefix": p6,
+            "secondaryPeerAddressPrefix": s6,
+            "state": ipv6.state or "Enabled",
+        }
         if peering_type == "MicrosoftPeering":
             v6["microsoftPeeringConfig"] = _microsoft_config(
-                ipv6.microsoft_peering_config, (old.get("ipv6PeeringConfig") or {}).get("microsoftPeeringConfig"),
-                "ipv6PeeringConfig.microsoftPeeringConfig", 6,
+                ipv6.microsoft_peering_config,
+                (old.get("ipv6PeeringConfig") or {}).get("microsoftPeeringConfig"),
+                "ipv6PeeringConfig.microsoftPeeringConfig",
+                6,
             )
         result["ipv6PeeringConfig"] = v6
     elif ipv6 is None and "ipv6PeeringConfig" in old:
@@ -311,12 +353,15 @@ def _microsoft_config(
     config: MicrosoftPeeringConfig | None, old: dict[str, Any] | None, field: str, version: int
 ) -> dict[str, Any]:
     old = old or {}
-    prefixes = config.advertised_public_prefixes if config and config.advertised_public_prefixes is not None else (
-        old.get("advertisedPublicPrefixes")
+    prefixes = (
+        config.advertised_public_prefixes
+        if config and config.advertised_public_prefixes is not None
+        else (old.get("advertisedPublicPrefixes"))
     )
     if not prefixes:
         raise invalid(
-            "MissingAdvertisedPublicPrefixes", f"{field}.advertisedPublicPrefixes",
+            "MissingAdvertisedPublicPrefixes",
+            f"{field}.advertisedPublicPrefixes",
             "Microsoft peering needs at least one advertised public prefix (advertisedPublicPrefixes).",
         )
     normalized = []
@@ -325,35 +370,46 @@ def _microsoft_config(
         try:
             network = ipaddress.ip_network(prefix, strict=True)
         except ValueError:
-            raise invalid("InvalidAdvertisedPublicPrefix", where,
-                          f"'{prefix}' is not a valid prefix in CIDR notation with no host bits set.") from None
+            raise invalid(
+                "InvalidAdvertisedPublicPrefix",
+                where,
+                f"'{prefix}' is not a valid prefix in CIDR notation with no host bits set.",
+            ) from None
         if network.version != version:
             raise invalid("InvalidAdvertisedPublicPrefix", where, f"'{prefix}' must be an IPv{version} prefix.")
         if not is_public(network):
             raise invalid(
-                "InvalidAdvertisedPublicPrefix", where,
+                "InvalidAdvertisedPublicPrefix",
+                where,
                 f"'{prefix}' is not a public prefix. Microsoft peering accepts only public addresses owned by you "
                 "(no RFC 1918, shared, loopback, link-local, multicast or documentation ranges).",
             )
         normalized.append(str(network))
     customer_asn = config.customer_asn if config and config.customer_asn is not None else old.get("customerASN", 0)
     if customer_asn and not 1 <= customer_asn <= MAX_ASN:
-        raise invalid("InvalidCustomerAsn", f"{field}.customerASN",
-                      f"customerASN {customer_asn} is out of range; it must be between 1 and {MAX_ASN}.")
-    registry = config.routing_registry_name if config and config.routing_registry_name is not None else (
-        old.get("routingRegistryName")
+        raise invalid(
+            "InvalidCustomerAsn",
+            f"{field}.customerASN",
+            f"customerASN {customer_asn} is out of range; it must be between 1 and {MAX_ASN}.",
+        )
+    registry = (
+        config.routing_registry_name
+        if config and config.routing_registry_name is not None
+        else (old.get("routingRegistryName"))
     )
     if registry is not None:
         if registry.upper() not in ROUTING_REGISTRIES:
             raise invalid(
-                "InvalidRoutingRegistryName", f"{field}.routingRegistryName",
+                "InvalidRoutingRegistryName",
+                f"{field}.routingRegistryName",
                 f"routingRegistryName '{registry}' is not one of {', '.join(ROUTING_REGISTRIES)}.",
             )
         registry = registry.upper()
     out: dict[str, Any] = {
         "advertisedPublicPrefixes": normalized,
-        "advertisedCommunities": list(config.advertised_communities or []) if config else old.get(
-            "advertisedCommunities", []),
+        "advertisedCommunities": list(config.advertised_communities or [])
+        if config
+        else old.get("advertisedCommunities", []),
         "advertisedPublicPrefixesState": "Configuring",
         "customerASN": customer_asn or 0,
         "legacyMode": (config.legacy_mode if config and config.legacy_mode is not None else old.get("legacyMode", 0)),
@@ -373,9 +429,10 @@ def settle_prefix_state(store: Store, props: dict[str, Any], conn: Any = None) -
         config = holder.get("microsoftPeeringConfig")
         if not config:
             continue
-        asn = config.get("customerASN") or props.get("peerASN")
-        ok = all(routing_registry.is_registered(store, p, int(asn), conn) for p in config["advertisedPublicPrefixes"])
-        holder["microsoftPeeringConfig"] = {**config, "advertisedPublicPrefixesState": "Configured" if ok else "ValidationNeeded"}
+        asn = int(config.get("customerASN") or props.get("peerASN") or 0)
+        ok = all(routing_registry.is_registered(store, p, asn, conn) for p in config["advertisedPublicPrefixes"])
+        state = "Configured" if ok else "ValidationNeeded"
+        holder["microsoftPeeringConfig"] = {**config, "advertisedPublicPrefixesState": state}
     return props
 
 

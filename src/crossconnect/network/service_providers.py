@@ -13,11 +13,19 @@ VERSIONS = versions("expressRouteServiceProviders")
 
 async def list_service_providers(request: ArmRequest) -> ArmResponse:
     store = request.services.store
-    return page_static(request, [catalog.render_provider(p) for p in catalog.visible_providers(store, request.subscription_id)])
+    return page_static(
+        request, [catalog.render_provider(p) for p in catalog.visible_providers(store, request.subscription_id)]
+    )
 
 
 def endpoints() -> list[Endpoint]:
     return [
-        Endpoint("GET", "/subscriptions/{subscriptionId}/providers/Microsoft.Network/expressRouteServiceProviders",
-                 list_service_providers, VERSIONS, "Microsoft.Network/expressRouteServiceProviders/read", NAMESPACE),
+        Endpoint(
+            "GET",
+            "/subscriptions/{subscriptionId}/providers/Microsoft.Network/expressRouteServiceProviders",
+            list_service_providers,
+            VERSIONS,
+            "Microsoft.Network/expressRouteServiceProviders/read",
+            NAMESPACE,
+        ),
     ]

@@ -17,8 +17,7 @@ from sqlalchemy import Connection
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.fabric import edge as edges
-from crossconnect.fabric import faults
-from crossconnect.fabric import wire
+from crossconnect.fabric import faults, wire
 from crossconnect.network.common import internal
 from crossconnect.store import Store
 
@@ -42,7 +41,7 @@ def microsoft_advertises(store: Store, peering: dict[str, Any]) -> list[str]:
     if peering["body"]["properties"]["peeringType"] != "MicrosoftPeering":
         return []
     try:
-        from crossconnect.network.route_filters import advertised_prefixes  # type: ignore[attr-defined]
+        from crossconnect.network.route_filters import advertised_prefixes
     except ImportError:  # route filters not available: nothing is advertised
         return []
     return [prefix for prefix, _community in advertised_prefixes(store, peering)]
@@ -54,18 +53,27 @@ def link_inputs(store: Store, circuit: dict[str, Any], peering: dict[str, Any], 
     service_key = circuit["body"]["properties"]["serviceKey"]
     programmed_all = internal(peering).get("programmed", {})
     programmed = wire.Programmed(**programmed_all[link]) if link in programmed_all else None
-    siblings = [p for p in store.find_all("resources", parent_key=circuit["key"], type_key=peering["type_key"])
-                if internal(p).get("programmed")]
+    siblings = [
+        p
+        for p in store.find_all("resources", parent_key=circuit["key"], type_key=peering["type_key"])
+        if internal(p).get("programmed")
+    ]
     edge_link = edges.edge_link(store, service_key, link, int(placement.get("sTag", 0)), siblings)
     fault = faults.current(store)
     port = (programmed.port if programmed else placement.get(f"{link}AzurePort", "")).lower()
     device = wire.device_of(port.upper()).lower() if port else ""
-    link_up = (port not in fault["ports"] and device not in fault["devices"]
-               and faults.link_id(service_key, link) not in fault["links"])
+    link_up = (
+        port not in fault["ports"]
+        and device not in fault["devices"]
+        and faults.link_id(service_key, link) not in fault["links"]
+    )
     flap_until = fault["flaps"].get(f"{faults.link_id(service_key, link)}/{props['peeringType'].lower()}", 0.0)
     now = time.time()
-    since = max(internal(peering).get("programmedAt", 0.0), edges.updated_at(store, service_key),
-                flap_until if flap_until <= now else 0.0)
+    since = max(
+        internal(peering).get("programmedAt", 0.0),
+        edges.updated_at(store, service_key),
+        flap_until if flap_until <= now else 0.0,
+    )
     admin_down = None
     ms_config = props.get("microsoftPeeringConfig")
     if ms_config and ms_config.get("advertisedPublicPrefixesState") != "Configured":
@@ -108,11 +116,20 @@ def compute(store: Store, peering_key: str, kind: str, device_path: str, view: s
     neighbor = inputs.programmed.neighbor if inputs.programmed else ""
     up_down = wire.up_down(session.since, session.established)
     if view == "crossConnection":
-        row = {"neighbor": neighbor, "asn": inputs.programmed.peer_asn if inputs.programmed else 0,
-               "upDown": up_down, "stateOrPrefixesReceived": state}
+        row = {
+            "neighbor": neighbor,
+            "asn": inputs.programmed.peer_asn if inputs.programmed else 0,
+            "upDown": up_down,
+            "stateOrPrefixesReceived": state,
+        }
     else:
-        row = {"neighbor": neighbor, "v": 4, "as": inputs.programmed.peer_asn if inputs.programmed else 0,
-               "upDown": up_down, "statePfxRcd": state}
+        row = {
+            "neighbor": neighbor,
+            "v": 4,
+            "as": inputs.programmed.peer_asn if inputs.programmed else 0,
+            "upDown": up_down,
+            "statePfxRcd": state,
+        }
     return {"value": [row] if inputs.programmed else []}
 
 
@@ -127,8 +144,9 @@ def peering_counters(store: Store, circuit: dict[str, Any], peering: dict[str, A
 
 def circuit_counters(store: Store, circuit: dict[str, Any]) -> dict[str, int]:
     total = {"primarybytesIn": 0, "primarybytesOut": 0, "secondarybytesIn": 0, "secondarybytesOut": 0}
-    for peering in store.find_all("resources", parent_key=circuit["key"],
-                                  type_key="microsoft.network/expressroutecircuits/peerings"):
+    for peering in store.find_all(
+        "resources", parent_key=circuit["key"], type_key="microsoft.network/expressroutecircuits/peerings"
+    ):
         for name, value in peering_counters(store, circuit, peering).items():
             total[name] += value
     return total
@@ -136,12 +154,17 @@ def circuit_counters(store: Store, circuit: dict[str, Any]) -> dict[str, int]:
 
 def endpoints(rtype: PeeringRecordType) -> list[Endpoint]:
     """The three POSTs for one peering view."""
-    base = rtype.type_name  # Microsoft.Network/expressRouteCircuits/peerings or .../expressRouteCrossConnections/peerings
+    base = (
+        rtype.type_name
+    )  # Microsoft.Network/expressRouteCircuits/peerings or .../expressRouteCrossConnections/peerings
     # RBAC action names are Azure's: /read (not /action), and "routeTableSummary" (singular)
     # for cross connections vs "routeTablesSummary" for circuits.
     summary_action = "routeTableSummary" if rtype.view == "crossConnection" else "routeTablesSummary"
-    actions = {"arpTables": f"{base}/arpTables/read", "routeTablesSummary": f"{base}/{summary_action}/read",
-               "routeTables": f"{base}/routeTables/read"}
+    actions = {
+        "arpTables": f"{base}/arpTables/read",
+        "routeTablesSummary": f"{base}/{summary_action}/read",
+        "routeTables": f"{base}/routeTables/read",
+    }
 
     def make(kind: str) -> Any:
         async def handler(request: ArmRequest) -> ArmResponse:
@@ -150,7 +173,8 @@ def endpoints(rtype: PeeringRecordType) -> list[Endpoint]:
             if device_path not in DEVICE_PATHS:
                 raise BadRequest(
                     f"The device path '{request.params['devicePath']}' is invalid; use 'primary' or 'secondary'.",
-                    "InvalidDevicePath", target="devicePath",
+                    "InvalidDevicePath",
+                    target="devicePath",
                 )
             ops = request.services.operations
             ops.settle_resource(rtype.key(request))
@@ -172,8 +196,14 @@ def endpoints(rtype: PeeringRecordType) -> list[Endpoint]:
         return handler
 
     return [
-        Endpoint("POST", rtype.item_template + f"/{kind}/{{devicePath}}", make(kind), rtype.api_versions,
-                 actions[kind], rtype.namespace)
+        Endpoint(
+            "POST",
+            rtype.item_template + f"/{kind}/{{devicePath}}",
+            make(kind),
+            rtype.api_versions,
+            actions[kind],
+            rtype.namespace,
+        )
         for kind in KINDS
     ]
 
