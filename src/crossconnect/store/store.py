@@ -378,8 +378,13 @@ class Store:
 
     # -- snapshots ---------------------------------------------------------------------------
     def export_state(self) -> dict[str, list[Row]]:
+        # Rows in key order: PostgreSQL returns updated rows in no fixed order, and a snapshot
+        # should read the same whenever the state is the same.
         with self.tx() as c:
-            return {t.name: [dict(r._mapping) for r in c.execute(select(t))] for t in STATE_TABLES}
+            return {
+                t.name: [dict(r._mapping) for r in c.execute(select(t).order_by(*t.primary_key.columns))]
+                for t in STATE_TABLES
+            }
 
     def import_state(self, state: dict[str, Sequence[Row]]) -> None:
         unknown = set(state) - {t.name for t in STATE_TABLES}
