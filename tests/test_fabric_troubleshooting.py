@@ -224,3 +224,33 @@ def test_stats_grow_while_established(server: Server, provisioned) -> None:
     assert second.primarybytes_in > first.primarybytes_in >= 0
     server.operator("POST", "/faults/links", {"name": f"{provisioned.name}/primary"})
     assert customer.express_route_circuits.get_stats("customer-rg", "er1").primarybytes_in == 0
+
+
+def test_microsoft_peering_advertises_only_the_route_filter_communities(server: Server, provisioned) -> None:
+    """Without a route filter Microsoft advertises nothing on Microsoft peering; with one, the
+    prefixes of the rule's communities; changing the rule changes the routes."""
+    from tests.route_filter_support import create_filter, filter_path
+    from tests.test_network_workflow import MICROSOFT
+
+    peers = server.network("partner").express_route_cross_connection_peerings
+    peers.begin_create_or_update(GROUP, provisioned.name, "MicrosoftPeering", peering(MICROSOFT)).result()
+    received_only = routes(server, provisioned.name, "primary", "MicrosoftPeering")
+    assert received_only == [("131.107.2.0/24", "131.107.1.1", "3598")]  # what the partner edge sends
+
+    create_filter(server, "rf-azure", ("allow-azure", ["12076:5070"]), role="partner", group="partner-filters")
+    filter_id = filter_path(server, "rf-azure", role="partner", group="partner-filters")
+    peers.begin_create_or_update(
+        GROUP, provisioned.name, "MicrosoftPeering", peering(MICROSOFT, routeFilter={"id": filter_id})
+    ).result()
+    advertised = [r for r in routes(server, provisioned.name, "primary", "MicrosoftPeering") if r[2] == "12076"]
+    assert advertised and all(hop == "131.107.1.2" for _, hop, _ in advertised)  # from the MSEE
+
+    # a rule with another community changes what is advertised
+    server.network("partner").route_filter_rules.begin_create_or_update(
+        "partner-filters",
+        "rf-azure",
+        "allow-azure",
+        {"properties": {"access": "Allow", "routeFilterRuleType": "Community", "communities": ["12076:5060"]}},
+    ).result()
+    changed = [r for r in routes(server, provisioned.name, "primary", "MicrosoftPeering") if r[2] == "12076"]
+    assert changed and {n for n, _, _ in changed} != {n for n, _, _ in advertised}
