@@ -18,8 +18,12 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--backend", action="append", choices=BACKENDS,
-                     help="Run against this store backend (default: both; PostgreSQL when reachable).")
+    parser.addoption(
+        "--backend",
+        action="append",
+        choices=BACKENDS,
+        help="Run against this store backend (default: both; PostgreSQL when reachable).",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -44,8 +48,9 @@ def session_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> It
                 pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
             pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
         database = create_postgres_database()
-    server = Server(tmp_path_factory.mktemp(f"server-{backend}") / "data", free_port(), database,
-                    ["--page-size", "100"])
+    server = Server(
+        tmp_path_factory.mktemp(f"server-{backend}") / "data", free_port(), database, ["--page-size", "100"]
+    )
     server.start()
     yield server
     server.stop()

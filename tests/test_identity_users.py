@@ -112,8 +112,13 @@ def test_device_code_flow_over_https(server: Server) -> None:
     user = server.env["user"]
     tenant = server.env["tenant_id"]
     with httpx.Client(base_url=server.base_url, verify=server.tls()) as c:
-        start = c.post(f"/{tenant}/oauth2/v2.0/devicecode", data={
-            "client_id": AZURE_CLI_CLIENT, "scope": "https://management.core.windows.net//.default offline_access"})
+        start = c.post(
+            f"/{tenant}/oauth2/v2.0/devicecode",
+            data={
+                "client_id": AZURE_CLI_CLIENT,
+                "scope": "https://management.core.windows.net//.default offline_access",
+            },
+        )
         assert start.status_code == 200, start.text
         device = start.json()
         poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": AZURE_CLI_CLIENT,
@@ -144,8 +149,13 @@ def test_user_role_assignments(server: Server) -> None:
         assert [a["properties"]["principalType"] for a in mine] == ["User"]
         reader = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
         url = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}?api-version=2022-04-01"
-        body = {"properties": {"roleDefinitionId": f"{scope}/providers/Microsoft.Authorization/roleDefinitions/"
-                               f"{reader}", "principalId": user["object_id"], "principalType": "ServicePrincipal"}}
+        body = {
+            "properties": {
+                "roleDefinitionId": f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{reader}",
+                "principalId": user["object_id"],
+                "principalType": "ServicePrincipal",
+            }
+        }
         wrong = admin.put(url, json=body)
         assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "UnmatchedPrincipalType"
         body["properties"]["principalType"] = "User"

@@ -62,8 +62,14 @@ def test_seed_path_end_to_end(portal: Portal, server: Server) -> None:  # noqa: 
     from azure.identity import ClientSecretCredential
     from azure.mgmt.network import NetworkManagementClient
 
-    credential = ClientSecretCredential(server.env["tenant_id"], app_id, secret, authority=server.base_url,
-                                        disable_instance_discovery=True, connection_verify=server.ca)
+    credential = ClientSecretCredential(
+        server.env["tenant_id"],
+        app_id,
+        secret,
+        authority=server.base_url,
+        disable_instance_discovery=True,
+        connection_verify=server.ca,
+    )
     client = NetworkManagementClient(credential, provider_sub, base_url=server.base_url, connection_verify=server.ca)
     assert list(client.express_route_cross_connections.list()) == []
 

@@ -38,9 +38,7 @@ def authorize_params(server: Server, challenge: str, scope: str = "https://manag
 def sign_in(server: Server, client: httpx.Client, username: str, password: str, challenge: str) -> httpx.Response:
     tenant = server.env["tenant_id"]
     params = authorize_params(server, challenge)
-    return client.post(
-        f"/{tenant}/oauth2/v2.0/authorize", data={**params, "username": username, "password": password}
-    )
+    return client.post(f"/{tenant}/oauth2/v2.0/authorize", data={**params, "username": username, "password": password})
 
 
 def code_from(response: httpx.Response) -> str:

@@ -122,7 +122,11 @@ class ResourceType:
         """The resource group and the parent must exist (404 naming what is missing)."""
         group = request.params.get("resourceGroupName")
         group_key = f"/subscriptions/{request.subscription_id}/resourcegroups/{group}"
-        if group and self.type_key != "microsoft.resources/resourcegroups" and self.store.get_resource(group_key) is None:
+        if (
+            group
+            and self.type_key != "microsoft.resources/resourcegroups"
+            and self.store.get_resource(group_key) is None
+        ):
             raise resource_group_not_found(group)
         if self.parent is not None:
             parent = self.registry.get(self.parent)

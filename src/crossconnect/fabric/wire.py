@@ -125,8 +125,12 @@ def arp_table(i: LinkInputs, now: float | None = None) -> list[dict[str, Any]]:
     if arp_resolves(i):
         assert i.edge_peering is not None
         age = int(min(max(now - i.since, 0), 14400) // 60)
-        partner = {"age": age, "interface": "On-Prem", "ipAddress": i.edge_peering.address,
-                   "macAddress": mac(f"edge/{i.service_key}/{i.link}")}
+        partner = {
+            "age": age,
+            "interface": "On-Prem",
+            "ipAddress": i.edge_peering.address,
+            "macAddress": mac(f"edge/{i.service_key}/{i.link}"),
+        }
     else:
         partner = {"age": 0, "interface": "On-Prem", "ipAddress": p.neighbor, "macAddress": "Incomplete"}
     return [partner, microsoft]
@@ -177,11 +181,13 @@ def route_table(i: LinkInputs) -> list[dict[str, Any]]:
     routes = []
     for ad in i.edge_peering.advertised:
         path = " ".join(x for x in [str(i.edge_peering.asn), str(ad.get("asPath", "")).strip()] if x)
-        routes.append({"network": ad["prefix"], "nextHop": i.edge_peering.address, "locPrf": "", "weight": 0,
-                       "path": path})
+        routes.append(
+            {"network": ad["prefix"], "nextHop": i.edge_peering.address, "locPrf": "", "weight": 0, "path": path}
+        )
     for prefix in i.microsoft_advertises:
-        routes.append({"network": prefix, "nextHop": i.programmed.msee_address, "locPrf": "", "weight": 0,
-                       "path": str(AZURE_ASN)})
+        routes.append(
+            {"network": prefix, "nextHop": i.programmed.msee_address, "locPrf": "", "weight": 0, "path": str(AZURE_ASN)}
+        )
     return routes
 
 

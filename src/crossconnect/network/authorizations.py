@@ -66,6 +66,7 @@ class CircuitAuthorizations(ResourceType):
         parse(AuthorizationBody, body, "ExpressRouteCircuitAuthorization")
         if existing is not None:
             return Write({**existing, "etag": new_etag()}, operation="put")
-        row = self.new_row(request, {"properties": {"authorizationKey": str(uuid.uuid4()),
-                                                    "authorizationUseStatus": "Available"}})
+        row = self.new_row(
+            request, {"properties": {"authorizationKey": str(uuid.uuid4()), "authorizationUseStatus": "Available"}}
+        )
         return Write(row, created=True, operation="put")

@@ -21,8 +21,16 @@ from crossconnect.store import Store
 _DATA = Path(__file__).parent / "data" / "service_providers.json"
 _OVERRIDES = "catalog.providers"  # meta key: operator-added providers and management subscriptions
 
-BANDWIDTH_NAMES = {50: "50Mbps", 100: "100Mbps", 200: "200Mbps", 500: "500Mbps", 1000: "1Gbps", 2000: "2Gbps",
-                   5000: "5Gbps", 10000: "10Gbps"}
+BANDWIDTH_NAMES = {
+    50: "50Mbps",
+    100: "100Mbps",
+    200: "200Mbps",
+    500: "500Mbps",
+    1000: "1Gbps",
+    2000: "2Gbps",
+    5000: "5Gbps",
+    10000: "10Gbps",
+}
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,14 @@ class PeeringRecordType(ResourceType):
         siblings = self.store.find_all("resources", conn, parent_key=circuit["key"], type_key=PEERING_TYPE)
         name = self.name(request)
         new_props = peering_record.validate_write(
-            request.services.store, name=name, body=body, existing=existing, circuit=circuit,
-            siblings=siblings, modified_by=self.modified_by, can_join=route_filters.join_checker(request),
+            request.services.store,
+            name=name,
+            body=body,
+            existing=existing,
+            circuit=circuit,
+            siblings=siblings,
+            modified_by=self.modified_by,
+            can_join=route_filters.join_checker(request),
         )
         if existing is not None:
             body = {**existing["body"], "properties": new_props}
@@ -95,8 +101,14 @@ class PeeringRecordType(ResourceType):
             assert circuit is not None
             return ArmResponse(200, troubleshooting.peering_counters(self.store, circuit, peering))
 
-        stats_endpoint = Endpoint("GET", self.item_template + "/stats", stats, self.api_versions,
-                                  f"{self.type_name}/stats/read", self.namespace)
+        stats_endpoint = Endpoint(
+            "GET",
+            self.item_template + "/stats",
+            stats,
+            self.api_versions,
+            f"{self.type_name}/stats/read",
+            self.namespace,
+        )
         return [stats_endpoint, *troubleshooting.endpoints(self)]
 
 

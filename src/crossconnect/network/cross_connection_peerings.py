@@ -48,8 +48,9 @@ class CrossConnectionPeerings(PeeringRecordType):
 
     def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
         circuit = self.circuit(request)
-        return self.store.find_all("resources", after_seq=after, limit=limit, parent_key=circuit["key"],
-                                   type_key=PEERING_TYPE)
+        return self.store.find_all(
+            "resources", after_seq=after, limit=limit, parent_key=circuit["key"], type_key=PEERING_TYPE
+        )
 
     def check_scope(self, request: ArmRequest) -> None:
         self.registry.get(ExpressRouteCrossConnections).check_scope(request)

@@ -34,22 +34,24 @@ def _pairs(request: ArmRequest) -> list[dict[str, Any]]:
                 continue
             for pair in placement.port_pairs(location, provider.name, store):
                 used = placement.usage(store, pair.descriptor)
-                out.append({
-                    "id": f"/subscriptions/{request.subscription_id}/providers/Microsoft.Network/"
-                          f"expressRouteProviderPorts/{pair.descriptor}",
-                    "name": pair.descriptor,
-                    "type": "Microsoft.Network/expressRouteProviderPorts",
-                    "properties": {
-                        "portPairDescriptor": pair.descriptor,
-                        "primaryAzurePort": pair.primary_port,
-                        "secondaryAzurePort": pair.secondary_port,
-                        "peeringLocation": pair.peering_location,
-                        "overprovisionFactor": pair.overprovision_factor,
-                        "portBandwidthInMbps": pair.port_bandwidth_mbps,
-                        "usedBandwidthInMbps": used["usedMbps"],
-                        "remainingBandwidthInMbps": pair.capacity_mbps - used["usedMbps"],
-                    },
-                })
+                out.append(
+                    {
+                        "id": f"/subscriptions/{request.subscription_id}/providers/Microsoft.Network/"
+                        f"expressRouteProviderPorts/{pair.descriptor}",
+                        "name": pair.descriptor,
+                        "type": "Microsoft.Network/expressRouteProviderPorts",
+                        "properties": {
+                            "portPairDescriptor": pair.descriptor,
+                            "primaryAzurePort": pair.primary_port,
+                            "secondaryAzurePort": pair.secondary_port,
+                            "peeringLocation": pair.peering_location,
+                            "overprovisionFactor": pair.overprovision_factor,
+                            "portBandwidthInMbps": pair.port_bandwidth_mbps,
+                            "usedBandwidthInMbps": used["usedMbps"],
+                            "remainingBandwidthInMbps": pair.capacity_mbps - used["usedMbps"],
+                        },
+                    }
+                )
     return out
 
 
