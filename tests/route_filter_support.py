@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from azure.core.exceptions import HttpResponseError
 
+from tests.network_support import COMPARED_TABLES, MICROSOFT  # noqa: F401 - re-exported for the route-filter tests
 from tests.support import Server
 
 API = "2024-07-01"
@@ -25,20 +26,6 @@ PRIVATE = {
     "primaryPeerAddressPrefix": "192.168.100.128/30",
     "secondaryPeerAddressPrefix": "192.168.100.132/30",
 }
-MICROSOFT = {
-    "peeringType": "MicrosoftPeering",
-    "peerASN": 3598,
-    "vlanId": 200,
-    "primaryPeerAddressPrefix": "131.107.1.0/30",
-    "secondaryPeerAddressPrefix": "131.107.1.4/30",
-    "microsoftPeeringConfig": {
-        "advertisedPublicPrefixes": ["131.107.2.0/24"],
-        "customerASN": 3598,
-        "routingRegistryName": "ARIN",
-    },
-}
-
-COMPARED_TABLES = ("resources", "meta", "operations")
 
 
 def rule(communities: list[str], access: str = "Allow", rule_type: str = "Community") -> dict[str, Any]:
