@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -49,17 +48,33 @@ VERSION = "0.1.0"
 ALL_METHODS = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS"]
 
 
-class CollapseSlashes:
-    """Treat ``//`` in a path as ``/``, as Azure's front end does: the Azure CLI builds
+class FrontDoor:
+    """The outermost ASGI app. ARM requests (the hot path) go straight to the ARM protocol, which
+    is itself ASGI; Starlette's router and middleware would cost more than a resource GET does.
+    Everything else (Azure AD, Graph, portal, operator API, lifespan) goes to Starlette.
+
+    ``//`` in a path counts as ``/``, as on Azure's front end: the Azure CLI builds
     ``{resourceManager}/metadata/endpoints`` from an endpoint that ends in ``/``."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, arm: ASGIApp, rest: Starlette) -> None:
+        self.arm = arm
+        self.rest = rest
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and "//" in scope["path"]:
-            scope = {**scope, "path": re.sub("/{2,}", "/", scope["path"])}
-        await self.app(scope, receive, send)
+        if scope["type"] == "http":
+            path = scope["path"]
+            if "//" in path:
+                path = re.sub("/{2,}", "/", path)
+                scope = {**scope, "path": path}
+            if path.startswith(ARM_PREFIXES) or path in ARM_PATHS:
+                await self.arm(scope, receive, send)
+                return
+        await self.rest(scope, receive, send)
+
+
+# Paths that are ARM whatever follows; other unknown paths reach ARM through the catch-all route.
+ARM_PREFIXES = ("/subscriptions/", "/providers/")
+ARM_PATHS = frozenset({"/subscriptions", "/tenants"})
 
 
 @dataclass
@@ -102,7 +117,7 @@ def build_runtime(config: ServerConfig) -> Runtime:
     return runtime
 
 
-def build_app(runtime: Runtime) -> Starlette:
+def build_app(runtime: Runtime) -> FrontDoor:
     network.describe_provider()
     router = build_router(runtime.registry, runtime.services.operations, network.TYPES, network.endpoints())
     protocol = ArmProtocol(runtime.services, router)
@@ -134,21 +149,16 @@ def build_app(runtime: Runtime) -> Starlette:
                 await task
 
     routes = [
-        # ARM first: its requests are the hot path and should not scan the other routes.
-        Route("/subscriptions", protocol.handle, methods=ALL_METHODS),
-        Route("/subscriptions/{path:path}", protocol.handle, methods=ALL_METHODS),
-        Route("/tenants", protocol.handle, methods=ALL_METHODS),
-        Route("/providers/{path:path}", protocol.handle, methods=ALL_METHODS),
         *AadEndpoints(runtime.directory, runtime.tokens, runtime.sign_in).routes(),
         *portal.routes(lambda: runtime.credentials.get("tenant_id")),
         *GraphApi(runtime.store, runtime.directory, runtime.tokens).routes(),
         Route("/metadata/endpoints", metadata_endpoints, methods=["GET"]),
         *admin.routes(),
-        Route("/{path:path}", protocol.handle, methods=ALL_METHODS),
+        Route("/{path:path}", protocol, methods=ALL_METHODS),  # unknown paths: ARM's 404
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(CollapseSlashes)])
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
-    return app
+    return FrontDoor(protocol, app)
 
 
 def _injected_failure(runtime: Runtime, op: dict[str, Any]) -> None:

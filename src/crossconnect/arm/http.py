@@ -7,8 +7,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
-
 from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from crossconnect.identity.tokens import Principal
@@ -28,7 +26,7 @@ class ArmResponse:
 
 @dataclass
 class ArmRequest:
-    http: Request
+    headers: dict[str, str]  # by lowercase name
     services: ArmServices
     method: str
     path: str
@@ -45,7 +43,7 @@ class ArmRequest:
         return self.params["subscriptionId"].lower()
 
     def header(self, name: str) -> str | None:
-        return self.http.headers.get(name)
+        return self.headers.get(name.lower())
 
     def json_body(self, *, required: bool = True) -> Any:
         """Parse the JSON body. Content type and size are checked here, for every type alike."""

@@ -1,15 +1,19 @@
 """The ARM protocol, written once: authentication, api-version, routing, subscription and
-registration checks, authorization, the error envelope and the standard response headers."""
+registration checks, authorization, the error envelope and the standard response headers.
+
+``ArmProtocol`` is a plain ASGI application. Every ARM request passes through it, so it reads the
+ASGI scope and writes the response messages itself: Starlette's ``Request``/``Response`` objects
+and middleware cost more per request than the rest of a resource GET (see bench/README.md)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
+from random import getrandbits
 from typing import Any
+from urllib.parse import parse_qsl
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from crossconnect.arm.errors import (
     ArmError,
@@ -24,14 +28,54 @@ from crossconnect.arm.errors import (
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint, check_body_size
 from crossconnect.arm.routing import Router
 from crossconnect.arm.services import ArmServices
-from crossconnect.identity.endpoints import base_url
 from crossconnect.identity.tokens import ARM_AUDIENCES, Principal, TokenError
 
 log = logging.getLogger("crossconnect.arm")
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps(separators=...) builds one per call
+_JSON = (b"content-type", b"application/json")
+_READS_LEFT = (b"x-ms-ratelimit-remaining-subscription-reads", b"11999")
+_WRITES_LEFT = (b"x-ms-ratelimit-remaining-subscription-writes", b"1199")
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
 
 def _json(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":")).encode()
+    return _ENCODER.encode(body).encode()
+
+
+def new_request_id() -> str:
+    """A random (version 4) GUID, as Azure's request ids are. Not a secret, so the fast
+    Mersenne Twister serves; ``uuid.uuid4`` would make a system call per request."""
+    h = f"{getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+def parse_query(query_string: bytes) -> dict[str, str]:
+    """The query as a dict, last value winning, blank values kept (as Starlette's QueryParams).
+    Plain ``a=b&c=d`` strings, nearly every ARM request, skip ``parse_qsl``'s unquoting."""
+    text = query_string.decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    query: dict[str, str] = {}
+    for pair in text.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            query[name] = value
+    return query
+
+
+def request_headers(scope: Scope) -> dict[str, str]:
+    """Request headers by (lowercase) name; of repeated headers the first one counts."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(scope["headers"])}
+
+
+def origin(scope: Scope, headers: dict[str, str]) -> str:
+    """The server's own origin as the client addressed it (127.0.0.1, localhost, ...)."""
+    host = headers.get("host")
+    if not host:
+        server = scope.get("server") or ("127.0.0.1", 443)
+        host = f"{server[0]}:{server[1]}"
+    return f"https://{host}"
 
 
 def registration_error(namespace: str) -> Conflict:
@@ -46,66 +90,69 @@ def registration_error(namespace: str) -> Conflict:
     )
 
 
+class _Disconnected(Exception):
+    """The client went away while sending its body: nobody is left to answer."""
+
+
 class ArmProtocol:
     def __init__(self, services: ArmServices, router: Router) -> None:
         self.services = services
         self.router = router
 
-    async def handle(self, request: Request) -> Response:
-        request_id = str(uuid.uuid4())
-        correlation = (
-            request.headers.get("x-ms-correlation-request-id")
-            or request.headers.get("x-ms-client-request-id")
-            or request_id
-        )
-        headers = {
-            "x-ms-request-id": request_id,
-            "x-ms-correlation-request-id": correlation,
-            "x-ms-routing-request-id": f"LOCAL:{request_id}",
-        }
-        if request.method in ("GET", "HEAD"):
-            headers["x-ms-ratelimit-remaining-subscription-reads"] = "11999"
-        else:
-            headers["x-ms-ratelimit-remaining-subscription-writes"] = "1199"
-        client_request_id = request.headers.get("x-ms-client-request-id")
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = request_headers(scope)
+        method = scope["method"]
+        request_id = new_request_id()
+        correlation = headers.get("x-ms-correlation-request-id") or headers.get("x-ms-client-request-id") or request_id
+        response_headers = [
+            (b"x-ms-request-id", request_id.encode()),
+            (b"x-ms-correlation-request-id", correlation.encode("latin-1")),
+            (b"x-ms-routing-request-id", f"LOCAL:{request_id}".encode()),
+            _READS_LEFT if method in ("GET", "HEAD") else _WRITES_LEFT,
+        ]
+        client_request_id = headers.get("x-ms-client-request-id")
         if client_request_id:
-            headers["x-ms-client-request-id"] = client_request_id
+            response_headers.append((b"x-ms-client-request-id", client_request_id.encode("latin-1")))
         try:
             try:
-                result = await self._handle(request)
-            except ArmError:
+                result = await self._handle(scope, receive, headers)
+            except (ArmError, _Disconnected):
                 raise
             except Exception:
-                log.exception("unhandled error on %s %s", request.method, request.url.path)
+                log.exception("unhandled error on %s %s", method, scope["path"])
                 raise ArmError(
                     f"The server encountered an internal error. Request id: {request_id}.", "InternalServerError"
                 ) from None
+        except _Disconnected:
+            return
         except ArmError as exc:
-            headers.update(exc.headers)
+            extra = dict(exc.headers)
             if exc.status == 401:
-                headers["WWW-Authenticate"] = (
-                    f'Bearer authorization_uri="{base_url(request)}/common", error="invalid_token", '
+                extra["WWW-Authenticate"] = (
+                    f'Bearer authorization_uri="{origin(scope, headers)}/common", error="invalid_token", '
                     f'error_description="{exc.message.replace(chr(34), chr(39))}"'
                 )
-            log.info("%s %s -> %s %s", request.method, request.url.path, exc.status, exc.code)
-            return Response(_json(exc.body()), exc.status, headers, media_type="application/json")
-        headers.update(result.headers)
+            log.info("%s %s -> %s %s", method, scope["path"], exc.status, exc.code)
+            await _respond(send, exc.status, response_headers, extra, _json(exc.body()), json=True)
+            return
         if result.body is None:
-            return Response(b"", result.status, headers)
-        if request.method == "HEAD":  # HEAD answers 204 (exists) or the error status
-            return Response(b"", 204 if result.status == 200 else result.status, headers)
-        return Response(_json(result.body), result.status, headers, media_type="application/json")
+            await _respond(send, result.status, response_headers, result.headers, b"")
+        elif method == "HEAD":  # HEAD answers 204 (exists) or the error status
+            await _respond(send, 204 if result.status == 200 else result.status, response_headers, result.headers, b"")
+        else:
+            await _respond(send, result.status, response_headers, result.headers, _json(result.body), json=True)
 
-    async def _handle(self, request: Request) -> ArmResponse:
-        principal = self._authenticate(request)
-        api_version = request.query_params.get("api-version")
+    async def _handle(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> ArmResponse:
+        principal = self._authenticate(headers)
+        query = parse_query(scope["query_string"])
+        api_version = query.get("api-version")
         if not api_version:
             raise BadRequest(
                 "The api-version query parameter (?api-version=) is required for all requests.",
                 "MissingApiVersionParameter",
             )
-        method = request.method
-        path = request.scope["path"]  # request.url would rebuild the whole URL each time
+        method = scope["method"]
+        path = scope["path"]
         endpoint, params, allowed = self.router.match("GET" if method == "HEAD" else method, path)
         if endpoint is None and method == "HEAD":
             endpoint, params, allowed = self.router.match("HEAD", path)
@@ -116,29 +163,27 @@ class ArmProtocol:
                 )
             raise self._not_found(path, api_version)
         served = endpoint.api_versions.check(api_version, self.services.settings.strict_api_versions)
-        length = int(request.headers.get("content-length") or 0)
-        check_body_size(length)
-        body = await request.body() if method in ("PUT", "PATCH", "POST") else b""
-        check_body_size(len(body))
+        check_body_size(int(headers.get("content-length") or 0))
+        body = await _read_body(receive) if method in ("PUT", "PATCH", "POST") else b""
         arm_request = ArmRequest(
-            http=request,
+            headers=headers,
             services=self.services,
             method=method,
             path=path,
             params=params,
-            query=dict(request.query_params),
+            query=query,
             api_version=api_version,
             served_version=served,
             principal=principal,
-            base_url=base_url(request),
+            base_url=origin(scope, headers),
             body_bytes=body,
         )
         if endpoint.needs_subscription:
             self._check_subscription(arm_request, endpoint)
         return await endpoint.handler(arm_request)
 
-    def _authenticate(self, request: Request) -> Principal:
-        header = request.headers.get("authorization")
+    def _authenticate(self, headers: dict[str, str]) -> Principal:
+        header = headers.get("authorization")
         if not header:
             raise Unauthorized("Authentication failed. The 'Authorization' header is missing.", "AuthenticationFailed")
         scheme, _, token = header.partition(" ")
@@ -199,3 +244,39 @@ class ArmProtocol:
                     "InvalidResourceType",
                 )
         return NotFound(f"The requested path '{path}' was not found.", "NotFound")
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        check_body_size(size)  # a client that announced no length is stopped at the limit too
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(
+    send: Send,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    extra: dict[str, str],
+    body: bytes,
+    *,
+    json: bool = False,
+) -> None:
+    """One response: the standard headers, the handler's own (names lowercased, as Starlette
+    sends them), then the content headers."""
+    for name, value in extra.items():
+        headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    if status >= 200 and status not in (204, 304):
+        headers.append((b"content-length", str(len(body)).encode()))
+    if json:
+        headers.append(_JSON)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

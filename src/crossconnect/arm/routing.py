@@ -48,13 +48,20 @@ def _match_fixed(template: Compiled, segments: list[str], lowered: list[str], pa
     return literals
 
 
+Match = tuple[Endpoint | None, dict[str, str], set[str]]
+_MAX_REMEMBERED = 10_000  # matches kept (clients repeat the same paths; bounded under scans)
+
+
 class Router:
     def __init__(self) -> None:
+        # (method, path) -> match: the templates never change once the server runs
+        self._remembered: dict[tuple[str, str], Match] = {}
         self._by_length: dict[int, list[tuple[Compiled, Endpoint]]] = defaultdict(list)
         # templates with a {name:path} segment: (prefix, path parameter name, suffix, endpoint)
         self._variable: list[tuple[Compiled, str, Compiled, Endpoint]] = []
 
     def add(self, endpoint: Endpoint) -> None:
+        self._remembered.clear()
         template = split(endpoint.template)
         variable = [i for i, t in enumerate(template) if _is_path_param(t)]
         if not variable:
@@ -67,11 +74,21 @@ class Router:
             (_compile(template[:i]), template[i][1:-1].split(":")[0], _compile(template[i + 1 :]), endpoint)
         )
 
-    def match(self, method: str, path: str) -> tuple[Endpoint | None, dict[str, str], set[str]]:
+    def match(self, method: str, path: str) -> Match:
         """Best match for ``method``; also the methods any matching template allows (for 405).
 
         The best match has the most literal segments; on a tie a fixed template wins over one
         with a ``{name:path}`` segment."""
+        remembered = self._remembered.get((method, path))
+        if remembered is None:
+            remembered = self._match(method, path)
+            if len(self._remembered) >= _MAX_REMEMBERED:
+                self._remembered.clear()
+            self._remembered[(method, path)] = remembered
+        endpoint, params, allowed = remembered
+        return endpoint, dict(params), allowed  # the caller may change its params
+
+    def _match(self, method: str, path: str) -> Match:
         segments = split(path)
         lowered = [s.lower() for s in segments]
         best: tuple[tuple[int, int], Endpoint, dict[str, str]] | None = None
