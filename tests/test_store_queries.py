@@ -95,3 +95,39 @@ def test_prepared_find_all_binds_per_column_type(store: Store) -> None:
         assert store.find_all("signing_keys", active=value) == reference_find_all(store, "signing_keys", active=value)
     assert [r["kid"] for r in store.find_all("signing_keys", active=True)] == ["k1"]
     assert store.find("signing_keys", kid="k2")["active"] is False
+
+
+def _operation_indexes(store: Store) -> set[str]:
+    from sqlalchemy import inspect
+
+    with store.engine.connect() as c:
+        return {i["name"] for i in inspect(c).get_indexes("operations") if i["name"].startswith("ix_")}
+
+
+def test_operation_indexes_after_upgrade_from_0003(store: Store) -> None:
+    """A store made before 0004 ends with the same operation indexes as a new one."""
+    from alembic import command
+    from alembic.config import Config
+
+    from crossconnect.store import store as store_module
+
+    assert _operation_indexes(store) == {"ix_operations_resource_status", "ix_operations_status_due"}
+    config = Config()
+    config.set_main_option("script_location", store_module._MIGRATIONS)
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003_users")
+    assert _operation_indexes(store) == {"ix_operations_resource_key", "ix_operations_status"}
+    store.migrate()
+    assert _operation_indexes(store) == {"ix_operations_resource_status", "ix_operations_status_due"}
+
+
+def test_running_operations_of_a_resource_do_not_scan_all_running(tmp_path: Path) -> None:
+    import sqlite3
+
+    s = Store(database_url(None, tmp_path))
+    s.migrate()
+    s.dispose()
+    sql, _, _ = s._fast_sql("operations", ("resource_key", "status"), False, False)
+    plan = sqlite3.connect(tmp_path / "crossconnect.db").execute(f"EXPLAIN QUERY PLAN {sql}", ("k", "InProgress"))
+    assert "ix_operations_resource_status (resource_key=? AND status=?)" in str(plan.fetchall())

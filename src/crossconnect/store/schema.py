@@ -169,9 +169,9 @@ operations = Table(
     Column("subscription_id", String(36), nullable=False),
     Column("location", String(64), nullable=False),
     Column("kind", String(64), nullable=False),
-    Column("resource_key", String(1024), nullable=False, index=True),
+    Column("resource_key", String(1024), nullable=False),
     Column("resource_type", String(255), nullable=False),
-    Column("status", String(20), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("result", JSON, nullable=True),
     Column("error", JSON, nullable=True),
@@ -181,6 +181,10 @@ operations = Table(
     Column("created_at", Float, nullable=False),
     Column("finished_at", Float, nullable=True),
 )
+# Every request on a resource asks for the operations still running on it, and the reconciler for
+# the next ones due: with thousands in progress (--operation-delay at scale) neither may scan them.
+Index("ix_operations_resource_status", operations.c.resource_key, operations.c.status)
+Index("ix_operations_status_due", operations.c.status, operations.c.due_at)
 
 # -- access control (role-based) -----------------------------------------------------------------
 # Custom role definitions (built-in roles live in code). ``permissions`` and
