@@ -40,6 +40,7 @@ class AdminContext:
     version: str
 
 
+# network/operator_routes.py declares the same two shapes (admin does not import network; app wires them)
 Handler = Callable[[Request, Principal], Awaitable[Any]]
 LabHandler = Callable[[Request, Principal, bool], Awaitable[Any]]
 

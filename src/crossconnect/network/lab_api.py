@@ -7,7 +7,6 @@ from typing import Any
 
 from starlette.requests import Request
 
-from crossconnect.admin.routes import AdminApi
 from crossconnect.arm.errors import BadRequest, Forbidden, NotFound
 from crossconnect.authz.enforcer import Authorizer
 from crossconnect.fabric import edge as edges
@@ -15,6 +14,7 @@ from crossconnect.fabric import faults, placement
 from crossconnect.identity.tokens import Principal
 from crossconnect.network import catalog
 from crossconnect.network.common import internal
+from crossconnect.network.operator_routes import OperatorRoutes
 from crossconnect.network.troubleshooting import DEVICE_PATHS, link_inputs
 from crossconnect.store import Store
 
@@ -41,7 +41,7 @@ def _circuit_by_service_key(store: Store, service_key: str) -> dict[str, Any]:
 
 
 def _check_edge_access(
-    admin: AdminApi, authorizer: Authorizer, principal: Principal, is_operator: bool, circuit: dict[str, Any]
+    admin: OperatorRoutes, authorizer: Authorizer, principal: Principal, is_operator: bool, circuit: dict[str, Any]
 ) -> None:
     """The operator may declare any edge; a partner only the edges of its own cross connections:
     the caller must be allowed to write the cross connection (the same check ARM makes)."""
@@ -103,7 +103,7 @@ def _validate_edge(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def register(admin: AdminApi, authorizer: Authorizer) -> None:
+def register(admin: OperatorRoutes, authorizer: Authorizer) -> None:
     store = admin.ctx.store
 
     def _link(request: Request) -> str:

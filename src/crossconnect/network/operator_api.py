@@ -9,10 +9,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from crossconnect.admin.routes import AdminApi
 from crossconnect.arm.errors import BadRequest, NotFound
 from crossconnect.identity.tokens import Principal
 from crossconnect.network import bgp_service_communities, catalog, routing_registry
+from crossconnect.network.operator_routes import OperatorRoutes
 
 
 def _provider_view(p: catalog.Provider) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def _provider_view(p: catalog.Provider) -> dict[str, Any]:
     }
 
 
-def register(admin: AdminApi) -> None:
+def register(admin: OperatorRoutes) -> None:
     store = admin.ctx.store
 
     async def list_providers(request: Request, _: Principal) -> Any:
