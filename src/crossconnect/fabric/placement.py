@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from crossconnect.arm.errors import BadRequest
 from crossconnect.store import Store
 
 PAIRS_PER_PROVIDER = 2
@@ -110,6 +109,18 @@ def _usage_key(descriptor: str) -> str:
     return f"fabric.portpair.{descriptor}"
 
 
+class CapacityExhausted(Exception):
+    """No port pair has room for the bandwidth. The model says why and which input is to blame;
+    the resource type turns it into the ARM error (fabric knows nothing of HTTP)."""
+
+    code = "ExpressRoutePortCapacityExhausted"
+
+    def __init__(self, message: str, target: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.target = target
+
+
 def usage(store: Store, descriptor: str, conn: Connection | None = None) -> dict[str, Any]:
     return dict(store.get_meta(_usage_key(descriptor), conn) or {"usedMbps": 0, "nextSTag": FIRST_STAG, "circuits": 0})
 
@@ -125,11 +136,10 @@ def place(store: Store, conn: Connection, peering_location: str, provider: str, 
                 conn,
             )
             return Placement(pair.descriptor, pair.primary_port, pair.secondary_port, s_tag)
-    raise BadRequest(
+    raise CapacityExhausted(
         f"There is no port capacity left for a {bandwidth} Mbps circuit from '{provider}' at peering location "
         f"'{peering_location}'. Choose another peering location or a lower bandwidth, or ask the provider.",
-        "ExpressRoutePortCapacityExhausted",
-        target="properties.serviceProviderProperties.peeringLocation",
+        "properties.serviceProviderProperties.peeringLocation",
     )
 
 
@@ -145,11 +155,10 @@ def resize(
     pair = next(p for p in port_pairs(peering_location, provider, store, conn) if p.descriptor == placement["portPair"])
     used = usage(store, pair.descriptor, conn)
     if used["usedMbps"] - old_bandwidth + new_bandwidth > pair.capacity_mbps:
-        raise BadRequest(
+        raise CapacityExhausted(
             f"The bandwidth cannot be increased to {new_bandwidth} Mbps: the circuit's port pair "
             f"'{pair.descriptor}' has {pair.capacity_mbps - used['usedMbps']} Mbps left.",
-            "ExpressRoutePortCapacityExhausted",
-            target="properties.serviceProviderProperties.bandwidthInMbps",
+            "properties.serviceProviderProperties.bandwidthInMbps",
         )
     store.set_meta(
         _usage_key(pair.descriptor), {**used, "usedMbps": used["usedMbps"] - old_bandwidth + new_bandwidth}, conn

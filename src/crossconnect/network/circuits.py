@@ -264,7 +264,10 @@ class ExpressRouteCircuits(ResourceType):
         )
         p = model.properties
         if existing is None:
-            place = fabric.place(store, conn, peering_location, provider.name, bandwidth)
+            try:
+                place = fabric.place(store, conn, peering_location, provider.name, bandwidth)
+            except fabric.CapacityExhausted as exc:
+                raise BadRequest(exc.message, exc.code, target=exc.target) from None
             service_key = str(uuid.uuid4())
             placement = {
                 "portPair": place.port_pair,
@@ -284,7 +287,10 @@ class ExpressRouteCircuits(ResourceType):
             link = internal(existing)
             old_bw = old_props["serviceProviderProperties"]["bandwidthInMbps"]
             if bandwidth != old_bw:
-                fabric.resize(store, conn, link["placement"], peering_location, provider.name, old_bw, bandwidth)
+                try:
+                    fabric.resize(store, conn, link["placement"], peering_location, provider.name, old_bw, bandwidth)
+                except fabric.CapacityExhausted as exc:
+                    raise BadRequest(exc.message, exc.code, target=exc.target) from None
         new_props = {
             "provisioningState": old_props.get("provisioningState", "Updating"),
             "serviceProviderProperties": {
