@@ -33,32 +33,37 @@ import contextlib
 import inspect
 import json
 import os
-import platform
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: _common is found however this runs
+from _common import (  # noqa: E402
+    HOST,
+    REPO,
+    BenchError,
+    Children,
+    fetch_tokens,
+    free_port,
+    machine_notes,
+    percentile,
+    run,
+    start_server,
+    wait_until_up,
+    workspace,
+)
+
 TARGET_RATIO = 0.5
 API_VERSION = "2021-04-01"
 GROUP_NAME = "bench-rg"
-ARM_SCOPE = "https://management.azure.com/.default"
-HOST = "127.0.0.1"
 
 # uvicorn.Config keywords whose values the bench supplies itself (they are not literals in server.py).
 _SUPPLIED = {"app", "host", "port", "ssl_certfile", "ssl_keyfile"}
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not run (as opposed to: it ran and missed the target)."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -215,58 +220,6 @@ async def _client(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------
-# processes
-# ------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Children:
-    """Every subprocess the bench starts, stopped in reverse order at the end."""
-
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start(self, args: list[str], log: Path) -> subprocess.Popen[bytes]:
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
-        self.processes.append(proc)
-        return proc
-
-    def stop_all(self) -> None:
-        for proc in reversed(self.processes):
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in reversed(self.processes):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-
-
-def wait_until_up(proc: subprocess.Popen[bytes], url: str, cafile: str, log: Path, timeout: float = 60) -> None:
-    import httpx
-
-    context = ssl.create_default_context(cafile=cafile)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"server exited early (status {proc.returncode}):\n{log.read_text()[-4000:]}")
-        try:
-            if httpx.get(url, verify=context, timeout=2).status_code == 200:
-                return
-        except (httpx.HTTPError, OSError):
-            pass
-        time.sleep(0.2)
-    raise BenchError(f"server did not come up within {timeout:.0f}s:\n{log.read_text()[-4000:]}")
-
-
-# ------------------------------------------------------------------------------------------------
 # load generators
 # ------------------------------------------------------------------------------------------------
 
@@ -396,18 +349,14 @@ def run_python_clients(
     if not latencies:
         raise BenchError("python load generator completed no request")
     latencies.sort()
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, max(0, int(round(p / 100 * len(latencies))) - 1))] / 1000
-
     m = Measurement(
         name,
         len(latencies),
         opts.duration,
         len(latencies) / opts.duration,
-        pct(50),
-        pct(90),
-        pct(99),
+        percentile(latencies, 50) / 1000,
+        percentile(latencies, 90) / 1000,
+        percentile(latencies, 99) / 1000,
         sum(latencies) / len(latencies) / 1000,
         errors,
     )
@@ -419,73 +368,16 @@ def run_python_clients(
 # ------------------------------------------------------------------------------------------------
 
 
-def machine_notes() -> dict[str, Any]:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ""
-    with contextlib.suppress(OSError):
-        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "loadavg_before": load,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        **server_implementations(),
-    }
-
-
 def setup_crossconnect(children: Children, work: Path) -> dict[str, Any]:
     import httpx
 
-    data_dir = work / "data"
-    port = free_port()
-    log = work / "crossconnect.log"
-    proc = children.start(
-        [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(data_dir), "--port", str(port)], log
-    )
-    base = f"https://{HOST}:{port}"
-    cafile = str(data_dir / "ca.pem")
-    deadline = time.monotonic() + 60
-    while not Path(cafile).exists():  # the CA is written before the server listens
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise BenchError(f"crossconnect did not start:\n{log.read_text()[-4000:]}")
-        time.sleep(0.1)
-    wait_until_up(proc, f"{base}/_crossconnect/health", cafile, log)
-    env = json.loads(
-        subprocess.check_output(
-            [sys.executable, "-m", "crossconnect.cli.main", "env", "--data-dir", str(data_dir), "--json"],
-            cwd=REPO,
-            timeout=60,
-        )
-    )
-    partner = env["partner"]
-    tenant = partner.get("tenant_id") or env["tenant_id"]
-    context = ssl.create_default_context(cafile=cafile)
-    with httpx.Client(base_url=base, verify=context, timeout=30) as client:
-
-        def bearer(principal: dict[str, Any]) -> str:
-            r = client.post(
-                f"/{tenant}/oauth2/v2.0/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": principal["client_id"],
-                    "client_secret": principal["client_secret"],
-                    "scope": ARM_SCOPE,
-                },
-            )
-            if r.status_code != 200:
-                raise BenchError(f"token request failed: {r.status_code} {r.text}")
-            return f"Bearer {r.json()['access_token']}"
-
-        # The partner (Network Contributor) reads groups; the subscription admin (Owner) creates it.
-        authorization = bearer(partner)
-        creator = bearer(env["admin"]) if "admin" in env else authorization
-        path = f"/subscriptions/{partner['subscription_id']}/resourceGroups/{GROUP_NAME}?api-version={API_VERSION}"
+    server = start_server(children, work)
+    # The partner (Network Contributor) reads groups; the subscription admin (Owner) creates it.
+    fetch_tokens(server, [role for role in ("partner", "admin") if role in server.env])
+    authorization = server.bearer("partner")
+    creator = server.bearer("admin") if "admin" in server.tokens else authorization
+    path = f"/subscriptions/{server.subscription('partner')}/resourceGroups/{GROUP_NAME}?api-version={API_VERSION}"
+    with httpx.Client(base_url=server.base, verify=server.tls(), timeout=30) as client:
         r = client.put(path, json={"location": "westeurope"}, headers={"Authorization": creator})
         if r.status_code not in (200, 201):
             raise BenchError(f"creating the resource group failed: {r.status_code} {r.text}")
@@ -494,12 +386,12 @@ def setup_crossconnect(children: Children, work: Path) -> dict[str, Any]:
             raise BenchError(f"GET of the resource group failed: {r.status_code} {r.text}")
         body = r.json()
     return {
-        "port": port,
-        "pid": proc.pid,
+        "port": server.port,
+        "pid": server.proc.pid,
         "path": path,
         "authorization": authorization,
-        "cafile": cafile,
-        "data_dir": data_dir,
+        "cafile": server.cafile,
+        "data_dir": server.data_dir,
         "body": body,
     }
 
@@ -552,9 +444,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
         raise BenchError("--loadgen wrk: wrk is not installed (apt-get install -y wrk)")
     loadgen = opts.loadgen if opts.loadgen != "auto" else ("wrk" if shutil.which("wrk") else "python")
     options, unknown = server_uvicorn_options()
-    work = Path(tempfile.mkdtemp(prefix="crossconnect-bench-"))
-    children = Children()
-    try:
+    with workspace("crossconnect-bench-", opts.keep) as (work, children):
         cc = setup_crossconnect(children, work)
         baseline_port, baseline_pid = setup_baseline(children, work, cc)
         rounds: dict[str, list[Measurement]] = {"baseline": [], "crossconnect": []}
@@ -601,14 +491,8 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
             "request": {"method": "GET", "path": cc["path"], "response_bytes": len(json.dumps(cc["body"]))},
             "uvicorn_options": options,
             "uvicorn_options_not_mirrored": unknown,
-            "machine": machine_notes(),
+            "machine": machine_notes(**server_implementations()),
         }
-    finally:
-        children.stop_all()
-        if opts.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -675,23 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.rounds < 1 or opts.rounds > 10:
         p.error("--rounds must be in [1, 10]")
 
-    def on_term(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        result = bench(opts)
-    except BenchError as exc:
-        if opts.json:
-            print(json.dumps({"error": str(exc)}))
-        else:
-            print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
-    if opts.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_table(result)
-    return 0 if result["passed"] else 1
+    return run(bench, print_table, opts)
 
 
 def _internal(argv: list[str]) -> int:

@@ -39,28 +39,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import math
-import os
-import platform
-import shutil
-import signal
-import socket
-import ssl
-import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: _common is found however this runs
+from _common import (  # noqa: E402
+    PRIVATE_PEERING,
+    BenchError,
+    Server,
+    fetch_tokens,
+    machine_notes,
+    percentile,
+    run,
+    start_server,
+    workspace,
+)
+
 TARGET_RATIO = 1.5
 API_VERSION = "2024-07-01"
-ARM_SCOPE = "https://management.azure.com/.default"
-HOST = "127.0.0.1"
 PROVIDER = "Ibiza Test Provider"
 PEERING_LOCATION = "Area51"
 XC_GROUP = "CrossConnection-Area51"
@@ -69,141 +69,6 @@ BANDWIDTH_MBPS = 50
 DEFAULT_CAPACITY_MBPS = 2 * 10_000 * 4  # the provider's two default port pairs at a location
 PAIR_CAPACITY_MBPS = 10_000 * 4  # one added pair: 10 Gbps ports, overprovision factor 4
 KINDS = ("arpTables", "routeTablesSummary", "routeTables")
-PRIVATE = {
-    "peeringType": "AzurePrivatePeering",
-    "peerASN": 65010,
-    "vlanId": 100,
-    "primaryPeerAddressPrefix": "192.168.100.128/30",
-    "secondaryPeerAddressPrefix": "192.168.100.132/30",
-    "sharedKey": "abc123",
-}
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not run (as opposed to: it ran and missed the target)."""
-
-
-# ------------------------------------------------------------------------------------------------
-# processes
-# ------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def child_env() -> dict[str, str]:
-    """The server runs the code next to this script (a worktree wins over an editable install)."""
-    src = str(REPO / "src")
-    path = os.environ.get("PYTHONPATH", "")
-    return {**os.environ, "PYTHONPATH": src + (os.pathsep + path if path else "")}
-
-
-@dataclass
-class Children:
-    """Every subprocess the bench starts, stopped in reverse order at the end."""
-
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start(self, args: list[str], log: Path) -> subprocess.Popen[bytes]:
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=child_env(), start_new_session=True
-            )
-        self.processes.append(proc)
-        return proc
-
-    def stop_all(self) -> None:
-        for proc in reversed(self.processes):
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in reversed(self.processes):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-
-
-def wait_until_up(proc: subprocess.Popen[bytes], url: str, cafile: str, log: Path, timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"server exited early (status {proc.returncode}):\n{log.read_text()[-4000:]}")
-        if Path(cafile).exists():
-            try:
-                context = ssl.create_default_context(cafile=cafile)
-                if httpx.get(url, verify=context, timeout=2).status_code == 200:
-                    return
-            except (httpx.HTTPError, OSError, ssl.SSLError):
-                pass
-        time.sleep(0.1)
-    raise BenchError(f"server did not come up within {timeout:.0f}s:\n{log.read_text()[-4000:]}")
-
-
-@dataclass
-class Server:
-    base: str
-    cafile: str
-    env: dict[str, Any]
-    log: Path
-    data_dir: Path
-    tokens: dict[str, str] = field(default_factory=dict)
-    _tls: ssl.SSLContext | None = None
-
-    def tls(self) -> ssl.SSLContext:
-        if self._tls is None:
-            self._tls = ssl.create_default_context(cafile=self.cafile)
-        return self._tls
-
-    def subscription(self, role: str) -> str:
-        return str(self.env[role]["subscription_id"])
-
-    def headers(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}", "Accept": "application/json"}
-
-
-def start_server(children: Children, work: Path) -> Server:
-    import httpx
-
-    work.mkdir(parents=True)
-    data_dir = work / "data"
-    port = free_port()
-    log = work / "crossconnect.log"
-    cmd = [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-    proc = children.start(cmd, log)
-    base = f"https://{HOST}:{port}"
-    cafile = str(data_dir / "ca.pem")
-    wait_until_up(proc, f"{base}/_crossconnect/health", cafile, log)
-    env = json.loads(
-        subprocess.check_output(
-            [sys.executable, "-m", "crossconnect.cli.main", "env", "--data-dir", str(data_dir), "--json"],
-            cwd=REPO,
-            env=child_env(),
-            timeout=60,
-        )
-    )
-    server = Server(base, cafile, env, log, data_dir)
-    with httpx.Client(base_url=base, verify=server.tls(), timeout=30) as client:
-        for role in ("customer", "partner", "operator"):
-            p = env[role]
-            r = client.post(
-                f"/{p.get('tenant_id') or env['tenant_id']}/oauth2/v2.0/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": p["client_id"],
-                    "client_secret": p["client_secret"],
-                    "scope": ARM_SCOPE,
-                },
-            )
-            if r.status_code != 200:
-                raise BenchError(f"token request for {role} failed: {r.status_code} {r.text}")
-            server.tokens[role] = r.json()["access_token"]
-    return server
 
 
 # ------------------------------------------------------------------------------------------------
@@ -308,7 +173,9 @@ async def _create_circuits(server: Server, indices: range, workers: int) -> list
                 await _write(
                     client, "PUT", xc, {"properties": {"serviceProviderProvisioningState": "Provisioned"}}, partner
                 )
-                await _write(client, "PUT", f"{xc}/peerings/AzurePrivatePeering", {"properties": PRIVATE}, partner)
+                await _write(
+                    client, "PUT", f"{xc}/peerings/AzurePrivatePeering", {"properties": PRIVATE_PEERING}, partner
+                )
                 keys[i] = key
 
         await asyncio.gather(*(worker() for _ in range(workers)))
@@ -350,11 +217,6 @@ class Latencies:
     max_ms: float
     polls_per_call: float
     p50_ms_by_kind: dict[str, float]
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    index = min(len(sorted_values) - 1, max(0, int(round(p / 100 * len(sorted_values))) - 1))
-    return sorted_values[index]
 
 
 class Caller:
@@ -430,34 +292,14 @@ def measure_interleaved(callers: list[Caller], calls: int, warmup: int, batch: i
 # ------------------------------------------------------------------------------------------------
 
 
-def machine_notes() -> dict[str, Any]:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ""
-    with contextlib.suppress(OSError):
-        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "loadavg_before": load,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
 def bench(opts: argparse.Namespace) -> dict[str, Any]:
     machine = machine_notes()
-    work = Path(tempfile.mkdtemp(prefix="ccbench-troubleshooting-"))
-    children = Children()
-    callers: list[Caller] = []
-    try:
+    with workspace("ccbench-troubleshooting-", opts.keep) as (work, children):
         started = time.perf_counter()
         small_server = start_server(children, work / "small")
         large_server = start_server(children, work / "large")
+        for server in (small_server, large_server):
+            fetch_tokens(server, ("customer", "partner", "operator"))
         startup = time.perf_counter() - started
         add_port_pairs(small_server, opts.small)
         pairs = add_port_pairs(large_server, opts.circuits)
@@ -476,9 +318,13 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
         for server, key in ((small_server, small_keys[0]), (large_server, large_keys[0])):
             check_provisioned(server, key)
         callers = [Caller(small_server, small_keys[0], opts.small), Caller(large_server, large_keys[0], opts.circuits)]
-        measure_started = time.perf_counter()
-        measure_interleaved(callers, opts.calls, opts.warmup, opts.batch)
-        measuring = time.perf_counter() - measure_started
+        try:
+            measure_started = time.perf_counter()
+            measure_interleaved(callers, opts.calls, opts.warmup, opts.batch)
+            measuring = time.perf_counter() - measure_started
+        finally:
+            for caller in callers:
+                caller.close()
         small, large = (c.result() for c in callers)
         p50_ratio, p99_ratio = large.p50_ms / small.p50_ms, large.p99_ms / small.p99_ms
         db = large_server.data_dir / "crossconnect.db"
@@ -505,14 +351,6 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
             },
             "machine": machine,
         }
-    finally:
-        for caller in callers:
-            caller.close()
-        children.stop_all()
-        if opts.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -566,30 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 10 <= opts.calls <= 10_000 or not 0 <= opts.warmup <= 1000 or not 1 <= opts.workers <= 32:
         p.error("--calls must be in [10, 10000], --warmup in [0, 1000], --workers in [1, 32]")
 
-    def on_term(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    def on_alarm(_signum: int, _frame: Any) -> None:
-        raise BenchError(f"the benchmark exceeded --time-limit ({opts.time_limit:.0f} s)")
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(max(1, int(opts.time_limit)))
-    try:
-        result = bench(opts)
-    except BenchError as exc:
-        if opts.json:
-            print(json.dumps({"error": str(exc)}))
-        else:
-            print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        signal.alarm(0)
-    if opts.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_table(result)
-    return 0 if result["passed"] else 1
+    over_time = f"the benchmark exceeded --time-limit ({opts.time_limit:.0f} s)"
+    return run(bench, print_table, opts, time_limit=int(opts.time_limit), over_time=over_time)
 
 
 if __name__ == "__main__":

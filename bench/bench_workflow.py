@@ -36,38 +36,29 @@ Exit status: 0 PASS, 1 FAIL (a run took 1 s or more), 2 the benchmark could not 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import os
-import platform
-import shutil
-import signal
-import socket
-import ssl
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: _common is found however this runs
+from _common import (  # noqa: E402
+    ARM_SCOPE,
+    PRIVATE_PEERING,
+    BenchError,
+    Server,
+    machine_notes,
+    run,
+    start_server,
+    workspace,
+)
+
 TARGET_SECONDS = 1.0
-ARM_SCOPE = "https://management.azure.com/.default"
-HOST = "127.0.0.1"
 XC_GROUP = "CrossConnection-Area51"
 
-PRIVATE = {
-    "peeringType": "AzurePrivatePeering",
-    "peerASN": 65010,
-    "vlanId": 100,
-    "primaryPeerAddressPrefix": "192.168.100.128/30",
-    "secondaryPeerAddressPrefix": "192.168.100.132/30",
-    "sharedKey": "abc123",
-}
 MICROSOFT = {
     "peeringType": "MicrosoftPeering",
     "peerASN": 3598,
@@ -80,92 +71,6 @@ MICROSOFT = {
         "routingRegistryName": "arin",
     },
 }
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not run (as opposed to: it ran and missed the target)."""
-
-
-# ------------------------------------------------------------------------------------------------
-# processes
-# ------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def child_env() -> dict[str, str]:
-    """The server runs the code next to this script (a worktree wins over an editable install)."""
-    src = str(REPO / "src")
-    path = os.environ.get("PYTHONPATH", "")
-    return {**os.environ, "PYTHONPATH": src + (os.pathsep + path if path else "")}
-
-
-@dataclass
-class Children:
-    """Every subprocess the bench starts, stopped in reverse order at the end."""
-
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start(self, args: list[str], log: Path) -> subprocess.Popen[bytes]:
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=child_env(), start_new_session=True
-            )
-        self.processes.append(proc)
-        return proc
-
-    def stop_all(self) -> None:
-        for proc in reversed(self.processes):
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in reversed(self.processes):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-
-
-def wait_until_up(proc: subprocess.Popen[bytes], url: str, cafile: str, log: Path, timeout: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"server exited early (status {proc.returncode}):\n{log.read_text()[-4000:]}")
-        if Path(cafile).exists():
-            try:
-                context = ssl.create_default_context(cafile=cafile)
-                if httpx.get(url, verify=context, timeout=2).status_code == 200:
-                    return
-            except (httpx.HTTPError, OSError, ssl.SSLError):
-                pass
-        time.sleep(0.1)
-    raise BenchError(f"server did not come up within {timeout:.0f}s:\n{log.read_text()[-4000:]}")
-
-
-def start_server(children: Children, work: Path) -> dict[str, Any]:
-    data_dir = work / "data"
-    port = free_port()
-    log = work / "crossconnect.log"
-    cmd = [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-    proc = children.start(cmd, log)
-    base = f"https://{HOST}:{port}"
-    cafile = str(data_dir / "ca.pem")
-    wait_until_up(proc, f"{base}/_crossconnect/health", cafile, log)
-    env = json.loads(
-        subprocess.check_output(
-            [sys.executable, "-m", "crossconnect.cli.main", "env", "--data-dir", str(data_dir), "--json"],
-            cwd=REPO,
-            env=child_env(),
-            timeout=60,
-        )
-    )
-    return {"base": base, "cafile": cafile, "env": env, "log": log}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -242,17 +147,17 @@ class Clients:
     credentials: dict[str, Any]
 
 
-def build_clients(server: dict[str, Any], tally: Tally) -> Clients:
+def build_clients(server: Server, tally: Tally) -> Clients:
     from azure.identity import ClientSecretCredential
     from azure.mgmt.network import NetworkManagementClient
     from azure.mgmt.resource.resources import ResourceManagementClient
 
-    env, base, ca = server["env"], server["base"], server["cafile"]
+    env, base, ca = server.env, server.base, server.cafile
     creds = {}
     for role in ("customer", "partner"):
         p = env[role]
         creds[role] = ClientSecretCredential(
-            p.get("tenant_id") or env["tenant_id"],
+            server.tenant(role),
             p["client_id"],
             p["client_secret"],
             authority=base,
@@ -322,7 +227,7 @@ def workflow(c: Clients, group: str) -> None:
     check(seen == "Provisioned", "the customer sees Provisioned")
 
     peers = partner.express_route_cross_connection_peerings
-    private = peers.begin_create_or_update(XC_GROUP, key, "AzurePrivatePeering", peering(PRIVATE)).result()
+    private = peers.begin_create_or_update(XC_GROUP, key, "AzurePrivatePeering", peering(PRIVATE_PEERING)).result()
     check(private.provisioning_state == "Succeeded" and private.azure_asn == 12076, "private peering created")
     check(private.last_modified_by == "ServiceProvider", "private peering lastModifiedBy ServiceProvider")
     ms = peers.begin_create_or_update(XC_GROUP, key, "MicrosoftPeering", peering(MICROSOFT)).result()
@@ -333,7 +238,7 @@ def workflow(c: Clients, group: str) -> None:
     check(listed["AzurePrivatePeering"].last_modified_by == "ServiceProvider", "customer sees ServiceProvider")
 
     customer.express_route_circuit_peerings.begin_create_or_update(
-        group, "er1", "AzurePrivatePeering", peering(PRIVATE, vlanId=101)
+        group, "er1", "AzurePrivatePeering", peering(PRIVATE_PEERING, vlanId=101)
     ).result()
     mine = peers.get(XC_GROUP, key, "AzurePrivatePeering")
     check(mine.vlan_id == 101 and mine.last_modified_by == "Customer", "the partner sees the customer's change")
@@ -380,35 +285,12 @@ def timed_run(c: Clients, tally: Tally, group: str) -> Run:
 # ------------------------------------------------------------------------------------------------
 
 
-def machine_notes() -> dict[str, Any]:
+def bench(opts: argparse.Namespace) -> dict[str, Any]:
     import azure.core
     import azure.mgmt.network
 
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = ""
-    with contextlib.suppress(OSError):
-        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "loadavg_before": load,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "azure_core": azure.core.__version__,
-        "azure_mgmt_network": azure.mgmt.network.__version__,
-    }
-
-
-def bench(opts: argparse.Namespace) -> dict[str, Any]:
-    machine = machine_notes()
-    work = Path(tempfile.mkdtemp(prefix="ccbench-workflow-"))
-    children = Children()
-    try:
+    machine = machine_notes(azure_core=azure.core.__version__, azure_mgmt_network=azure.mgmt.network.__version__)
+    with workspace("ccbench-workflow-", opts.keep) as (work, children):
         started = time.perf_counter()
         server = start_server(children, work)
         startup = time.perf_counter() - started
@@ -436,12 +318,6 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
             "server_startup_s": startup,
             "machine": machine,
         }
-    finally:
-        children.stop_all()
-        if opts.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -489,32 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= opts.runs <= 50 or not 0 <= opts.warmup <= 10:
         p.error("--runs must be in [1, 50] and --warmup in [0, 10]")
 
-    def on_term(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    def on_alarm(_signum: int, _frame: Any) -> None:
-        raise BenchError("the benchmark exceeded its time limit")
-
-    signal.signal(signal.SIGTERM, on_term)
     # Bounded: a run takes well under a second; a stuck server or the SDK's 30 s polling
     # fallback (a Retry-After of 0) trips this.
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(120 + 30 * (opts.runs + opts.warmup))
-    try:
-        result = bench(opts)
-    except BenchError as exc:
-        if opts.json:
-            print(json.dumps({"error": str(exc)}))
-        else:
-            print(f"benchmark failed: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        signal.alarm(0)
-    if opts.json:
-        print(json.dumps(result, indent=2))
-    else:
-        print_table(result)
-    return 0 if result["passed"] else 1
+    return run(bench, print_table, opts, time_limit=120 + 30 * (opts.runs + opts.warmup))
 
 
 if __name__ == "__main__":
