@@ -444,6 +444,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
         raise BenchError("--loadgen wrk: wrk is not installed (apt-get install -y wrk)")
     loadgen = opts.loadgen if opts.loadgen != "auto" else ("wrk" if shutil.which("wrk") else "python")
     options, unknown = server_uvicorn_options()
+    machine = machine_notes(**server_implementations())  # the load average before anything starts
     with workspace("crossconnect-bench-", opts.keep) as (work, children):
         cc = setup_crossconnect(children, work)
         baseline_port, baseline_pid = setup_baseline(children, work, cc)
@@ -491,7 +492,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
             "request": {"method": "GET", "path": cc["path"], "response_bytes": len(json.dumps(cc["body"]))},
             "uvicorn_options": options,
             "uvicorn_options_not_mirrored": unknown,
-            "machine": machine_notes(**server_implementations()),
+            "machine": machine,
         }
 
 
