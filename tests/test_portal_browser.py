@@ -1,19 +1,23 @@
 """The portal in a real Chromium, signed in as the admin user: the seed's path end to end, then the
 blades beyond it (access control at resource-group scope, removing a role assignment, deleting a
-client secret, editing a peering). The blade tests check the effect in
+client secret, editing a peering) and the end of a session. The blade tests check the effect in
 the page and through the ARM/Graph API."""
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+import jwt
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 from tests.browser_support import NARROW, Portal, chromium, portal, screenshots  # noqa: F401 - fixtures
 from tests.network_support import PRIVATE, PeeringView, ensure_group, peering, provisioned_circuit
+from tests.platform_support import SUBSCRIPTIONS_API, client, signing_key
 from tests.rbac_support import (
     ROLE_IDS,
     assign,
@@ -27,6 +31,7 @@ from tests.rbac_support import (
     seeded,
 )
 from tests.support import ARM_SCOPE, Server
+from tests.user_signin_support import PORTAL_CLIENT
 
 pytestmark = pytest.mark.browser
 
@@ -283,3 +288,92 @@ def test_cross_connection_peering_edit_is_stored(portal: Portal, server: Server)
         assert stored.secondary_peer_address_prefix == PRIVATE["secondaryPeerAddressPrefix"]
         assert stored.shared_key == PRIVATE["sharedKey"]  # not in the form's body, kept
         assert stored.provisioning_state == "Succeeded"
+
+
+# -- the end of a session ---------------------------------------------------------------------------
+
+EXPIRED_HEADING = "h1:has-text('Your session has expired')"
+
+
+def _expired_copy(server: Server, token: str) -> str:
+    """``token`` (issued by the server) with the same claims and lifetime, but ended a minute ago;
+    signed with the server's own key, as if that much time had passed."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    now, lifetime = int(time.time()), claims["exp"] - claims["iat"]
+    claims.update(iat=now - 60 - lifetime, nbf=now - 60 - lifetime, exp=now - 60)
+    kid, key = signing_key(server)
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+def _arm_status(server: Server, token: str) -> tuple[int, str]:
+    """What ARM answers to ``token``: the status and the error code ("" when accepted)."""
+    with client(server, token) as c:
+        r = c.get(f"/subscriptions?api-version={SUBSCRIPTIONS_API}")
+    return r.status_code, r.json()["error"]["code"] if r.status_code != 200 else ""
+
+
+def _refresh(server: Server, refresh_token: str) -> httpx.Response:
+    """The portal's refresh for a Graph token, as core.js sends it."""
+    form = {"grant_type": "refresh_token", "client_id": PORTAL_CLIENT, "refresh_token": refresh_token,
+            "scope": "https://graph.microsoft.com/.default offline_access"}  # fmt: skip
+    with client(server) as c:
+        return c.post(f"/{server.env['tenant_id']}/oauth2/v2.0/token", data=form)
+
+
+def _sign_in_again(prompted: Portal, blade: str) -> None:
+    """From the portal's "Your session has expired" prompt, back to ``blade``."""
+    user = prompted.server.env["user"]
+    prompted.sign_in(user["username"], user["password"])
+    prompted.wait_blade(blade)
+
+
+@pytest.mark.parametrize("clock", ["in step", "behind"])
+def test_expired_session_asks_to_sign_in_again(portal: Portal, server: Server, clock: str) -> None:  # noqa: F811
+    """The access token's time is up. With the browser's clock in step the portal sees it from the
+    stored expiry; with a browser clock behind the server's only ARM's 401 tells. Either way the
+    action is not done, the user signs in again and lands on the same blade."""
+    page, sub = portal.page, server.subscription("customer")
+    portal.sign_in_as_user()
+    portal.go(f"#/subscriptions/{sub}/groups", "groups")
+
+    session = portal.session()
+    expired = _expired_copy(server, session["arm"])
+    assert _arm_status(server, expired) == (401, "ExpiredAuthenticationToken")
+    exp = jwt.decode(expired, options={"verify_signature": False})["exp"]
+    portal.store_session({**session, "arm": expired, "exp": exp if clock == "in step" else session["exp"]})
+
+    page.fill("#blade input[placeholder='new-resource-group']", "portal-after-expiry")
+    page.click("#blade button:has-text('Create')")
+    page.wait_for_selector(EXPIRED_HEADING)
+    portal.shot(f"23-session-expired-clock-{clock.replace(' ', '-')}")
+    assert not server.resources("admin", sub).resource_groups.check_existence("portal-after-expiry")
+
+    _sign_in_again(portal, "groups")
+    assert page.evaluate("() => location.hash") == f"#/subscriptions/{sub}/groups"
+    assert _arm_status(server, portal.session()["arm"]) == (200, "")
+    page.fill("#blade input[placeholder='new-resource-group']", "portal-after-expiry")
+    page.click("#blade button:has-text('Create')")
+    page.wait_for_selector("#blade td:has-text('portal-after-expiry')")
+    assert server.resources("admin", sub).resource_groups.check_existence("portal-after-expiry")
+
+
+def test_failed_refresh_asks_to_sign_in_again(portal: Portal, server: Server) -> None:  # noqa: F811
+    """Graph calls use a token from the refresh token; when the server refuses to refresh, the
+    portal asks to sign in again (and the new session's refresh token works)."""
+    page = portal.page
+    portal.sign_in_as_user()
+    session = portal.session()
+    assert session["graph"] is None  # no Graph call yet
+    stale = _expired_copy(server, session["refresh"])
+    refused = _refresh(server, stale)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant", refused.text
+    portal.store_session({**session, "refresh": stale})
+
+    portal.go("#/apps", "sessionExpired")
+    assert page.locator(EXPIRED_HEADING).count() == 1
+    portal.shot("24-refresh-failed")
+
+    _sign_in_again(portal, "apps")
+    assert page.locator("#blade tbody a").count() >= 1  # the directory's applications, from Graph
+    fresh = portal.session()
+    assert fresh["graph"] is not None and _refresh(server, fresh["refresh"]).status_code == 200
