@@ -24,6 +24,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 NARROW = {"width": 420, "height": 860}
+SESSION_KEY = "crossconnect.session"  # core.js keeps the signed-in session there (sessionStorage)
 
 
 @pytest.fixture(scope="session")
@@ -66,12 +67,31 @@ class Portal:
     def wait_blade(self, blade: str) -> None:
         self.page.wait_for_selector(f'#blade[data-blade="{blade}"]', timeout=15_000)
 
+    def wait_count(self, selector: str, count: int) -> None:
+        """Until ``selector`` matches ``count`` elements: after an action a blade re-renders, and
+        shows only a progress bar in between."""
+        self.page.wait_for_function("([s, n]) => document.querySelectorAll(s).length === n", arg=[selector, count])
+
     def sign_in(self, username: str, password: str) -> None:
         self.page.click("#sign-in")
         self.page.wait_for_selector("form#signin")
         self.page.fill("#username", username)
         self.page.fill("#password", password)
         self.page.click("#submit")
+
+    def sign_in_as_user(self) -> None:
+        """Open the portal and sign in as the seeded admin user (Owner on both subscriptions)."""
+        user = self.server.env["user"]
+        self.open()
+        self.sign_in(user["username"], user["password"])
+        self.wait_blade("subscriptions")
+
+    def session(self) -> dict[str, Any]:
+        """The portal's stored session: ``arm`` (access token), ``exp``, ``refresh``, ``graph``..."""
+        return dict(self.page.evaluate(f"() => JSON.parse(sessionStorage.getItem('{SESSION_KEY}'))"))
+
+    def store_session(self, session: dict[str, Any]) -> None:
+        self.page.evaluate(f"s => sessionStorage.setItem('{SESSION_KEY}', JSON.stringify(s))", session)
 
     def shot(self, name: str) -> Path:
         path = self.screenshots / f"{name}.png"

@@ -98,7 +98,7 @@ const Portal = (() => {
       body: new URLSearchParams({ client_id: cfg.clientId, ...form }),
     });
     const body = await r.json();
-    if (!r.ok) throw new Error(body.error_description || body.error || `HTTP ${r.status}`);
+    if (!r.ok) throw new ApiError(r.status, body.error, body.error_description || body.error || `HTTP ${r.status}`);
     return body;
   }
 
@@ -124,7 +124,11 @@ const Portal = (() => {
   async function graphToken() {
     const s = session();
     if (s.graph && Date.now() / 1000 < s.graphExp - 30) return s.graph;
-    const body = await tokenRequest({ grant_type: "refresh_token", refresh_token: s.refresh, scope: GRAPH_SCOPE });
+    let body;
+    try { body = await tokenRequest({ grant_type: "refresh_token", refresh_token: s.refresh, scope: GRAPH_SCOPE }); } catch (e) {
+      if (e.status === 400 || e.status === 401) throw endSession(); // refresh refused (invalid_grant): sign in again
+      throw e;
+    }
     s.graph = body.access_token; s.graphExp = claims(body.access_token).exp; s.refresh = body.refresh_token || s.refresh;
     saveSession(s); return s.graph;
   }
@@ -140,13 +144,21 @@ const Portal = (() => {
     constructor(status, code, message) { super(message); this.status = status; this.code = code; }
     toString() { return `${this.code ? this.code + ": " : ""}${this.message}`; }
   }
+  /** The session is over (its token expired or was refused, or a refresh was refused): mark it
+      expired so that every check agrees, ask to sign in again, and return the error to throw. */
+  function endSession() {
+    const s = session(); if (s && s.exp) { s.exp = 0; saveSession(s); }
+    sessionExpired();
+    return new ApiError(401, "ExpiredAuthenticationToken", "Your session has expired.");
+  }
   async function call(method, url, body, token) {
-    if (expired()) { sessionExpired(); throw new ApiError(401, "ExpiredAuthenticationToken", "Your session has expired."); }
+    if (expired()) throw endSession();
     const headers = { Authorization: `Bearer ${token}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const r = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await r.text();
     let data = null; try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+    if (r.status === 401) throw endSession(); // the token is refused (e.g. expired by the server's clock)
     if (!r.ok) {
       const err = (data && data.error) || {};
       throw new ApiError(r.status, err.code || `HTTP ${r.status}`, err.message || text || r.statusText);
@@ -260,6 +272,7 @@ const Portal = (() => {
   }
   function sessionExpired() {
     const blade = document.getElementById("blade");
+    blade.dataset.blade = "sessionExpired";
     blade.replaceChildren(h("div.welcome", h("h1", "Your session has expired"),
       h("p", "Sign in again to continue."), h("button.primary#sign-in", { onclick: signIn }, "Sign in")));
   }

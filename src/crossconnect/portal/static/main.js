@@ -44,11 +44,13 @@
     if (!route) { blade.replaceChildren(h("h1", "Not found")); return; }
     const args = path.match(route[0]).slice(1).map(decodeURIComponent);
     blade.replaceChildren(h("div.progress"));
+    // The session may end while the blade loads (a refused token or refresh): then the sign-in prompt stays.
+    const current = () => { if (mine !== generation) return false; if (P.expired()) { P.sessionExpired(); return false; } return true; };
     try {
       const content = await P.blades[route[1]](args, new URLSearchParams(qs || ""));
-      if (mine === generation) { blade.replaceChildren(...[].concat(content)); blade.dataset.blade = route[1]; }
+      if (current()) { blade.replaceChildren(...[].concat(content)); blade.dataset.blade = route[1]; }
     } catch (e) {
-      if (mine === generation) blade.replaceChildren(h("h1", "Something went wrong"), P.errorBox(e));
+      if (current()) blade.replaceChildren(h("h1", "Something went wrong"), P.errorBox(e));
     }
   }
   P.render = render;
