@@ -4,14 +4,13 @@ express the bad input, and "nothing changed" checks against the server's full st
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 from azure.core.exceptions import HttpResponseError
 
-from tests.support import Server
+from tests.support import Server, settled_snapshot
 
 API = "2026-03-01"
 PROVIDER = "Ibiza Test Provider"
@@ -158,14 +157,9 @@ class PeeringView:
 
 
 def state(server: Server) -> dict[str, Any]:
-    """The compared tables once no operation is still running (a reconciler finishing one
-    between the two snapshots would otherwise look like a change)."""
-    deadline = time.time() + 15
-    while True:
-        tables = server.snapshot()
-        if all(op["status"] != "InProgress" for op in tables.get("operations", [])) or time.time() > deadline:
-            return {name: tables.get(name, []) for name in COMPARED_TABLES}
-        time.sleep(0.05)
+    """The compared tables once no operation is still running."""
+    tables = settled_snapshot(server)
+    return {name: tables.get(name, []) for name in COMPARED_TABLES}
 
 
 def assert_unchanged(server: Server, before: dict[str, Any]) -> None:
