@@ -99,11 +99,14 @@ def find_cross_connection(server: Server, service_key: str) -> Any:
     return matches[0]
 
 
-def set_provider_state(server: Server, xc: Any, state: str) -> Any:
+def set_provider_state(server: Server, xc: Any, state: str, api_version: str | None = None) -> Any:
+    """The partner sets the cross connection's serviceProviderProvisioningState (at ``api_version``
+    when given, else the SDK's own)."""
     partner = server.network("partner")
     group = xc.id.split("/")[4]
     xc.service_provider_provisioning_state = state
-    return partner.express_route_cross_connections.begin_create_or_update(group, xc.name, xc).result()
+    kwargs = {"api_version": api_version} if api_version else {}
+    return partner.express_route_cross_connections.begin_create_or_update(group, xc.name, xc, **kwargs).result()
 
 
 def provisioned_circuit(server: Server, name: str = "er1") -> tuple[Any, Any]:
