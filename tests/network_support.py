@@ -116,6 +116,26 @@ def provisioned_circuit(server: Server, name: str = "er1") -> tuple[Any, Any]:
     return circuit, xc
 
 
+def circuit_peering(server: Server, name: str, props: dict[str, Any], circuit: str = "er1") -> Any:
+    """The customer creates or updates peering ``name`` of its circuit."""
+    peerings = server.network("customer").express_route_circuit_peerings
+    return peerings.begin_create_or_update(GROUP, circuit, name, peering(props)).result()
+
+
+def xc_peering(server: Server, service_key: str, name: str, props: dict[str, Any]) -> Any:
+    """The partner creates or updates peering ``name`` of the cross connection ``service_key``."""
+    peerings = server.network("partner").express_route_cross_connection_peerings
+    return peerings.begin_create_or_update(XC_GROUP, service_key, name, peering(props)).result()
+
+
+def circuit_peering_path(server: Server, name: str, circuit: str = "er1") -> str:
+    return f"{circuit_path(server, circuit)}/peerings/{name}"
+
+
+def xc_peering_path(server: Server, service_key: str, name: str) -> str:
+    return f"{cross_connection_path(server, service_key)}/peerings/{name}"
+
+
 class PeeringView:
     """One of the two ARM views of a circuit's peerings: the customer's circuit peerings or the
     partner's cross-connection peerings."""
