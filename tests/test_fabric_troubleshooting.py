@@ -13,6 +13,7 @@ from tests.network_support import (
     cross_connection_path,
     peering,
     provisioned_circuit,
+    xc_peering,
 )
 from tests.support import Server
 
@@ -21,9 +22,7 @@ from tests.support import Server
 def provisioned(server: Server):
     """A provisioned circuit with private peering configured by the partner."""
     _, xc = provisioned_circuit(server)
-    server.network("partner").express_route_cross_connection_peerings.begin_create_or_update(
-        XC_GROUP, xc.name, "AzurePrivatePeering", peering(PRIVATE)
-    ).result()
+    xc_peering(server, xc.name, "AzurePrivatePeering", PRIVATE)
     return xc
 
 
@@ -201,15 +200,14 @@ def test_lab_access_partner_own_circuit_only(server: Server, provisioned) -> Non
 
 
 def test_microsoft_peering_needs_validated_prefixes(server: Server, provisioned) -> None:
-    peers = server.network("partner").express_route_cross_connection_peerings
     unregistered = {
         **MICROSOFT,
         "microsoftPeeringConfig": {**MICROSOFT["microsoftPeeringConfig"], "advertisedPublicPrefixes": ["8.8.8.0/24"]},
     }
-    ms = peers.begin_create_or_update(XC_GROUP, provisioned.name, "MicrosoftPeering", peering(unregistered)).result()
+    ms = xc_peering(server, provisioned.name, "MicrosoftPeering", unregistered)
     assert ms.microsoft_peering_config.advertised_public_prefixes_state == "ValidationNeeded"
     assert summary(server, provisioned.name, "primary", "MicrosoftPeering")[0][2] == "Idle (Admin)"
-    ms = peers.begin_create_or_update(XC_GROUP, provisioned.name, "MicrosoftPeering", peering(MICROSOFT)).result()
+    ms = xc_peering(server, provisioned.name, "MicrosoftPeering", MICROSOFT)
     assert summary(server, provisioned.name, "primary", "MicrosoftPeering")[0][2] == "1"
 
 
@@ -230,16 +228,13 @@ def test_microsoft_peering_advertises_only_the_route_filter_communities(server: 
     prefixes of the rule's communities; changing the rule changes the routes."""
     from tests.route_filter_support import create_filter, filter_path, rule
 
-    peers = server.network("partner").express_route_cross_connection_peerings
-    peers.begin_create_or_update(XC_GROUP, provisioned.name, "MicrosoftPeering", peering(MICROSOFT)).result()
+    xc_peering(server, provisioned.name, "MicrosoftPeering", MICROSOFT)
     received_only = routes(server, provisioned.name, "primary", "MicrosoftPeering")
     assert received_only == [("131.107.2.0/24", "131.107.1.1", "3598")]  # what the partner edge sends
 
     create_filter(server, "rf-azure", ("allow-azure", ["12076:5070"]), role="partner", group="partner-filters")
     filter_id = filter_path(server, "rf-azure", role="partner", group="partner-filters")
-    peers.begin_create_or_update(
-        XC_GROUP, provisioned.name, "MicrosoftPeering", peering(MICROSOFT, routeFilter={"id": filter_id})
-    ).result()
+    xc_peering(server, provisioned.name, "MicrosoftPeering", {**MICROSOFT, "routeFilter": {"id": filter_id}})
     advertised = [r for r in routes(server, provisioned.name, "primary", "MicrosoftPeering") if r[2] == "12076"]
     assert advertised and all(hop == "131.107.1.2" for _, hop, _ in advertised)  # from the MSEE
 
