@@ -18,7 +18,7 @@ GROUP = "customer-rg"
 XC_GROUP = "CrossConnection-Area51"
 NETWORK = "providers/Microsoft.Network"
 
-PRIVATE = {
+PRIVATE: dict[str, Any] = {
     "peeringType": "AzurePrivatePeering",
     "peerASN": 65010,
     "vlanId": 100,
@@ -26,7 +26,7 @@ PRIVATE = {
     "secondaryPeerAddressPrefix": "192.168.100.132/30",
     "sharedKey": "abc123",
 }
-MICROSOFT = {
+MICROSOFT: dict[str, Any] = {
     "peeringType": "MicrosoftPeering",
     "peerASN": 3598,
     "vlanId": 200,
