@@ -4,14 +4,13 @@ express the bad input, and "nothing changed" checks against the server's full st
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 from azure.core.exceptions import HttpResponseError
 
-from tests.support import Server
+from tests.support import Server, settled_snapshot
 
 API = "2026-03-01"
 PROVIDER = "Ibiza Test Provider"
@@ -19,7 +18,7 @@ GROUP = "customer-rg"
 XC_GROUP = "CrossConnection-Area51"
 NETWORK = "providers/Microsoft.Network"
 
-PRIVATE = {
+PRIVATE: dict[str, Any] = {
     "peeringType": "AzurePrivatePeering",
     "peerASN": 65010,
     "vlanId": 100,
@@ -27,7 +26,7 @@ PRIVATE = {
     "secondaryPeerAddressPrefix": "192.168.100.132/30",
     "sharedKey": "abc123",
 }
-MICROSOFT = {
+MICROSOFT: dict[str, Any] = {
     "peeringType": "MicrosoftPeering",
     "peerASN": 3598,
     "vlanId": 200,
@@ -100,11 +99,14 @@ def find_cross_connection(server: Server, service_key: str) -> Any:
     return matches[0]
 
 
-def set_provider_state(server: Server, xc: Any, state: str) -> Any:
+def set_provider_state(server: Server, xc: Any, state: str, api_version: str | None = None) -> Any:
+    """The partner sets the cross connection's serviceProviderProvisioningState (at ``api_version``
+    when given, else the SDK's own)."""
     partner = server.network("partner")
     group = xc.id.split("/")[4]
     xc.service_provider_provisioning_state = state
-    return partner.express_route_cross_connections.begin_create_or_update(group, xc.name, xc).result()
+    kwargs = {"api_version": api_version} if api_version else {}
+    return partner.express_route_cross_connections.begin_create_or_update(group, xc.name, xc, **kwargs).result()
 
 
 def provisioned_circuit(server: Server, name: str = "er1") -> tuple[Any, Any]:
@@ -112,6 +114,26 @@ def provisioned_circuit(server: Server, name: str = "er1") -> tuple[Any, Any]:
     circuit = create_circuit(server, name)
     xc = set_provider_state(server, find_cross_connection(server, circuit.service_key), "Provisioned")
     return circuit, xc
+
+
+def circuit_peering(server: Server, name: str, props: dict[str, Any], circuit: str = "er1") -> Any:
+    """The customer creates or updates peering ``name`` of its circuit."""
+    peerings = server.network("customer").express_route_circuit_peerings
+    return peerings.begin_create_or_update(GROUP, circuit, name, peering(props)).result()
+
+
+def xc_peering(server: Server, service_key: str, name: str, props: dict[str, Any]) -> Any:
+    """The partner creates or updates peering ``name`` of the cross connection ``service_key``."""
+    peerings = server.network("partner").express_route_cross_connection_peerings
+    return peerings.begin_create_or_update(XC_GROUP, service_key, name, peering(props)).result()
+
+
+def circuit_peering_path(server: Server, name: str, circuit: str = "er1") -> str:
+    return f"{circuit_path(server, circuit)}/peerings/{name}"
+
+
+def xc_peering_path(server: Server, service_key: str, name: str) -> str:
+    return f"{cross_connection_path(server, service_key)}/peerings/{name}"
 
 
 class PeeringView:
@@ -158,14 +180,9 @@ class PeeringView:
 
 
 def state(server: Server) -> dict[str, Any]:
-    """The compared tables once no operation is still running (a reconciler finishing one
-    between the two snapshots would otherwise look like a change)."""
-    deadline = time.time() + 15
-    while True:
-        tables = server.snapshot()
-        if all(op["status"] != "InProgress" for op in tables.get("operations", [])) or time.time() > deadline:
-            return {name: tables.get(name, []) for name in COMPARED_TABLES}
-        time.sleep(0.05)
+    """The compared tables once no operation is still running."""
+    tables = settled_snapshot(server)
+    return {name: tables.get(name, []) for name in COMPARED_TABLES}
 
 
 def assert_unchanged(server: Server, before: dict[str, Any]) -> None:

@@ -4,7 +4,6 @@ denial check (403 AuthorizationFailed, nothing changed)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from tests.support import Server
+from tests.support import Server, settled_snapshot
 
 ROLE_IDS = {
     "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
@@ -147,17 +146,6 @@ def create_custom_role(server: Server, name: str, actions: list[str], scopes: li
 
 
 # -- "nothing changed" ------------------------------------------------------------------------------
-
-
-def settled_snapshot(server: Server) -> dict[str, Any]:
-    """All state once no operation is running (a reconciler finishing one between two snapshots
-    would otherwise look like a change)."""
-    deadline = time.time() + 15
-    while True:
-        tables = server.snapshot()
-        if all(op["status"] != "InProgress" for op in tables.get("operations", [])) or time.time() > deadline:
-            return tables
-        time.sleep(0.05)
 
 
 def assert_denied(server: Server, call: Callable[[], Any], action: str | None = None, scope: str | None = None) -> str:

@@ -201,3 +201,14 @@ class Server:
         for row in tables.get("resources", []):
             row.pop("updated_at", None)
         return tables
+
+
+def settled_snapshot(server: Server, timeout: float = 15) -> dict[str, Any]:
+    """All state once no operation is still running (a reconciler finishing one between two
+    snapshots would otherwise look like a change); after ``timeout`` seconds, as it is."""
+    deadline = time.time() + timeout
+    while True:
+        tables = server.snapshot()
+        if all(op["status"] != "InProgress" for op in tables.get("operations", [])) or time.time() > deadline:
+            return tables
+        time.sleep(0.05)

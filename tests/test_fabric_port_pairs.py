@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.network_support import create_circuit
 from tests.support import Server
-from tests.test_network_workflow import create_circuit
 
 PAIR = {
     "peeringLocation": "Area51",

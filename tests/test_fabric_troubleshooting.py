@@ -5,27 +5,31 @@ from __future__ import annotations
 
 import pytest
 
+from tests.network_support import (
+    MICROSOFT,
+    PRIVATE,
+    XC_GROUP,
+    circuit_path,
+    cross_connection_path,
+    peering,
+    provisioned_circuit,
+    xc_peering,
+)
 from tests.support import Server
-from tests.test_network_workflow import PRIVATE, create_circuit, find_cross_connection, peering, set_provider_state
-
-GROUP = "CrossConnection-Area51"
 
 
 @pytest.fixture
 def provisioned(server: Server):
     """A provisioned circuit with private peering configured by the partner."""
-    circuit = create_circuit(server)
-    xc = set_provider_state(server, find_cross_connection(server, circuit.service_key), "Provisioned")
-    server.network("partner").express_route_cross_connection_peerings.begin_create_or_update(
-        GROUP, xc.name, "AzurePrivatePeering", peering(PRIVATE)
-    ).result()
+    _, xc = provisioned_circuit(server)
+    xc_peering(server, xc.name, "AzurePrivatePeering", PRIVATE)
     return xc
 
 
 def arp(server: Server, key: str, link: str = "primary", peering_name: str = "AzurePrivatePeering"):
     result = (
         server.network("partner")
-        .express_route_cross_connections.begin_list_arp_table(GROUP, key, peering_name, link)
+        .express_route_cross_connections.begin_list_arp_table(XC_GROUP, key, peering_name, link)
         .result()
     )
     return [(e.interface, e.ip_address, e.mac_address) for e in result.value]
@@ -34,7 +38,7 @@ def arp(server: Server, key: str, link: str = "primary", peering_name: str = "Az
 def summary(server: Server, key: str, link: str = "primary", peering_name: str = "AzurePrivatePeering"):
     result = (
         server.network("partner")
-        .express_route_cross_connections.begin_list_routes_table_summary(GROUP, key, peering_name, link)
+        .express_route_cross_connections.begin_list_routes_table_summary(XC_GROUP, key, peering_name, link)
         .result()
     )
     return [(s.neighbor, s.asn, s.state_or_prefixes_received) for s in result.value]
@@ -43,7 +47,7 @@ def summary(server: Server, key: str, link: str = "primary", peering_name: str =
 def routes(server: Server, key: str, link: str = "primary", peering_name: str = "AzurePrivatePeering"):
     result = (
         server.network("partner")
-        .express_route_cross_connections.begin_list_routes_table(GROUP, key, peering_name, link)
+        .express_route_cross_connections.begin_list_routes_table(XC_GROUP, key, peering_name, link)
         .result()
     )
     return [(r.network, r.next_hop, r.path) for r in result.value]
@@ -115,7 +119,7 @@ def test_secondary_link_down_and_reset(server: Server, provisioned) -> None:
 
 def test_peering_deleted(server: Server, provisioned) -> None:
     server.network("partner").express_route_cross_connection_peerings.begin_delete(
-        GROUP, provisioned.name, "AzurePrivatePeering"
+        XC_GROUP, provisioned.name, "AzurePrivatePeering"
     ).result()
     from azure.core.exceptions import HttpResponseError
 
@@ -127,8 +131,7 @@ def test_peering_deleted(server: Server, provisioned) -> None:
 def test_unknown_device_path(server: Server, provisioned) -> None:
     with server.http("partner") as http:
         r = http.post(
-            f"/subscriptions/{server.subscription('partner')}/resourceGroups/{GROUP}/providers/"
-            f"Microsoft.Network/expressRouteCrossConnections/{provisioned.name}/peerings/"
+            f"{cross_connection_path(server, provisioned.name)}/peerings/"
             "AzurePrivatePeering/arpTables/tertiary?api-version=2024-07-01"
         )
     assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidDevicePath"
@@ -161,10 +164,7 @@ def test_device_and_port_down(server: Server, provisioned) -> None:
 def test_next_operation_fails_with_injected_code(server: Server, provisioned) -> None:
     from azure.core.exceptions import HttpResponseError
 
-    peering_id = (
-        f"/subscriptions/{server.subscription('customer')}/resourceGroups/customer-rg/providers/"
-        "Microsoft.Network/expressRouteCircuits/er1/peerings/AzurePrivatePeering"
-    )
+    peering_id = f"{circuit_path(server)}/peerings/AzurePrivatePeering"
     r = server.operator(
         "POST",
         "/faults-fail-next",
@@ -174,13 +174,13 @@ def test_next_operation_fails_with_injected_code(server: Server, provisioned) ->
     peers = server.network("partner").express_route_cross_connection_peerings
     with pytest.raises(HttpResponseError) as err:
         peers.begin_create_or_update(
-            GROUP, provisioned.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=110)
+            XC_GROUP, provisioned.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=110)
         ).result()
     assert "MSEE programming failed" in str(err.value)
-    assert peers.get(GROUP, provisioned.name, "AzurePrivatePeering").provisioning_state == "Failed"
+    assert peers.get(XC_GROUP, provisioned.name, "AzurePrivatePeering").provisioning_state == "Failed"
     # the fault is used up: the retry succeeds
     ok = peers.begin_create_or_update(
-        GROUP, provisioned.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=110)
+        XC_GROUP, provisioned.name, "AzurePrivatePeering", peering(PRIVATE, vlanId=110)
     ).result()
     assert ok.provisioning_state == "Succeeded" and ok.vlan_id == 110
 
@@ -200,17 +200,14 @@ def test_lab_access_partner_own_circuit_only(server: Server, provisioned) -> Non
 
 
 def test_microsoft_peering_needs_validated_prefixes(server: Server, provisioned) -> None:
-    from tests.test_network_workflow import MICROSOFT
-
-    peers = server.network("partner").express_route_cross_connection_peerings
     unregistered = {
         **MICROSOFT,
         "microsoftPeeringConfig": {**MICROSOFT["microsoftPeeringConfig"], "advertisedPublicPrefixes": ["8.8.8.0/24"]},
     }
-    ms = peers.begin_create_or_update(GROUP, provisioned.name, "MicrosoftPeering", peering(unregistered)).result()
+    ms = xc_peering(server, provisioned.name, "MicrosoftPeering", unregistered)
     assert ms.microsoft_peering_config.advertised_public_prefixes_state == "ValidationNeeded"
     assert summary(server, provisioned.name, "primary", "MicrosoftPeering")[0][2] == "Idle (Admin)"
-    ms = peers.begin_create_or_update(GROUP, provisioned.name, "MicrosoftPeering", peering(MICROSOFT)).result()
+    ms = xc_peering(server, provisioned.name, "MicrosoftPeering", MICROSOFT)
     assert summary(server, provisioned.name, "primary", "MicrosoftPeering")[0][2] == "1"
 
 
@@ -229,19 +226,15 @@ def test_stats_grow_while_established(server: Server, provisioned) -> None:
 def test_microsoft_peering_advertises_only_the_route_filter_communities(server: Server, provisioned) -> None:
     """Without a route filter Microsoft advertises nothing on Microsoft peering; with one, the
     prefixes of the rule's communities; changing the rule changes the routes."""
-    from tests.route_filter_support import create_filter, filter_path
-    from tests.test_network_workflow import MICROSOFT
+    from tests.route_filter_support import create_filter, filter_path, rule
 
-    peers = server.network("partner").express_route_cross_connection_peerings
-    peers.begin_create_or_update(GROUP, provisioned.name, "MicrosoftPeering", peering(MICROSOFT)).result()
+    xc_peering(server, provisioned.name, "MicrosoftPeering", MICROSOFT)
     received_only = routes(server, provisioned.name, "primary", "MicrosoftPeering")
     assert received_only == [("131.107.2.0/24", "131.107.1.1", "3598")]  # what the partner edge sends
 
     create_filter(server, "rf-azure", ("allow-azure", ["12076:5070"]), role="partner", group="partner-filters")
     filter_id = filter_path(server, "rf-azure", role="partner", group="partner-filters")
-    peers.begin_create_or_update(
-        GROUP, provisioned.name, "MicrosoftPeering", peering(MICROSOFT, routeFilter={"id": filter_id})
-    ).result()
+    xc_peering(server, provisioned.name, "MicrosoftPeering", {**MICROSOFT, "routeFilter": {"id": filter_id}})
     advertised = [r for r in routes(server, provisioned.name, "primary", "MicrosoftPeering") if r[2] == "12076"]
     assert advertised and all(hop == "131.107.1.2" for _, hop, _ in advertised)  # from the MSEE
 
@@ -250,7 +243,7 @@ def test_microsoft_peering_advertises_only_the_route_filter_communities(server: 
         "partner-filters",
         "rf-azure",
         "allow-azure",
-        {"properties": {"access": "Allow", "routeFilterRuleType": "Community", "communities": ["12076:5060"]}},
+        rule(["12076:5060"]),
     ).result()
     changed = [r for r in routes(server, provisioned.name, "primary", "MicrosoftPeering") if r[2] == "12076"]
     assert changed and {n for n, _, _ in changed} != {n for n, _, _ in advertised}

@@ -4,68 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.network_support import MICROSOFT, PRIVATE, create_circuit, find_cross_connection, peering, set_provider_state
 from tests.support import Server
 
-PRIVATE = {
-    "peeringType": "AzurePrivatePeering",
-    "peerASN": 65010,
-    "vlanId": 100,
-    "primaryPeerAddressPrefix": "192.168.100.128/30",
-    "secondaryPeerAddressPrefix": "192.168.100.132/30",
-    "sharedKey": "abc123",
+# Microsoft peering with the routing registry named in lower case (the server answers "ARIN").
+MICROSOFT_LOWER_CASE_REGISTRY = {
+    **MICROSOFT,
+    "microsoftPeeringConfig": {**MICROSOFT["microsoftPeeringConfig"], "routingRegistryName": "arin"},
 }
-MICROSOFT = {
-    "peeringType": "MicrosoftPeering",
-    "peerASN": 3598,
-    "vlanId": 200,
-    "primaryPeerAddressPrefix": "131.107.1.0/30",
-    "secondaryPeerAddressPrefix": "131.107.1.4/30",
-    "microsoftPeeringConfig": {
-        "advertisedPublicPrefixes": ["131.107.2.0/24"],
-        "customerASN": 3598,
-        "routingRegistryName": "arin",
-    },
-}
-
-
-def peering(props: dict, **changes) -> dict:
-    """A peering PUT body as JSON (the TypeSpec SDK sends dict bodies verbatim)."""
-    return {"properties": {**props, **changes}}
-
-
-def create_circuit(server: Server, name: str = "er1", bandwidth: int = 50, group: str = "customer-rg"):
-    customer = server.network("customer")
-    server.resources("customer").resource_groups.create_or_update(group, {"location": "westus"})
-    return customer.express_route_circuits.begin_create_or_update(
-        group,
-        name,
-        {
-            "location": "westus",
-            "sku": {"name": "Standard_MeteredData", "tier": "Standard", "family": "MeteredData"},
-            "properties": {
-                "serviceProviderProperties": {
-                    "serviceProviderName": "Ibiza Test Provider",
-                    "peeringLocation": "Area51",
-                    "bandwidthInMbps": bandwidth,
-                }
-            },
-        },
-    ).result()
-
-
-def find_cross_connection(server: Server, service_key: str):
-    partner = server.network("partner")
-    matches = [x for x in partner.express_route_cross_connections.list() if x.name == service_key]
-    assert len(matches) == 1
-    return matches[0]
-
-
-def set_provider_state(server: Server, xc, state: str, api_version: str | None = None):
-    partner = server.network("partner")
-    group = xc.id.split("/")[4]
-    xc.service_provider_provisioning_state = state
-    kwargs = {"api_version": api_version} if api_version else {}
-    return partner.express_route_cross_connections.begin_create_or_update(group, xc.name, xc, **kwargs).result()
 
 
 @pytest.mark.parametrize("api_version", [None, "2018-04-01"])
@@ -99,7 +45,9 @@ def test_seed_workflow(server: Server, api_version: str | None) -> None:
     private = peers.begin_create_or_update(group, key, "AzurePrivatePeering", peering(PRIVATE), **kw).result()
     assert private.provisioning_state == "Succeeded" and private.azure_asn == 12076
     assert private.last_modified_by == "ServiceProvider"
-    ms = peers.begin_create_or_update(group, key, "MicrosoftPeering", peering(MICROSOFT), **kw).result()
+    ms = peers.begin_create_or_update(
+        group, key, "MicrosoftPeering", peering(MICROSOFT_LOWER_CASE_REGISTRY), **kw
+    ).result()
     assert ms.microsoft_peering_config.routing_registry_name == "ARIN"
     assert ms.microsoft_peering_config.advertised_public_prefixes_state == "Configured"
 

@@ -20,7 +20,7 @@ import pytest
 
 from tests import rbac_support as rbac
 from tests.network_support import GROUP as CIRCUIT_GROUP
-from tests.network_support import PRIVATE, XC_GROUP, peering, provisioned_circuit
+from tests.network_support import PRIVATE, XC_GROUP, peering, provisioned_circuit, xc_peering
 from tests.support import Server
 
 SUBSCRIPTION, GROUP, RESOURCE = "subscription", "group", "resource"
@@ -193,11 +193,8 @@ def world(server: Server, request: pytest.FixtureRequest) -> World:
     side = request.param
     admin = rbac.seeded(server, "admin")
     circuit, xc = provisioned_circuit(server)
-    partner = server.network("partner")
-    partner.express_route_cross_connection_peerings.begin_create_or_update(
-        XC_GROUP, xc.name, "AzurePrivatePeering", peering(PRIVATE)
-    ).result()
-    xc = partner.express_route_cross_connections.get(XC_GROUP, xc.name)
+    xc_peering(server, xc.name, "AzurePrivatePeering", PRIVATE)
+    xc = server.network("partner").express_route_cross_connections.get(XC_GROUP, xc.name)
     subscription = server.subscription(side)
     rbac.resources(server, admin, subscription).resource_groups.create_or_update("scratch-rg", {"location": "westus"})
     bystander = rbac.create_identity(server, "bystander")

@@ -8,15 +8,8 @@ import subprocess
 import sys
 from typing import Any
 
-from tests.route_filter_support import (
-    MICROSOFT,
-    circuit_peering,
-    circuit_peering_path,
-    create_filter,
-    provisioned_circuit,
-    rule,
-    xc_peering,
-)
+from tests.network_support import MICROSOFT, circuit_peering, circuit_peering_path, provisioned_circuit, xc_peering
+from tests.route_filter_support import create_filter, rule
 from tests.support import REPO, Server
 
 sys.path.insert(0, str(REPO / "examples"))

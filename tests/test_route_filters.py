@@ -11,21 +11,15 @@ from azure.mgmt.network import models
 
 from crossconnect.network import route_filters
 from crossconnect.store import Store, database_url
-from tests.route_filter_support import (
-    FILTER_GROUP,
+from tests.network_support import (
     MICROSOFT,
     XC_GROUP,
     circuit_peering,
     circuit_peering_path,
-    create_filter,
-    ensure_group,
-    filter_body,
-    filter_path,
     provisioned_circuit,
-    raw,
-    rule,
     xc_peering,
 )
+from tests.route_filter_support import FILTER_GROUP, create_filter, ensure_group, filter_body, filter_path, raw, rule
 from tests.support import Server
 
 SERVICES = {

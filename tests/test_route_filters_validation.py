@@ -7,21 +7,23 @@ import uuid
 
 import pytest
 
-from tests.route_filter_support import (
-    FILTER_GROUP,
+from tests.network_support import (
     MICROSOFT,
-    PRIVATE,
     circuit_peering,
     circuit_peering_path,
+    provisioned_circuit,
+    rejected,
+    xc_peering_path,
+)
+from tests.route_filter_support import (
+    FILTER_GROUP,
+    PRIVATE_NO_SHARED_KEY,
     create_filter,
     ensure_group,
     filter_body,
     filter_path,
-    provisioned_circuit,
     raw,
-    rejected,
     rule,
-    xc_peering_path,
 )
 from tests.support import Server
 
@@ -251,7 +253,7 @@ def test_attach_to_private_peering(server: Server) -> None:
     _, xc = provisioned_circuit(server)
     route_filter = create_filter(server, "filter1", ("rule1", ["12076:5010"]))
     peerings = server.network("customer").express_route_circuit_peerings
-    body = {"properties": {**PRIVATE, "routeFilter": {"id": route_filter.id}}}
+    body = {"properties": {**PRIVATE_NO_SHARED_KEY, "routeFilter": {"id": route_filter.id}}}
     rejected(
         server,
         lambda: peerings.begin_create_or_update("customer-rg", "er1", "AzurePrivatePeering", body).result(),
@@ -267,7 +269,7 @@ def test_attach_to_private_peering(server: Server) -> None:
         "RouteFilterOnlyOnMicrosoftPeering",
         "properties.routeFilter.id",
     )
-    circuit_peering(server, "AzurePrivatePeering", PRIVATE)
+    circuit_peering(server, "AzurePrivatePeering", PRIVATE_NO_SHARED_KEY)
     rejected(
         server,
         lambda: peerings.begin_create_or_update("customer-rg", "er1", "AzurePrivatePeering", body).result(),
