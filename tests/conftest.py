@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from tests.azure_cli import AzureCli, AzureCliInstallError, ensure_azure_cli
-from tests.support import SHARED, Server, create_postgres_database, free_port, postgres_available
+from tests.support import (
+    SHARED,
+    Server,
+    create_postgres_database,
+    free_port,
+    postgres_admin_url,
+    postgres_available,
+)
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -60,6 +68,34 @@ def session_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> It
 def server(session_server: Server) -> Server:
     session_server.reset()
     return session_server
+
+
+@pytest.fixture
+def replicas(backend: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
+    """Two server processes (replicas) on one PostgreSQL database (a SQLite file belongs to one
+    process), with the same credentials and certificates; the database is dropped afterwards."""
+    if backend != "postgresql":
+        pytest.skip("replicas share a PostgreSQL database; a SQLite store is owned by one server process")
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    database = create_postgres_database()
+    first = Server(tmp_path / "first", free_port(), database)
+    # the second replica: the same credentials and certificates, its own port and data dir
+    second = Server(tmp_path / "second", free_port(), database)
+    try:
+        first.start()
+        second.data_dir.mkdir()
+        for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
+            shutil.copy2(first.data_dir / name, second.data_dir / name)
+        second.start()
+        yield first, second
+    finally:
+        second.stop()
+        first.stop()
+        import psycopg
+
+        with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Users: the seeded admin user, sign-in with authorization code + PKCE, refresh tokens, the
-device-code flow over HTTPS, wrong-password throttling, and RBAC for user principals."""
+device-code flow over HTTPS, wrong-password throttling, sign-in state shared by replicas on one
+database, and RBAC for user principals."""
 
 from __future__ import annotations
 
@@ -136,6 +137,92 @@ def test_device_code_flow_over_https(server: Server) -> None:
     body = tokens.json()
     assert _claims(body["access_token"])["aud"] == "https://management.core.windows.net/"
     assert body["client_info"] and body["refresh_token"]
+
+
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def _start_device_code(server: Server, client: httpx.Client) -> dict:
+    start = client.post(
+        f"/{server.env['tenant_id']}/oauth2/v2.0/devicecode",
+        data={"client_id": AZURE_CLI_CLIENT, "scope": "https://management.core.windows.net//.default offline_access"},
+    )
+    assert start.status_code == 200, start.text
+    return dict(start.json())
+
+
+def _poll(device: dict) -> dict[str, str]:
+    return {"grant_type": DEVICE_CODE_GRANT, "client_id": AZURE_CLI_CLIENT, "device_code": device["device_code"]}
+
+
+def _lock_out(server: Server, client: httpx.Client, challenge: str) -> None:
+    for _ in range(5):
+        wrong = sign_in(server, client, server.env["user"]["username"], "wrong", challenge)
+        assert "password is incorrect" in error_text(wrong.text)
+
+
+def test_reset_forgets_sign_in_in_progress_and_snapshots_leave_it_out(server: Server) -> None:
+    user = server.env["user"]
+    token_url = f"/{server.env['tenant_id']}/oauth2/v2.0/token"
+    _, challenge = pkce()
+    with httpx.Client(base_url=server.base_url, verify=server.tls()) as c:
+        device = _start_device_code(server, c)
+        _lock_out(server, c, challenge)
+        assert "Too many attempts" in error_text(sign_in(server, c, user["username"], user["password"], challenge).text)
+        tables = server.operator("GET", "/snapshot").json()["tables"]
+        assert not {"device_codes", "redeemed_codes", "sign_in_failures"} & set(tables)
+        server.reset()
+        gone = c.post(token_url, data=_poll(device))
+        assert gone.status_code == 400 and gone.json()["error"] == "expired_token"
+        code_from(sign_in(server, c, user["username"], user["password"], challenge))  # no longer locked
+
+
+def test_replicas_share_device_codes_codes_and_wrong_passwords(replicas: tuple[Server, Server]) -> None:
+    """Two servers on one database: what one replica starts, the other continues."""
+    first, second = replicas
+    user = first.env["user"]
+    token_url = f"/{first.env['tenant_id']}/oauth2/v2.0/token"
+    with (
+        httpx.Client(base_url=first.base_url, verify=first.tls()) as a,
+        httpx.Client(base_url=second.base_url, verify=second.tls()) as b,
+    ):
+        # a device code requested at the first, confirmed on the second's page, redeemed at the first
+        device = _start_device_code(first, a)
+        pending = b.post(token_url, data=_poll(device))
+        assert pending.status_code == 400 and pending.json()["error"] == "authorization_pending"
+        page = b.post("/devicelogin", data={"user_code": device["user_code"].lower()})
+        assert 'name="password"' in page.text and not error_text(page.text)
+        done = b.post("/devicelogin", data={"user_code": device["user_code"], "username": user["username"],
+                                            "password": user["password"]})  # fmt: skip
+        assert "signed in" in done.text
+        tokens = a.post(token_url, data=_poll(device))
+        assert tokens.status_code == 200, tokens.text
+        assert _claims(tokens.json()["access_token"])["oid"] == user["object_id"]
+        again = b.post(token_url, data=_poll(device))  # redeemed once, whichever replica is asked
+        assert again.status_code == 400 and again.json()["error"] == "expired_token"
+
+        # an authorization code redeemed at the first cannot be redeemed again at the second
+        verifier, challenge = pkce()
+        code = code_from(sign_in(first, a, user["username"], user["password"], challenge))
+        form = {"grant_type": "authorization_code", "client_id": PORTAL_CLIENT, "code": code,
+                "redirect_uri": f"{first.base_url}/portal/", "code_verifier": verifier}  # fmt: skip
+        assert a.post(token_url, data=form).status_code == 200
+        replay = b.post(token_url, data=form)
+        assert replay.status_code == 400 and "redeemed already" in replay.json()["error_description"]
+
+        # wrong passwords at the first lock the user out at the second, on both sign-in pages
+        _lock_out(first, a, challenge)
+        blocked = sign_in(second, b, user["username"], user["password"], challenge)
+        assert blocked.status_code == 200 and "Too many attempts" in error_text(blocked.text)
+        device = _start_device_code(second, b)
+        blocked = a.post("/devicelogin", data={"user_code": device["user_code"], "username": user["username"],
+                                               "password": user["password"]})  # fmt: skip
+        assert "Too many attempts" in error_text(blocked.text)
+
+        # a reset through the second lifts the lock and forgets the pending code on both
+        second.reset()
+        assert a.post(token_url, data=_poll(device)).json()["error"] == "expired_token"
+        code_from(sign_in(first, a, user["username"], user["password"], challenge))
 
 
 def test_user_role_assignments(server: Server) -> None:

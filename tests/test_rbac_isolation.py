@@ -4,16 +4,13 @@ same database."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests import rbac_support as rbac
-from tests.support import Server, create_postgres_database, free_port, postgres_admin_url, postgres_available
+from tests.support import Server
 
 
 def _subscription_ids(server: Server, who: rbac.Identity) -> set[str]:
@@ -130,34 +127,7 @@ def test_enlisted_subscription_owned_by_the_tenant_admin_or_the_named_owners(ser
     assert (r.status_code, r.json()["error"]["code"]) == (404, "PrincipalNotFound")
 
 
-# -- two replicas, one database ------------------------------------------------------------------------
-@pytest.fixture
-def replicas(backend: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
-    """Two server processes on one PostgreSQL database (a SQLite file belongs to one process)."""
-    if backend != "postgresql":
-        pytest.skip("replicas share a PostgreSQL database; a SQLite store is owned by one server process")
-    if not postgres_available():
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    database = create_postgres_database()
-    first = Server(tmp_path / "first", free_port(), database).start()
-    # the second replica: the same credentials and certificates, its own port and data dir
-    second_dir = tmp_path / "second"
-    second_dir.mkdir()
-    for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
-        shutil.copy2(first.data_dir / name, second_dir / name)
-    second = Server(second_dir, free_port(), database)
-    try:
-        second.start()
-        yield first, second
-    finally:
-        second.stop()
-        first.stop()
-        import psycopg
-
-        with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database.rsplit("/", 1)[1]}" WITH (FORCE)')
-
-
+# -- two replicas, one database (the ``replicas`` fixture is in conftest.py) -----------------------
 def test_a_role_change_on_one_replica_holds_on_the_other_at_once(replicas: tuple[Server, Server]) -> None:
     first, second = replicas
     sub = first.subscription("partner")

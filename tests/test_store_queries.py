@@ -131,3 +131,47 @@ def test_running_operations_of_a_resource_do_not_scan_all_running(tmp_path: Path
     sql, _, _ = s._fast_sql("operations", ("resource_key", "status"), False, False)
     plan = sqlite3.connect(tmp_path / "crossconnect.db").execute(f"EXPLAIN QUERY PLAN {sql}", ("k", "InProgress"))
     assert "ix_operations_resource_status (resource_key=? AND status=?)" in str(plan.fetchall())
+
+
+def _device_code(code_hash: str, user_code: str) -> dict[str, Any]:
+    return {"device_code_hash": code_hash, "user_code": user_code, "tenant_id": "t", "client_id": "c",
+            "scope": "", "user_id": None, "expires_at": 5.0}  # fmt: skip
+
+
+def test_insert_if_absent_and_delete_before(store: Store) -> None:
+    assert store.insert_if_absent("redeemed_codes", {"jti": "a", "expires_at": 1.0})
+    assert not store.insert_if_absent("redeemed_codes", {"jti": "a", "expires_at": 9.0})
+    with store.tx() as conn:  # a conflict inside a transaction leaves the transaction usable
+        assert not store.insert_if_absent("redeemed_codes", {"jti": "a", "expires_at": 9.0}, conn)
+        assert store.insert_if_absent("redeemed_codes", {"jti": "b", "expires_at": 2.0}, conn)
+    assert store.find("redeemed_codes", jti="a") == {"jti": "a", "expires_at": 1.0}  # the first row stays
+    # any unique key counts, not only the primary key
+    assert store.insert_if_absent("device_codes", _device_code("h1", "ABC"))
+    assert not store.insert_if_absent("device_codes", _device_code("h2", "ABC"))
+    assert store.count("device_codes") == 1
+    assert store.delete_before("redeemed_codes", "expires_at", 2.0) == 1
+    assert [r["jti"] for r in store.find_all("redeemed_codes")] == ["b"]
+
+
+def test_sign_in_tables_after_upgrade_from_0004(store: Store) -> None:
+    """A store made before 0005 gets the sign-in tables; a downgrade drops them."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from crossconnect.store import store as store_module
+
+    def tables() -> set[str]:
+        with store.engine.connect() as c:
+            return set(inspect(c).get_table_names())
+
+    sign_in = {"device_codes", "redeemed_codes", "sign_in_failures"}
+    assert sign_in <= tables()
+    config = Config()
+    config.set_main_option("script_location", store_module._MIGRATIONS)
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004_operation_indexes")
+    assert not sign_in & tables()
+    store.migrate()
+    assert sign_in <= tables()

@@ -94,7 +94,7 @@ class Runtime:
 
     def reset(self) -> None:
         seeding.reset(self.store, self.directory, self.credentials, self.seed_hooks)
-        self.sign_in.forget()  # pending device codes and wrong-password counts
+        self.sign_in.forget()  # pending device codes and wrong-password counts (in the store, not in snapshots)
 
 
 def build_runtime(config: ServerConfig) -> Runtime:
@@ -111,7 +111,7 @@ def build_runtime(config: ServerConfig) -> Runtime:
     authorizer = Authorizer(AccessIndex(RbacRepository(store)))
     services = ArmServices(store, settings, tokens, directory, authorizer, engine)
     credentials = seeding.load_or_create_credentials(config.data_dir, config.bare)
-    sign_in = UserSignIn(directory, tokens)
+    sign_in = UserSignIn(store, directory, tokens)
     hooks: list[seeding.SeedHook] = [seeding.seed_network]
     runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, hooks, sign_in)
     return runtime

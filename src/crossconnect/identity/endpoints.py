@@ -33,7 +33,7 @@ class AadEndpoints:
     def __init__(self, directory: Directory, tokens: TokenService, users: UserSignIn | None = None) -> None:
         self.directory = directory
         self.tokens = tokens
-        self.users = users or UserSignIn(directory, tokens)
+        self.users = users or UserSignIn(directory.store, directory, tokens)
 
     def routes(self) -> list[Route]:
         return [

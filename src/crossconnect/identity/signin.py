@@ -2,7 +2,8 @@
 device-code flow (``az login --use-device-code``) and refresh tokens.
 
 Authorization codes and refresh tokens are tokens this server signs (any replica can redeem
-them); device codes and the per-user failure counts live in the process that issued them.
+them). What a sign-in in progress needs to remember lives in the store, so every replica shares
+it: pending device codes, the authorization codes already redeemed, and wrong passwords.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import json
 import secrets
 import time
 import uuid
-from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
@@ -26,6 +25,7 @@ from crossconnect.identity import signin_pages as pages
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.errors import AadError, missing
 from crossconnect.identity.tokens import GRAPH_AUDIENCE, TokenService, canonical_resource, resource_from_scope
+from crossconnect.store import Store
 
 # First-party public clients (no secret): they exist in every tenant, as on Azure AD.
 FIRST_PARTY_CLIENTS = {
@@ -44,42 +44,49 @@ DEVICE_CODE_LIFETIME = 900
 Row = dict[str, Any]
 MAX_FAILURES = 5
 FAILURE_WINDOW = 60.0
+USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# Sign-in state a reset clears. redeemed_codes stays: a code redeemed before a reset is still a
+# validly signed code after it (signing keys survive a reset), so it must stay redeemed.
+TRANSIENT_TABLES = ("device_codes", "sign_in_failures")
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 class Throttle:
-    """At most MAX_FAILURES wrong passwords per user within FAILURE_WINDOW seconds."""
+    """At most MAX_FAILURES wrong passwords per user within FAILURE_WINDOW seconds, counted in the
+    store (table sign_in_failures) so that every replica counts the same attempts."""
 
-    def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = {}
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
-    def wait_seconds(self, key: str) -> int:
-        now = time.time()
-        failures = self._failures.get(key)
-        if not failures:
+    @staticmethod
+    def key(tenant_id: str, username: str) -> str:
+        return _digest(f"{tenant_id}|{username.strip().lower()}")
+
+    def recent(self, key: str) -> list[float]:
+        """The times of this user's wrong passwords within the window, oldest first."""
+        since = time.time() - FAILURE_WINDOW
+        return sorted(
+            r["failed_at"] for r in self.store.find_all("sign_in_failures", user_key=key) if r["failed_at"] > since
+        )
+
+    @staticmethod
+    def wait_seconds(recent: list[float]) -> int:
+        """How long until fewer than MAX_FAILURES of ``recent`` are within the window (0: not locked)."""
+        if len(recent) < MAX_FAILURES:
             return 0
-        while failures and failures[0] <= now - FAILURE_WINDOW:
-            failures.popleft()
-        if len(failures) < MAX_FAILURES:
-            return 0
-        return max(1, int(failures[0] + FAILURE_WINDOW - now + 0.999))
+        return max(1, int(recent[-MAX_FAILURES] + FAILURE_WINDOW - time.time() + 0.999))
 
     def fail(self, key: str) -> None:
-        self._failures.setdefault(key, deque()).append(time.time())
+        now = time.time()
+        with self.store.tx() as conn:
+            self.store.delete_before("sign_in_failures", "failed_at", now - FAILURE_WINDOW, conn)
+            self.store.insert("sign_in_failures", {"user_key": key, "failed_at": now}, conn)
 
     def succeed(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-
-@dataclass
-class DeviceCode:
-    device_code: str
-    user_code: str
-    tenant_id: str
-    client_id: str
-    scope: str
-    expires_at: float
-    user_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+        self.store.delete_where("sign_in_failures", user_key=key)
 
 
 def _b64url(data: bytes) -> str:
@@ -95,16 +102,17 @@ def base_url(request: Request) -> str:
 
 
 class UserSignIn:
-    def __init__(self, directory: Directory, tokens: TokenService) -> None:
+    def __init__(self, store: Store, directory: Directory, tokens: TokenService) -> None:
+        self.store = store
         self.directory = directory
         self.tokens = tokens
-        self.throttle = Throttle()
-        self.device_codes: dict[str, DeviceCode] = {}
-        self.used_codes: dict[str, float] = {}
+        self.throttle = Throttle(store)
 
     def forget(self) -> None:
-        self.throttle = Throttle()
-        self.device_codes.clear()
+        """Pending device codes and wrong-password counts (a reset), on every replica at once."""
+        with self.store.tx() as conn:
+            for table in TRANSIENT_TABLES:
+                self.store.delete_where(table, conn)
 
     def routes(self) -> list[Route]:
         return [
@@ -126,15 +134,17 @@ class UserSignIn:
 
     def _check_password(self, tenant: Row, username: str, password: str) -> tuple[Row | None, str]:
         """The user, or None and the message the sign-in page shows."""
-        key = f"{tenant['id']}|{username.strip().lower()}"
-        wait = self.throttle.wait_seconds(key)
+        key = self.throttle.key(tenant["id"], username)
+        recent = self.throttle.recent(key)
+        wait = self.throttle.wait_seconds(recent)
         if wait:
             return None, f"Too many attempts: your account is temporarily locked. Wait {wait} s and try again."
         user = self.directory.find_user(tenant["id"], username.strip())
         if user is None or not self.directory.check_password(user, password):
             self.throttle.fail(key)
             return None, "Your account or password is incorrect. If you don't remember your password, reset it now."
-        self.throttle.succeed(key)
+        if recent:
+            self.throttle.succeed(key)
         return user, ""
 
     # -- the authorization-code flow -----------------------------------------------------------
@@ -201,23 +211,13 @@ class UserSignIn:
             return missing("client_id").response()
         if not self._client_known(tenant["id"], client_id):
             return AadError(400, "unauthorized_client", 700016, f"Application '{client_id}' was not found.").response()
-        self._expire_device_codes()
-        user_code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(9))
-        entry = DeviceCode(
-            device_code=secrets.token_urlsafe(32),
-            user_code=user_code,
-            tenant_id=tenant["id"],
-            client_id=client_id,
-            scope=form.get("scope", ""),
-            expires_at=time.time() + DEVICE_CODE_LIFETIME,
-        )
-        self.device_codes[entry.device_code] = entry
+        device_code, user_code = self._new_device_code(tenant["id"], client_id, form.get("scope", ""))
         uri = f"{base_url(request)}/devicelogin"
         return Response(
             json.dumps(
                 {
                     "user_code": user_code,
-                    "device_code": entry.device_code,
+                    "device_code": device_code,
                     "verification_uri": uri,
                     "expires_in": DEVICE_CODE_LIFETIME,
                     "interval": 1,
@@ -228,31 +228,50 @@ class UserSignIn:
             media_type="application/json",
         )
 
-    def _expire_device_codes(self) -> None:
+    def _new_device_code(self, tenant_id: str, client_id: str, scope: str) -> tuple[str, str]:
+        """Store a pending device code; the device code (kept only as its hash) and the user code."""
         now = time.time()
-        for key in [k for k, v in self.device_codes.items() if v.expires_at < now]:
-            del self.device_codes[key]
+        with self.store.tx() as conn:
+            self.store.delete_before("device_codes", "expires_at", now, conn)
+            while True:  # a user code still pending is never handed out twice
+                device_code = secrets.token_urlsafe(32)
+                user_code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(9))
+                row = {
+                    "device_code_hash": _digest(device_code),
+                    "user_code": user_code,
+                    "tenant_id": tenant_id,
+                    "client_id": client_id,
+                    "scope": scope,
+                    "user_id": None,
+                    "expires_at": now + DEVICE_CODE_LIFETIME,
+                }
+                if self.store.insert_if_absent("device_codes", row, conn):
+                    return device_code, user_code
 
     async def device_login(self, request: Request) -> Response:
         if request.method == "GET":
             return pages.device_page({})
         form = {k: str(v) for k, v in (await request.form()).items()}
         code = form.get("user_code", "").strip().upper().replace("-", "")
-        entry = next((e for e in self.device_codes.values() if e.user_code == code), None)
-        if entry is None or entry.expires_at < time.time():
+        entry = self.store.find("device_codes", user_code=code) if code else None
+        if entry is None or entry["expires_at"] < time.time():
             return pages.device_page(form, "That code didn't work. Check the code and try again.")
-        tenant = self._tenant(entry.tenant_id)
+        tenant = self._tenant(entry["tenant_id"])
         assert tenant is not None
+        client_id: str = entry["client_id"]
+        client_name = FIRST_PARTY_CLIENTS.get(client_id, client_id)
         if "username" not in form:
-            return pages.device_page(form, "", FIRST_PARTY_CLIENTS.get(entry.client_id, entry.client_id))
+            return pages.device_page(form, "", client_name)
         user, message = self._check_password(tenant, form.get("username", ""), form.get("password", ""))
         if user is None:
-            return pages.device_page(form, message, FIRST_PARTY_CLIENTS.get(entry.client_id, entry.client_id))
-        entry.user_id = user["object_id"]
+            return pages.device_page(form, message, client_name)
+        if not self.store.update_where(
+            "device_codes", {"user_id": user["object_id"]}, device_code_hash=entry["device_code_hash"]
+        ):  # redeemed or expired meanwhile
+            return pages.device_page(form, "That code didn't work. Check the code and try again.")
         return pages.message_page(
             "You're signed in",
-            f"You have signed in to {FIRST_PARTY_CLIENTS.get(entry.client_id, entry.client_id)} on your device. "
-            "You may now close this window.",
+            f"You have signed in to {client_name} on your device. You may now close this window.",
         )
 
     # -- the token endpoint's user grants ------------------------------------------------------
@@ -278,19 +297,20 @@ class UserSignIn:
             if not form.get(name):
                 raise missing(name)
         claims = self.tokens.unsign(form["code"], CODE_AUDIENCE)
-        now = time.time()
-        self.used_codes = {k: v for k, v in self.used_codes.items() if v > now}
-        if claims is None or claims["tid"] != tenant["id"] or claims["jti"] in self.used_codes:
-            raise AadError(
-                400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to "
-                "inactivity, or has been redeemed already. Send a new interactive authorization request."
-            )  # fmt: skip
+        if claims is None or claims["tid"] != tenant["id"] or self.store.find("redeemed_codes", jti=claims["jti"]):
+            raise _code_expired()
         if claims["client_id"] != client_id or claims["redirect_uri"] != form["redirect_uri"]:
             raise AadError(400, "invalid_grant", 50148, "The code was issued to another client or redirect URI.")
         if s256(form["code_verifier"]) != claims["code_challenge"]:
             raise AadError(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied "
                            "in the authorization request for PKCE.")  # fmt: skip
-        self.used_codes[claims["jti"]] = claims["exp"]
+        with self.store.tx() as conn:
+            self.store.delete_before("redeemed_codes", "expires_at", time.time(), conn)
+            redeemed = self.store.insert_if_absent(
+                "redeemed_codes", {"jti": claims["jti"], "expires_at": float(claims["exp"])}, conn
+            )
+        if not redeemed:  # another request (at any replica) redeemed it first
+            raise _code_expired()
         return claims
 
     def _redeem_refresh(self, tenant: dict[str, Any], form: dict[str, str], client_id: str) -> dict[str, Any]:
@@ -308,18 +328,20 @@ class UserSignIn:
         code = form.get("device_code") or form.get("code")
         if not code:
             raise missing("device_code")
-        entry = self.device_codes.get(code)
-        if entry is None or entry.expires_at < time.time() or entry.client_id != client_id:
-            self.device_codes.pop(code, None)
-            raise AadError(400, "expired_token", 70020, "The provided value for the input parameter 'device_code' "
-                           "is not valid or has expired.")  # fmt: skip
-        if entry.user_id is None:
+        key = _digest(code)
+        entry = self.store.find("device_codes", device_code_hash=key)
+        if entry is None or entry["expires_at"] < time.time() or entry["client_id"] != client_id:
+            if entry is not None:
+                self.store.delete_where("device_codes", device_code_hash=key)
+            raise _device_code_expired()
+        if entry["user_id"] is None:
             raise AadError(
                 400, "authorization_pending", 70016, "OAuth 2.0 device flow error. Authorization is pending. "
                 "Continue polling."
             )  # fmt: skip
-        del self.device_codes[code]
-        return {"oid": entry.user_id, "scope": entry.scope, "tid": entry.tenant_id}
+        if not self.store.delete_where("device_codes", device_code_hash=key, user_id=entry["user_id"]):
+            raise _device_code_expired()  # another poll (at any replica) redeemed it first
+        return {"oid": entry["user_id"], "scope": entry["scope"], "tid": entry["tenant_id"]}
 
     def _tokens(
         self,
@@ -382,6 +404,18 @@ class UserSignIn:
         if form.get("client_info") == "1":
             body["client_info"] = _b64url(json.dumps({"uid": user["object_id"], "utid": tenant["id"]}).encode())
         return body
+
+
+def _code_expired() -> AadError:
+    return AadError(
+        400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to "
+        "inactivity, or has been redeemed already. Send a new interactive authorization request."
+    )  # fmt: skip
+
+
+def _device_code_expired() -> AadError:
+    return AadError(400, "expired_token", 70020, "The provided value for the input parameter 'device_code' "
+                    "is not valid or has expired.")  # fmt: skip
 
 
 def _redirect_allowed(request: Request, redirect_uri: str) -> bool:

@@ -242,3 +242,44 @@ rbac_generation = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("token", String(36), nullable=False),
 )
+
+# -- sign-in in progress (transient: cleared by a reset, never part of a snapshot) -----------------
+# Kept in the store, not in a process, so that with several replicas a device code issued by one is
+# confirmed and redeemed at any other, a code is redeemed once across all of them, and wrong
+# passwords count wherever they were typed. Expired rows are deleted lazily by the next writer.
+
+# Pending device codes (``az login --use-device-code``). The client presents the device code at the
+# token endpoint, so only its SHA-256 is kept; the user code is what the user reads off the screen
+# and types on /devicelogin (stored as shown: uppercase, no dash). ``user_id`` is set once the user
+# has signed in on /devicelogin.
+device_codes = Table(
+    "device_codes",
+    metadata,
+    Column("device_code_hash", String(64), primary_key=True),  # SHA-256, hex
+    Column("user_code", String(16), nullable=False, unique=True),
+    Column("tenant_id", String(36), nullable=False),
+    Column("client_id", String(36), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("user_id", String(36), nullable=True),
+    Column("expires_at", Float, nullable=False),
+)
+
+# Authorization codes already redeemed, by the ``jti`` of the signed code (the jti alone redeems
+# nothing), until the code expires: a code is redeemed once.
+redeemed_codes = Table(
+    "redeemed_codes",
+    metadata,
+    Column("jti", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False),
+)
+
+# Wrong passwords, one row per attempt, for the sign-in throttle. ``user_key`` is the SHA-256 of
+# "<tenant id>|<username as typed, lowercased>": what was typed may be anything (a password typed
+# into the username box), so it is never kept in the clear.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("user_key", String(64), nullable=False, index=True),
+    Column("failed_at", Float, nullable=False),
+)

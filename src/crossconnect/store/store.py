@@ -32,13 +32,16 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from crossconnect.store import schema
 
 _MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 # Tables whose rows make up "all state" (snapshots, reset). Signing keys are infrastructure:
-# they survive a reset so that tokens already issued stay verifiable.
+# they survive a reset so that tokens already issued stay verifiable. Sign-in in progress
+# (device_codes, redeemed_codes, sign_in_failures) is transient: no snapshot carries it, and the
+# identity layer clears what a reset clears (identity.signin.UserSignIn.forget).
 STATE_TABLES = [
     schema.meta,
     schema.tenants,
@@ -169,6 +172,20 @@ class Store:
     def insert(self, table: str, row: Row, conn: Connection | None = None) -> None:
         with self._conn(conn) as c:
             c.execute(insert(schema.metadata.tables[table]).values(**row))
+
+    def insert_if_absent(self, table: str, row: Row, conn: Connection | None = None) -> bool:
+        """Insert unless a row with the same primary or unique key exists; True when inserted.
+        Atomic across replicas (``ON CONFLICT DO NOTHING``): of two racing inserts one wins."""
+        t = schema.metadata.tables[table]
+        # RETURNING, not rowcount: psycopg reports no rowcount for an INSERT … ON CONFLICT
+        stmt = (
+            (sqlite.insert(t) if self.is_sqlite else postgresql.insert(t))
+            .values(**row)
+            .on_conflict_do_nothing()
+            .returning(*t.primary_key.columns)
+        )
+        with self._conn(conn) as c:
+            return c.execute(stmt).first() is not None
 
     def find(self, table: str, conn: Connection | None = None, **where: Any) -> Row | None:
         rows = self.find_all(table, conn, limit=1, **where)
@@ -310,6 +327,12 @@ class Store:
             stmt = stmt.where(t.c[column] == value)
         with self._conn(conn) as c:
             return c.execute(stmt).rowcount
+
+    def delete_before(self, table: str, column: str, cutoff: float, conn: Connection | None = None) -> int:
+        """Delete the rows whose ``column`` is below ``cutoff`` (expired rows)."""
+        t = schema.metadata.tables[table]
+        with self._conn(conn) as c:
+            return c.execute(delete(t).where(t.c[column] < cutoff)).rowcount
 
     def count(self, table: str, conn: Connection | None = None, **where: Any) -> int:
         t = schema.metadata.tables[table]
