@@ -175,3 +175,33 @@ def test_sign_in_tables_after_upgrade_from_0004(store: Store) -> None:
     assert not sign_in & tables()
     store.migrate()
     assert sign_in <= tables()
+
+
+def test_remembered_values_last_until_the_next_write(store: Store) -> None:
+    """SQLite (one owning process): a derived value is computed once until a write ends;
+    PostgreSQL (replicas write too): computed on every call."""
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    first = store.remembered("k", compute)
+    again = store.remembered("k", compute)
+    if store.is_sqlite:
+        assert (first, again, len(calls)) == (1, 1, 1)
+    else:
+        assert (first, again, len(calls)) == (1, 2, 2)
+    store.set_meta("touched", 1)  # any write forgets
+    assert store.remembered("k", compute) == len(calls) == (2 if store.is_sqlite else 3)
+
+
+def test_a_value_computed_across_a_write_is_not_remembered(store: Store) -> None:
+    """A write that ends while the value is being computed may have made it stale."""
+
+    def compute_while_writing() -> str:
+        store.set_meta("during", 1)
+        return "stale?"
+
+    assert store.remembered("k", compute_while_writing) == "stale?"
+    assert store.remembered("k", lambda: "fresh") == "fresh"

@@ -199,7 +199,10 @@ class ArmProtocol:
 
     def _check_subscription(self, request: ArmRequest, endpoint: Endpoint) -> None:
         store = self.services.store
-        subscription = store.find("subscriptions", id=request.subscription_id)
+        subscription_id = request.subscription_id
+        subscription = store.remembered(
+            ("subscription", subscription_id), lambda: store.find("subscriptions", id=subscription_id)
+        )
         if subscription is None:
             raise subscription_not_found(request.params["subscriptionId"])
         principal = request.principal

@@ -41,14 +41,18 @@ def registration_state(store: Store, subscription_id: str, namespace: str) -> st
     key = namespace.lower()
     if key in REGISTRATION_FREE:
         return "Registered"
-    row = store.find("provider_registrations", subscription_id=subscription_id.lower(), namespace_key=key)
+    subscription = subscription_id.lower()
+    # asked on every provider request: the row is remembered until the next write (Store.remembered);
+    # the time-driven step below writes, which forgets it
+    row = store.remembered(
+        ("provider_registration", subscription, key),
+        lambda: store.find("provider_registrations", subscription_id=subscription, namespace_key=key),
+    )
     if row is None:
         return "NotRegistered"
     if row["state"] in ("Registering", "Unregistering") and row["due_at"] <= time.time():
         final = "Registered" if row["state"] == "Registering" else "NotRegistered"
-        store.update_where(
-            "provider_registrations", {"state": final}, subscription_id=subscription_id.lower(), namespace_key=key
-        )
+        store.update_where("provider_registrations", {"state": final}, subscription_id=subscription, namespace_key=key)
         return final
     return str(row["state"])
 

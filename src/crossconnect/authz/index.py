@@ -48,7 +48,8 @@ class AccessIndex:
         self.loads = 0  # how often the cache was (re)built: tests and the benchmark watch it
 
     def current(self) -> AccessSnapshot:
-        token = self.repository.generation()
+        store = self.repository.store
+        token = store.remembered("rbac-generation", self.repository.generation)
         snapshot = self._snapshot
         # No token (an emptied store, mid-reset) is never trusted: reload until one is written.
         if snapshot is not None and token is not None and snapshot.token == token:

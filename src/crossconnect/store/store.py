@@ -9,10 +9,10 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -35,6 +35,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crossconnect.store import schema
+
+T = TypeVar("T")
 
 _MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -99,6 +101,10 @@ class Store:
         # each call: callers get fresh dicts they may change.) PostgreSQL replicas share the
         # database, so there every read goes to it.
         self._remembered: dict[tuple[str, tuple[Any, ...]], list[Any]] | None = {} if self.is_sqlite else None
+        # Values derived from reads (see ``remembered``), under the same rule as remembered rows.
+        self._memo: dict[Hashable, Any] | None = {} if self.is_sqlite else None
+        # Bumped whenever remembered reads are dropped: a read that raced a write is not kept.
+        self._read_generation = 0
         self._fast: dict[tuple[str, tuple[str, ...], bool, bool], tuple[str, list[str], list[tuple[str, Any]]]] = {}
         # reads outside a transaction: one connection per thread, kept open in autocommit mode
         self._peek_local = threading.local()
@@ -239,6 +245,7 @@ class Store:
         if remembered is not None:
             raw_rows = remembered
         else:
+            generation = self._read_generation
             for attempt in (1, 2):
                 held = self._peek_connection()
                 try:
@@ -253,7 +260,7 @@ class Store:
                     self._drop_peek_connection()  # e.g. the database restarted: reconnect once
                     if attempt == 2:
                         raise
-            if self._remembered is not None:
+            if self._remembered is not None and generation == self._read_generation:
                 if len(self._remembered) > 20_000:
                     self._remembered.clear()
                 self._remembered[(sql, params)] = raw_rows
@@ -447,8 +454,30 @@ class Store:
 
     def _forget_reads(self) -> None:
         """Every transaction that may have written ends here: drop the remembered reads."""
+        self._read_generation += 1
         if self._remembered is not None:
             self._remembered.clear()
+        if self._memo is not None:
+            self._memo.clear()
+
+    def remembered(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, a value derived from reads only, kept until this process's next write on
+        SQLite (the rule of remembered rows above); computed on every call on PostgreSQL, where
+        other replicas write. For the few reads every ARM request makes (its subscription, the
+        provider registration, the access-control generation). Callers must not change the value."""
+        memo = self._memo
+        if memo is None:
+            return compute()
+        try:
+            return cast(T, memo[key])
+        except KeyError:
+            generation = self._read_generation
+            value = compute()
+            if generation == self._read_generation:  # no write ended meanwhile
+                if len(memo) > 20_000:
+                    memo.clear()
+                memo[key] = value
+            return value
 
     @contextmanager
     def _read(self, conn: Connection | None) -> Iterator[Connection]:
