@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from azure.mgmt.network import models
 
 from tests.network_support import (
     GROUP,
@@ -360,3 +361,33 @@ def test_ipv4_errors_still_name_routefilter(server: Server) -> None:
         FILTER_GROUP, "filter4", "rule1", rule(["12076:5060"])
     ).result()
     assert {c for _, c in advertised(server, circuit_peering_path(server, "MicrosoftPeering"))} == {"12076:5060"}
+
+
+def test_cross_connection_round_trip_keeps_the_ipv6_filter(server: Server) -> None:
+    """The partner's usual GET → modify → PUT of the cross connection sends the peering back with
+    its ipv6PeeringConfig (its microsoftPeeringConfig without the read-only
+    advertisedPublicPrefixesState) and routeFilter: the peering record is left as it was."""
+    _, xc = provisioned_circuit(server)
+    route_filter = create_filter(server, "filter6", ("rule1", ["12076:51004"]))
+    circuit_peering(server, "MicrosoftPeering", microsoft_ipv6({"id": route_filter.id}))
+    customer_peerings = server.network("customer").express_route_circuit_peerings
+    before = customer_peerings.get(GROUP, "er1", "MicrosoftPeering")
+    partner = server.network("partner").express_route_cross_connections
+    got = partner.get(XC_GROUP, xc.name)
+    got.service_provider_notes = "round trip"
+    partner.begin_create_or_update(XC_GROUP, xc.name, got).result()
+    after = customer_peerings.get(GROUP, "er1", "MicrosoftPeering")
+    assert after.etag == before.etag
+    assert after.ipv6_peering_config.route_filter.id == route_filter.id
+    assert filter_ids(server, "filter6")[1] == [circuit_peering_path(server, "MicrosoftPeering")]
+
+    # another filter set on the embedded peering is applied like a peering PUT
+    other = create_filter(server, "other6", ("rule1", ["12076:51006"]), role="partner")
+    got = partner.get(XC_GROUP, xc.name)
+    got.peerings[0].ipv6_peering_config.route_filter = models.SubResource(id=other.id)
+    partner.begin_create_or_update(XC_GROUP, xc.name, got).result()
+    moved = customer_peerings.get(GROUP, "er1", "MicrosoftPeering")
+    assert moved.ipv6_peering_config.route_filter.id == other.id
+    assert moved.last_modified_by == "ServiceProvider"
+    assert filter_ids(server, "filter6") == ([], [])
+    assert filter_ids(server, "other6", "partner") == ([], [circuit_peering_path(server, "MicrosoftPeering")])

@@ -468,16 +468,29 @@ def differs(sent: dict[str, Any], stored: dict[str, Any]) -> bool:
     for key in _COMPARED:
         if key in sent and sent[key] is not None and sent[key] != stored.get(key):
             return True
-    for config_key in ("microsoftPeeringConfig", "ipv6PeeringConfig"):
-        sent_config, stored_config = sent.get(config_key) or {}, stored.get(config_key) or {}
-        for key, value in sent_config.items():
-            if key in ("advertisedPublicPrefixesState", "state") or value is None:
-                continue
-            current = stored_config.get(key)
-            if key == "routingRegistryName" and isinstance(value, str) and isinstance(current, str):
-                value, current = value.upper(), current.upper()
-            if value != current:
+    return any(
+        _config_differs(sent.get(config_key) or {}, stored.get(config_key) or {})
+        for config_key in ("microsoftPeeringConfig", "ipv6PeeringConfig")
+    )
+
+
+def _config_differs(sent_config: dict[str, Any], stored_config: dict[str, Any]) -> bool:
+    """The writable keys sent in a config (``microsoftPeeringConfig``, ``ipv6PeeringConfig`` and the
+    latter's own ``microsoftPeeringConfig``, compared the same way) against the stored ones."""
+    for key, value in sent_config.items():
+        if key in ("advertisedPublicPrefixesState", "state") or value is None:
+            continue
+        current = stored_config.get(key)
+        if key == "microsoftPeeringConfig" and isinstance(value, dict):
+            if _config_differs(value, current if isinstance(current, dict) else {}):
                 return True
+            continue
+        if key == "routeFilter" and isinstance(value, dict) and isinstance(current, dict):
+            value, current = str(value.get("id") or "").lower(), str(current.get("id") or "").lower()
+        if key == "routingRegistryName" and isinstance(value, str) and isinstance(current, str):
+            value, current = value.upper(), current.upper()
+        if value != current:
+            return True
     return False
 
 
