@@ -38,6 +38,17 @@ MICROSOFT: dict[str, Any] = {
         "routingRegistryName": "ARIN",
     },
 }
+# The IPv6 session of a Microsoft peering (MICROSOFT's ipv6PeeringConfig): public subnets and a
+# prefix registered to AS 3333 (RIPE NCC) in the default routing-registry model.
+MICROSOFT_IPV6: dict[str, Any] = {
+    "primaryPeerAddressPrefix": "2001:67c:2e8:1::/126",
+    "secondaryPeerAddressPrefix": "2001:67c:2e8:1::4/126",
+    "microsoftPeeringConfig": {
+        "advertisedPublicPrefixes": ["2001:67c:2e8::/48"],
+        "customerASN": 3333,
+        "routingRegistryName": "RIPENCC",
+    },
+}
 
 # What "nothing changed" compares: every resource, the fabric/catalog/registry state, the operations.
 COMPARED_TABLES = ("resources", "meta", "operations")

@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 
-from tests.network_support import NETWORK, PRIVATE
+from crossconnect.network import route_filters
+from crossconnect.store import Store, database_url
+from tests.network_support import MICROSOFT, MICROSOFT_IPV6, NETWORK, PRIVATE
 from tests.support import Server
 
 API = "2024-07-01"
@@ -55,3 +57,21 @@ def filter_path(server: Server, name: str = "filter1", role: str = "customer", g
 def raw(server: Server, role: str, method: str, path: str, body: Any = None, **query: str) -> httpx.Response:
     with server.http(role) as client:
         return client.request(method, path, params={"api-version": API, **query}, json=body)
+
+
+def microsoft_ipv6(route_filter: Any, **changes: Any) -> dict[str, Any]:
+    """Microsoft peering properties with an IPv6 session whose ``ipv6PeeringConfig.routeFilter`` is
+    ``route_filter`` (``{"id": ...}``, or ``None``/``{}`` to detach)."""
+    return {**MICROSOFT, "ipv6PeeringConfig": {**MICROSOFT_IPV6, "routeFilter": route_filter}, **changes}
+
+
+def advertised(server: Server, peering_id: str) -> list[tuple[str, str]]:
+    """What the device layer is told to advertise on a peering (route_filters.advertised_prefixes
+    on the server's own database)."""
+    store = Store(database_url(server.database, server.data_dir))
+    try:
+        row = store.get_resource(peering_id)
+        assert row is not None, peering_id
+        return route_filters.advertised_prefixes(store, row)
+    finally:
+        store.dispose()

@@ -11,6 +11,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from tests.network_support import (
     MICROSOFT,
+    MICROSOFT_IPV6,
     PRIVATE,
     PeeringView,
     create_circuit,
@@ -351,18 +352,8 @@ V6_MS = "properties.ipv6PeeringConfig.microsoftPeeringConfig.advertisedPublicPre
 
 
 def _ms_v6(prefixes: list[str]) -> dict[str, Any]:
-    return peering(
-        MICROSOFT,
-        ipv6PeeringConfig={
-            "primaryPeerAddressPrefix": "2001:67c:2e8:1::/126",
-            "secondaryPeerAddressPrefix": "2001:67c:2e8:1::4/126",
-            "microsoftPeeringConfig": {
-                "advertisedPublicPrefixes": prefixes,
-                "customerASN": 3333,
-                "routingRegistryName": "RIPENCC",
-            },
-        },
-    )
+    config = {**MICROSOFT_IPV6["microsoftPeeringConfig"], "advertisedPublicPrefixes": prefixes}
+    return peering(MICROSOFT, ipv6PeeringConfig={**MICROSOFT_IPV6, "microsoftPeeringConfig": config})
 
 
 @pytest.mark.parametrize(

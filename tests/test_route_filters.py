@@ -9,8 +9,6 @@ from typing import Any
 
 from azure.mgmt.network import models
 
-from crossconnect.network import route_filters
-from crossconnect.store import Store, database_url
 from tests.network_support import (
     MICROSOFT,
     XC_GROUP,
@@ -19,7 +17,16 @@ from tests.network_support import (
     provisioned_circuit,
     xc_peering,
 )
-from tests.route_filter_support import FILTER_GROUP, create_filter, ensure_group, filter_body, filter_path, raw, rule
+from tests.route_filter_support import (
+    FILTER_GROUP,
+    advertised,
+    create_filter,
+    ensure_group,
+    filter_body,
+    filter_path,
+    raw,
+    rule,
+)
 from tests.support import Server
 
 SERVICES = {
@@ -64,18 +71,6 @@ def communities_by_value(server: Server, role: str) -> dict[str, dict[str, Any]]
                 "is_authorized_to_use": c.is_authorized_to_use,
             }
     return out
-
-
-def advertised(server: Server, peering_id: str) -> list[tuple[str, str]]:
-    """What the device layer is told to advertise on a peering (route_filters.advertised_prefixes
-    on the server's own database)."""
-    store = Store(database_url(server.database, server.data_dir))
-    try:
-        row = store.get_resource(peering_id)
-        assert row is not None, peering_id
-        return route_filters.advertised_prefixes(store, row)
-    finally:
-        store.dispose()
 
 
 # -- bgpServiceCommunities ----------------------------------------------------------------------------

@@ -326,6 +326,19 @@ def validate_write(
     if route_filter is not None:
         result["routeFilter"] = route_filter
     ipv6 = props.ipv6_peering_config
+    if (
+        ipv6 is not None
+        and (ipv6.route_filter or {}).get("id")
+        and not (ipv6.primary_peer_address_prefix or ipv6.secondary_peer_address_prefix)
+    ):
+        # An ipv6PeeringConfig without subnets removes the IPv6 session: it has nothing to attach to.
+        field = "ipv6PeeringConfig.primaryPeerAddressPrefix"
+        raise invalid(
+            "MissingPeerAddressPrefix",
+            field,
+            f"{field} is required: ipv6PeeringConfig.routeFilter applies to the peering's IPv6 session, which needs "
+            "its peer address prefixes.",
+        )
     if ipv6 is not None and (ipv6.primary_peer_address_prefix or ipv6.secondary_peer_address_prefix):
         p6, s6 = split_pair(
             ipv6.primary_peer_address_prefix, ipv6.secondary_peer_address_prefix, "ipv6PeeringConfig.", 6
@@ -343,6 +356,17 @@ def validate_write(
                 "ipv6PeeringConfig.microsoftPeeringConfig",
                 6,
             )
+        ipv6_filter = route_filters.resolve_attachment(
+            store,
+            sent=ipv6.route_filter,
+            sent_null="route_filter" in ipv6.model_fields_set and not ipv6.route_filter,
+            old=(old.get("ipv6PeeringConfig") or {}).get("routeFilter"),
+            peering_type=peering_type,
+            can_join=can_join,
+            field="ipv6PeeringConfig.routeFilter",
+        )
+        if ipv6_filter is not None:
+            v6["routeFilter"] = ipv6_filter
         result["ipv6PeeringConfig"] = v6
     elif ipv6 is None and "ipv6PeeringConfig" in old:
         result["ipv6PeeringConfig"] = old["ipv6PeeringConfig"]
@@ -444,16 +468,29 @@ def differs(sent: dict[str, Any], stored: dict[str, Any]) -> bool:
     for key in _COMPARED:
         if key in sent and sent[key] is not None and sent[key] != stored.get(key):
             return True
-    for config_key in ("microsoftPeeringConfig", "ipv6PeeringConfig"):
-        sent_config, stored_config = sent.get(config_key) or {}, stored.get(config_key) or {}
-        for key, value in sent_config.items():
-            if key in ("advertisedPublicPrefixesState", "state") or value is None:
-                continue
-            current = stored_config.get(key)
-            if key == "routingRegistryName" and isinstance(value, str) and isinstance(current, str):
-                value, current = value.upper(), current.upper()
-            if value != current:
+    return any(
+        _config_differs(sent.get(config_key) or {}, stored.get(config_key) or {})
+        for config_key in ("microsoftPeeringConfig", "ipv6PeeringConfig")
+    )
+
+
+def _config_differs(sent_config: dict[str, Any], stored_config: dict[str, Any]) -> bool:
+    """The writable keys sent in a config (``microsoftPeeringConfig``, ``ipv6PeeringConfig`` and the
+    latter's own ``microsoftPeeringConfig``, compared the same way) against the stored ones."""
+    for key, value in sent_config.items():
+        if key in ("advertisedPublicPrefixesState", "state") or value is None:
+            continue
+        current = stored_config.get(key)
+        if key == "microsoftPeeringConfig" and isinstance(value, dict):
+            if _config_differs(value, current if isinstance(current, dict) else {}):
                 return True
+            continue
+        if key == "routeFilter" and isinstance(value, dict) and isinstance(current, dict):
+            value, current = str(value.get("id") or "").lower(), str(current.get("id") or "").lower()
+        if key == "routingRegistryName" and isinstance(value, str) and isinstance(current, str):
+            value, current = value.upper(), current.upper()
+        if value != current:
+            return True
     return False
 
 

@@ -2,9 +2,11 @@
 Microsoft peerings a filter is attached to.
 
 A filter holds at most one rule (access ``Allow``, type ``Community``) naming communities from
-bgpServiceCommunities. A Microsoft peering points at a filter with ``routeFilter: {id}`` (set from
-the circuit or from the cross connection: it is one peering record); the filter's ``peerings``
-list is computed from those references, never stored twice. A filter in use cannot be deleted.
+bgpServiceCommunities. A Microsoft peering points at a filter with ``routeFilter: {id}`` for its
+IPv4 session and ``ipv6PeeringConfig.routeFilter: {id}`` for its IPv6 session (set from the
+circuit or from the cross connection: it is one peering record); the filter's ``peerings`` and
+``ipv6Peerings`` lists are computed from those references, never stored twice. A filter in use
+(either way) cannot be deleted.
 What a peering advertises follows from the filter's rule at the time it is asked
 (``advertised_prefixes``), so changing the rule changes every attached peering at once.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from sqlalchemy import Connection
@@ -40,6 +42,8 @@ _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
 
 # (filter id, tenant of the filter's subscription) -> may the caller link to it
 Joiner = Callable[[str, str], bool]
+# which of a Microsoft peering's BGP sessions a filter is attached to
+Family = Literal["ipv4", "ipv6"]
 
 
 class RuleProperties(ArmModel):
@@ -217,13 +221,24 @@ def only_one_rule(filter_name: str, existing_rule: str, target: str) -> BadReque
 # -- attachments ------------------------------------------------------------------------------------
 
 
-def attached_peerings(store: Store, filter_key: str, conn: Connection | None = None) -> list[Row]:
-    """Every peering record whose ``routeFilter`` points at this filter (from either view)."""
+def filter_reference(props: dict[str, Any], family: Family = "ipv4") -> str | None:
+    """The id of the route filter a peering's stored properties attach for one address family:
+    ``routeFilter`` (IPv4) or ``ipv6PeeringConfig.routeFilter`` (IPv6)."""
+    holder = props if family == "ipv4" else (props.get("ipv6PeeringConfig") or {})
+    ref = (holder.get("routeFilter") or {}).get("id")
+    return str(ref) if ref else None
+
+
+def attached_peerings(
+    store: Store, filter_key: str, conn: Connection | None = None, family: Family = "ipv4"
+) -> list[Row]:
+    """Every peering record attaching this filter for ``family`` (``routeFilter`` for IPv4,
+    ``ipv6PeeringConfig.routeFilter`` for IPv6), from either view."""
     key = filter_key.lower()
     return [
         row
         for row in store.find_all("resources", conn, type_key=PEERING_TYPE)
-        if str(((row["body"].get("properties") or {}).get("routeFilter") or {}).get("id") or "").lower() == key
+        if (filter_reference(row["body"].get("properties") or {}, family) or "").lower() == key
     ]
 
 
@@ -235,10 +250,13 @@ def resolve_attachment(
     old: dict[str, Any] | None,
     peering_type: str,
     can_join: Joiner | None = None,
+    field: str = "routeFilter",
 ) -> dict[str, Any] | None:
     """The ``routeFilter`` a peering write leaves on the record: left out keeps the current one,
-    ``null``/``{}``/``{"id": null}`` detaches, an id attaches (validated)."""
-    target = "properties.routeFilter.id"
+    ``null``/``{}``/``{"id": null}`` detaches, an id attaches (validated). ``field`` is where it
+    was sent (``routeFilter``, or ``ipv6PeeringConfig.routeFilter`` for the IPv6 session): the
+    rules are the same, errors name it."""
+    target = f"properties.{field}.id"
     if sent is None:
         return None if sent_null else old
     ref = sent.get("id")
@@ -307,8 +325,9 @@ def join_checker(request: ArmRequest) -> Joiner:
 
 
 def advertised_prefixes(store: Store, peering_row: Row, conn: Connection | None = None) -> list[tuple[str, str]]:
-    """What Microsoft advertises on a peering: ``(prefix, community)`` for every prefix of every
-    community its route filter's rule allows. Only Microsoft peering has a filter; no filter (or
+    """What Microsoft advertises on a peering's IPv4 session: ``(prefix, community)`` for every
+    prefix of every community its route filter (``routeFilter``; never the IPv6 session's
+    ``ipv6PeeringConfig.routeFilter``) allows. Only Microsoft peering has a filter; no filter (or
     an empty one) means nothing is advertised. Office 365 communities count only while the
     filter's subscription stays authorized. The peering's own state (Disabled, BGP down) is the
     caller's to apply."""
@@ -408,6 +427,8 @@ class RouteFilters(ResourceType):
 
     def delete(self, request: ArmRequest, existing: Row, conn: Connection) -> Write:
         in_use = attached_peerings(self.store, existing["key"], conn)
+        ipv4_ids = {p["id"] for p in in_use}
+        in_use += [p for p in attached_peerings(self.store, existing["key"], conn, "ipv6") if p["id"] not in ipv4_ids]
         if in_use:
             users = ", ".join(p["id"] for p in in_use)
             raise BadRequest(
@@ -437,17 +458,23 @@ def render_filter(store: Store, row: Row, *, expand: bool = False) -> dict[str, 
     }
     if body.get("tags"):
         out["tags"] = body["tags"]
-    peerings = []
-    for peering in attached_peerings(store, row["key"]):
-        if expand:
-            circuit = store.get_resource(peering["parent_key"])
-            circuit_id = circuit["id"] if circuit else peering["id"].rsplit("/peerings/", 1)[0]
-            peerings.append(peering_record.render(peering, "circuit", circuit_id, circuit))
-        else:
-            peerings.append({"id": peering["id"]})
     out["properties"] = {
         "provisioningState": body["properties"].get("provisioningState", "Succeeded"),
         "rules": [render_rule(r) for r in rules_of(store, row["key"])],
-        "peerings": peerings,
+        "peerings": _back_references(store, row, "ipv4", expand),
+        "ipv6Peerings": _back_references(store, row, "ipv6", expand),
     }
+    return out
+
+
+def _back_references(store: Store, row: Row, family: Family, expand: bool) -> list[dict[str, Any]]:
+    """The peerings attaching the filter for ``family``: ids, or whole peerings with ``$expand``."""
+    out = []
+    for peering in attached_peerings(store, row["key"], family=family):
+        if expand:
+            circuit = store.get_resource(peering["parent_key"])
+            circuit_id = circuit["id"] if circuit else peering["id"].rsplit("/peerings/", 1)[0]
+            out.append(peering_record.render(peering, "circuit", circuit_id, circuit))
+        else:
+            out.append({"id": peering["id"]})
     return out
