@@ -10,7 +10,14 @@ import httpx
 
 from crossconnect.network import route_filters
 from crossconnect.store import Store, database_url
-from tests.network_support import MICROSOFT, MICROSOFT_IPV6, NETWORK, PRIVATE
+from tests.network_support import (
+    MICROSOFT,
+    MICROSOFT_IPV6,
+    NETWORK,
+    PRIVATE,
+    circuit_peering_path,
+    xc_peering_path,
+)
 from tests.support import Server
 
 API = "2024-07-01"
@@ -52,6 +59,14 @@ def create_filter(
 
 def filter_path(server: Server, name: str = "filter1", role: str = "customer", group: str = FILTER_GROUP) -> str:
     return f"/subscriptions/{server.subscription(role)}/resourceGroups/{group}/{NETWORK}/routeFilters/{name}"
+
+
+def microsoft_peering_of(server: Server, view: str, cross_connection_name: str) -> tuple[str, str]:
+    """The caller and the Microsoft peering's path in one view of the circuit: the customer on the
+    circuit ("circuit"), the partner on its cross connection ("crossConnection")."""
+    if view == "circuit":
+        return "customer", circuit_peering_path(server, "MicrosoftPeering")
+    return "partner", xc_peering_path(server, cross_connection_name, "MicrosoftPeering")
 
 
 def raw(server: Server, role: str, method: str, path: str, body: Any = None, **query: str) -> httpx.Response:

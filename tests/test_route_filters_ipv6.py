@@ -29,6 +29,7 @@ from tests.route_filter_support import (
     ensure_group,
     filter_path,
     microsoft_ipv6,
+    microsoft_peering_of,
     raw,
     rule,
 )
@@ -214,12 +215,7 @@ def test_delete_a_filter_in_use_both_ways(server: Server) -> None:
 @pytest.mark.parametrize("view", ["circuit", "crossConnection"])
 def test_ipv6_attach_a_missing_filter(server: Server, view: str) -> None:
     _, xc = provisioned_circuit(server)
-    role = "customer" if view == "circuit" else "partner"
-    path = (
-        circuit_peering_path(server, "MicrosoftPeering")
-        if view == "circuit"
-        else xc_peering_path(server, xc.name, "MicrosoftPeering")
-    )
+    role, path = microsoft_peering_of(server, view, xc.name)
     ensure_group(server, role, FILTER_GROUP)
     missing = filter_path(server, "nope", role=role)
     unknown_sub = missing.replace(server.subscription(role), str(uuid.uuid4()))
@@ -327,12 +323,7 @@ def test_ipv6_filter_needs_the_ipv6_session(server: Server, view: str) -> None:
     """An ipv6PeeringConfig without subnets would remove the IPv6 session it is meant to filter."""
     _, xc = provisioned_circuit(server)
     route_filter = create_filter(server, "filter6", ("rule1", ["12076:51004"]))
-    role = "customer" if view == "circuit" else "partner"
-    path = (
-        circuit_peering_path(server, "MicrosoftPeering")
-        if view == "circuit"
-        else xc_peering_path(server, xc.name, "MicrosoftPeering")
-    )
+    role, path = microsoft_peering_of(server, view, xc.name)
     body = {"properties": {**MICROSOFT, "ipv6PeeringConfig": {"routeFilter": {"id": route_filter.id}}}}
     field = "properties.ipv6PeeringConfig.primaryPeerAddressPrefix"
     rejected(server, lambda: raw(server, role, "PUT", path, body), 400, "MissingPeerAddressPrefix", field)

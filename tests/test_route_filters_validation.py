@@ -22,6 +22,7 @@ from tests.route_filter_support import (
     ensure_group,
     filter_body,
     filter_path,
+    microsoft_peering_of,
     raw,
     rule,
 )
@@ -282,12 +283,7 @@ def test_attach_to_private_peering(server: Server) -> None:
 @pytest.mark.parametrize("view", ["circuit", "crossConnection"])
 def test_attach_a_missing_filter(server: Server, view: str) -> None:
     _, xc = provisioned_circuit(server)
-    role = "customer" if view == "circuit" else "partner"
-    path = (
-        circuit_peering_path(server, "MicrosoftPeering")
-        if view == "circuit"
-        else xc_peering_path(server, xc.name, "MicrosoftPeering")
-    )
+    role, path = microsoft_peering_of(server, view, xc.name)
     # the missing filter is in the caller's own subscription: elsewhere the partner may not even
     # link to it (403 LinkedAuthorizationFailed comes before the lookup, as on Azure)
     ensure_group(server, role, FILTER_GROUP)
