@@ -17,8 +17,8 @@ from tests.support import (
     SHARED,
     Server,
     create_postgres_database,
+    drop_postgres_database,
     free_port,
-    postgres_admin_url,
     postgres_available,
 )
 
@@ -59,9 +59,13 @@ def session_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> It
     server = Server(
         tmp_path_factory.mktemp(f"server-{backend}") / "data", free_port(), database, ["--page-size", "100"]
     )
-    server.start()
-    yield server
-    server.stop()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        if database is not None:
+            drop_postgres_database(database)
 
 
 @pytest.fixture
@@ -92,10 +96,7 @@ def replicas(backend: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     finally:
         second.stop()
         first.stop()
-        import psycopg
-
-        with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database.rsplit("/", 1)[1]}" WITH (FORCE)')
+        drop_postgres_database(database)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support import Server, create_postgres_database, free_port, postgres_admin_url, postgres_available
+from tests.support import Server, create_postgres_database, drop_postgres_database, free_port, postgres_available
 
 RESOURCES_API = "2025-04-01"
 SUBSCRIPTIONS_API = "2022-12-01"
@@ -170,12 +170,8 @@ class ServerFactory:
                 server.stop()
             except Exception:  # pragma: no cover - best effort
                 server.stop(kill=True)
-        if self.databases:
-            import psycopg
-
-            with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
-                for url in self.databases:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        for url in self.databases:
+            drop_postgres_database(url)
 
 
 def dedicated_servers(backend: str, tmp_path: Path) -> Iterator[ServerFactory]:

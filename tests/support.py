@@ -52,6 +52,15 @@ def create_postgres_database() -> str:
     return f"{base}/{name}"
 
 
+def drop_postgres_database(url: str) -> None:
+    """Drop a database made by ``create_postgres_database`` (CI runs on a machine that keeps its
+    PostgreSQL between runs: what a test makes, it removes)."""
+    import psycopg
+
+    with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 @dataclass
 class Server:
     """A crossconnect server process and the credentials it seeded."""

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from crossconnect.store import Store, database_url, schema
-from tests.support import create_postgres_database, postgres_available
+from tests.support import create_postgres_database, drop_postgres_database, postgres_available
 
 
 def reference_find_all(store: Store, table: str, *, limit: int | None = None, after_seq: int | None = None, **where):
@@ -36,13 +36,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
             if os.environ.get("CI"):
                 pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
             pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-        url = database_url(create_postgres_database(), tmp_path)
+        database = create_postgres_database()
+        url = database_url(database, tmp_path)
     else:
+        database = None
         url = database_url(None, tmp_path)
     s = Store(url)
     s.migrate()
     yield s
     s.dispose()
+    if database is not None:
+        drop_postgres_database(database)
 
 
 def _operation(n: int, **extra: Any) -> dict[str, Any]:
