@@ -85,24 +85,9 @@ class TokenService:
         audience: str,
         lifetime: int = TOKEN_LIFETIME,
     ) -> tuple[str, int]:
-        now = int(time.time())
-        kid, key = self.keys.active()
-        claims = {
-            "aud": audience,
-            "iss": f"{issuer_base}/{tenant_id}/v2.0",
-            "iat": now,
-            "nbf": now,
-            "exp": now + lifetime,
-            "tid": tenant_id,
-            "oid": object_id,
-            "sub": object_id,
-            "appid": app_id,
-            "azp": app_id,
-            "idtyp": "app",
-            "ver": "2.0",
-            "uti": uuid.uuid4().hex,
-        }
-        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid}), lifetime
+        """An access token for an application (client credentials): ``idtyp`` app."""
+        claims = {"idtyp": "app"}
+        return self._access_token(issuer_base, tenant_id, object_id, app_id, audience, lifetime, claims), lifetime
 
     def issue_user(
         self,
@@ -116,8 +101,27 @@ class TokenService:
         lifetime: int = TOKEN_LIFETIME,
     ) -> tuple[str, int]:
         """An access token for a signed-in user (delegated): ``idtyp`` user, ``upn``, ``name``, ``scp``."""
+        claims = {
+            "idtyp": "user",
+            "upn": user["user_principal_name"],
+            "unique_name": user["user_principal_name"],
+            "name": user["display_name"],
+            "scp": scope,
+        }
+        token = self._access_token(issuer_base, tenant_id, user["object_id"], client_id, audience, lifetime, claims)
+        return token, lifetime
+
+    def _access_token(
+        self,
+        issuer_base: str,
+        tenant_id: str,
+        object_id: str,
+        app_id: str,
+        audience: str,
+        lifetime: int,
+        kind: dict[str, Any],
+    ) -> str:
         now = int(time.time())
-        kid, key = self.keys.active()
         claims = {
             "aud": audience,
             "iss": f"{issuer_base}/{tenant_id}/v2.0",
@@ -125,19 +129,15 @@ class TokenService:
             "nbf": now,
             "exp": now + lifetime,
             "tid": tenant_id,
-            "oid": user["object_id"],
-            "sub": user["object_id"],
-            "appid": client_id,
-            "azp": client_id,
-            "idtyp": "user",
-            "upn": user["user_principal_name"],
-            "unique_name": user["user_principal_name"],
-            "name": user["display_name"],
-            "scp": scope,
+            "oid": object_id,
+            "sub": object_id,
+            "appid": app_id,
+            "azp": app_id,
+            **kind,
             "ver": "2.0",
             "uti": uuid.uuid4().hex,
         }
-        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid}), lifetime
+        return self.sign(claims)
 
     def sign(self, claims: dict[str, Any]) -> str:
         """Sign arbitrary claims (id tokens, refresh tokens, authorization codes) with the active key."""
