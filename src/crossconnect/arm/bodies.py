@@ -18,6 +18,30 @@ class ArmModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
 
+class TrackedResourceBody(ArmModel):
+    """The envelope of a tracked Microsoft.Network resource as the SDK sends it back: the read-only
+    members (id, name, type, etag) are accepted and ignored; a subclass adds ``properties``."""
+
+    id: str | None = None
+    name: str | None = None
+    type: str | None = None
+    etag: str | None = None
+    location: str | None = None
+    tags: dict[str, Any] | None = None
+
+
+def required_properties(body: Any) -> dict[str, Any]:
+    """The ``properties`` object of a request body that must have one (hand-parsed bodies)."""
+    props = body.get("properties") if isinstance(body, dict) else None
+    if not isinstance(props, dict):
+        raise BadRequest(
+            "The request content was invalid and could not be deserialized: 'Required property 'properties' not "
+            "found in JSON.'",
+            "InvalidRequestContent",
+        )
+    return props
+
+
 def _path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:

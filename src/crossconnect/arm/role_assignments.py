@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from crossconnect.arm.bodies import required_properties
 from crossconnect.arm.errors import BadRequest, Conflict, NotFound, resource_group_not_found, resource_not_found
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page
@@ -174,14 +175,7 @@ class _Requested:
 
 
 def _parse_body(request: ArmRequest, scope: scopes.Scope) -> _Requested:
-    body = request.json_body()
-    props = body.get("properties") if isinstance(body, dict) else None
-    if not isinstance(props, dict):
-        raise BadRequest(
-            "The request content was invalid and could not be deserialized: 'Required property 'properties' not "
-            "found in JSON.'",
-            "InvalidRequestContent",
-        )
+    props = required_properties(request.json_body())
     for field in ("roleDefinitionId", "principalId"):
         if not isinstance(props.get(field), str) or not props[field].strip():
             raise BadRequest(

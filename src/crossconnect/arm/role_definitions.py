@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from crossconnect.arm.api_versions import AUTHORIZATION_VERSIONS, ApiVersions
+from crossconnect.arm.bodies import required_properties
 from crossconnect.arm.errors import BadRequest, Conflict, Forbidden, NotFound, authorization_failed
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page_static
@@ -197,14 +198,7 @@ async def delete_role_definition(request: ArmRequest) -> ArmResponse:
 
 
 def _parse_custom_role(request: ArmRequest, guid: str, tenant: str) -> RoleDefinition:
-    body = request.json_body()
-    props = body.get("properties") if isinstance(body, dict) else None
-    if not isinstance(props, dict):
-        raise BadRequest(
-            "The request content was invalid and could not be deserialized: 'Required property 'properties' not "
-            "found in JSON.'",
-            "InvalidRequestContent",
-        )
+    props = required_properties(request.json_body())
     name = props.get("roleName")
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("The role name cannot be null or empty.", "RoleDefinitionNameNullOrEmpty")

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import Connection
 
-from crossconnect.arm.bodies import ArmModel, parse
+from crossconnect.arm.bodies import ArmModel, TrackedResourceBody, parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.features import TEST_LOCATIONS, is_feature_registered
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
@@ -65,13 +65,7 @@ class CircuitProperties(ArmModel):
     enable_direct_port_rate_limit: bool | None = Field(default=None, alias="enableDirectPortRateLimit")
 
 
-class CircuitBody(ArmModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
-    location: str | None = None
-    tags: dict[str, Any] | None = None
+class CircuitBody(TrackedResourceBody):
     sku: Sku | None = None
     properties: CircuitProperties = Field(default_factory=CircuitProperties)
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import Connection
 
-from crossconnect.arm.bodies import ArmModel, parse
+from crossconnect.arm.bodies import ArmModel, TrackedResourceBody, parse
 from crossconnect.arm.errors import BadRequest, NotFound
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
@@ -49,13 +49,7 @@ class CrossConnectionProperties(ArmModel):
     peerings: list[dict[str, Any]] | None = None
 
 
-class CrossConnectionBody(ArmModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
-    location: str | None = None
-    tags: dict[str, Any] | None = None
+class CrossConnectionBody(TrackedResourceBody):
     properties: CrossConnectionProperties = Field(default_factory=CrossConnectionProperties)
 
 

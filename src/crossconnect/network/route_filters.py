@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import Field
 from sqlalchemy import Connection
 
-from crossconnect.arm.bodies import ArmModel, parse
+from crossconnect.arm.bodies import ArmModel, TrackedResourceBody, parse
 from crossconnect.arm.errors import BadRequest, Forbidden, invalid_content
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.locations import LOCATION_NAMES
@@ -69,13 +69,7 @@ class FilterProperties(ArmModel):
     provisioning_state: str | None = Field(default=None, alias="provisioningState")
 
 
-class FilterBody(ArmModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
-    location: str | None = None
-    tags: dict[str, Any] | None = None
+class FilterBody(TrackedResourceBody):
     properties: FilterProperties = Field(default_factory=FilterProperties)
 
 
