@@ -14,6 +14,7 @@ from tests.network_support import (
     XC_GROUP,
     circuit_peering,
     circuit_peering_path,
+    cross_connection_path,
     provisioned_circuit,
     xc_peering,
 )
@@ -334,3 +335,32 @@ def test_provider_lists_the_new_types(server: Server) -> None:
     for name in ("routeFilters", "routeFilters/routeFilterRules", "bgpServiceCommunities"):
         assert name in types, name
         assert "2024-07-01" in types[name].api_versions
+
+
+def test_cross_connection_put_moves_an_embedded_peerings_filter(server: Server) -> None:
+    """The SDK's cross-connection peering model has no routeFilter, but a raw cross-connection PUT
+    may carry one inside a peering: sent back unchanged it changes nothing, another id moves the
+    peering to that filter (as ipv6PeeringConfig.routeFilter does)."""
+    _, xc = provisioned_circuit(server)
+    first = create_filter(server, "first", ("rule1", ["12076:51004"]))
+    other = create_filter(server, "other", ("rule1", ["12076:51006"]), role="partner")
+    circuit_peering(server, "MicrosoftPeering", {**MICROSOFT, "routeFilter": {"id": first.id}})
+    path = cross_connection_path(server, xc.name)
+    peerings = server.network("customer").express_route_circuit_peerings
+    before = peerings.get("customer-rg", "er1", "MicrosoftPeering")
+
+    body = raw(server, "partner", "GET", path).json()
+    assert raw(server, "partner", "PUT", path, body).status_code == 200
+    assert peerings.get("customer-rg", "er1", "MicrosoftPeering").etag == before.etag
+
+    (embedded,) = [p for p in body["properties"]["peerings"] if p["name"] == "MicrosoftPeering"]
+    assert embedded["properties"]["routeFilter"]["id"] == first.id
+    embedded["properties"]["routeFilter"] = {"id": other.id.upper()}
+    r = raw(server, "partner", "PUT", path, body)
+    assert r.status_code == 200, r.text
+    moved = peerings.get("customer-rg", "er1", "MicrosoftPeering")
+    assert moved.route_filter.id.lower() == other.id.lower()
+    assert moved.last_modified_by == "ServiceProvider"
+    peering_id = circuit_peering_path(server, "MicrosoftPeering")
+    assert server.network("customer").route_filters.get(FILTER_GROUP, "first").peerings == []
+    assert [p.id for p in server.network("partner").route_filters.get(FILTER_GROUP, "other").peerings] == [peering_id]

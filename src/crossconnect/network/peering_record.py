@@ -468,6 +468,9 @@ def differs(sent: dict[str, Any], stored: dict[str, Any]) -> bool:
     for key in _COMPARED:
         if key in sent and sent[key] is not None and sent[key] != stored.get(key):
             return True
+    # the IPv4 filter, compared like the IPv6 one inside ipv6PeeringConfig (ids ignoring case)
+    if _config_differs({"routeFilter": sent.get("routeFilter")}, {"routeFilter": stored.get("routeFilter")}):
+        return True
     return any(
         _config_differs(sent.get(config_key) or {}, stored.get(config_key) or {})
         for config_key in ("microsoftPeeringConfig", "ipv6PeeringConfig")
