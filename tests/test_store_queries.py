@@ -209,3 +209,14 @@ def test_a_value_computed_across_a_write_is_not_remembered(store: Store) -> None
 
     assert store.remembered("k", compute_while_writing) == "stale?"
     assert store.remembered("k", lambda: "fresh") == "fresh"
+
+
+def test_reading_keeps_remembered_values(store: Store) -> None:
+    """Read-only statements (the reconciler's every second) do not forget what tx() would."""
+    store.remembered("k", lambda: "kept")
+    with store.reading() as conn:
+        conn.execute(select(schema.meta.c.key)).all()
+    assert store.remembered("k", lambda: "recomputed") == ("kept" if store.is_sqlite else "recomputed")
+    with store.tx() as conn:
+        conn.execute(select(schema.meta.c.key)).all()
+    assert store.remembered("k", lambda: "after tx") == "after tx"

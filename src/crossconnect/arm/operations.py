@@ -112,7 +112,7 @@ class OperationEngine:
     def run_due(self) -> int:
         t = schema.operations
         now = time.time()
-        with self.store.tx() as conn:
+        with self.store.reading() as conn:
             ids = [
                 r[0]
                 for r in conn.execute(
@@ -125,7 +125,7 @@ class OperationEngine:
 
     def next_due(self) -> float | None:
         t = schema.operations
-        with self.store.tx() as conn:
+        with self.store.reading() as conn:
             row = conn.execute(
                 select(t.c.due_at).where(t.c.status == "InProgress").order_by(t.c.due_at).limit(1)
             ).first()

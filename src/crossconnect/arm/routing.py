@@ -50,6 +50,7 @@ def _match_fixed(template: Compiled, segments: list[str], lowered: list[str], pa
 
 Match = tuple[Endpoint | None, dict[str, str], set[str]]
 _MAX_REMEMBERED = 10_000  # matches kept (clients repeat the same paths; bounded under scans)
+_MAX_REMEMBERED_PATH = 1024  # characters: an ARM resource id is rarely longer
 
 
 class Router:
@@ -82,9 +83,11 @@ class Router:
         remembered = self._remembered.get((method, path))
         if remembered is None:
             remembered = self._match(method, path)
-            if len(self._remembered) >= _MAX_REMEMBERED:
-                self._remembered.clear()
-            self._remembered[(method, path)] = remembered
+            # only matches of ordinary length: misses and very long paths are not worth the memory
+            if remembered[0] is not None and len(path) <= _MAX_REMEMBERED_PATH:
+                if len(self._remembered) >= _MAX_REMEMBERED:
+                    self._remembered.clear()
+                self._remembered[(method, path)] = remembered
         endpoint, params, allowed = remembered
         return endpoint, dict(params), allowed  # the caller may change its params
 

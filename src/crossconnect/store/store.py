@@ -136,6 +136,13 @@ class Store:
         finally:
             self._forget_reads()
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for statements that only read. Unlike ``tx()`` it keeps the remembered
+        reads: the reconciler looks for due operations every second, and must not empty them."""
+        with self._read(None) as conn:
+            yield conn
+
     # -- meta --------------------------------------------------------------------------------
     def get_meta(self, key: str, conn: Connection | None = None) -> Any:
         row = self.find("meta", conn, key=key)
@@ -260,10 +267,8 @@ class Store:
                     self._drop_peek_connection()  # e.g. the database restarted: reconnect once
                     if attempt == 2:
                         raise
-            if self._remembered is not None and generation == self._read_generation:
-                if len(self._remembered) > 20_000:
-                    self._remembered.clear()
-                self._remembered[(sql, params)] = raw_rows
+            if self._remembered is not None:
+                self._remember(self._remembered, (sql, params), raw_rows, generation)
         rows = []
         for raw in raw_rows:
             row = dict(zip(names, raw, strict=True))
@@ -473,11 +478,17 @@ class Store:
         except KeyError:
             generation = self._read_generation
             value = compute()
-            if generation == self._read_generation:  # no write ended meanwhile
-                if len(memo) > 20_000:
-                    memo.clear()
-                memo[key] = value
+            self._remember(memo, key, value, generation)
             return value
+
+    def _remember(self, memory: dict[Any, Any], key: Any, value: Any, generation: int) -> None:
+        """Keep a value read under ``generation`` unless a write ended since. Stored first and
+        checked after, so a write ending in another thread at any moment cannot leave it behind."""
+        if len(memory) > 20_000:
+            memory.clear()
+        memory[key] = value
+        if generation != self._read_generation:
+            memory.pop(key, None)
 
     @contextmanager
     def _read(self, conn: Connection | None) -> Iterator[Connection]:
