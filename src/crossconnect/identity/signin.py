@@ -175,21 +175,16 @@ class UserSignIn:
         user, message = self._check_password(tenant, params.get("username", ""), params.get("password", ""))
         if user is None:
             return pages.sign_in_page(params, FIRST_PARTY_CLIENTS.get(client_id, client_id), tenant["domain"], message)
-        now = int(time.time())
-        code = self.tokens.sign(
-            {
-                "aud": CODE_AUDIENCE,
-                "iat": now,
-                "exp": now + CODE_LIFETIME,
-                "jti": uuid.uuid4().hex,
-                "tid": tenant["id"],
-                "oid": user["object_id"],
-                "client_id": client_id,
-                "redirect_uri": redirect_uri,
-                "code_challenge": params["code_challenge"],
-                "scope": params.get("scope", ""),
-                "nonce": params.get("nonce", ""),
-            }
+        code = self._grant(
+            CODE_AUDIENCE,
+            CODE_LIFETIME,
+            tenant,
+            user,
+            client_id,
+            redirect_uri=redirect_uri,
+            code_challenge=params["code_challenge"],
+            scope=params.get("scope", ""),
+            nonce=params.get("nonce", ""),
         )
         query = {"code": code, "state": params.get("state", "")}
         return RedirectResponse(f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(query)}", 302)
@@ -343,6 +338,25 @@ class UserSignIn:
             raise _device_code_expired()  # another poll (at any replica) redeemed it first
         return {"oid": entry["user_id"], "scope": entry["scope"], "tid": entry["tenant_id"]}
 
+    def _grant(
+        self, audience: str, lifetime: int, tenant: dict[str, Any], user: dict[str, Any], client_id: str, **claims: str
+    ) -> str:
+        """A signed grant this server redeems itself (authorization code, refresh token): any
+        replica verifies it with the shared signing keys; ``jti`` makes each one unique."""
+        now = int(time.time())
+        return self.tokens.sign(
+            {
+                "aud": audience,
+                "iat": now,
+                "exp": now + lifetime,
+                "jti": uuid.uuid4().hex,
+                "tid": tenant["id"],
+                "oid": user["object_id"],
+                "client_id": client_id,
+                **claims,
+            }
+        )
+
     def _tokens(
         self,
         request: Request,
@@ -380,18 +394,7 @@ class UserSignIn:
         }
         if nonce:
             id_claims["nonce"] = nonce
-        refresh = self.tokens.sign(
-            {
-                "aud": REFRESH_AUDIENCE,
-                "iat": now,
-                "exp": now + REFRESH_LIFETIME,
-                "jti": uuid.uuid4().hex,
-                "tid": tenant["id"],
-                "oid": user["object_id"],
-                "client_id": client_id,
-                "scope": scope,
-            }
-        )
+        refresh = self._grant(REFRESH_AUDIENCE, REFRESH_LIFETIME, tenant, user, client_id, scope=scope)
         body: dict[str, Any] = {
             "token_type": "Bearer",
             "scope": scope,

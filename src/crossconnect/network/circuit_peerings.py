@@ -38,7 +38,9 @@ class PeeringRecordType(ResourceType):
 
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
         circuit = self.circuit(request, conn)
-        siblings = self.store.find_all("resources", conn, parent_key=circuit["key"], type_key=PEERING_TYPE)
+        siblings = self.store.find_all(
+            "resources", conn, parent_key=circuit["key"], type_key=peering_record.PEERING_TYPE
+        )
         name = self.name(request)
         new_props = peering_record.validate_write(
             request.services.store,
@@ -54,18 +56,7 @@ class PeeringRecordType(ResourceType):
             body = {**existing["body"], "properties": new_props}
             return Write({**existing, "body": body, "etag": new_etag()}, operation="put")
         canonical = peering_record.canonical_peering_name(name) or name
-        row = {
-            "key": f"{circuit['key']}/peerings/{canonical.lower()}",
-            "id": f"{circuit['id']}/peerings/{canonical}",
-            "type_key": PEERING_TYPE,
-            "subscription_id": circuit["subscription_id"],
-            "group_key": circuit["group_key"],
-            "parent_key": circuit["key"],
-            "name": canonical,
-            "body": {"properties": new_props},
-            "etag": new_etag(),
-        }
-        return Write(row, created=True, operation="put")
+        return Write(peering_record.new_row(circuit, canonical, new_props), created=True, operation="put")
 
     def complete_operation(self, op: Row, conn: Connection) -> Any:
         if op["kind"] in troubleshooting.KINDS:
@@ -110,9 +101,6 @@ class PeeringRecordType(ResourceType):
             self.namespace,
         )
         return [stats_endpoint, *troubleshooting.endpoints(self)]
-
-
-PEERING_TYPE = "microsoft.network/expressroutecircuits/peerings"
 
 
 class CircuitPeerings(PeeringRecordType):

@@ -9,7 +9,8 @@ from sqlalchemy import Connection
 
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import Row, render_template
-from crossconnect.network.circuit_peerings import PEERING_TYPE, PeeringRecordType
+from crossconnect.network import peering_record
+from crossconnect.network.circuit_peerings import PeeringRecordType
 from crossconnect.network.common import NAMESPACE, internal, versions
 from crossconnect.network.cross_connections import ExpressRouteCrossConnections
 
@@ -49,7 +50,7 @@ class CrossConnectionPeerings(PeeringRecordType):
     def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
         circuit = self.circuit(request)
         return self.store.find_all(
-            "resources", after_seq=after, limit=limit, parent_key=circuit["key"], type_key=PEERING_TYPE
+            "resources", after_seq=after, limit=limit, parent_key=circuit["key"], type_key=peering_record.PEERING_TYPE
         )
 
     def check_scope(self, request: ArmRequest) -> None:

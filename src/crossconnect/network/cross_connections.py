@@ -198,9 +198,10 @@ class ExpressRouteCrossConnections(ResourceType):
         like a peering PUT and applied by this operation. Peerings left out are kept: deleting
         one takes a DELETE on the peering."""
         from crossconnect.network import route_filters
-        from crossconnect.network.circuit_peerings import PEERING_TYPE
 
-        siblings = self.store.find_all("resources", conn, parent_key=circuit["key"], type_key=PEERING_TYPE)
+        siblings = self.store.find_all(
+            "resources", conn, parent_key=circuit["key"], type_key=peering_record.PEERING_TYPE
+        )
         changed: list[Row] = []
         for i, entry in enumerate(entries):
             entry_props = entry.get("properties") or {}
@@ -229,19 +230,7 @@ class ExpressRouteCrossConnections(ResourceType):
             if existing is not None:
                 changed.append({**existing, "body": {**existing["body"], "properties": new_props}, "etag": new_etag()})
             else:
-                changed.append(
-                    {
-                        "key": f"{circuit['key']}/peerings/{canonical.lower()}",
-                        "id": f"{circuit['id']}/peerings/{canonical}",
-                        "type_key": PEERING_TYPE,
-                        "subscription_id": circuit["subscription_id"],
-                        "group_key": circuit["group_key"],
-                        "parent_key": circuit["key"],
-                        "name": canonical,
-                        "body": {"properties": new_props},
-                        "etag": new_etag(),
-                    }
-                )
+                changed.append(peering_record.new_row(circuit, canonical, new_props))
             # later entries are checked against this one (e.g. two peerings on one VLAN in one PUT)
             siblings = [r for r in siblings if r["name"].lower() != canonical.lower()] + [changed[-1]]
         return changed

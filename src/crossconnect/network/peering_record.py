@@ -16,9 +16,12 @@ from pydantic import Field
 
 from crossconnect.arm.bodies import ArmModel, parse
 from crossconnect.arm.errors import BadRequest
+from crossconnect.arm.resource_type import new_etag
 from crossconnect.store import Store
 
 PEERING_TYPES = ("AzurePrivatePeering", "AzurePublicPeering", "MicrosoftPeering")
+# The one stored type of a peering record, whichever view (circuit or cross connection) wrote it.
+PEERING_TYPE = "microsoft.network/expressroutecircuits/peerings"
 ROUTING_REGISTRIES = ("ARIN", "APNIC", "AFRINIC", "LACNIC", "RIPENCC", "RADB", "ALTDB", "LEVEL3")
 AZURE_ASN = 12076
 MAX_ASN = 4294967295
@@ -78,6 +81,21 @@ class PeeringBody(ArmModel):
     type: str | None = None
     etag: str | None = None
     properties: PeeringProperties = Field(default_factory=PeeringProperties)
+
+
+def new_row(circuit: dict[str, Any], name: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """A new peering record under ``circuit`` (``name`` canonical: "MicrosoftPeering", ...)."""
+    return {
+        "key": f"{circuit['key']}/peerings/{name.lower()}",
+        "id": f"{circuit['id']}/peerings/{name}",
+        "type_key": PEERING_TYPE,
+        "subscription_id": circuit["subscription_id"],
+        "group_key": circuit["group_key"],
+        "parent_key": circuit["key"],
+        "name": name,
+        "body": {"properties": properties},
+        "etag": new_etag(),
+    }
 
 
 def invalid(code: str, field: str, message: str) -> BadRequest:

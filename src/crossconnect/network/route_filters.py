@@ -33,7 +33,6 @@ from crossconnect.store import Store
 
 FILTER_TYPE = "microsoft.network/routefilters"
 RULE_TYPE = "microsoft.network/routefilters/routefilterrules"
-PEERING_TYPE = "microsoft.network/expressroutecircuits/peerings"
 JOIN_ACTION = "Microsoft.Network/routeFilters/join/action"
 _FILTER_ID = re.compile(
     r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Network/routeFilters/([^/]+)$", re.IGNORECASE
@@ -231,7 +230,7 @@ def attached_peerings(
     key = filter_key.lower()
     return [
         row
-        for row in store.find_all("resources", conn, type_key=PEERING_TYPE)
+        for row in store.find_all("resources", conn, type_key=peering_record.PEERING_TYPE)
         if (filter_reference(row["body"].get("properties") or {}, family) or "").lower() == key
     ]
 
