@@ -200,6 +200,26 @@ def test_body_larger_than_4_mib(server: Server) -> None:
         assert arm_error(r)[:2] == (400, "InvalidRequestContent")
 
 
+def test_chunked_body_larger_than_4_mib(server: Server) -> None:
+    """Without a Content-Length (chunked transfer) the limit stops the body as it streams in."""
+    sub = server.subscription(WRITER)
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"location": "eastus", "tags": {"a": "'
+        for _ in range(5):
+            yield b"x" * (1024 * 1024)
+        yield b'"}}'
+
+    with server.http(WRITER) as c, unchanged(server):
+        r = c.put(group_url(sub, "Chunked"), content=chunks(), headers={"Content-Type": "application/json"})
+        assert "content-length" not in r.request.headers and r.request.headers["transfer-encoding"] == "chunked"
+        assert arm_error(r)[:2] == (413, "RequestEntityTooLarge"), r.text
+    with server.http(WRITER) as c:  # a small chunked body is read whole
+        body = iter([b'{"location": ', b'"eastus"}'])
+        r = c.put(group_url(sub, "Chunked"), content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 201, r.text
+
+
 @pytest.mark.parametrize(
     ("body", "target"),
     [
