@@ -18,11 +18,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crossconnect.arm.errors import ArmError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from crossconnect.arm.features import CATALOG, feature_state, find_feature, set_feature_state
-from crossconnect.arm.providers import set_registration
 from crossconnect.authz.repository import RbacRepository
 from crossconnect.authz.roles import OWNER
 from crossconnect.identity.tokens import ARM_AUDIENCES, Principal, TokenError, TokenService
+from crossconnect.resources.features import CATALOG, feature_state, find_feature, set_feature_state
+from crossconnect.resources.providers import set_registration
 from crossconnect.store import Store
 
 OPERATOR_META = "operator"

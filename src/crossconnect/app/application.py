@@ -20,7 +20,6 @@ from crossconnect.app import seed as seeding
 from crossconnect.app.config import ServerConfig
 from crossconnect.arm.assembly import build_router
 from crossconnect.arm.errors import ArmError
-from crossconnect.arm.metadata import metadata_endpoints
 from crossconnect.arm.operations import OperationEngine
 from crossconnect.arm.protocol import ArmProtocol
 from crossconnect.arm.resource_type import TypeRegistry
@@ -40,6 +39,9 @@ from crossconnect.network import lab_api as network_lab_api
 from crossconnect.network import operator_api as network_operator_api
 from crossconnect.network import registration as network
 from crossconnect.portal import routes as portal
+from crossconnect.resources import registration as resources
+from crossconnect.resources.metadata import metadata_endpoints
+from crossconnect.resources.providers import is_registered
 from crossconnect.store import Store, database_url
 
 log = logging.getLogger("crossconnect")
@@ -119,8 +121,8 @@ def build_runtime(config: ServerConfig) -> Runtime:
 
 def build_app(runtime: Runtime) -> FrontDoor:
     network.describe_provider()
-    router = build_router(runtime.registry, runtime.services.operations, network.TYPES, network.endpoints())
-    protocol = ArmProtocol(runtime.services, router)
+    router = build_router(runtime.registry, runtime.services.operations, [resources, network])
+    protocol = ArmProtocol(runtime.services, router, is_registered)
     admin = AdminApi(
         AdminContext(
             runtime.store,

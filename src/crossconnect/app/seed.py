@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from crossconnect.admin.routes import TENANT_ADMINS_META
-from crossconnect.arm.providers import set_registration
 from crossconnect.authz.repository import RbacRepository
 from crossconnect.authz.roles import CONTRIBUTOR, NETWORK_CONTRIBUTOR, OWNER
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.graph import GLOBAL_ADMINISTRATOR
 from crossconnect.identity.graph import READ_WRITE_ALL as GRAPH_READ_WRITE_ALL
 from crossconnect.identity.secrets import new_secret
+from crossconnect.resources.providers import set_registration
 from crossconnect.store import Store
 
 PROVIDER_SUBSCRIPTION = "ExpressRoute_API_Dev_Provider_Sub"
@@ -277,8 +277,8 @@ def seed_network(ctx: SeedContext) -> None:
     """The test partner setup: "Ibiza Test Provider" is managed from the provider subscription,
     and the customer subscription may use the test peering locations (feature approved) and the
     Office 365 communities in route filters (authorized)."""
-    from crossconnect.arm.features import TEST_LOCATIONS, set_feature_state
     from crossconnect.network import bgp_service_communities, catalog
+    from crossconnect.resources.features import TEST_LOCATIONS, set_feature_state
 
     if ctx.bare:
         return

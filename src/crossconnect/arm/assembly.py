@@ -1,72 +1,39 @@
-"""Build the ARM surface: the router with the core types, and every registered resource type."""
+"""Build the ARM surface from resource-provider plug-ins (``resources``, ``network``): each gives
+its resource types, its extra endpoints and the api-versions of its operation status URLs."""
 
 from __future__ import annotations
 
-from crossconnect.arm import features, providers, role_assignments, role_definitions, subscriptions
-from crossconnect.arm.api_versions import NETWORK_VERSIONS, RESOURCES_VERSIONS, ApiVersions
-from crossconnect.arm.http import ArmRequest, Endpoint
+from collections.abc import Sequence
+from typing import Protocol
+
+from crossconnect.arm import operation_status
+from crossconnect.arm.api_versions import ApiVersions
+from crossconnect.arm.http import Endpoint
 from crossconnect.arm.operations import OperationEngine
-from crossconnect.arm.resource_groups import ResourceGroups
 from crossconnect.arm.resource_type import ResourceType, TypeRegistry, register
 from crossconnect.arm.routing import Router
-from crossconnect.authz import scopes
-
-# Status URLs are served for any provider namespace: the operation row knows its own type.
-_OPERATION_VERSIONS = ApiVersions.of(sorted(set(NETWORK_VERSIONS) | set(RESOURCES_VERSIONS)))
 
 
-def _operation_scope(request: ArmRequest) -> str:
-    """Status URLs sit at subscription level, but an operation is read with the caller's rights
-    on the resource it is about (a Contributor on one resource group polls its own writes). An
-    operation on a record kept in another subscription (the one peering record of a circuit lives
-    under the customer's circuit, also when the partner writes it through its cross connection)
-    is authorized at the URL's subscription itself, where holding any role there suffices."""
-    op = request.services.store.find("operations", id=request.params["operationId"])
-    if op is None:
-        return request.path
-    if scopes.subscription_of(op["resource_key"]) != request.subscription_id:
-        return f"/subscriptions/{request.subscription_id}"
-    return str(op["resource_key"])
+class ResourceProvider(Protocol):
+    """What a resource-provider package (its ``registration`` module) gives the protocol."""
+
+    TYPES: list[type[ResourceType]]
+    OPERATION_VERSIONS: list[str]
+
+    def endpoints(self) -> list[Endpoint]: ...
 
 
-def build_router(
-    registry: TypeRegistry,
-    engine: OperationEngine,
-    types: list[type[ResourceType]],
-    endpoints: list[Endpoint] | None = None,
-) -> Router:
+def build_router(registry: TypeRegistry, engine: OperationEngine, providers: Sequence[ResourceProvider]) -> Router:
     router = Router()
-    for endpoint in endpoints or []:
-        router.add(endpoint)
-    subscriptions.register_endpoints(router)
-    providers.register_endpoints(router)
-    features.register_endpoints(router)
-    role_definitions.register_endpoints(router)
-    role_assignments.register_endpoints(router)
-    classes: list[type[ResourceType]] = [ResourceGroups, *types]
-    for cls in classes:
+    for provider in providers:
+        for endpoint in provider.endpoints():
+            router.add(endpoint)
+    # Status URLs are served for any provider namespace: the operation row knows its own type.
+    operation_versions = ApiVersions.of(sorted({v for p in providers for v in p.OPERATION_VERSIONS}))
+    for cls in (cls for provider in providers for cls in provider.TYPES):
         rtype = registry.add(cls)
         register(router, rtype)
         engine.register(rtype.type_name, rtype)
-    base = "/subscriptions/{subscriptionId}/providers/{namespace}/locations/{location}"
-    router.add(
-        Endpoint(
-            "GET",
-            base + "/operations/{operationId}",
-            engine.status,
-            _OPERATION_VERSIONS,
-            lambda r: f"{r.params['namespace']}/locations/operations/read",
-            scope=_operation_scope,
-        )
-    )
-    router.add(
-        Endpoint(
-            "GET",
-            base + "/operationResults/{operationId}",
-            engine.result,
-            _OPERATION_VERSIONS,
-            lambda r: f"{r.params['namespace']}/locations/operationResults/read",
-            scope=_operation_scope,
-        )
-    )
+    for endpoint in operation_status.endpoints(engine, operation_versions):
+        router.add(endpoint)
     return router

@@ -20,8 +20,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, or_, select, update
 
-from crossconnect.arm.errors import ArmError, NotFound
-from crossconnect.arm.http import ArmRequest, ArmResponse
+from crossconnect.arm.errors import ArmError
 from crossconnect.arm.settings import ArmSettings
 from crossconnect.store import Store, schema
 
@@ -34,6 +33,12 @@ class Completer(Protocol):
     def complete_operation(self, op: dict[str, Any], conn: Connection) -> Any: ...
 
     def fail_operation(self, op: dict[str, Any], conn: Connection, error: ArmError) -> None: ...
+
+
+class StatusUrls(Protocol):
+    """What building polling headers needs of a request: absolute URLs that carry its api-version."""
+
+    def url_for(self, path: str, **query: str) -> str: ...
 
 
 def retry_after(seconds: float) -> str:
@@ -204,51 +209,8 @@ class OperationEngine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
 
-    # -- status endpoints ------------------------------------------------------------------
-    def _load(self, request: ArmRequest) -> dict[str, Any]:
-        op = self.settle(request.params["operationId"])
-        if op is None or op["subscription_id"] != request.subscription_id:
-            raise NotFound(f"The operation '{request.params['operationId']}' could not be found.", "OperationNotFound")
-        return op
-
-    async def status(self, request: ArmRequest) -> ArmResponse:
-        """Azure-AsyncOperation: ``{"status": ...}`` until terminal."""
-        op = self._load(request)
-        body: dict[str, Any] = {
-            "id": request.path,
-            "name": op["id"],
-            "status": op["status"],
-            "startTime": _iso(op["created_at"]),
-        }
-        headers: dict[str, str] = {}
-        if op["status"] == "InProgress":
-            headers["Retry-After"] = retry_after(op["due_at"] - time.time())
-        else:
-            body["endTime"] = _iso(op["finished_at"])
-        if op["error"]:
-            body["error"] = op["error"]
-        return ArmResponse(200, body, headers)
-
-    async def result(self, request: ArmRequest) -> ArmResponse:
-        """Location: 202 while running, then 200 with the result (or 204), or the error."""
-        op = self._load(request)
-        if op["status"] == "InProgress":
-            return ArmResponse(
-                202,
-                None,
-                {"Location": request.url_for(request.path), "Retry-After": retry_after(op["due_at"] - time.time())},
-            )
-        if op["status"] == "Failed":
-            error = op["error"] or {"code": "InternalServerError", "message": "The operation failed."}
-            failure = ArmError(error.get("message", ""), error.get("code"), details=error.get("details"))
-            failure.status = int(op["payload"].get("failureStatus", 400))
-            raise failure
-        if op["result"] is None:
-            return ArmResponse(204 if op["kind"] == "delete" else 200, None if op["kind"] == "delete" else {})
-        return ArmResponse(200, op["result"])
-
     def headers_for(
-        self, request: ArmRequest, op: dict[str, Any], *, location: bool, async_operation: bool
+        self, request: StatusUrls, op: dict[str, Any], *, location: bool, async_operation: bool
     ) -> dict[str, str]:
         """The polling headers for an operation, absolute URLs on this server with api-version."""
         base = f"/subscriptions/{op['subscription_id']}/providers/{_namespace(op)}/locations/{op['location']}"
@@ -267,7 +229,7 @@ def _namespace(op: dict[str, Any]) -> str:
     )
 
 
-def _iso(epoch: float | None) -> str | None:
+def iso_time(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int((epoch % 1) * 1e6):06d}Z"

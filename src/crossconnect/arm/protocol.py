@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from random import getrandbits
 from typing import Any
 from urllib.parse import parse_qsl
@@ -29,6 +30,7 @@ from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint, check_body_
 from crossconnect.arm.routing import Router
 from crossconnect.arm.services import ArmServices
 from crossconnect.identity.tokens import ARM_AUDIENCES, Principal, TokenError
+from crossconnect.store import Store
 
 log = logging.getLogger("crossconnect.arm")
 
@@ -94,10 +96,16 @@ class _Disconnected(Exception):
     """The client went away while sending its body: nobody is left to answer."""
 
 
+# Whether a subscription has registered a resource provider namespace (Microsoft.Resources
+# answers it; the protocol only asks).
+ProviderRegistered = Callable[[Store, str, str], bool]
+
+
 class ArmProtocol:
-    def __init__(self, services: ArmServices, router: Router) -> None:
+    def __init__(self, services: ArmServices, router: Router, provider_registered: ProviderRegistered) -> None:
         self.services = services
         self.router = router
+        self.provider_registered = provider_registered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = request_headers(scope)
@@ -228,11 +236,9 @@ class ArmProtocol:
         decision = self.services.authorizer.check(principal, action, scope, subscription["tenant_id"])
         if not decision.allowed:
             raise authorization_failed(principal.app_id or principal.object_id, principal.object_id, action, scope)
-        if endpoint.namespace is not None:
-            from crossconnect.arm.providers import is_registered
-
-            if not is_registered(store, request.subscription_id, endpoint.namespace):
-                raise registration_error(endpoint.namespace)
+        namespace = endpoint.namespace
+        if namespace is not None and not self.provider_registered(store, request.subscription_id, namespace):
+            raise registration_error(namespace)
 
     def _not_found(self, path: str, api_version: str) -> ArmError:
         segments = [s for s in path.strip("/").split("/") if s]

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from crossconnect.arm.features import TEST_LOCATIONS, is_feature_registered
+from crossconnect.resources.features import TEST_LOCATIONS, is_feature_registered
 from crossconnect.store import Store
 
 _DATA = Path(__file__).parent / "data" / "service_providers.json"

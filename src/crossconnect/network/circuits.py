@@ -16,14 +16,14 @@ from sqlalchemy import Connection
 
 from crossconnect.arm.bodies import ArmModel, TrackedResourceBody, parse
 from crossconnect.arm.errors import BadRequest
-from crossconnect.arm.features import TEST_LOCATIONS, is_feature_registered
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
-from crossconnect.arm.locations import LOCATION_NAMES
-from crossconnect.arm.resource_groups import ensure_group, normalize_location
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
 from crossconnect.fabric import placement as fabric
 from crossconnect.network import catalog, peering_record
 from crossconnect.network.common import NAMESPACE, internal, props, versions
+from crossconnect.resources.features import TEST_LOCATIONS, is_feature_registered
+from crossconnect.resources.locations import LOCATION_NAMES
+from crossconnect.resources.resource_groups import ensure_group, normalize_location
 
 SKU_TIERS = ("Standard", "Premium", "Basic", "Local")
 SKU_FAMILIES = ("MeteredData", "UnlimitedData")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from crossconnect.arm.api_versions import NETWORK_VERSIONS, ApiVersions
+from crossconnect.arm.api_versions import ApiVersions
+from crossconnect.network.api_versions import NETWORK_VERSIONS
 
 NAMESPACE = "Microsoft.Network"
 

@@ -4,9 +4,9 @@ its extra endpoints, and the resource types the provider metadata lists."""
 from __future__ import annotations
 
 from crossconnect.arm.http import Endpoint
-from crossconnect.arm.providers import add_resource_type
 from crossconnect.arm.resource_type import ResourceType
 from crossconnect.network import bgp_service_communities, provider_ports, service_providers
+from crossconnect.network.api_versions import NETWORK_VERSIONS
 from crossconnect.network.authorizations import CircuitAuthorizations
 from crossconnect.network.circuit_peerings import CircuitPeerings
 from crossconnect.network.circuits import ExpressRouteCircuits
@@ -14,6 +14,7 @@ from crossconnect.network.cross_connection_peerings import CrossConnectionPeerin
 from crossconnect.network.cross_connections import ExpressRouteCrossConnections
 from crossconnect.network.route_filter_rules import RouteFilterRules
 from crossconnect.network.route_filters import RouteFilters
+from crossconnect.resources.providers import add_resource_type
 
 TYPES: list[type[ResourceType]] = [
     ExpressRouteCircuits,
@@ -24,6 +25,10 @@ TYPES: list[type[ResourceType]] = [
     RouteFilters,
     RouteFilterRules,
 ]
+
+
+# Operation status URLs under /providers/Microsoft.Network/… accept these versions.
+OPERATION_VERSIONS = NETWORK_VERSIONS
 
 
 def endpoints() -> list[Endpoint]:

@@ -23,12 +23,12 @@ from sqlalchemy import Connection
 from crossconnect.arm.bodies import ArmModel, TrackedResourceBody, parse
 from crossconnect.arm.errors import BadRequest, Forbidden, invalid_content
 from crossconnect.arm.http import ArmRequest
-from crossconnect.arm.locations import LOCATION_NAMES
-from crossconnect.arm.resource_groups import normalize_location
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
 from crossconnect.network import bgp_service_communities as bgp
 from crossconnect.network import peering_record
 from crossconnect.network.common import NAMESPACE, versions
+from crossconnect.resources.locations import LOCATION_NAMES
+from crossconnect.resources.resource_groups import normalize_location
 from crossconnect.store import Store
 
 FILTER_TYPE = "microsoft.network/routefilters"

@@ -14,18 +14,17 @@ from crossconnect.arm.bodies import required_properties
 from crossconnect.arm.errors import BadRequest, Conflict, NotFound, resource_group_not_found, resource_not_found
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page
-from crossconnect.arm.providers import add_resource_type
-from crossconnect.arm.role_definitions import (
+from crossconnect.authz import scopes
+from crossconnect.authz.repository import RoleAssignment
+from crossconnect.authz.roles import iso_time
+from crossconnect.resources.providers import add_resource_type
+from crossconnect.resources.role_definitions import (
     VERSIONS,
     find_visible_role,
     parse_filter,
     parse_scope,
     repository,
 )
-from crossconnect.arm.routing import Router
-from crossconnect.authz import scopes
-from crossconnect.authz.repository import RoleAssignment
-from crossconnect.authz.roles import iso_time
 
 TYPE = "Microsoft.Authorization/roleAssignments"
 SCOPED = "/subscriptions/{subscriptionId}/{scopePath:path}/providers/Microsoft.Authorization/roleAssignments"
@@ -257,10 +256,12 @@ def _check_scope_exists(request: ArmRequest, scope: scopes.Scope) -> None:
         raise resource_not_found(type_name, parts[-1], scope.resource_group or "")
 
 
-def register_endpoints(router: Router) -> None:
+def endpoints() -> list[Endpoint]:
+    out: list[Endpoint] = []
     add_resource_type("Microsoft.Authorization", "roleAssignments", list(VERSIONS.versions))
     item = SCOPED + "/{roleAssignmentName}"
-    router.add(Endpoint("GET", item, get_assignment, VERSIONS, f"{TYPE}/read"))
-    router.add(Endpoint("PUT", item, put_assignment, VERSIONS, f"{TYPE}/write"))
-    router.add(Endpoint("DELETE", item, delete_assignment, VERSIONS, f"{TYPE}/delete"))
-    router.add(Endpoint("GET", SCOPED, list_assignments, VERSIONS, f"{TYPE}/read"))
+    out.append(Endpoint("GET", item, get_assignment, VERSIONS, f"{TYPE}/read"))
+    out.append(Endpoint("PUT", item, put_assignment, VERSIONS, f"{TYPE}/write"))
+    out.append(Endpoint("DELETE", item, delete_assignment, VERSIONS, f"{TYPE}/delete"))
+    out.append(Endpoint("GET", SCOPED, list_assignments, VERSIONS, f"{TYPE}/read"))
+    return out

@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from crossconnect.arm.api_versions import FEATURES_VERSIONS, ApiVersions
+from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import NotFound
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page_static
-from crossconnect.arm.routing import Router
+from crossconnect.resources.api_versions import FEATURES_VERSIONS
 from crossconnect.store import Store
 
 
@@ -137,11 +137,12 @@ async def unregister(request: ArmRequest) -> ArmResponse:
     return ArmResponse(200, render_feature(store, request.subscription_id, feature))
 
 
-def register_endpoints(router: Router) -> None:
+def endpoints() -> list[Endpoint]:
+    out: list[Endpoint] = []
     base = "/subscriptions/{subscriptionId}/providers/Microsoft.Features"
     item = base + "/providers/{namespace}/features/{featureName}"
-    router.add(Endpoint("GET", base + "/features", list_all, VERSIONS, "Microsoft.Features/features/read"))
-    router.add(
+    out.append(Endpoint("GET", base + "/features", list_all, VERSIONS, "Microsoft.Features/features/read"))
+    out.append(
         Endpoint(
             "GET",
             base + "/providers/{namespace}/features",
@@ -150,13 +151,13 @@ def register_endpoints(router: Router) -> None:
             "Microsoft.Features/providers/features/read",
         )
     )
-    router.add(Endpoint("GET", item, get, VERSIONS, "Microsoft.Features/providers/features/read"))
-    router.add(
+    out.append(Endpoint("GET", item, get, VERSIONS, "Microsoft.Features/providers/features/read"))
+    out.append(
         Endpoint(
             "POST", item + "/register", register, VERSIONS, "Microsoft.Features/providers/features/register/action"
         )
     )
-    router.add(
+    out.append(
         Endpoint(
             "POST",
             item + "/unregister",
@@ -165,3 +166,4 @@ def register_endpoints(router: Router) -> None:
             "Microsoft.Features/providers/features/unregister/action",
         )
     )
+    return out

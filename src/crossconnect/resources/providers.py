@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from crossconnect.arm.api_versions import RESOURCES_VERSIONS, ApiVersions
+from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import NotFound
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page_static
-from crossconnect.arm.routing import Router
+from crossconnect.resources.api_versions import RESOURCES_VERSIONS
 from crossconnect.store import Store
 
 # Namespaces that need no registration (ARM's own) are always Registered.
@@ -132,12 +132,13 @@ async def unregister(request: ArmRequest) -> ArmResponse:
     return ArmResponse(200, render_provider(store, request.subscription_id, namespace))
 
 
-def register_endpoints(router: Router) -> None:
+def endpoints() -> list[Endpoint]:
+    out: list[Endpoint] = []
     base = "/subscriptions/{subscriptionId}/providers"
-    router.add(
+    out.append(
         Endpoint("GET", base, list_providers, PROVIDER_VERSIONS, "Microsoft.Resources/subscriptions/providers/read")
     )
-    router.add(
+    out.append(
         Endpoint(
             "GET",
             base + "/{namespace}",
@@ -146,7 +147,7 @@ def register_endpoints(router: Router) -> None:
             "Microsoft.Resources/subscriptions/providers/read",
         )
     )
-    router.add(
+    out.append(
         Endpoint(
             "POST",
             base + "/{namespace}/register",
@@ -155,7 +156,7 @@ def register_endpoints(router: Router) -> None:
             lambda r: f"{r.params['namespace']}/register/action",
         )
     )
-    router.add(
+    out.append(
         Endpoint(
             "POST",
             base + "/{namespace}/unregister",
@@ -164,3 +165,4 @@ def register_endpoints(router: Router) -> None:
             lambda r: f"{r.params['namespace']}/unregister/action",
         )
     )
+    return out

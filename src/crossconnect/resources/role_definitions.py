@@ -11,17 +11,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from crossconnect.arm.api_versions import AUTHORIZATION_VERSIONS, ApiVersions
+from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.bodies import required_properties
 from crossconnect.arm.errors import BadRequest, Conflict, Forbidden, NotFound, authorization_failed
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page_static
-from crossconnect.arm.providers import add_resource_type
-from crossconnect.arm.routing import Router
 from crossconnect.authz import scopes
 from crossconnect.authz.actions import Permission
 from crossconnect.authz.repository import RbacRepository
 from crossconnect.authz.roles import BUILT_IN_ROLES, CUSTOM, RoleDefinition
+from crossconnect.resources.api_versions import AUTHORIZATION_VERSIONS
+from crossconnect.resources.providers import add_resource_type
 
 VERSIONS = ApiVersions.of(AUTHORIZATION_VERSIONS)
 TYPE = "Microsoft.Authorization/roleDefinitions"
@@ -261,16 +261,18 @@ def _authorize_assignable_scopes(request: ArmRequest, role: RoleDefinition, verb
             raise authorization_failed(principal.app_id or principal.object_id, principal.object_id, action, scope)
 
 
-def register_endpoints(router: Router) -> None:
+def endpoints() -> list[Endpoint]:
+    out: list[Endpoint] = []
     add_resource_type("Microsoft.Authorization", "roleDefinitions", list(VERSIONS.versions))
     item = SCOPED + "/{roleDefinitionId}"
-    router.add(Endpoint("GET", item, get_role_definition, VERSIONS, f"{TYPE}/read"))
-    router.add(Endpoint("PUT", item, put_role_definition, VERSIONS, f"{TYPE}/write"))
-    router.add(Endpoint("DELETE", item, delete_role_definition, VERSIONS, f"{TYPE}/delete"))
-    router.add(Endpoint("GET", SCOPED, list_role_definitions, VERSIONS, f"{TYPE}/read"))
+    out.append(Endpoint("GET", item, get_role_definition, VERSIONS, f"{TYPE}/read"))
+    out.append(Endpoint("PUT", item, put_role_definition, VERSIONS, f"{TYPE}/write"))
+    out.append(Endpoint("DELETE", item, delete_role_definition, VERSIONS, f"{TYPE}/delete"))
+    out.append(Endpoint("GET", SCOPED, list_role_definitions, VERSIONS, f"{TYPE}/read"))
     # The root: built-in roles (and the caller's tenant's custom roles) need no subscription.
-    router.add(
+    out.append(
         Endpoint("GET", ROOT + "/{roleDefinitionId}", get_role_definition, VERSIONS, f"{TYPE}/read",
                  needs_subscription=False)
     )  # fmt: skip
-    router.add(Endpoint("GET", ROOT, list_role_definitions, VERSIONS, f"{TYPE}/read", needs_subscription=False))
+    out.append(Endpoint("GET", ROOT, list_role_definitions, VERSIONS, f"{TYPE}/read", needs_subscription=False))
+    return out

@@ -8,11 +8,12 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import Connection
 
-from crossconnect.arm.api_versions import RESOURCES_VERSIONS, ApiVersions
+from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.bodies import ArmModel, parse
 from crossconnect.arm.errors import ArmError, BadRequest, Conflict, resource_group_not_found
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
+from crossconnect.resources.api_versions import RESOURCES_VERSIONS
 
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.()")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from crossconnect.arm.api_versions import SUBSCRIPTIONS_VERSIONS, ApiVersions
+from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import subscription_not_found
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page
-from crossconnect.arm.routing import Router
+from crossconnect.resources.api_versions import SUBSCRIPTIONS_VERSIONS
 
 VERSIONS = ApiVersions.of(SUBSCRIPTIONS_VERSIONS)
 
@@ -70,7 +70,7 @@ async def list_tenants(request: ArmRequest) -> ArmResponse:
 
 
 async def list_locations(request: ArmRequest) -> ArmResponse:
-    from crossconnect.arm.locations import LOCATIONS
+    from crossconnect.resources.locations import LOCATIONS
 
     return ArmResponse(
         200,
@@ -90,8 +90,9 @@ async def list_locations(request: ArmRequest) -> ArmResponse:
     )
 
 
-def register_endpoints(router: Router) -> None:
-    router.add(
+def endpoints() -> list[Endpoint]:
+    out: list[Endpoint] = []
+    out.append(
         Endpoint(
             "GET",
             "/subscriptions",
@@ -101,7 +102,7 @@ def register_endpoints(router: Router) -> None:
             needs_subscription=False,
         )
     )
-    router.add(
+    out.append(
         Endpoint(
             "GET",
             "/subscriptions/{subscriptionId}",
@@ -110,7 +111,7 @@ def register_endpoints(router: Router) -> None:
             "Microsoft.Resources/subscriptions/read",
         )
     )
-    router.add(
+    out.append(
         Endpoint(
             "GET",
             "/subscriptions/{subscriptionId}/locations",
@@ -119,8 +120,9 @@ def register_endpoints(router: Router) -> None:
             "Microsoft.Resources/subscriptions/locations/read",
         )
     )
-    router.add(
+    out.append(
         Endpoint(
             "GET", "/tenants", list_tenants, VERSIONS, "Microsoft.Resources/tenants/read", needs_subscription=False
         )
     )
+    return out
