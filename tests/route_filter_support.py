@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from crossconnect.network import route_filters
+from crossconnect.network.route_filters import attachment as filter_attachment
 from crossconnect.store import Store, database_url
 from tests.network_support import (
     MICROSOFT,
@@ -81,12 +81,12 @@ def microsoft_ipv6(route_filter: Any, **changes: Any) -> dict[str, Any]:
 
 
 def advertised(server: Server, peering_id: str) -> list[tuple[str, str]]:
-    """What the device layer is told to advertise on a peering (route_filters.advertised_prefixes
+    """What the device layer is told to advertise on a peering (filter_attachment.advertised_prefixes
     on the server's own database)."""
     store = Store(database_url(server.database, server.data_dir))
     try:
         row = store.get_resource(peering_id)
         assert row is not None, peering_id
-        return route_filters.advertised_prefixes(store, row)
+        return filter_attachment.advertised_prefixes(store, row)
     finally:
         store.dispose()

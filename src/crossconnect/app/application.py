@@ -35,9 +35,9 @@ from crossconnect.identity.graph import GraphApi
 from crossconnect.identity.keys import SigningKeys
 from crossconnect.identity.signin import UserSignIn
 from crossconnect.identity.tokens import TokenService
-from crossconnect.network import lab_api as network_lab_api
-from crossconnect.network import operator_api as network_operator_api
 from crossconnect.network import registration as network
+from crossconnect.network.lab import lab_api as network_lab_api
+from crossconnect.network.lab import operator_api as network_operator_api
 from crossconnect.portal import routes as portal
 from crossconnect.resources import registration as resources
 from crossconnect.resources.metadata import metadata_endpoints

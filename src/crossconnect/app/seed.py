@@ -25,6 +25,7 @@ from crossconnect.identity.directory import Directory
 from crossconnect.identity.graph import GLOBAL_ADMINISTRATOR
 from crossconnect.identity.graph import READ_WRITE_ALL as GRAPH_READ_WRITE_ALL
 from crossconnect.identity.secrets import new_secret
+from crossconnect.network.route_filters import communities as bgp
 from crossconnect.resources.providers import set_registration
 from crossconnect.store import Store
 
@@ -277,7 +278,7 @@ def seed_network(ctx: SeedContext) -> None:
     """The test partner setup: "Ibiza Test Provider" is managed from the provider subscription,
     and the customer subscription may use the test peering locations (feature approved) and the
     Office 365 communities in route filters (authorized)."""
-    from crossconnect.network import bgp_service_communities, catalog
+    from crossconnect.network.catalog import providers as catalog
     from crossconnect.resources.features import TEST_LOCATIONS, set_feature_state
 
     if ctx.bare:
@@ -287,4 +288,4 @@ def seed_network(ctx: SeedContext) -> None:
         ctx.store, "Ibiza Test Provider", {"managementSubscriptionId": creds["partner"]["subscription_id"]}, ctx.conn
     )
     set_feature_state(ctx.store, creds["customer"]["subscription_id"], TEST_LOCATIONS, "Registered", conn=ctx.conn)
-    bgp_service_communities.set_authorized(ctx.store, creds["customer"]["subscription_id"], True, ctx.conn)
+    bgp.set_authorized(ctx.store, creds["customer"]["subscription_id"], True, ctx.conn)

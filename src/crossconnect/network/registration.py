@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from crossconnect.arm.http import Endpoint
 from crossconnect.arm.resource_type import ResourceType
-from crossconnect.network import bgp_service_communities, provider_ports, service_providers
 from crossconnect.network.api_versions import NETWORK_VERSIONS
-from crossconnect.network.authorizations import CircuitAuthorizations
-from crossconnect.network.circuit_peerings import CircuitPeerings
-from crossconnect.network.circuits import ExpressRouteCircuits
-from crossconnect.network.cross_connection_peerings import CrossConnectionPeerings
-from crossconnect.network.cross_connections import ExpressRouteCrossConnections
-from crossconnect.network.route_filter_rules import RouteFilterRules
-from crossconnect.network.route_filters import RouteFilters
+from crossconnect.network.catalog import provider_ports, service_providers
+from crossconnect.network.circuits.resource_types import CircuitAuthorizations, CircuitPeerings, ExpressRouteCircuits
+from crossconnect.network.cross_connections.resource_types import CrossConnectionPeerings, ExpressRouteCrossConnections
+from crossconnect.network.route_filters import endpoints as community_endpoints
+from crossconnect.network.route_filters.resource_types import RouteFilterRules, RouteFilters
 from crossconnect.resources.providers import add_resource_type
 
 TYPES: list[type[ResourceType]] = [
@@ -32,7 +29,7 @@ OPERATION_VERSIONS = NETWORK_VERSIONS
 
 
 def endpoints() -> list[Endpoint]:
-    return [*service_providers.endpoints(), *provider_ports.endpoints(), *bgp_service_communities.endpoints()]
+    return [*service_providers.endpoints(), *provider_ports.endpoints(), *community_endpoints.endpoints()]
 
 
 def describe_provider() -> None:
@@ -40,5 +37,5 @@ def describe_provider() -> None:
         add_resource_type("Microsoft.Network", cls.type_name.split("/", 1)[1], list(cls.api_versions.versions))
     add_resource_type("Microsoft.Network", "expressRouteServiceProviders", list(service_providers.VERSIONS.versions))
     add_resource_type("Microsoft.Network", "expressRouteProviderPorts", list(provider_ports.VERSIONS.versions))
-    add_resource_type("Microsoft.Network", "bgpServiceCommunities", list(bgp_service_communities.VERSIONS.versions))
+    add_resource_type("Microsoft.Network", "bgpServiceCommunities", list(community_endpoints.VERSIONS.versions))
     add_resource_type("Microsoft.Network", "locations/operations", list(service_providers.VERSIONS.versions))

@@ -18,13 +18,7 @@ from crossconnect.authz import scopes
 from crossconnect.authz.repository import RoleAssignment
 from crossconnect.authz.roles import iso_time
 from crossconnect.resources.providers import add_resource_type
-from crossconnect.resources.role_definitions import (
-    VERSIONS,
-    find_visible_role,
-    parse_filter,
-    parse_scope,
-    repository,
-)
+from crossconnect.resources.role_definitions import VERSIONS, find_visible_role, parse_filter, parse_scope, repository
 
 TYPE = "Microsoft.Authorization/roleAssignments"
 SCOPED = "/subscriptions/{subscriptionId}/{scopePath:path}/providers/Microsoft.Authorization/roleAssignments"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page_static
-from crossconnect.network import catalog
+from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.common import NAMESPACE, versions
 
 VERSIONS = versions("expressRouteServiceProviders")

@@ -10,19 +10,17 @@ This module gathers one peering's inputs and asks the wire model (fabric/wire.py
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
+from crossconnect.arm.resource_type import ResourceType
 from crossconnect.fabric import edge as edges
 from crossconnect.fabric import faults, wire
 from crossconnect.network.common import internal
 from crossconnect.store import Store
-
-if TYPE_CHECKING:
-    from crossconnect.network.circuit_peerings import PeeringRecordType
 
 DEVICE_PATHS = ("primary", "secondary")
 KINDS = ("arpTables", "routeTablesSummary", "routeTables")
@@ -41,7 +39,7 @@ def microsoft_advertises(store: Store, peering: dict[str, Any]) -> list[str]:
     if peering["body"]["properties"]["peeringType"] != "MicrosoftPeering":
         return []
     try:
-        from crossconnect.network.route_filters import advertised_prefixes
+        from crossconnect.network.route_filters.attachment import advertised_prefixes
     except ImportError:  # route filters not available: nothing is advertised
         return []
     return [prefix for prefix, _community in advertised_prefixes(store, peering)]
@@ -152,14 +150,14 @@ def circuit_counters(store: Store, circuit: dict[str, Any]) -> dict[str, int]:
     return total
 
 
-def endpoints(rtype: PeeringRecordType) -> list[Endpoint]:
-    """The three POSTs for one peering view."""
+def endpoints(rtype: ResourceType, view: str) -> list[Endpoint]:
+    """The three POSTs for one peering view (``circuit`` or ``crossConnection``)."""
     base = (
         rtype.type_name
     )  # Microsoft.Network/expressRouteCircuits/peerings or .../expressRouteCrossConnections/peerings
     # RBAC action names are Azure's: /read (not /action), and "routeTableSummary" (singular)
     # for cross connections vs "routeTablesSummary" for circuits.
-    summary_action = "routeTableSummary" if rtype.view == "crossConnection" else "routeTablesSummary"
+    summary_action = "routeTableSummary" if view == "crossConnection" else "routeTablesSummary"
     actions = {
         "arpTables": f"{base}/arpTables/read",
         "routeTablesSummary": f"{base}/{summary_action}/read",
@@ -189,7 +187,7 @@ def endpoints(rtype: PeeringRecordType) -> list[Endpoint]:
                     kind=kind,
                     resource_key=peering["key"] + SUFFIX,
                     resource_type=rtype.type_name,
-                    payload={"devicePath": device_path, "view": rtype.view, "peeringKey": peering["key"]},
+                    payload={"devicePath": device_path, "view": view, "peeringKey": peering["key"]},
                 )
             return ArmResponse(202, None, ops.headers_for(request, op, location=True, async_operation=False))
 

@@ -11,8 +11,10 @@ from starlette.responses import JSONResponse
 
 from crossconnect.arm.errors import BadRequest, NotFound
 from crossconnect.identity.tokens import Principal
-from crossconnect.network import bgp_service_communities, catalog, routing_registry
-from crossconnect.network.operator_routes import OperatorRoutes
+from crossconnect.network.catalog import providers as catalog
+from crossconnect.network.catalog import routing_registry
+from crossconnect.network.lab.operator_routes import OperatorRoutes
+from crossconnect.network.route_filters import communities as bgp
 
 
 def _provider_view(p: catalog.Provider) -> dict[str, Any]:
@@ -89,7 +91,7 @@ def register(admin: OperatorRoutes) -> None:
         return {"value": routing_registry.entries(store)}
 
     async def list_route_filter_authorizations(request: Request, _: Principal) -> Any:
-        return {"value": [{"subscriptionId": s} for s in bgp_service_communities.authorized_subscriptions(store)]}
+        return {"value": [{"subscriptionId": s} for s in bgp.authorized_subscriptions(store)]}
 
     async def authorize_route_filters(request: Request, _: Principal) -> Any:
         """Clear a subscription for the Office 365 communities in route filters (Microsoft's approval)."""
@@ -101,12 +103,12 @@ def register(admin: OperatorRoutes) -> None:
             raise NotFound(
                 f"The subscription '{sub}' could not be found.", "SubscriptionNotFound", target="subscriptionId"
             )
-        changed = bgp_service_communities.set_authorized(store, sub, True)
+        changed = bgp.set_authorized(store, sub, True)
         return JSONResponse({"subscriptionId": sub.lower(), "authorized": True}, 201 if changed else 200)
 
     async def revoke_route_filters(request: Request, _: Principal) -> Any:
         sub = request.path_params["subscriptionId"]
-        if not bgp_service_communities.set_authorized(store, sub, False):
+        if not bgp.set_authorized(store, sub, False):
             raise NotFound(
                 f"The subscription '{sub}' is not authorized for Office 365 route filter communities.",
                 "RouteFilterAuthorizationNotFound",

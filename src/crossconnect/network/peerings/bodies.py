@@ -10,28 +10,31 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
 from crossconnect.arm.bodies import ArmModel, parse
 from crossconnect.arm.errors import BadRequest
-from crossconnect.arm.resource_type import new_etag
+from crossconnect.network.peerings.record import AZURE_ASN, PEERING_TYPES, canonical_peering_name
+from crossconnect.network.route_filters import attachment as filter_attachment
 from crossconnect.store import Store
 
-PEERING_TYPES = ("AzurePrivatePeering", "AzurePublicPeering", "MicrosoftPeering")
-# The one stored type of a peering record, whichever view (circuit or cross connection) wrote it.
-PEERING_TYPE = "microsoft.network/expressroutecircuits/peerings"
 ROUTING_REGISTRIES = ("ARIN", "APNIC", "AFRINIC", "LACNIC", "RIPENCC", "RADB", "ALTDB", "LEVEL3")
-AZURE_ASN = 12076
+
+
 MAX_ASN = 4294967295
+
+
 # Reserved ASNs: Azure's own (8074, 8075, 12076), AS_TRANS (23456), documentation (64496–64511),
 # IANA-reserved (65535–65551) and the last 32-bit ASN. Private peering also excludes 65515–65520.
 _RESERVED = [(8074, 8075), (12076, 12076), (23456, 23456), (64496, 64511), (65535, 65551), (MAX_ASN, MAX_ASN)]
-_RESERVED_PRIVATE = [(65515, 65520)]
-_SHARED_KEY = re.compile(r"^[A-Za-z0-9]{1,25}$")
 
-View = Literal["circuit", "crossConnection"]
+
+_RESERVED_PRIVATE = [(65515, 65520)]
+
+
+_SHARED_KEY = re.compile(r"^[A-Za-z0-9]{1,25}$")
 
 
 class MicrosoftPeeringConfig(ArmModel):
@@ -83,30 +86,8 @@ class PeeringBody(ArmModel):
     properties: PeeringProperties = Field(default_factory=PeeringProperties)
 
 
-def new_row(circuit: dict[str, Any], name: str, properties: dict[str, Any]) -> dict[str, Any]:
-    """A new peering record under ``circuit`` (``name`` canonical: "MicrosoftPeering", ...)."""
-    return {
-        "key": f"{circuit['key']}/peerings/{name.lower()}",
-        "id": f"{circuit['id']}/peerings/{name}",
-        "type_key": PEERING_TYPE,
-        "subscription_id": circuit["subscription_id"],
-        "group_key": circuit["group_key"],
-        "parent_key": circuit["key"],
-        "name": name,
-        "body": {"properties": properties},
-        "etag": new_etag(),
-    }
-
-
 def invalid(code: str, field: str, message: str) -> BadRequest:
     return BadRequest(message, code, target=f"properties.{field}")
-
-
-def canonical_peering_name(name: str) -> str | None:
-    return next((t for t in PEERING_TYPES if t.lower() == name.lower()), None)
-
-
-# -- address rules ----------------------------------------------------------------------------
 
 
 def _network(field: str, value: str, version: int) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -227,9 +208,6 @@ def check_asn(field: str, asn: int, peering_type: str) -> None:
             )
 
 
-# -- the write ------------------------------------------------------------------------------
-
-
 def validate_write(
     store: Store,
     *,
@@ -331,9 +309,8 @@ def validate_write(
             "microsoftPeeringConfig",
             f"microsoftPeeringConfig applies only to MicrosoftPeering, not to {peering_type}.",
         )
-    from crossconnect.network import route_filters
 
-    route_filter = route_filters.resolve_attachment(
+    route_filter = filter_attachment.resolve_attachment(
         store,
         sent=props.route_filter,
         sent_null="route_filter" in props.model_fields_set and not props.route_filter,
@@ -374,7 +351,7 @@ def validate_write(
                 "ipv6PeeringConfig.microsoftPeeringConfig",
                 6,
             )
-        ipv6_filter = route_filters.resolve_attachment(
+        ipv6_filter = filter_attachment.resolve_attachment(
             store,
             sent=ipv6.route_filter,
             sent_null="route_filter" in ipv6.model_fields_set and not ipv6.route_filter,
@@ -459,97 +436,3 @@ def _microsoft_config(
     if registry:
         out["routingRegistryName"] = registry
     return out
-
-
-def settle_prefix_state(store: Store, props: dict[str, Any], conn: Any = None) -> dict[str, Any]:
-    """Completing a Microsoft peering write: Configured when every advertised prefix is
-    registered to the customer ASN (or the peer ASN) in the routing registry, else ValidationNeeded."""
-    from crossconnect.network import routing_registry
-
-    props = dict(props)
-    for holder in (props, props.get("ipv6PeeringConfig") or {}):
-        config = holder.get("microsoftPeeringConfig")
-        if not config:
-            continue
-        asn = int(config.get("customerASN") or props.get("peerASN") or 0)
-        ok = all(routing_registry.is_registered(store, p, asn, conn) for p in config["advertisedPublicPrefixes"])
-        state = "Configured" if ok else "ValidationNeeded"
-        holder["microsoftPeeringConfig"] = {**config, "advertisedPublicPrefixesState": state}
-    return props
-
-
-_COMPARED = ("peerASN", "primaryPeerAddressPrefix", "secondaryPeerAddressPrefix", "vlanId", "sharedKey", "state")
-
-
-def differs(sent: dict[str, Any], stored: dict[str, Any]) -> bool:
-    """Does a peering sent back inside a parent PUT change anything writable?"""
-    for key in _COMPARED:
-        if key in sent and sent[key] is not None and sent[key] != stored.get(key):
-            return True
-    # the IPv4 filter, compared like the IPv6 one inside ipv6PeeringConfig (ids ignoring case)
-    if _config_differs({"routeFilter": sent.get("routeFilter")}, {"routeFilter": stored.get("routeFilter")}):
-        return True
-    return any(
-        _config_differs(sent.get(config_key) or {}, stored.get(config_key) or {})
-        for config_key in ("microsoftPeeringConfig", "ipv6PeeringConfig")
-    )
-
-
-def _config_differs(sent_config: dict[str, Any], stored_config: dict[str, Any]) -> bool:
-    """The writable keys sent in a config (``microsoftPeeringConfig``, ``ipv6PeeringConfig`` and the
-    latter's own ``microsoftPeeringConfig``, compared the same way) against the stored ones."""
-    for key, value in sent_config.items():
-        if key in ("advertisedPublicPrefixesState", "state") or value is None:
-            continue
-        current = stored_config.get(key)
-        if key == "microsoftPeeringConfig" and isinstance(value, dict):
-            if _config_differs(value, current if isinstance(current, dict) else {}):
-                return True
-            continue
-        if key == "routeFilter" and isinstance(value, dict) and isinstance(current, dict):
-            value, current = str(value.get("id") or "").lower(), str(current.get("id") or "").lower()
-        if key == "routingRegistryName" and isinstance(value, str) and isinstance(current, str):
-            value, current = value.upper(), current.upper()
-        if value != current:
-            return True
-    return False
-
-
-# -- rendering ------------------------------------------------------------------------------
-
-
-def render(row: dict[str, Any], view: View, parent_id: str, circuit: dict[str, Any] | None) -> dict[str, Any]:
-    props = dict(row["body"]["properties"])
-    placement = (circuit or {}).get("body", {}).get("internal", {}).get("placement") or {}
-    out_props: dict[str, Any] = {
-        "provisioningState": props.pop("provisioningState", "Succeeded"),
-        "peeringType": props.get("peeringType"),
-        "azureASN": props.get("azureASN", AZURE_ASN),
-        "peerASN": props.get("peerASN"),
-        "primaryPeerAddressPrefix": props.get("primaryPeerAddressPrefix"),
-        "secondaryPeerAddressPrefix": props.get("secondaryPeerAddressPrefix"),
-        "primaryAzurePort": placement.get("primaryAzurePort", ""),
-        "secondaryAzurePort": placement.get("secondaryAzurePort", ""),
-        "state": props.get("state", "Enabled"),
-        "vlanId": props.get("vlanId"),
-        "gatewayManagerEtag": props.get("gatewayManagerEtag", ""),
-        "lastModifiedBy": props.get("lastModifiedBy", ""),
-    }
-    if props.get("sharedKey"):
-        out_props["sharedKey"] = props["sharedKey"]
-    for key in ("microsoftPeeringConfig", "ipv6PeeringConfig", "routeFilter"):
-        if props.get(key):
-            out_props[key] = props[key]
-    if view == "circuit":
-        out_props["connections"] = []
-        out_props["peeredConnections"] = []
-        type_name = "Microsoft.Network/expressRouteCircuits/peerings"
-    else:
-        type_name = "Microsoft.Network/expressRouteCrossConnections/peerings"
-    return {
-        "name": row["name"],
-        "id": f"{parent_id}/peerings/{row['name']}",
-        "etag": row["etag"],
-        "type": type_name,
-        "properties": out_props,
-    }

@@ -12,10 +12,10 @@ from crossconnect.authz.enforcer import Authorizer
 from crossconnect.fabric import edge as edges
 from crossconnect.fabric import faults, placement
 from crossconnect.identity.tokens import Principal
-from crossconnect.network import catalog
+from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.common import internal
-from crossconnect.network.operator_routes import OperatorRoutes
-from crossconnect.network.troubleshooting import DEVICE_PATHS, link_inputs
+from crossconnect.network.lab.operator_routes import OperatorRoutes
+from crossconnect.network.lab.troubleshooting import DEVICE_PATHS, link_inputs
 from crossconnect.store import Store
 
 _EDGE_LINK_FIELDS = {"interfaceUp": bool, "sTag": int}

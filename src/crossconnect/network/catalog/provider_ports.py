@@ -9,7 +9,7 @@ from crossconnect.arm.errors import NotFound
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page_static
 from crossconnect.fabric import placement
-from crossconnect.network import catalog
+from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.common import NAMESPACE, versions
 
 VERSIONS = versions("expressRouteProviderPorts", since="2018-02-01")

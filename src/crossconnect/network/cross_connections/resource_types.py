@@ -10,47 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
 from sqlalchemy import Connection
 
-from crossconnect.arm.bodies import ArmModel, TrackedResourceBody, parse
+from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest, NotFound
 from crossconnect.arm.http import ArmRequest
-from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
-from crossconnect.network import catalog, peering_record
+from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, render_template, validate_tags
+from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.common import NAMESPACE, internal, props, versions
-
-# Who may move the provider state where. Azure's order is NotProvisioned → Provisioning →
-# Provisioned → Deprovisioning → NotProvisioned; Provisioning may be skipped (the docs say the
-# partner "optionally passes through Provisioning"), and the CLI extension offers no
-# Deprovisioning, so Provisioned → NotProvisioned is allowed as well.
-TRANSITIONS = {
-    "NotProvisioned": {"Provisioning", "Provisioned"},
-    "Provisioning": {"Provisioned", "NotProvisioned"},
-    "Provisioned": {"Deprovisioning", "NotProvisioned"},
-    "Deprovisioning": {"NotProvisioned", "Provisioned"},
-}
-
-
-class SubResource(ArmModel):
-    id: str | None = None
-
-
-class CrossConnectionProperties(ArmModel):
-    primary_azure_port: str | None = Field(default=None, alias="primaryAzurePort")
-    secondary_azure_port: str | None = Field(default=None, alias="secondaryAzurePort")
-    s_tag: int | None = Field(default=None, alias="sTag")
-    peering_location: str | None = Field(default=None, alias="peeringLocation")
-    bandwidth_in_mbps: int | None = Field(default=None, alias="bandwidthInMbps")
-    express_route_circuit: SubResource | None = Field(default=None, alias="expressRouteCircuit")
-    service_provider_provisioning_state: str | None = Field(default=None, alias="serviceProviderProvisioningState")
-    service_provider_notes: str | None = Field(default=None, alias="serviceProviderNotes")
-    provisioning_state: str | None = Field(default=None, alias="provisioningState")
-    peerings: list[dict[str, Any]] | None = None
-
-
-class CrossConnectionBody(TrackedResourceBody):
-    properties: CrossConnectionProperties = Field(default_factory=CrossConnectionProperties)
+from crossconnect.network.cross_connections.bodies import TRANSITIONS, CrossConnectionBody
+from crossconnect.network.peerings import bodies as peering_rules
+from crossconnect.network.peerings import record as peering_record
+from crossconnect.network.peerings.resource_types import PeeringRecordType
+from crossconnect.network.route_filters import attachment as filter_attachment
 
 
 class ExpressRouteCrossConnections(ResourceType):
@@ -197,7 +169,6 @@ class ExpressRouteCrossConnections(ResourceType):
         usual GET → modify → PUT round trip) changes nothing; a new or changed one is validated
         like a peering PUT and applied by this operation. Peerings left out are kept: deleting
         one takes a DELETE on the peering."""
-        from crossconnect.network import route_filters
 
         siblings = self.store.find_all(
             "resources", conn, parent_key=circuit["key"], type_key=peering_record.PEERING_TYPE
@@ -216,7 +187,7 @@ class ExpressRouteCrossConnections(ResourceType):
             existing = next((r for r in siblings if r["name"].lower() == canonical.lower()), None)
             if existing is not None and not peering_record.differs(entry_props, existing["body"]["properties"]):
                 continue
-            new_props = peering_record.validate_write(
+            new_props = peering_rules.validate_write(
                 self.store,
                 name=name,
                 body={"properties": entry_props},
@@ -224,7 +195,7 @@ class ExpressRouteCrossConnections(ResourceType):
                 circuit=circuit,
                 siblings=siblings,
                 modified_by="ServiceProvider",
-                can_join=route_filters.join_checker(request),
+                can_join=filter_attachment.join_checker(request),
             )
             new_props["provisioningState"] = "Updating"
             if existing is not None:
@@ -237,7 +208,6 @@ class ExpressRouteCrossConnections(ResourceType):
 
     def complete_operation(self, op: Row, conn: Connection) -> Any:
         result = super().complete_operation(op, conn)
-        from crossconnect.network.cross_connection_peerings import CrossConnectionPeerings
 
         peerings = self.registry.get(CrossConnectionPeerings)
         for key in op["payload"].get("peeringKeys", []):
@@ -279,3 +249,49 @@ def _name_filter(value: str | None) -> str | None:
             target="$filter",
         )
     return match.group(1)
+
+
+class CrossConnectionPeerings(PeeringRecordType):
+    type_name = "Microsoft.Network/expressRouteCrossConnections/peerings"
+    item_template = ExpressRouteCrossConnections.item_template + "/peerings/{peeringName}"
+    list_templates = (ExpressRouteCrossConnections.item_template + "/peerings",)
+    api_versions = versions("expressRouteCrossConnections/peerings", since="2018-02-01")
+    namespace = NAMESPACE
+    parent = ExpressRouteCrossConnections
+    modified_by = "ServiceProvider"
+    view = "crossConnection"
+
+    def cross_connection(self, request: ArmRequest, conn: Connection | None = None) -> Row:
+        xc_type = self.registry.get(ExpressRouteCrossConnections)
+        row = self.store.get_resource(render_template(ExpressRouteCrossConnections.item_template, request.params), conn)
+        if row is None:
+            raise xc_type.not_found(request)
+        return row
+
+    def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:
+        circuit = self.store.get_resource(internal(self.cross_connection(request, conn))["circuitKey"], conn)
+        assert circuit is not None
+        return circuit
+
+    def key(self, request: ArmRequest) -> str:
+        # The record lives under the circuit; the cross-connection path is only a view of it.
+        xc = self.store.get_resource(render_template(ExpressRouteCrossConnections.item_template, request.params))
+        if xc is None:
+            return render_template(self.item_template, request.params).lower()
+        return f"{internal(xc)['circuitKey']}/peerings/{request.params['peeringName'].lower()}"
+
+    def parent_id(self, request: ArmRequest, circuit: Row) -> str:
+        return str(self.cross_connection(request)["id"])
+
+    def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
+        circuit = self.circuit(request)
+        return self.store.find_all(
+            "resources", after_seq=after, limit=limit, parent_key=circuit["key"], type_key=peering_record.PEERING_TYPE
+        )
+
+    def check_scope(self, request: ArmRequest) -> None:
+        self.registry.get(ExpressRouteCrossConnections).check_scope(request)
+        self.cross_connection(request)
+
+    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+        return super().render(request, row)

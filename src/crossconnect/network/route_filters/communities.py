@@ -19,16 +19,15 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
-from crossconnect.arm.paging import page_static
-from crossconnect.network.common import NAMESPACE, versions
 from crossconnect.store import Store
 
 _DATA = Path(__file__).parent / "data" / "bgp_communities.json"
-_AUTHORIZED = "routeFilters.authorizedSubscriptions"  # meta key: subscriptions cleared for Office 365 communities
-_FORMAT = re.compile(r"^(\d{1,10}):(\d{1,10})$")
 
-VERSIONS = versions("bgpServiceCommunities", since="2016-12-01")
+
+_AUTHORIZED = "routeFilters.authorizedSubscriptions"  # meta key: subscriptions cleared for Office 365 communities
+
+
+_FORMAT = re.compile(r"^(\d{1,10}):(\d{1,10})$")
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class Community:
 
 
 @cache
-def _services() -> tuple[tuple[str, tuple[Community, ...]], ...]:
+def service_groups() -> tuple[tuple[str, tuple[Community, ...]], ...]:
     data = json.loads(_DATA.read_text())
     out = []
     for service in data["services"]:
@@ -65,7 +64,7 @@ def _services() -> tuple[tuple[str, tuple[Community, ...]], ...]:
 
 @cache
 def _by_value() -> dict[str, Community]:
-    return {c.value: c for _, communities in _services() for c in communities}
+    return {c.value: c for _, communities in service_groups() for c in communities}
 
 
 def communities() -> list[Community]:
@@ -80,9 +79,6 @@ def is_well_formed(value: str) -> bool:
     """``<asn>:<value>``, both 16-bit numbers (a standard BGP community)."""
     match = _FORMAT.match(value)
     return match is not None and all(int(part) <= 65535 for part in match.groups())
-
-
-# -- authorization (Office 365 communities) -------------------------------------------------------
 
 
 def authorized_subscriptions(store: Store, conn: Connection | None = None) -> list[str]:
@@ -108,9 +104,6 @@ def may_use(store: Store, community: Community, subscription_id: str, conn: Conn
     return not community.requires_authorization or is_authorized(store, subscription_id, conn)
 
 
-# -- the ARM list -------------------------------------------------------------------------------
-
-
 def render(subscription_id: str, service_name: str, items: tuple[Community, ...], authorized: bool) -> dict[str, Any]:
     return {
         "id": f"/subscriptions/{subscription_id}/providers/Microsoft.Network/bgpServiceCommunities/{service_name}",
@@ -131,22 +124,3 @@ def render(subscription_id: str, service_name: str, items: tuple[Community, ...]
             ],
         },
     }
-
-
-async def list_communities(request: ArmRequest) -> ArmResponse:
-    authorized = is_authorized(request.services.store, request.subscription_id)
-    sub = request.params["subscriptionId"]
-    return page_static(request, [render(sub, name, items, authorized) for name, items in _services()])
-
-
-def endpoints() -> list[Endpoint]:
-    return [
-        Endpoint(
-            "GET",
-            "/subscriptions/{subscriptionId}/providers/Microsoft.Network/bgpServiceCommunities",
-            list_communities,
-            VERSIONS,
-            "Microsoft.Network/bgpServiceCommunities/read",
-            NAMESPACE,
-        ),
-    ]

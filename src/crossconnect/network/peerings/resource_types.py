@@ -1,5 +1,7 @@
-"""Microsoft.Network/expressRouteCircuits/peerings: the customer's view of a peering record
-(the partner sees the same record under its cross connection)."""
+"""The resource-type strategy both peering views share (``PeeringRecordType``): load, validate and
+write the one record, complete its operations (programming the fabric), stats and troubleshooting.
+The two views are ``circuits.resource_types.CircuitPeerings`` and
+``cross_connections.resource_types.CrossConnectionPeerings``."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from sqlalchemy import Connection
 from crossconnect.arm.errors import ArmError
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
-from crossconnect.network import peering_record, route_filters, troubleshooting
-from crossconnect.network.circuits import ExpressRouteCircuits
-from crossconnect.network.common import NAMESPACE, versions
+from crossconnect.network.lab import troubleshooting
+from crossconnect.network.peerings import bodies as peering_rules
+from crossconnect.network.peerings import record as peering_record
+from crossconnect.network.route_filters import attachment as filter_attachment
 
 
 class PeeringRecordType(ResourceType):
@@ -42,7 +45,7 @@ class PeeringRecordType(ResourceType):
             "resources", conn, parent_key=circuit["key"], type_key=peering_record.PEERING_TYPE
         )
         name = self.name(request)
-        new_props = peering_record.validate_write(
+        new_props = peering_rules.validate_write(
             request.services.store,
             name=name,
             body=body,
@@ -50,7 +53,7 @@ class PeeringRecordType(ResourceType):
             circuit=circuit,
             siblings=siblings,
             modified_by=self.modified_by,
-            can_join=route_filters.join_checker(request),
+            can_join=filter_attachment.join_checker(request),
         )
         if existing is not None:
             body = {**existing["body"], "properties": new_props}
@@ -100,19 +103,4 @@ class PeeringRecordType(ResourceType):
             f"{self.type_name}/stats/read",
             self.namespace,
         )
-        return [stats_endpoint, *troubleshooting.endpoints(self)]
-
-
-class CircuitPeerings(PeeringRecordType):
-    type_name = "Microsoft.Network/expressRouteCircuits/peerings"
-    item_template = ExpressRouteCircuits.item_template + "/peerings/{peeringName}"
-    list_templates = (ExpressRouteCircuits.item_template + "/peerings",)
-    api_versions = versions("expressRouteCircuits/peerings")
-    namespace = NAMESPACE
-    parent = ExpressRouteCircuits
-
-    def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:
-        circuit = self.store.get_resource(self.parent_key(request), conn)
-        if circuit is None:
-            raise self.registry.get(ExpressRouteCircuits).not_found(request)
-        return circuit
+        return [stats_endpoint, *troubleshooting.endpoints(self, self.view)]
