@@ -10,7 +10,7 @@ timing. Target: under 1 s wall time on this machine." One run on one machine:
   default settings (its first LRO poll is immediate; between polls it sleeps ``Retry-After``);
 * token acquisition is timed on its own and excluded: both credentials fetch their ARM token
   before the first run, the SDK then takes them from the MSAL cache;
-* the workflow of ``tests/test_network_workflow.py``, call for call: the customer creates a
+* the workflow of ``tests/network/test_network_workflow.py``, call for call: the customer creates a
   resource group and a circuit in Area51; the partner lists cross connections (unfiltered and
   ``$filter=name eq '<serviceKey>'``), sets Provisioning then Provisioned; creates private and
   Microsoft peerings on the cross connection; the customer lists the peerings on the circuit
@@ -176,7 +176,7 @@ def build_clients(server: Server, tally: Tally) -> Clients:
 
 
 # ------------------------------------------------------------------------------------------------
-# the workflow (tests/test_network_workflow.py, call for call)
+# the workflow (tests/network/test_network_workflow.py, call for call)
 # ------------------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.azure_cli import AzureCli, AzureCliInstallError, ensure_azure_cli
 from tests.support import (
     SHARED,
     Server,
@@ -21,6 +20,7 @@ from tests.support import (
     free_port,
     postgres_available,
 )
+from tests.support.azure_cli import AzureCli, AzureCliInstallError, ensure_azure_cli
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -106,7 +106,7 @@ def shared() -> Path:
     return SHARED
 
 
-# -- the real Azure CLI (tests/azure_cli.py) ------------------------------------------------------
+# -- the real Azure CLI (tests/support/azure_cli.py) ------------------------------------------------------
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
