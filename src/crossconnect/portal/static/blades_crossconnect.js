@@ -92,8 +92,19 @@
   // ---- troubleshooting -----------------------------------------------------------------------
   async function diagnose(peeringId, kind, path) {
     const r = await P.arm("POST", `${peeringId}/${kind}/${path}`);
-    const result = await P.lro(`${kind} (${path})`, r);
+    const result = await P.lro(null, r); // quiet: readLink shows one notification for the link's three reads
     return (result && result.value) || [];
+  }
+  /** The ARP table, BGP summary and route table of one link, with one notification in words. */
+  async function readLink(peeringId, path) {
+    const link = `${path[0].toUpperCase()}${path.slice(1)} link`;
+    const t = P.toast(`${link}: reading the ARP table, BGP summary and route table…`, "", true);
+    try {
+      const [arp, bgp, routes] = await Promise.all([diagnose(peeringId, "arpTables", path),
+        diagnose(peeringId, "routeTablesSummary", path), diagnose(peeringId, "routeTables", path)]);
+      t.done(`${link}: ARP table, BGP summary and route table read`, "ok");
+      return { arp, bgp, routes, state: linkState(arp, bgp) };
+    } catch (e) { t.done(`${link}: ${e}`, "bad"); throw e; }
   }
   function linkState(arp, bgp) {
     const arpOk = arp.length > 0 && arp.every(a => a.macAddress && a.macAddress !== "Incomplete");
@@ -130,11 +141,7 @@
     (async () => {
       try {
         const results = {};
-        for (const path of ["primary", "secondary"]) {
-          const [arp, bgp, routes] = await Promise.all([diagnose(peeringId, "arpTables", path),
-            diagnose(peeringId, "routeTablesSummary", path), diagnose(peeringId, "routeTables", path)]);
-          results[path] = { arp, bgp, routes, state: linkState(arp, bgp) };
-        }
+        for (const path of ["primary", "secondary"]) results[path] = await readLink(peeringId, path);
         body.replaceChildren(h("div.diagram#link-diagram", diagram(results.primary.state, results.secondary.state)),
           h("p.legend", "Green: ARP resolved and BGP established · amber: ARP only · red: no ARP."),
           ...["primary", "secondary"].map(path => h("section", { id: `ts-${path}` }, h("h2", `${path[0].toUpperCase()}${path.slice(1)} link`),
