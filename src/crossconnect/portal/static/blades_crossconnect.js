@@ -41,7 +41,10 @@
       await P.lro(`Updating ${x.name}`, r); P.render(); }); } },
     h("h2", "Provisioning"), field("Service provider provisioning state", state, "Only the transitions allowed from the current state are offered."),
     field("Notes", notes), out, save);
-    return [...header(x, "Overview"), props([["Circuit", p.expressRouteCircuit?.id || "—"], ["Location", x.location],
+    const circuit = p.expressRouteCircuit?.id;
+    const circuitLink = circuit && h("span", h("a#xc-circuit", { href: `#/circuit/${enc(circuit)}`, title: circuit }, P.nameOf(circuit)),
+      " ", h("span.hint", `resource group ${P.groupOf(circuit)}`));
+    return [...header(x, "Overview"), props([["Circuit", circuitLink || "—"], ["Location", x.location],
       ["Peering location", p.peeringLocation], ["Bandwidth", `${p.bandwidthInMbps} Mbps`], ["Primary port", p.primaryAzurePort],
       ["Secondary port", p.secondaryAzurePort], ["S-tag", p.sTag], ["Provider status", badge(current)],
       ["Provisioning state", badge(p.provisioningState)], ["Notes", p.serviceProviderNotes || "—"]]), form];
