@@ -6,9 +6,34 @@
   const TRANSITIONS = { NotProvisioned: ["Provisioning", "Provisioned"], Provisioning: ["Provisioned", "NotProvisioned"],
     Provisioned: ["Deprovisioning", "NotProvisioned"], Deprovisioning: ["NotProvisioned", "Provisioned"] };
   const TYPES = ["AzurePrivatePeering", "MicrosoftPeering"];
+  const RES = "2021-04-01";
+
+  /** Cross connections live in the resource groups Microsoft creates for them in a provider's
+      management subscription, CrossConnection-<peering location>. Any other subscription answers
+      404 InvalidResourceType (as on Azure), which the browser logs as an error: so only those
+      groups are asked, and a group of that name in another subscription counts as empty. */
+  async function crossConnections() {
+    const items = [];
+    for (const s of await P.subscriptions()) {
+      let groups;
+      try { groups = await P.armList(`/subscriptions/${s.subscriptionId}/resourcegroups`, RES); } catch (e) { continue; /* no read there */ }
+      for (const g of groups.filter(g => /^CrossConnection-/i.test(g.name))) {
+        try { items.push(...await P.armList(`${g.id}/providers/Microsoft.Network/expressRouteCrossConnections`)); } catch (e) {
+          if (e.code !== "InvalidResourceType") throw e;
+        }
+      }
+    }
+    return items;
+  }
+
+  const EMPTY = () => h("div.empty#xc-empty", h("p", h("b", "No cross connections yet.")),
+    h("p", "A cross connection appears in your ExpressRoute management subscription when a customer creates a circuit " +
+      "at one of your peering locations; it is named by the circuit's service key."));
 
   P.blades.crossconnections = async () => {
-    const all = await P.everywhere("expressRouteCrossConnections");
+    const all = await crossConnections();
+    const head = [h("h1", "Cross connections"), h("div.subtitle", "Your customers' circuits at your peering locations.")];
+    if (!all.length) return [...head, EMPTY()];
     const list = h("div");
     const search = h("input#xc-search", { type: "search", placeholder: "Search by service key or name", oninput: () => draw() });
     const draw = () => { const q = search.value.trim().toLowerCase();
@@ -18,7 +43,7 @@
         { title: "Resource group", render: x => P.groupOf(x.id), optional: true }],
       all.filter(x => !q || x.name.toLowerCase().includes(q) || (x.properties.expressRouteCircuit?.id || "").toLowerCase().includes(q)))); };
     draw();
-    return [h("h1", "Cross connections"), h("div.subtitle", "Your customers' circuits at your peering locations."), h("div.toolbar", search), list];
+    return [...head, h("div.toolbar", search), list];
   };
 
   function xcTabs(id, active) {
