@@ -119,6 +119,8 @@ WIDTHS = {"420px": NARROW, "1280px": DESKTOP}
 LAYOUT_PROBLEMS = r"""
 () => {
   const problems = [];
+  // measure the layout as it settles: transitions (the menu sliding away as the window narrows) end now
+  document.getAnimations().filter(a => a instanceof CSSTransition).forEach(a => a.finish());
   const describe = el => {
     const cls = el.classList && el.classList.length ? "." + [...el.classList].join(".") : "";
     const text = (el.textContent || el.getAttribute("placeholder") || "").trim().replace(/\s+/g, " ").slice(0, 50);
@@ -164,6 +166,11 @@ LAYOUT_PROBLEMS = r"""
     if (t.left < b.left || t.right > b.right || t.top < b.top || t.bottom > b.bottom)
       problems.push(`leaves its box (${Math.round(t.width)} px text in ${Math.round(b.width)} px): ${describe(text)}`);
   }
+
+  // A menu slid off screen leaves nothing on it (its shadow showed as a grey strip along the left edge).
+  const nav = document.getElementById("nav");
+  if (nav && nav.getBoundingClientRect().right <= 0 && getComputedStyle(nav).boxShadow !== "none")
+    problems.push(`the closed menu casts its shadow onto the page: ${describe(nav)}`);
 
   // Notifications never cover the top bar, the breadcrumbs, the heading or the tabs: where their
   // text is drawn (a heading's block runs the whole width; its text does not).
