@@ -172,6 +172,14 @@ LAYOUT_PROBLEMS = r"""
   if (nav && nav.getBoundingClientRect().right <= 0 && getComputedStyle(nav).boxShadow !== "none")
     problems.push(`the closed menu casts its shadow onto the page: ${describe(nav)}`);
 
+  // Text is drawn at 9 px or more; a drawing scaled down to a narrow window shrinks its text with it.
+  for (const text of document.querySelectorAll("svg text")) {
+    if (!shown(text)) continue;
+    const svg = text.ownerSVGElement, scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    const px = parseFloat(getComputedStyle(text).fontSize) * scale;
+    if (px < 9) problems.push(`text too small to read (${px.toFixed(1)} px): ${describe(text)}`);
+  }
+
   // Notifications never cover the top bar, the breadcrumbs, the heading or the tabs: where their
   // text is drawn (a heading's block runs the whole width; its text does not).
   const textRect = el => { const range = document.createRange(); range.selectNodeContents(el); return range.getBoundingClientRect(); };

@@ -143,16 +143,17 @@
   function diagram(primary, secondary) {
     const svg = (tag, attrs, ...kids) => { const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
       Object.entries(attrs).forEach(([k, v]) => el.setAttribute(k, v)); kids.forEach(k => el.appendChild(typeof k === "string" ? document.createTextNode(k) : k)); return el; };
-    // a device and its link on two lines: "Partner edge (secondary)" on one did not fit the box
-    const box = (x, y, device, path) => svg("g", {}, svg("rect", { x, y, width: 170, height: 54, rx: 4, fill: "#fff", stroke: "#605e5c" }),
-      svg("text", { x: x + 85, y: y + 24, "text-anchor": "middle", "font-size": 14, fill: "#201f1e" }, device),
-      svg("text", { x: x + 85, y: y + 42, "text-anchor": "middle", "font-size": 12, fill: "#605e5c" }, path));
+    // A device and its link on two lines ("Partner edge (secondary)" on one did not fit its box), in
+    // a drawing narrow enough that a 420 px window shows its text at 9 px or more.
+    const box = (x, y, device, path) => svg("g", {}, svg("rect", { x, y, width: 130, height: 54, rx: 4, fill: "#fff", stroke: "#605e5c" }),
+      svg("text", { x: x + 65, y: y + 25, "text-anchor": "middle", "font-size": 16, fill: "#201f1e" }, device),
+      svg("text", { x: x + 65, y: y + 43, "text-anchor": "middle", "font-size": 13, fill: "#605e5c" }, path));
     const link = (y, s, name) => svg("g", { "data-link": name, "data-state": s.arpOk && s.bgpOk ? "up" : "down" },
-      svg("line", { x1: 190, y1: y, x2: 530, y2: y, stroke: s.colour, "stroke-width": 6 }),
-      svg("text", { x: 360, y: y - 10, "text-anchor": "middle", "font-size": 12, fill: s.colour }, `${name}: ${s.label}`));
-    return svg("svg", { viewBox: "0 0 720 200", role: "img", "aria-label": "Link diagram" },
-      box(20, 20, "Partner edge", "primary"), box(20, 126, "Partner edge", "secondary"), box(530, 20, "MSEE", "primary"),
-      box(530, 126, "MSEE", "secondary"),
+      svg("line", { x1: 140, y1: y, x2: 380, y2: y, stroke: s.colour, "stroke-width": 6 }),
+      svg("text", { x: 260, y: y - 10, "text-anchor": "middle", "font-size": 13, fill: s.colour }, s.label));
+    return svg("svg", { viewBox: "0 0 520 200", role: "img", "aria-label": "Link diagram" },
+      box(10, 20, "Partner edge", "primary"), box(10, 126, "Partner edge", "secondary"), box(380, 20, "MSEE", "primary"),
+      box(380, 126, "MSEE", "secondary"),
       link(47, primary, "primary"), link(153, secondary, "secondary"));
   }
 
