@@ -108,3 +108,128 @@ def portal(server: Server, chromium: Any, screenshots: Path) -> Iterator[Portal]
     page.set_default_timeout(15_000)
     yield Portal(server, page, screenshots)
     context.close()
+
+
+# -- layout and errors: what tests/test_portal_browser.py checks on every blade ------------------
+
+WIDTHS = {"420px": NARROW, "1280px": DESKTOP}
+
+# What is wrong with the layout on screen now, one line per problem ([] when nothing is): run in
+# the page with page.evaluate.
+LAYOUT_PROBLEMS = r"""
+() => {
+  const problems = [];
+  // measure the layout as it settles: transitions (the menu sliding away as the window narrows) end now
+  document.getAnimations().filter(a => a instanceof CSSTransition).forEach(a => a.finish());
+  const describe = el => {
+    const cls = el.classList && el.classList.length ? "." + [...el.classList].join(".") : "";
+    const text = (el.textContent || el.getAttribute("placeholder") || "").trim().replace(/\s+/g, " ").slice(0, 50);
+    return `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${cls} "${text}"`;
+  };
+  const shown = el => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+
+  // Labels, headings and buttons show their whole text: scrollWidth not above clientWidth. An
+  // ellipsis is a choice only where the element carries its whole text as a title (the signed-in user).
+  const LABELS = "label, button, th, dt, dd, h1, h2, h3, .crumbs, .subtitle, .tabs a, .badge, .brand, .session, .toast, .hint";
+  for (const el of document.querySelectorAll(LABELS)) {
+    if (!shown(el) || el.clientWidth === 0) continue;
+    if (getComputedStyle(el).textOverflow === "ellipsis" && el.title === el.textContent) continue;
+    if (el.scrollWidth > el.clientWidth + 1) problems.push(`overflows its box (${el.scrollWidth} > ${el.clientWidth} px): ${describe(el)}`);
+  }
+
+  // One-line labels stay on one line (a tab, badge, the brand or "Sign out" broken in two reads badly).
+  for (const el of document.querySelectorAll(".tabs a, .badge, .brand, #sign-out, #nav-toggle")) {
+    if (!shown(el)) continue;
+    const range = document.createRange(); range.selectNodeContents(el);
+    const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.bottom)));
+    if (lines.size > 1) problems.push(`wraps onto ${lines.size} lines: ${describe(el)}`);
+  }
+
+  // A placeholder fits its input (measured in the input's own font: an empty input's scrollWidth
+  // does not count its placeholder).
+  const measure = document.createElement("canvas").getContext("2d");
+  for (const input of document.querySelectorAll("input[placeholder]")) {
+    if (!shown(input) || input.value) continue;
+    const cs = getComputedStyle(input);
+    measure.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+    const room = input.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    const needed = measure.measureText(input.placeholder).width;
+    if (needed > room) problems.push(`placeholder cut off (${Math.ceil(needed)} > ${Math.floor(room)} px): ${describe(input)}`);
+  }
+
+  // SVG labels stay inside the box drawn around them (the link diagram's device boxes).
+  for (const text of document.querySelectorAll("svg g > text")) {
+    const box = text.parentNode.querySelector("rect");
+    if (!box || !shown(text)) continue;
+    const t = text.getBoundingClientRect(), b = box.getBoundingClientRect();
+    if (t.left < b.left || t.right > b.right || t.top < b.top || t.bottom > b.bottom)
+      problems.push(`leaves its box (${Math.round(t.width)} px text in ${Math.round(b.width)} px): ${describe(text)}`);
+  }
+
+  // A menu slid off screen leaves nothing on it (its shadow showed as a grey strip along the left edge).
+  const nav = document.getElementById("nav");
+  if (nav && nav.getBoundingClientRect().right <= 0 && getComputedStyle(nav).boxShadow !== "none")
+    problems.push(`the closed menu casts its shadow onto the page: ${describe(nav)}`);
+
+  // Text is drawn at 9 px or more; a drawing scaled down to a narrow window shrinks its text with it.
+  for (const text of document.querySelectorAll("svg text")) {
+    if (!shown(text)) continue;
+    const svg = text.ownerSVGElement, scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    const px = parseFloat(getComputedStyle(text).fontSize) * scale;
+    if (px < 9) problems.push(`text too small to read (${px.toFixed(1)} px): ${describe(text)}`);
+  }
+
+  // Notifications never cover the top bar, the breadcrumbs, the heading or the tabs: where their
+  // text is drawn (a heading's block runs the whole width; its text does not).
+  const textRect = el => { const range = document.createRange(); range.selectNodeContents(el); return range.getBoundingClientRect(); };
+  const covered = [...document.querySelectorAll(".topbar > *, #blade .crumbs, #blade h1, #blade .tabs a")].filter(shown);
+  for (const toast of document.querySelectorAll("#toasts .toast")) {
+    if (!shown(toast)) continue;
+    for (const el of covered) {
+      if (overlap(toast.getBoundingClientRect(), textRect(el))) problems.push(`toast ${describe(toast)} covers ${describe(el)}`);
+    }
+  }
+  return problems;
+}
+"""
+
+# Every notification's text as it changes, and where one covers the heading or tabs at that moment
+# (notifications go away after a few seconds: recorded as they come, nothing depends on timing).
+WATCH_NOTIFICATIONS = (
+    "() => { const check = " + LAYOUT_PROBLEMS.strip() + ";"
+    " const seen = window.notifications = { texts: [], problems: [] };"
+    " new MutationObserver(() => {"
+    "  document.querySelectorAll('#toasts .toast').forEach(t => { if (!seen.texts.includes(t.textContent)) seen.texts.push(t.textContent); });"
+    "  seen.problems.push(...check().filter(p => p.startsWith('toast')));"
+    " }).observe(document.getElementById('toasts'), { childList: true, subtree: true, characterData: true }); }"
+)
+
+
+class PageErrors:
+    """What the page reports as wrong from the moment it is watched: console errors, uncaught
+    exceptions, and responses of 400 and above (Chromium also logs those as console errors)."""
+
+    def __init__(self, page: Any) -> None:
+        self.seen: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.seen.append(f"uncaught: {error}"))
+        page.on("response", self._response)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.seen.append(f"console: {message.text} {message.location.get('url', '')}")
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.seen.append(f"{response.status} {response.request.method} {response.url}")
+
+
+def layout_problems(page: Any, where: str) -> list[str]:
+    """The layout problems at both widths (the page is laid out again; no blade re-renders)."""
+    found = []
+    for name, viewport in WIDTHS.items():
+        page.set_viewport_size(viewport)
+        found += [f"{where} at {name}: {problem}" for problem in page.evaluate(LAYOUT_PROBLEMS)]
+    page.set_viewport_size(DESKTOP)
+    return found

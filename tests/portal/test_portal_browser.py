@@ -6,6 +6,7 @@ the page and through the ARM/Graph API."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from typing import Any
 from urllib.parse import quote
@@ -15,7 +16,17 @@ import jwt
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
-from tests.portal.support import NARROW, Portal, chromium, portal, screenshots  # noqa: F401 - fixtures
+from tests.portal.support import (  # noqa: F401 - fixtures
+    NARROW,
+    WATCH_NOTIFICATIONS,
+    WIDTHS,
+    PageErrors,
+    Portal,
+    chromium,
+    layout_problems,
+    portal,
+    screenshots,
+)
 from tests.support import ARM_SCOPE, Server
 from tests.support.network import PRIVATE, PeeringView, ensure_group, peering, provisioned_circuit
 from tests.support.platform import SUBSCRIPTIONS_API, client, signing_key
@@ -31,6 +42,7 @@ from tests.support.rbac import (
     role_definition_id,
     seeded,
 )
+from tests.support.route_filters import create_filter
 from tests.support.signin import PORTAL_CLIENT
 
 pytestmark = pytest.mark.browser
@@ -377,3 +389,120 @@ def test_failed_refresh_asks_to_sign_in_again(portal: Portal, server: Server) ->
     assert page.locator("#blade tbody a").count() >= 1  # the directory's applications, from Graph
     fresh = portal.session()
     assert fresh["graph"] is not None and _refresh(server, fresh["refresh"]).status_code == 200
+
+
+# -- layout at 420 and 1280 px, notifications, links, the console ------------------------------------
+# Layout checks measure the page (a label's scrollWidth against its clientWidth, a notification's box
+# against the heading's text, ...); every blade is also watched for console errors, which Chromium
+# logs for every failed request (a favicon answered 401, a list answered 404).
+
+API_NAMES = re.compile(r"arpTables|routeTablesSummary|routeTables")
+
+
+def _cross_connection_with_private_peering(server: Server) -> tuple[Any, Any]:
+    circuit, xc = provisioned_circuit(server)
+    PeeringView(server, "xc", circuit).put("AzurePrivatePeering", peering(PRIVATE))
+    return circuit, xc
+
+
+def test_every_blade_fits_and_logs_no_error(portal: Portal, server: Server) -> None:  # noqa: F811
+    page, sub = portal.page, server.subscription("customer")
+    circuit, xc = _cross_connection_with_private_peering(server)
+    create_filter(server, "portal-filter", ("exchange", ["12076:5010"]))
+    create_identity(server, "portal-layout-app")
+    with graph(server) as g:
+        (app,) = [a["id"] for a in g.get("/applications").json()["value"] if a["displayName"] == "portal-layout-app"]
+    xc_path, circuit_path = f"#/xc/{quote(xc.id, safe='')}", f"#/circuit/{quote(circuit.id, safe='')}"
+    errors = PageErrors(page)
+    portal.open()
+    page.wait_for_selector("#sign-in")
+    problems = layout_problems(page, "welcome")
+    portal.sign_in_as_user()
+
+    blades = [
+        ("#/subscriptions", "subscriptions", None),
+        (f"#/subscriptions/{sub}", "subscription", None),
+        (f"#/subscriptions/{sub}/iam", "iam", "#add-role-assignment"),
+        (f"#/subscriptions/{sub}/groups", "groups", None),
+        (f"#/subscriptions/{sub}/groups/customer-rg/iam", "groupIam", None),
+        (f"#/subscriptions/{sub}/providers", "providers", None),
+        (f"#/subscriptions/{sub}/features", "features", None),
+        ("#/apps", "apps", None),
+        (f"#/apps/{app}", "app", "#new-secret"),
+        ("#/circuits", "circuits", None),
+        ("#/circuits/new", "newCircuit", None),
+        (circuit_path, "circuit", None),
+        ("#/crossconnections", "crossconnections", None),
+        (xc_path, "xc", None),
+        (f"{xc_path}/peerings", "xcPeerings", "#add-peering"),
+        (f"{xc_path}/troubleshoot", "xcTroubleshoot", None),
+        ("#/routefilters", "routefilters", None),
+    ]
+    for hash_path, blade, opens in blades:
+        portal.go(hash_path, blade)
+        if blade == "xcTroubleshoot":
+            page.wait_for_selector("#ts-secondary")
+        problems += layout_problems(page, blade)
+        if opens:  # what a button opens on the blade: the role assignment wizard, a new secret, a peering form
+            page.click(opens)
+            page.wait_for_selector("#add-assignment, #secret-value, #peering-form")
+            problems += layout_problems(page, f"{blade} after {opens}")
+    assert (problems, errors.seen) == ([], [])
+
+
+@pytest.mark.parametrize("viewport", WIDTHS.values(), ids=WIDTHS.keys())
+def test_troubleshooting_notifications_name_the_work_and_keep_off_the_heading(
+    portal: Portal,  # noqa: F811
+    server: Server,
+    viewport: dict[str, int],
+) -> None:
+    page = portal.page
+    _, xc = _cross_connection_with_private_peering(server)
+    page.set_viewport_size(viewport)
+    portal.sign_in_as_user()
+    portal.go(f"#/xc/{quote(xc.id, safe='')}", "xc")
+    page.evaluate(WATCH_NOTIFICATIONS)
+
+    page.click(".tabs a:has-text('Troubleshooting')")
+    portal.wait_blade("xcTroubleshoot")
+    page.wait_for_selector("#ts-secondary")  # shown once both links are read
+    seen = page.evaluate("() => window.notifications")
+    assert [t for t in seen["texts"] if API_NAMES.search(t)] == []
+    assert "Primary link: ARP table, BGP summary and route table read" in seen["texts"]
+    assert "Secondary link: ARP table, BGP summary and route table read" in seen["texts"]
+    assert seen["problems"] == []
+    portal.shot(f"30-troubleshooting-{viewport['width']}px")
+
+
+def test_cross_connection_overview_links_its_circuit(portal: Portal, server: Server) -> None:  # noqa: F811
+    page = portal.page
+    circuit, xc = provisioned_circuit(server)
+    portal.sign_in_as_user()
+    portal.go(f"#/xc/{quote(xc.id, safe='')}", "xc")
+
+    link = page.locator(".props dt:text-is('Circuit') + dd a")
+    assert link.inner_text() == circuit.name
+    assert link.get_attribute("href") == f"#/circuit/{quote(circuit.id, safe='')}"
+    link.click()
+    portal.wait_blade("circuit")
+    assert page.inner_text("#service-key") == circuit.service_key
+
+
+def test_cross_connections_without_any_show_an_empty_state(portal: Portal, server: Server) -> None:  # noqa: F811
+    """The admin user sees the customer subscription, where the cross connection type does not
+    exist (404 InvalidResourceType): the portal does not ask there, and says there are none."""
+    page = portal.page
+    errors = PageErrors(page)
+    portal.sign_in_as_user()
+    portal.go("#/crossconnections", "crossconnections")
+    assert errors.seen == []
+    assert "No cross connections yet." in page.inner_text("#xc-empty")
+    assert page.locator("#blade table").count() == 0
+
+
+def test_favicon_is_an_icon(server: Server) -> None:
+    """Browsers ask every origin for /favicon.ico; it used to fall through to ARM and answer 401."""
+    r = httpx.get(f"{server.base_url}/favicon.ico", verify=server.tls())
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/x-icon"
+    assert r.content[:4] == b"\x00\x00\x01\x00"  # an ICO file's header: reserved 0, type 1 (icon)

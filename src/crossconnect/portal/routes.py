@@ -1,4 +1,6 @@
-"""Serving the portal's static files: ``/portal/`` is the app, ``/portal/static/*`` its assets.
+"""Serving the portal's static files: ``/portal/`` is the app, ``/portal/static/*`` its assets,
+``/favicon.ico`` the icon every browser asks for on every page of the origin (without it the
+request fell through to ARM and answered 401, an error in the console of every page).
 
 The portal is a client like any other: it signs in through the authorize endpoint and calls
 ARM and Graph with the user's token. ``/portal/config.json`` tells it which tenant and client
@@ -17,7 +19,13 @@ from starlette.routing import Route
 from crossconnect.identity.signin import PORTAL_CLIENT_ID
 
 STATIC = resources.files("crossconnect.portal") / "static"
-TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css",
+    ".js": "text/javascript",
+    ".svg": "image/svg+xml",
+    ".ico": "image/x-icon",
+}
 SECURITY_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
@@ -49,9 +57,13 @@ def routes(default_tenant: Callable[[], str | None]) -> list[Route]:
     async def bare(request: Request) -> Response:
         return RedirectResponse("/portal/", 307)
 
+    async def favicon(request: Request) -> Response:
+        return _file("favicon.ico")
+
     return [
         Route("/portal", bare, methods=["GET"]),
         Route("/portal/", app, methods=["GET"]),
         Route("/portal/config.json", config, methods=["GET"]),
         Route("/portal/static/{name}", asset, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
     ]

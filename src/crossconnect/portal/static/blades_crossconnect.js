@@ -6,9 +6,34 @@
   const TRANSITIONS = { NotProvisioned: ["Provisioning", "Provisioned"], Provisioning: ["Provisioned", "NotProvisioned"],
     Provisioned: ["Deprovisioning", "NotProvisioned"], Deprovisioning: ["NotProvisioned", "Provisioned"] };
   const TYPES = ["AzurePrivatePeering", "MicrosoftPeering"];
+  const RES = "2021-04-01";
+
+  /** Cross connections live in the resource groups Microsoft creates for them in a provider's
+      management subscription, CrossConnection-<peering location>. Any other subscription answers
+      404 InvalidResourceType (as on Azure), which the browser logs as an error: so only those
+      groups are asked, and a group of that name in another subscription counts as empty. */
+  async function crossConnections() {
+    const items = [];
+    for (const s of await P.subscriptions()) {
+      let groups;
+      try { groups = await P.armList(`/subscriptions/${s.subscriptionId}/resourcegroups`, RES); } catch (e) { continue; /* no read there */ }
+      for (const g of groups.filter(g => /^CrossConnection-/i.test(g.name))) {
+        try { items.push(...await P.armList(`${g.id}/providers/Microsoft.Network/expressRouteCrossConnections`)); } catch (e) {
+          if (e.code !== "InvalidResourceType") throw e;
+        }
+      }
+    }
+    return items;
+  }
+
+  const EMPTY = () => h("div.empty#xc-empty", h("p", h("b", "No cross connections yet.")),
+    h("p", "A cross connection appears in your ExpressRoute management subscription when a customer creates a circuit " +
+      "at one of your peering locations; it is named by the circuit's service key."));
 
   P.blades.crossconnections = async () => {
-    const all = await P.everywhere("expressRouteCrossConnections");
+    const all = await crossConnections();
+    const head = [h("h1", "Cross connections"), h("div.subtitle", "Your customers' circuits at your peering locations.")];
+    if (!all.length) return [...head, EMPTY()];
     const list = h("div");
     const search = h("input#xc-search", { type: "search", placeholder: "Search by service key or name", oninput: () => draw() });
     const draw = () => { const q = search.value.trim().toLowerCase();
@@ -18,7 +43,7 @@
         { title: "Resource group", render: x => P.groupOf(x.id), optional: true }],
       all.filter(x => !q || x.name.toLowerCase().includes(q) || (x.properties.expressRouteCircuit?.id || "").toLowerCase().includes(q)))); };
     draw();
-    return [h("h1", "Cross connections"), h("div.subtitle", "Your customers' circuits at your peering locations."), h("div.toolbar", search), list];
+    return [...head, h("div.toolbar", search), list];
   };
 
   function xcTabs(id, active) {
@@ -41,7 +66,10 @@
       await P.lro(`Updating ${x.name}`, r); P.render(); }); } },
     h("h2", "Provisioning"), field("Service provider provisioning state", state, "Only the transitions allowed from the current state are offered."),
     field("Notes", notes), out, save);
-    return [...header(x, "Overview"), props([["Circuit", p.expressRouteCircuit?.id || "—"], ["Location", x.location],
+    const circuit = p.expressRouteCircuit?.id;
+    const circuitLink = circuit && h("span", h("a#xc-circuit", { href: `#/circuit/${enc(circuit)}`, title: circuit }, P.nameOf(circuit)),
+      " ", h("span.hint", `resource group ${P.groupOf(circuit)}`));
+    return [...header(x, "Overview"), props([["Circuit", circuitLink || "—"], ["Location", x.location],
       ["Peering location", p.peeringLocation], ["Bandwidth", `${p.bandwidthInMbps} Mbps`], ["Primary port", p.primaryAzurePort],
       ["Secondary port", p.secondaryAzurePort], ["S-tag", p.sTag], ["Provider status", badge(current)],
       ["Provisioning state", badge(p.provisioningState)], ["Notes", p.serviceProviderNotes || "—"]]), form];
@@ -92,8 +120,19 @@
   // ---- troubleshooting -----------------------------------------------------------------------
   async function diagnose(peeringId, kind, path) {
     const r = await P.arm("POST", `${peeringId}/${kind}/${path}`);
-    const result = await P.lro(`${kind} (${path})`, r);
+    const result = await P.lro(null, r); // quiet: readLink shows one notification for the link's three reads
     return (result && result.value) || [];
+  }
+  /** The ARP table, BGP summary and route table of one link, with one notification in words. */
+  async function readLink(peeringId, path) {
+    const link = `${path[0].toUpperCase()}${path.slice(1)} link`;
+    const t = P.toast(`${link}: reading the ARP table, BGP summary and route table…`, "", true);
+    try {
+      const [arp, bgp, routes] = await Promise.all([diagnose(peeringId, "arpTables", path),
+        diagnose(peeringId, "routeTablesSummary", path), diagnose(peeringId, "routeTables", path)]);
+      t.done(`${link}: ARP table, BGP summary and route table read`, "ok");
+      return { arp, bgp, routes, state: linkState(arp, bgp) };
+    } catch (e) { t.done(`${link}: ${e}`, "bad"); throw e; }
   }
   function linkState(arp, bgp) {
     const arpOk = arp.length > 0 && arp.every(a => a.macAddress && a.macAddress !== "Incomplete");
@@ -104,13 +143,17 @@
   function diagram(primary, secondary) {
     const svg = (tag, attrs, ...kids) => { const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
       Object.entries(attrs).forEach(([k, v]) => el.setAttribute(k, v)); kids.forEach(k => el.appendChild(typeof k === "string" ? document.createTextNode(k) : k)); return el; };
-    const box = (x, y, text) => svg("g", {}, svg("rect", { x, y, width: 170, height: 54, rx: 4, fill: "#fff", stroke: "#605e5c" }),
-      svg("text", { x: x + 85, y: y + 32, "text-anchor": "middle", "font-size": 14, fill: "#201f1e" }, text));
+    // A device and its link on two lines ("Partner edge (secondary)" on one did not fit its box), in
+    // a drawing narrow enough that a 420 px window shows its text at 9 px or more.
+    const box = (x, y, device, path) => svg("g", {}, svg("rect", { x, y, width: 130, height: 54, rx: 4, fill: "#fff", stroke: "#605e5c" }),
+      svg("text", { x: x + 65, y: y + 25, "text-anchor": "middle", "font-size": 16, fill: "#201f1e" }, device),
+      svg("text", { x: x + 65, y: y + 43, "text-anchor": "middle", "font-size": 13, fill: "#605e5c" }, path));
     const link = (y, s, name) => svg("g", { "data-link": name, "data-state": s.arpOk && s.bgpOk ? "up" : "down" },
-      svg("line", { x1: 190, y1: y, x2: 530, y2: y, stroke: s.colour, "stroke-width": 6 }),
-      svg("text", { x: 360, y: y - 10, "text-anchor": "middle", "font-size": 12, fill: s.colour }, `${name}: ${s.label}`));
-    return svg("svg", { viewBox: "0 0 720 200", role: "img", "aria-label": "Link diagram" },
-      box(20, 20, "Partner edge (primary)"), box(20, 126, "Partner edge (secondary)"), box(530, 20, "MSEE primary"), box(530, 126, "MSEE secondary"),
+      svg("line", { x1: 140, y1: y, x2: 380, y2: y, stroke: s.colour, "stroke-width": 6 }),
+      svg("text", { x: 260, y: y - 10, "text-anchor": "middle", "font-size": 13, fill: s.colour }, s.label));
+    return svg("svg", { viewBox: "0 0 520 200", role: "img", "aria-label": "Link diagram" },
+      box(10, 20, "Partner edge", "primary"), box(10, 126, "Partner edge", "secondary"), box(380, 20, "MSEE", "primary"),
+      box(380, 126, "MSEE", "secondary"),
       link(47, primary, "primary"), link(153, secondary, "secondary"));
   }
 
@@ -127,11 +170,7 @@
     (async () => {
       try {
         const results = {};
-        for (const path of ["primary", "secondary"]) {
-          const [arp, bgp, routes] = await Promise.all([diagnose(peeringId, "arpTables", path),
-            diagnose(peeringId, "routeTablesSummary", path), diagnose(peeringId, "routeTables", path)]);
-          results[path] = { arp, bgp, routes, state: linkState(arp, bgp) };
-        }
+        for (const path of ["primary", "secondary"]) results[path] = await readLink(peeringId, path);
         body.replaceChildren(h("div.diagram#link-diagram", diagram(results.primary.state, results.secondary.state)),
           h("p.legend", "Green: ARP resolved and BGP established · amber: ARP only · red: no ARP."),
           ...["primary", "secondary"].map(path => h("section", { id: `ts-${path}` }, h("h2", `${path[0].toUpperCase()}${path.slice(1)} link`),

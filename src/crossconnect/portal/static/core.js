@@ -176,12 +176,14 @@ const Portal = (() => {
   }
   const graph = async (method, path, body) => call(method, `/v1.0${path}`, body, await graphToken());
 
-  /** Follow a long-running operation (Azure-AsyncOperation, else Location) to its end, showing progress. */
+  /** Follow a long-running operation (Azure-AsyncOperation, else Location) to its end, showing its
+      progress as a notification named by `label` (in words, not API names); none when `label` is
+      null (the caller shows progress itself). */
   async function lro(label, response) {
     const asyncUrl = response.headers.get("Azure-AsyncOperation");
     const locationUrl = response.headers.get("Location");
     if (!asyncUrl && !locationUrl) return response.data;
-    const t = toast(`${label}…`, "", true);
+    const t = label === null ? { done() {} } : toast(`${label}…`, "", true);
     try {
       for (let i = 0; i < 600; i++) {
         const wait = Math.min(Number(response.headers.get("Retry-After") || 1), 2);

@@ -34,7 +34,8 @@
     const mine = ++generation;
     const s = P.session();
     document.getElementById("sign-out").hidden = !s;
-    document.getElementById("session").textContent = s ? `${s.name} (${s.upn})` : "";
+    const who = document.getElementById("session");
+    who.textContent = who.title = s ? `${s.name} (${s.upn})` : ""; // cut short on a narrow window: the title has it whole
     if (!s) { blade.replaceChildren(welcome()); return; }
     if (P.expired()) { P.sessionExpired(); return; }
     const [path, qs] = (location.hash.slice(1) || "/subscriptions").split("?");
