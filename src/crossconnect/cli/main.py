@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from crossconnect.app.config import ServerConfig
 
@@ -21,6 +22,13 @@ operator_app = typer.Typer(help="Operator actions (plays Microsoft's ExpressRout
 app.add_typer(operator_app, name="operator")
 
 err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one line (never wrapped, whatever the terminal width) and return the exit to raise."""
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    return typer.Exit(code)
+
 
 DataDir = Annotated[
     Path, typer.Option("--data-dir", envvar="CROSSCONNECT_DATA_DIR", help="State, certificates and credentials.")
@@ -55,15 +63,25 @@ def serve(
     page_size: Annotated[int, typer.Option(envvar="CROSSCONNECT_PAGE_SIZE", help="Items per list page.")] = 100,
 ) -> None:
     """Start the HTTPS server (Azure AD + Resource Manager) with the seeded test setup."""
+    from sqlalchemy.exc import DBAPIError
+
+    from crossconnect.app.preflight import StartupError, describe_database_error, prepare
     from crossconnect.app.server import DataDirLocked
     from crossconnect.app.server import serve as run
 
     config = ServerConfig(host, port, data_dir, database, bare, operation_delay, strict_api_versions, page_size)
     try:
-        run(config, err)
+        listener = prepare(config)  # before anything is created or printed
+    except StartupError as exc:
+        raise fail(str(exc)) from None
+    try:
+        run(config, err, listener)
     except DataDirLocked as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
+    except DBAPIError as exc:  # the database went away between the check and the migration
+        raise fail(describe_database_error(database or f"sqlite:///{data_dir / 'crossconnect.db'}", exc)) from None
+    finally:
+        listener.close()
 
 
 def _environment(data_dir: Path) -> dict[str, Any]:
