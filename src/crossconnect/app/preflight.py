@@ -117,10 +117,12 @@ def check_sqlite_file(url: URL) -> None:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port, as uvicorn would bind it (SO_REUSEADDR)."""
+    """A socket bound to host:port as uvicorn binds it: IPv6 only for a literal IPv6 address (so
+    ``localhost`` is 127.0.0.1, as the banner's URL assumes), SO_REUSEADDR."""
+    wanted = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            host, port, family=wanted, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
     except socket.gaierror as exc:
         raise StartupError(
