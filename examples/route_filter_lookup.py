@@ -3,7 +3,9 @@ scripted with the unmodified Azure SDK against crossconnect.
 
     crossconnect serve                                            # in another terminal
     python examples/route_filter_lookup.py --service-key <key>    # add --json for machine output
+    python examples/route_filter_lookup.py                        # every cross connection of the partner
 
+examples/partner_workflow.py sets up a case worth looking at (Microsoft peering with a route filter).
 Given a cross connection (found by its service key), the script reads its Microsoft peering's
 ``routeFilter`` id, GETs that route filter with ``$expand`` (its rule and every peering it is
 attached to), and resolves the rule's communities against ``bgpServiceCommunities`` to service
@@ -76,7 +78,7 @@ def lookup(network_for: NetworkFor, partner_subscription: str, service_key: str)
     route_filter = network.route_filters.get(filter_group, filter_name, expand="peerings")
     out["routeFilter"] = {
         "id": route_filter.id,
-        "provisioningState": route_filter.provisioning_state,
+        "provisioningState": str(getattr(route_filter.provisioning_state, "value", route_filter.provisioning_state)),
         "rules": [
             {"name": r.name, "access": r.access, "communities": list(r.communities or [])}
             for r in route_filter.rules or []
@@ -103,22 +105,7 @@ def lookup(network_for: NetworkFor, partner_subscription: str, service_key: str)
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", default=".crossconnect")
-    parser.add_argument("--service-key", required=True, help="the circuit's service key (the cross connection's name)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    args = parser.parse_args()
-    env = load_env(args.data_dir)
-    try:
-        result = lookup(partner_clients(env), env["partner"]["subscription_id"], args.service_key)
-    except HttpResponseError as e:
-        if e.status_code == 403:
-            raise SystemExit(f"the route filter is in a subscription this principal cannot read: {e.message}") from None
-        raise
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return
+def show(result: dict[str, Any]) -> None:
     print(f"cross connection {result['crossConnection']}")
     if result["peering"] is None:
         print("  no Microsoft peering: Microsoft advertises nothing")
@@ -135,6 +122,36 @@ def main() -> None:
             f"  {c['value']:<12} {c['name'] or '(unknown community)'} [{c['service']}]: "
             f"{', '.join(c['prefixes']) or '-'}"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=".crossconnect")
+    parser.add_argument(
+        "--service-key", help="the circuit's service key (the cross connection's name); default: every one"
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (a list without --service-key)")
+    args = parser.parse_args()
+    env = load_env(args.data_dir)
+    network_for = partner_clients(env)
+    partner_subscription = env["partner"]["subscription_id"]
+    try:
+        if args.service_key:
+            keys = [args.service_key]
+        else:
+            keys = [xc.name for xc in network_for(partner_subscription).express_route_cross_connections.list()]
+        results = [lookup(network_for, partner_subscription, key) for key in keys]
+    except HttpResponseError as e:
+        if e.status_code == 403:
+            raise SystemExit(f"the route filter is in a subscription this principal cannot read: {e.message}") from None
+        raise
+    if args.json:
+        print(json.dumps(results[0] if args.service_key else results, indent=2))
+        return
+    if not results:
+        print("no cross connections yet: run examples/partner_workflow.py first")
+    for result in results:
+        show(result)
 
 
 if __name__ == "__main__":

@@ -243,8 +243,15 @@ class AdminApi:
             raise NotFound(
                 f"The subscription '{sub_id}' could not be found.", "SubscriptionNotFound", target="subscriptionId"
             )
-        if not approve and feature_state(self.ctx.store, sub_id, feature) != "Pending":
-            raise Conflict(f"The feature '{name}' is not pending on subscription '{sub_id}'.", "FeatureNotPending")
+        # Approve, like deny, decides a registration the subscription asked for: approving a feature
+        # nobody requested would register it behind the subscription's back.
+        state = feature_state(self.ctx.store, sub_id, feature)
+        if state != "Pending":
+            raise Conflict(
+                f"The feature '{name}' is not pending on subscription '{sub_id}' (it is {state}); only a "
+                "registration the subscription requested (az feature register) can be approved or denied.",
+                "FeatureNotPending",
+            )
         set_feature_state(self.ctx.store, sub_id, feature, "Registered" if approve else "NotRegistered")
         return {"subscriptionId": sub_id, "feature": name, "state": feature_state(self.ctx.store, sub_id, feature)}
 

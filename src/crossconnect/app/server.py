@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import socket
 from pathlib import Path
 from typing import IO
 
@@ -43,7 +44,8 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
     return handle
 
 
-def serve(config: ServerConfig, console: Console | None = None) -> None:
+def serve(config: ServerConfig, console: Console | None = None, listener: socket.socket | None = None) -> None:
+    """Run until stopped; ``listener`` is a socket already bound to host:port (see app.preflight)."""
     console = console or Console(stderr=True)
     lock = (
         lock_data_dir(config.data_dir)
@@ -69,7 +71,7 @@ def serve(config: ServerConfig, console: Console | None = None) -> None:
         timeout_graceful_shutdown=5,
     )
     try:
-        uvicorn.Server(uvicorn_config).run()
+        uvicorn.Server(uvicorn_config).run(sockets=[listener] if listener is not None else None)
     finally:
         runtime.store.dispose()
         if lock is not None:

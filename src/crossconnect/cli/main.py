@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from crossconnect.app.config import ServerConfig
 
@@ -21,6 +22,13 @@ operator_app = typer.Typer(help="Operator actions (plays Microsoft's ExpressRout
 app.add_typer(operator_app, name="operator")
 
 err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one line (never wrapped, whatever the terminal width) and return the exit to raise."""
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    return typer.Exit(code)
+
 
 DataDir = Annotated[
     Path, typer.Option("--data-dir", envvar="CROSSCONNECT_DATA_DIR", help="State, certificates and credentials.")
@@ -55,15 +63,25 @@ def serve(
     page_size: Annotated[int, typer.Option(envvar="CROSSCONNECT_PAGE_SIZE", help="Items per list page.")] = 100,
 ) -> None:
     """Start the HTTPS server (Azure AD + Resource Manager) with the seeded test setup."""
+    from sqlalchemy.exc import DBAPIError
+
+    from crossconnect.app.preflight import StartupError, describe_database_error, prepare
     from crossconnect.app.server import DataDirLocked
     from crossconnect.app.server import serve as run
 
     config = ServerConfig(host, port, data_dir, database, bare, operation_delay, strict_api_versions, page_size)
     try:
-        run(config, err)
+        listener = prepare(config)  # before anything is created or printed
+    except StartupError as exc:
+        raise fail(str(exc)) from None
+    try:
+        run(config, err, listener)
     except DataDirLocked as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
+    except DBAPIError as exc:  # the database went away between the check and the migration
+        raise fail(describe_database_error(database or f"sqlite:///{data_dir / 'crossconnect.db'}", exc)) from None
+    finally:
+        listener.close()
 
 
 def _environment(data_dir: Path) -> dict[str, Any]:
@@ -72,11 +90,7 @@ def _environment(data_dir: Path) -> dict[str, Any]:
 
     creds_path = data_dir / CREDENTIALS_FILE
     if not creds_path.exists():
-        err.print(
-            f"[red]error:[/red] no credentials in '{data_dir}'. Start the server first: "
-            f"[bold]crossconnect serve --data-dir {data_dir}[/bold]"
-        )
-        raise typer.Exit(2)
+        raise fail(f"no credentials in '{data_dir}'. Start the server first: crossconnect serve --data-dir {data_dir}")
     creds = json.loads(creds_path.read_text())
     server_path = data_dir / SERVER_FILE
     server = json.loads(server_path.read_text()) if server_path.exists() else {}
@@ -125,13 +139,12 @@ def env(
 
 
 def _operator_call(data_dir: Path, method: str, path: str, body: Any = None) -> Any:
-    from crossconnect.cli.operator_client import call
+    from crossconnect.cli.operator_client import OperatorError, call
 
     try:
         return call(_environment(data_dir), method, path, body)
-    except RuntimeError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    except OperatorError as exc:
+        raise fail(str(exc), 1) from None
 
 
 @operator_app.command("enlist")
@@ -198,8 +211,11 @@ def export(
     if str(out) == "-":
         sys.stdout.write(data + "\n")
     else:
-        out.write_text(data)
-        err.print(f"snapshot written to {out}")
+        try:
+            out.write_text(data)
+        except OSError as exc:
+            raise fail(f"cannot write the snapshot to '{out}': {exc.strerror or exc}", 1) from None
+        err.print(f"snapshot written to {out}", soft_wrap=True)
 
 
 @operator_app.command("import")
@@ -208,7 +224,15 @@ def import_(
     data_dir: DataDir = Path(".crossconnect"),
 ) -> None:
     """Replace all state with a snapshot."""
-    print(json.dumps(_operator_call(data_dir, "PUT", "/snapshot", json.loads(src.read_text())), indent=2))
+    try:
+        snapshot = json.loads(src.read_text())
+    except OSError as exc:
+        raise fail(f"cannot read the snapshot '{src}': {exc.strerror or exc}", 1) from None
+    except ValueError as exc:
+        raise fail(
+            f"'{src}' is not a snapshot written by 'crossconnect operator export' (not JSON: {exc})", 1
+        ) from None
+    print(json.dumps(_operator_call(data_dir, "PUT", "/snapshot", snapshot), indent=2))
 
 
 if __name__ == "__main__":
