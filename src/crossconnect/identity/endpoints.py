@@ -25,7 +25,8 @@ from crossconnect.identity import client_certificates, throttle
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.errors import AadError, read_form
 from crossconnect.identity.errors import missing as _missing
-from crossconnect.identity.signin import USER_GRANTS, UserSignIn, source_address
+from crossconnect.identity.signin import USER_GRANTS, UserSignIn
+from crossconnect.identity.throttle import source_address
 from crossconnect.identity.tokens import GRAPH_AUDIENCE, TokenService, canonical_resource, resource_from_scope
 
 MULTI_TENANT_ALIASES = frozenset({"common", "organizations", "consumers"})

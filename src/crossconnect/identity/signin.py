@@ -33,6 +33,7 @@ from crossconnect.identity import throttle
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.errors import AadError, missing, read_form
 from crossconnect.identity.throttle import digest as _digest
+from crossconnect.identity.throttle import source_address
 from crossconnect.identity.tokens import GRAPH_AUDIENCE, TokenService, canonical_resource, resource_from_scope
 from crossconnect.store import Store
 
@@ -58,12 +59,6 @@ USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # Sign-in state a reset clears. redeemed_codes stays: a code redeemed before a reset is still a
 # validly signed code after it (signing keys survive a reset), so it must stay redeemed.
 TRANSIENT_TABLES = ("device_codes", "sign_in_failures")
-
-
-def source_address(request: Request) -> str:
-    """The address the request came from (the peer of the connection: forwarded-for headers are
-    the caller's to write, so they are not trusted)."""
-    return request.client.host if request.client else ""
 
 
 def _b64url(data: bytes) -> str:

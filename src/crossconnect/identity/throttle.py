@@ -18,6 +18,8 @@ import hashlib
 import time
 from typing import Any
 
+from starlette.requests import Request
+
 from crossconnect.identity.errors import AadError
 from crossconnect.store import Store
 
@@ -26,6 +28,12 @@ WINDOW = 60.0
 
 def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def source_address(request: Request) -> str:
+    """The address a request came from: the peer of the connection (``X-Forwarded-For`` and the
+    like are the caller's to write, so they are not trusted)."""
+    return request.client.host if request.client else ""
 
 
 class FailureThrottle:
