@@ -5,7 +5,9 @@ replica counts the same attempts."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import Counter
 
 import httpx
 
@@ -73,6 +75,23 @@ def test_wrong_secrets_throttle_the_client_from_every_source(server: Server) -> 
     server.reset()  # a reset forgets the counts, as it forgets wrong passwords
     with _from(server, "127.0.0.2") as a:
         assert _token(a, server, partner["client_id"], partner["client_secret"]).status_code == 200
+
+
+def test_a_burst_of_wrong_secrets_gets_exactly_the_limit_hashed(server: Server) -> None:
+    """50 wrong secrets at once: exactly 10 are checked (401), the other 40 are held back (429)
+    without a hash: a burst cannot pass the check before its first failures are counted."""
+    partner = server.env["partner"]
+
+    async def burst() -> list[int]:
+        transport = httpx.AsyncHTTPTransport(verify=server.tls(), local_address="127.0.0.8")
+        async with httpx.AsyncClient(base_url=server.base_url, transport=transport, timeout=60) as c:
+            url = f"/{server.env['tenant_id']}/oauth2/v2.0/token"
+            form = {"grant_type": "client_credentials", "client_id": partner["client_id"], "scope": ARM_SCOPE}
+            answers = await asyncio.gather(*(c.post(url, data={**form, "client_secret": f"x{i}"}) for i in range(50)))
+        return [r.status_code for r in answers]
+
+    statuses = asyncio.run(burst())
+    assert sorted(Counter(statuses).items()) == [(401, CLIENT_LIMIT), (429, 50 - CLIENT_LIMIT)], Counter(statuses)
 
 
 def test_failed_client_authentications_throttle_the_source(server: Server) -> None:
