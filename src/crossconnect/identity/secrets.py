@@ -44,11 +44,7 @@ _HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crossconnect-ha
 
 
 def _matches_any(secret: str, candidates: list[tuple[str, str]]) -> bool:
-    # every candidate is hashed, matching or not: the time taken does not tell which one matched
-    found = False
-    for salt, expected_hash in candidates:
-        found |= verify_secret(secret, salt, expected_hash)
-    return found
+    return any(verify_secret(secret, salt, expected_hash) for salt, expected_hash in candidates)
 
 
 async def verify_any(secret: str, candidates: Iterable[tuple[str, str]]) -> bool:
