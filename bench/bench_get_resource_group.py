@@ -136,7 +136,10 @@ def run_baseline(args: argparse.Namespace) -> None:
         return JSONResponse(body)
 
     app = Starlette(routes=[Route("/{path:path}", endpoint, methods=["GET"])])
+    from crossconnect.app import http_protocol
+
     options, _ = server_uvicorn_options()
+    options.update(http_protocol.uvicorn_options())  # server.py passes these as **: the same HTTP protocol
     config = uvicorn.Config(
         app,
         host=HOST,

@@ -18,9 +18,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crossconnect.arm.errors import ArmError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from crossconnect.arm.http import payload_too_large
 from crossconnect.authz.repository import RbacRepository
 from crossconnect.authz.roles import OWNER
 from crossconnect.identity.tokens import ARM_AUDIENCES, Principal, TokenError, TokenService
+from crossconnect.limits import BodyTooLarge
 from crossconnect.resources.features import CATALOG, feature_state, find_feature, set_feature_state
 from crossconnect.resources.providers import set_registration
 from crossconnect.store import Store
@@ -134,7 +136,13 @@ class AdminApi:
 
     @staticmethod
     async def body(request: Request) -> dict[str, Any]:
-        raw = await request.body()
+        """The JSON object of the body ({} when empty), read after the caller was checked: at most
+        ``limits.MAX_BODY`` bytes (a snapshot import: ``MAX_SNAPSHOT_BODY``), counted as they
+        stream in; 413 ``RequestEntityTooLarge`` past it."""
+        try:
+            raw = await request.body()
+        except BodyTooLarge as exc:
+            raise payload_too_large(exc) from None
         if not raw:
             return {}
         try:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -35,6 +37,7 @@ from crossconnect.identity.graph import GraphApi
 from crossconnect.identity.keys import SigningKeys
 from crossconnect.identity.signin import UserSignIn
 from crossconnect.identity.tokens import TokenService
+from crossconnect.limits import MAX_BODY, MAX_SNAPSHOT_BODY, BodyTooLarge, declared_length, limited_receive
 from crossconnect.network import registration as network
 from crossconnect.network.lab import lab_api as network_lab_api
 from crossconnect.network.lab import operator_api as network_operator_api
@@ -56,7 +59,12 @@ class FrontDoor:
     Everything else (Azure AD, Graph, portal, operator API, lifespan) goes to Starlette.
 
     ``//`` in a path counts as ``/``, as on Azure's front end: the Azure CLI builds
-    ``{resourceManager}/metadata/endpoints`` from an endpoint that ends in ``/``."""
+    ``{resourceManager}/metadata/endpoints`` from an endpoint that ends in ``/``.
+
+    Every body that goes to Starlette is counted as it streams in (``limits.limited_receive``):
+    Azure AD, Graph, the operator and lab API and the portal read at most ``limits.MAX_BODY``
+    (the operator's snapshot import ``limits.MAX_SNAPSHOT_BODY``), each answering 413 in its own
+    envelope; the ARM protocol counts its own."""
 
     def __init__(self, arm: ASGIApp, rest: Starlette) -> None:
         self.arm = arm
@@ -71,12 +79,22 @@ class FrontDoor:
             if path.startswith(ARM_PREFIXES) or path in ARM_PATHS:
                 await self.arm(scope, receive, send)
                 return
+            limit = MAX_SNAPSHOT_BODY if path == SNAPSHOT_PATH else MAX_BODY
+            receive = limited_receive(receive, declared_length(scope["headers"]), limit)
         await self.rest(scope, receive, send)
 
 
 # Paths that are ARM whatever follows; other unknown paths reach ARM through the catch-all route.
 ARM_PREFIXES = ("/subscriptions/", "/providers/")
 ARM_PATHS = frozenset({"/subscriptions", "/tenants"})
+SNAPSHOT_PATH = "/_crossconnect/snapshot"
+
+
+async def _body_too_large(request: Request, exc: Exception) -> Response:
+    """A body over the limit where the endpoint family has no envelope of its own (the portal, the
+    sign-in pages): 413 in ARM's."""
+    assert isinstance(exc, BodyTooLarge)
+    return JSONResponse({"error": {"code": "RequestEntityTooLarge", "message": exc.message}}, 413)
 
 
 @dataclass
@@ -158,7 +176,7 @@ def build_app(runtime: Runtime) -> FrontDoor:
         *admin.routes(),
         Route("/{path:path}", protocol, methods=ALL_METHODS),  # unknown paths: ARM's 404
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={BodyTooLarge: _body_too_large})
     app.state.runtime = runtime
     return FrontDoor(protocol, app)
 

@@ -12,6 +12,7 @@ from typing import IO
 import uvicorn
 from rich.console import Console
 
+from crossconnect.app import http_protocol
 from crossconnect.app.application import build_app, build_runtime
 from crossconnect.app.certificates import ensure_certificates
 from crossconnect.app.config import ServerConfig
@@ -69,6 +70,7 @@ def serve(config: ServerConfig, console: Console | None = None, listener: socket
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        **http_protocol.uvicorn_options(),  # limits on the request head (431, 414)
     )
     try:
         uvicorn.Server(uvicorn_config).run(sockets=[listener] if listener is not None else None)

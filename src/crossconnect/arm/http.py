@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from crossconnect.identity.tokens import Principal
+from crossconnect.limits import MAX_BODY, BodyTooLarge
 
 if TYPE_CHECKING:
     from crossconnect.arm.services import ArmServices
 
-MAX_BODY = 4 * 1024 * 1024
+__all__ = ["MAX_BODY", "ArmRequest", "ArmResponse", "Endpoint", "check_body_size", "payload_too_large"]
 
 
 @dataclass
@@ -79,12 +80,14 @@ class ArmRequest:
         return f"{self.base_url}{path}?{urlencode(q)}"
 
 
-def check_body_size(length: int) -> None:
-    if length > MAX_BODY:
-        raise PayloadTooLarge(
-            f"The request content size {length} exceeds the maximum allowed size of {MAX_BODY} bytes.",
-            "RequestEntityTooLarge",
-        )
+def payload_too_large(exc: BodyTooLarge) -> PayloadTooLarge:
+    """ARM's answer to a body over the limit: 413 ``RequestEntityTooLarge``."""
+    return PayloadTooLarge(exc.message, "RequestEntityTooLarge")
+
+
+def check_body_size(length: int, limit: int = MAX_BODY) -> None:
+    if length > limit:
+        raise payload_too_large(BodyTooLarge(length, limit))
 
 
 Handler = Callable[[ArmRequest], Awaitable[ArmResponse]]

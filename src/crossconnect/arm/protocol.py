@@ -26,10 +26,11 @@ from crossconnect.arm.errors import (
     authorization_failed,
     subscription_not_found,
 )
-from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint, check_body_size
+from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint, check_body_size, payload_too_large
 from crossconnect.arm.routing import Router
 from crossconnect.arm.services import ArmServices
 from crossconnect.identity.tokens import ARM_AUDIENCES, Principal, TokenError
+from crossconnect.limits import BodyTooLarge, limited_receive
 from crossconnect.store import Store
 
 log = logging.getLogger("crossconnect.arm")
@@ -171,8 +172,8 @@ class ArmProtocol:
                 )
             raise self._not_found(path, api_version)
         served = endpoint.api_versions.check(api_version, self.services.settings.strict_api_versions)
-        check_body_size(int(headers.get("content-length") or 0))
-        body = await _read_body(receive) if method in ("PUT", "PATCH", "POST") else b""
+        declared = int(headers.get("content-length") or 0)
+        check_body_size(declared)  # an announced size over the limit: refused before anything is read
         arm_request = ArmRequest(
             headers=headers,
             services=self.services,
@@ -184,10 +185,13 @@ class ArmProtocol:
             served_version=served,
             principal=principal,
             base_url=origin(scope, headers),
-            body_bytes=body,
+            body_bytes=b"",
         )
         if endpoint.needs_subscription:
             self._check_subscription(arm_request, endpoint)
+        # the body is read only once the caller may make this request (authorization above)
+        if method in ("PUT", "PATCH", "POST"):
+            arm_request.body_bytes = await _read_body(receive, declared)
         return await endpoint.handler(arm_request)
 
     def _authenticate(self, headers: dict[str, str]) -> Principal:
@@ -255,17 +259,19 @@ class ArmProtocol:
         return NotFound(f"The requested path '{path}' was not found.", "NotFound")
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, declared: int) -> bytes:
+    """The body, counted as it streams in: a client that announced no length (chunked) is
+    stopped at the limit too."""
     chunks: list[bytes] = []
-    size = 0
+    limited = limited_receive(receive, declared)
     while True:
-        message = await receive()
+        try:
+            message = await limited()
+        except BodyTooLarge as exc:
+            raise payload_too_large(exc) from None
         if message["type"] == "http.disconnect":
             raise _Disconnected
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        check_body_size(size)  # a client that announced no length is stopped at the limit too
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
 

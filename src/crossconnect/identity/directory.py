@@ -161,14 +161,15 @@ class Directory:
     def find_service_principal(self, tenant_id: str, app_id: str, conn: Any = None) -> dict[str, Any] | None:
         return self.store.find("service_principals", conn, tenant_id=tenant_id, app_id=app_id.lower())
 
-    def check_secret(self, app_id: str, secret: str, conn: Any = None) -> bool:
+    async def check_secret(self, app_id: str, secret: str) -> bool:
+        """Whether ``secret`` is a current client secret of the application (hashed off the event loop)."""
         now = time.time()
-        for cred in self.store.find_all("client_credentials", conn, app_id=app_id, kind="secret"):
-            if cred["start_at"] <= now <= cred["end_at"] and secrets.verify_secret(
-                secret, cred["salt"], cred["secret_hash"]
-            ):
-                return True
-        return False
+        current = [
+            (cred["salt"], cred["secret_hash"])
+            for cred in self.store.find_all("client_credentials", app_id=app_id, kind="secret")
+            if cred["start_at"] <= now <= cred["end_at"]
+        ]
+        return await secrets.verify_any(secret, current)
 
     # -- lookups and changes by object id (Microsoft Graph) ---------------------------------------
     def find_service_principal_by_object_id(
@@ -263,5 +264,6 @@ class Directory:
         return self.store.find_all("users", conn, tenant_id=tenant_id)
 
     @staticmethod
-    def check_password(user: dict[str, Any], password: str) -> bool:
-        return secrets.verify_secret(password, user["salt"], user["password_hash"])
+    async def check_password(user: dict[str, Any], password: str) -> bool:
+        """Whether ``password`` is the user's (hashed off the event loop)."""
+        return await secrets.verify_any(password, [(user["salt"], user["password_hash"])])

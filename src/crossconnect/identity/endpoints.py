@@ -2,10 +2,18 @@
 
 Errors follow Azure AD: ``{"error": "invalid_client", "error_description": "AADSTS7000215: ...",
 "error_codes": [7000215], ...}`` with HTTP 400 or 401.
+
+Client authentication is throttled (``identity.throttle``, counted in the store for every
+replica): after ``CLIENT_FAILURE_LIMIT`` failed authentications of one client (its secret or
+certificate assertion refused), or ``SOURCE_FAILURE_LIMIT`` from one source address (unknown
+client ids included), within a minute, the token endpoint answers 429 with ``Retry-After`` and
+Azure AD's error body until the oldest of them is a minute old — before anything is hashed, and
+whatever the request carries (the right secret too). Secrets are hashed off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -13,14 +21,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from crossconnect.identity import client_certificates
+from crossconnect.identity import client_certificates, throttle
 from crossconnect.identity.directory import Directory
-from crossconnect.identity.errors import AadError
+from crossconnect.identity.errors import AadError, read_form
 from crossconnect.identity.errors import missing as _missing
 from crossconnect.identity.signin import USER_GRANTS, UserSignIn
+from crossconnect.identity.throttle import source_address
 from crossconnect.identity.tokens import GRAPH_AUDIENCE, TokenService, canonical_resource, resource_from_scope
 
 MULTI_TENANT_ALIASES = frozenset({"common", "organizations", "consumers"})
+CLIENT_FAILURE_LIMIT = 10  # failed authentications of one client (tenant + client id) per minute
+SOURCE_FAILURE_LIMIT = 30  # failed client authentications from one source address per minute
 
 
 def base_url(request: Request) -> str:
@@ -34,6 +45,11 @@ class AadEndpoints:
         self.directory = directory
         self.tokens = tokens
         self.users = users or UserSignIn(directory.store, directory, tokens)
+        self.client_failures = throttle.FailureThrottle(directory.store, "client", CLIENT_FAILURE_LIMIT)
+        self.source_failures = throttle.FailureThrottle(directory.store, "source", SOURCE_FAILURE_LIMIT)
+        # check, verify and count one client authentication at a time in this process, so that a
+        # burst of wrong secrets cannot all pass the check before the first of them is counted
+        self._authenticating = asyncio.Lock()
 
     def routes(self) -> list[Route]:
         return [
@@ -116,7 +132,7 @@ class AadEndpoints:
                     70011,
                     f"The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid.",
                 )
-            token, lifetime = self._grant(request, tenant, form, resource)
+            token, lifetime = await self._grant(request, tenant, form, resource)
         except AadError as exc:
             return exc.response()
         return JSONResponse(
@@ -130,7 +146,7 @@ class AadEndpoints:
             resource = form.get("resource")
             if not resource:
                 raise _missing("resource")
-            token, lifetime = self._grant(request, tenant, form, resource)
+            token, lifetime = await self._grant(request, tenant, form, resource)
         except AadError as exc:
             return exc.response()
         now = int(time.time())
@@ -146,7 +162,9 @@ class AadEndpoints:
             }
         )
 
-    def _grant(self, request: Request, tenant: dict[str, Any], form: dict[str, str], resource: str) -> tuple[str, int]:
+    async def _grant(
+        self, request: Request, tenant: dict[str, Any], form: dict[str, str], resource: str
+    ) -> tuple[str, int]:
         grant_type = form.get("grant_type")
         if not grant_type:
             raise _missing("grant_type")
@@ -170,8 +188,11 @@ class AadEndpoints:
                 f"The resource principal named {resource} was not found in the tenant named {tenant['display_name']}. "
                 "This can happen if the application has not been installed by the administrator of the tenant.",
             )
+        source_key = self.source_failures.key(source_address(request))
+        self._check_source(source_key)
         principal = self.directory.find_service_principal(tenant["id"], client_id)
         if principal is None:
+            throttle.count(self.directory.store, source_key)
             raise AadError(
                 400,
                 "unauthorized_client",
@@ -182,23 +203,36 @@ class AadEndpoints:
             )
         assertion = form.get("client_assertion")
         secret = form.get("client_secret")
-        if assertion:
-            self._check_assertion(request, tenant, form, principal["app_id"], assertion)
-        elif not secret:
+        if not assertion and not secret:
             raise AadError(
                 401,
                 "invalid_client",
                 7000216,
                 "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.",
             )
-        elif not self.directory.check_secret(principal["app_id"], secret):
-            raise AadError(
-                401,
-                "invalid_client",
-                7000215,
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret "
-                f"value, not the client secret ID, for a secret added to app '{client_id}'.",
-            )
+        client_key = self.client_failures.key(tenant["id"], principal["app_id"])
+        async with self._authenticating:
+            self._check_source(source_key)
+            wait = self.client_failures.wait(client_key)
+            if wait:
+                raise throttle.throttled(
+                    wait, f"Too many failed authentications of application '{client_id}' in the last minute."
+                )
+            try:
+                if assertion:
+                    self._check_assertion(request, tenant, form, principal["app_id"], assertion)
+                elif not await self.directory.check_secret(principal["app_id"], secret or ""):
+                    raise AadError(
+                        401,
+                        "invalid_client",
+                        7000215,
+                        "Invalid client secret provided. Ensure the secret being sent in the request is the client "
+                        f"secret value, not the client secret ID, for a secret added to app '{client_id}'.",
+                    )
+            except AadError as exc:
+                if exc.status == 401:  # the client failed to authenticate (not a malformed request)
+                    throttle.count(self.directory.store, source_key, client_key)
+                raise
         return self.tokens.issue(
             issuer_base=base_url(request),
             tenant_id=tenant["id"],
@@ -206,6 +240,13 @@ class AadEndpoints:
             app_id=principal["app_id"],
             audience=audience,
         )
+
+    def _check_source(self, source_key: str) -> None:
+        wait = self.source_failures.wait(source_key)
+        if wait:
+            raise throttle.throttled(
+                wait, "Too many failed client authentications from this address in the last minute."
+            )
 
     def _check_assertion(
         self, request: Request, tenant: dict[str, Any], form: dict[str, str], app_id: str, assertion: str
@@ -239,5 +280,4 @@ async def _form(request: Request) -> dict[str, str]:
             "The request body must contain the following parameter: 'grant_type'. "
             "(The body must be application/x-www-form-urlencoded.)",
         )
-    form = await request.form()
-    return {k: str(v) for k, v in form.items()}
+    return await read_form(request)

@@ -5,13 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from crossconnect.limits import BodyTooLarge
 
 
 class AadError(Exception):
-    def __init__(self, status: int, error: str, code: int, description: str) -> None:
+    def __init__(
+        self, status: int, error: str, code: int, description: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(description)
         self.status, self.error, self.code, self.description = status, error, code, description
+        self.headers = headers or {}
 
     def response(self) -> JSONResponse:
         return JSONResponse(
@@ -25,7 +32,26 @@ class AadError(Exception):
                 "correlation_id": str(uuid.uuid4()),
             },
             status_code=self.status,
+            headers=self.headers,
         )
+
+
+def too_large(exc: BodyTooLarge) -> AadError:
+    """A request body over ``limits.MAX_BODY``: 413 in Azure AD's error body."""
+    return AadError(413, "invalid_request", 9002313, f"Invalid request. Request is malformed or invalid: {exc.message}")
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The form fields of an Azure AD request (urlencoded or multipart), read within the body limit."""
+    try:
+        form = await request.form()
+    except BodyTooLarge as exc:
+        raise too_large(exc) from None
+    except HTTPException as exc:  # Starlette's own form limits (a field over 1 MiB, too many parts)
+        raise AadError(
+            400, "invalid_request", 9002313, f"Invalid request. Request is malformed or invalid: {exc.detail}"
+        ) from None
+    return {k: str(v) for k, v in form.items()}
 
 
 def missing(parameter: str) -> AadError:

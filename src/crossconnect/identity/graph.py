@@ -29,6 +29,7 @@ from crossconnect.identity import client_certificates
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import base_url
 from crossconnect.identity.tokens import GRAPH_AUDIENCES, Principal, TokenError, TokenService
+from crossconnect.limits import BodyTooLarge
 from crossconnect.store import Store
 
 READ_WRITE_ALL = "Application.ReadWrite.All"
@@ -194,7 +195,12 @@ class GraphApi:
 
     @staticmethod
     async def _body(request: Request) -> dict[str, Any]:
-        raw = await request.body()
+        """The JSON object of the body, read only after the caller was authorized: at most
+        ``limits.MAX_BODY`` bytes, counted as they stream in (413 past it)."""
+        try:
+            raw = await request.body()
+        except BodyTooLarge as exc:
+            raise GraphError(413, "Request_EntityTooLarge", exc.message) from None
         if not raw.strip():
             return {}
         try:
@@ -373,6 +379,9 @@ class GraphApi:
         return _collection(request, "servicePrincipals", [sp for sp in items if keep(sp)])
 
     async def create_service_principal(self, request: Request, principal: Principal) -> Response:
+        granted = self._permissions(principal)
+        if not granted & WRITERS and READ_WRITE_OWNED not in granted:
+            raise _denied()  # before the body is read: which application it names decides the rest
         body = await self._body(request)
         app_id = str(body.get("appId") or "").lower()
         app = self.directory.find_application(app_id) if app_id else None

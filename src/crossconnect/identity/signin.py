@@ -3,11 +3,18 @@ device-code flow (``az login --use-device-code``) and refresh tokens.
 
 Authorization codes and refresh tokens are tokens this server signs (any replica can redeem
 them). What a sign-in in progress needs to remember lives in the store, so every replica shares
-it: pending device codes, the authorization codes already redeemed, and wrong passwords.
+it: pending device codes, the authorization codes already redeemed, wrong passwords and
+device-code requests (counted by ``identity.throttle``).
+
+Device-code requests need no credential, so they are bounded: ``DEVICE_CODE_SOURCE_LIMIT`` per
+source address and ``DEVICE_CODE_CLIENT_LIMIT`` per client (tenant + client id) a minute; past
+that 429 with ``Retry-After``. A code lives ``DEVICE_CODE_LIFETIME`` seconds, so at most 15 times
+those numbers are ever pending.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -22,8 +29,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from crossconnect.identity import signin_pages as pages
+from crossconnect.identity import throttle
 from crossconnect.identity.directory import Directory
-from crossconnect.identity.errors import AadError, missing
+from crossconnect.identity.errors import AadError, missing, read_form
+from crossconnect.identity.throttle import digest as _digest
+from crossconnect.identity.throttle import source_address
 from crossconnect.identity.tokens import GRAPH_AUDIENCE, TokenService, canonical_resource, resource_from_scope
 from crossconnect.store import Store
 
@@ -42,51 +52,13 @@ CODE_LIFETIME = 600
 REFRESH_LIFETIME = 90 * 24 * 3600
 DEVICE_CODE_LIFETIME = 900
 Row = dict[str, Any]
-MAX_FAILURES = 5
-FAILURE_WINDOW = 60.0
+MAX_FAILURES = 5  # wrong passwords per user within a minute, then the account is locked for the rest of it
+DEVICE_CODE_SOURCE_LIMIT = 10  # device-code requests per source address within a minute
+DEVICE_CODE_CLIENT_LIMIT = 30  # device-code requests per client (tenant + client id) within a minute
 USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # Sign-in state a reset clears. redeemed_codes stays: a code redeemed before a reset is still a
 # validly signed code after it (signing keys survive a reset), so it must stay redeemed.
 TRANSIENT_TABLES = ("device_codes", "sign_in_failures")
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-class Throttle:
-    """At most MAX_FAILURES wrong passwords per user within FAILURE_WINDOW seconds, counted in the
-    store (table sign_in_failures) so that every replica counts the same attempts."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    @staticmethod
-    def key(tenant_id: str, username: str) -> str:
-        return _digest(f"{tenant_id}|{username.strip().lower()}")
-
-    def recent(self, key: str) -> list[float]:
-        """The times of this user's wrong passwords within the window, oldest first."""
-        since = time.time() - FAILURE_WINDOW
-        return sorted(
-            r["failed_at"] for r in self.store.find_all("sign_in_failures", user_key=key) if r["failed_at"] > since
-        )
-
-    @staticmethod
-    def wait_seconds(recent: list[float]) -> int:
-        """How long until fewer than MAX_FAILURES of ``recent`` are within the window (0: not locked)."""
-        if len(recent) < MAX_FAILURES:
-            return 0
-        return max(1, int(recent[-MAX_FAILURES] + FAILURE_WINDOW - time.time() + 0.999))
-
-    def fail(self, key: str) -> None:
-        now = time.time()
-        with self.store.tx() as conn:
-            self.store.delete_before("sign_in_failures", "failed_at", now - FAILURE_WINDOW, conn)
-            self.store.insert("sign_in_failures", {"user_key": key, "failed_at": now}, conn)
-
-    def succeed(self, key: str) -> None:
-        self.store.delete_where("sign_in_failures", user_key=key)
 
 
 def _b64url(data: bytes) -> str:
@@ -106,7 +78,11 @@ class UserSignIn:
         self.store = store
         self.directory = directory
         self.tokens = tokens
-        self.throttle = Throttle(store)
+        self.wrong_passwords = throttle.FailureThrottle(store, "user", MAX_FAILURES)
+        self.device_codes_by_source = throttle.FailureThrottle(store, "devicecode-source", DEVICE_CODE_SOURCE_LIMIT)
+        self.device_codes_by_client = throttle.FailureThrottle(store, "devicecode-client", DEVICE_CODE_CLIENT_LIMIT)
+        # check, verify and count one password at a time in this process (see identity.throttle)
+        self._checking = asyncio.Lock()
 
     def forget(self) -> None:
         """Pending device codes and wrong-password counts (a reset), on every replica at once."""
@@ -132,19 +108,20 @@ class UserSignIn:
             return True
         return self.directory.find_service_principal(tenant_id, client_id) is not None
 
-    def _check_password(self, tenant: Row, username: str, password: str) -> tuple[Row | None, str]:
+    async def _check_password(self, tenant: Row, username: str, password: str) -> tuple[Row | None, str]:
         """The user, or None and the message the sign-in page shows."""
-        key = self.throttle.key(tenant["id"], username)
-        recent = self.throttle.recent(key)
-        wait = self.throttle.wait_seconds(recent)
-        if wait:
-            return None, f"Too many attempts: your account is temporarily locked. Wait {wait} s and try again."
-        user = self.directory.find_user(tenant["id"], username.strip())
-        if user is None or not self.directory.check_password(user, password):
-            self.throttle.fail(key)
-            return None, "Your account or password is incorrect. If you don't remember your password, reset it now."
-        if recent:
-            self.throttle.succeed(key)
+        key = self.wrong_passwords.key(tenant["id"], username.strip().lower())
+        async with self._checking:
+            recent = self.wrong_passwords.recent(key)
+            wait = self.wrong_passwords.wait_seconds(recent)
+            if wait:
+                return None, f"Too many attempts: your account is temporarily locked. Wait {wait} s and try again."
+            user = self.directory.find_user(tenant["id"], username.strip())
+            if user is None or not await self.directory.check_password(user, password):
+                throttle.count(self.store, key)
+                return None, "Your account or password is incorrect. If you don't remember your password, reset it now."
+            if recent:
+                self.wrong_passwords.succeed(key)
         return user, ""
 
     # -- the authorization-code flow -----------------------------------------------------------
@@ -172,7 +149,7 @@ class UserSignIn:
             )
         if request.method == "GET":
             return pages.sign_in_page(params, FIRST_PARTY_CLIENTS.get(client_id, client_id), tenant["domain"])
-        user, message = self._check_password(tenant, params.get("username", ""), params.get("password", ""))
+        user, message = await self._check_password(tenant, params.get("username", ""), params.get("password", ""))
         if user is None:
             return pages.sign_in_page(params, FIRST_PARTY_CLIENTS.get(client_id, client_id), tenant["domain"], message)
         code = self._grant(
@@ -200,13 +177,17 @@ class UserSignIn:
         tenant = self._tenant(request.path_params["tenant"])
         if tenant is None:
             return AadError(400, "invalid_request", 90002, "Tenant not found.").response()
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        client_id = form.get("client_id", "").lower()
-        if not client_id:
-            return missing("client_id").response()
-        if not self._client_known(tenant["id"], client_id):
-            return AadError(400, "unauthorized_client", 700016, f"Application '{client_id}' was not found.").response()
-        device_code, user_code = self._new_device_code(tenant["id"], client_id, form.get("scope", ""))
+        try:
+            form = await read_form(request)
+            client_id = form.get("client_id", "").lower()
+            if not client_id:
+                raise missing("client_id")
+            if not self._client_known(tenant["id"], client_id):
+                raise AadError(400, "unauthorized_client", 700016, f"Application '{client_id}' was not found.")
+            counted = self._count_device_code_request(tenant["id"], client_id, source_address(request))
+        except AadError as exc:
+            return exc.response()
+        device_code, user_code = self._new_device_code(tenant["id"], client_id, form.get("scope", ""), counted)
         uri = f"{base_url(request)}/devicelogin"
         return Response(
             json.dumps(
@@ -223,11 +204,29 @@ class UserSignIn:
             media_type="application/json",
         )
 
-    def _new_device_code(self, tenant_id: str, client_id: str, scope: str) -> tuple[str, str]:
-        """Store a pending device code; the device code (kept only as its hash) and the user code."""
+    def _count_device_code_request(self, tenant_id: str, client_id: str, source: str) -> tuple[str, str]:
+        """The throttle keys of this request, or 429 when its source or its client asked too often."""
+        by_source = self.device_codes_by_source.key(source)
+        by_client = self.device_codes_by_client.key(tenant_id, client_id)
+        wait = self.device_codes_by_source.wait(by_source)
+        if wait:
+            raise throttle.throttled(wait, "Too many device codes were requested from this address in the last minute.")
+        wait = self.device_codes_by_client.wait(by_client)
+        if wait:
+            raise throttle.throttled(
+                wait, f"Too many device codes were requested for application '{client_id}' in the last minute."
+            )
+        return by_source, by_client
+
+    def _new_device_code(
+        self, tenant_id: str, client_id: str, scope: str, counted: tuple[str, ...] = ()
+    ) -> tuple[str, str]:
+        """Store a pending device code and count the request against ``counted`` (its throttle keys),
+        in one transaction; the device code (kept only as its hash) and the user code."""
         now = time.time()
         with self.store.tx() as conn:
             self.store.delete_before("device_codes", "expires_at", now, conn)
+            throttle.count(self.store, *counted, conn=conn)
             while True:  # a user code still pending is never handed out twice
                 device_code = secrets.token_urlsafe(32)
                 user_code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(9))
@@ -257,7 +256,7 @@ class UserSignIn:
         client_name = FIRST_PARTY_CLIENTS.get(client_id, client_id)
         if "username" not in form:
             return pages.device_page(form, "", client_name)
-        user, message = self._check_password(tenant, form.get("username", ""), form.get("password", ""))
+        user, message = await self._check_password(tenant, form.get("username", ""), form.get("password", ""))
         if user is None:
             return pages.device_page(form, message, client_name)
         if not self.store.update_where(

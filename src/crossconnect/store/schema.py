@@ -273,9 +273,10 @@ redeemed_codes = Table(
     Column("expires_at", Float, nullable=False),
 )
 
-# Wrong passwords, one row per attempt, for the sign-in throttle. ``user_key`` is the SHA-256 of
-# "<tenant id>|<username as typed, lowercased>": what was typed may be anything (a password typed
-# into the username box), so it is never kept in the clear.
+# Counted attempts, one row each, for the throttles of identity.throttle: wrong passwords, failed
+# client authentications, device-code requests. ``user_key`` is the SHA-256 of the attempt's key,
+# e.g. "user|<tenant id>|<username as typed, lowercased>": what was typed may be anything (a
+# password typed into the username box), so it is never kept in the clear.
 sign_in_failures = Table(
     "sign_in_failures",
     metadata,

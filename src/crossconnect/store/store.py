@@ -83,7 +83,9 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {}
+        # Nothing of a row reaches a log or an error message: not the parameters of a failed
+        # statement (secret hashes and salts are among them), nor the row PostgreSQL quotes back.
+        kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
@@ -92,6 +94,7 @@ class Store:
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "handle_error", _without_row_values)
         # Prepared SELECTs of find_all, by (table, where columns, after_seq?, limit?): building a
         # statement and its cache key costs more than running it; values are bound per call.
         self._selects: dict[tuple[str, tuple[str, ...], bool, bool], Select[Any]] = {}
@@ -507,6 +510,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _without_row_values(context: Any) -> None:
+    """Keep only the first line of a database error's message. PostgreSQL adds ``DETAIL`` (for a
+    failed constraint: "Failing row contains (...)", every value of the row, hashes and salts
+    included), ``HINT`` and ``CONTEXT`` lines; ``hide_parameters`` does not cover them. The error's
+    class and diagnostics (SQLSTATE, constraint name) stay for whoever handles it."""
+    for error in (context.original_exception, context.sqlalchemy_exception):
+        if error is not None and error.args and isinstance(error.args[0], str) and "\n" in error.args[0]:
+            error.args = (error.args[0].split("\n", 1)[0], *error.args[1:])
 
 
 def _json_value(value: Any) -> Any:
