@@ -4,7 +4,7 @@ contributes to ARM: its resource types (one line each) and its extra endpoints. 
 
 from __future__ import annotations
 
-from crossconnect.arm import generic_resources
+from crossconnect.arm import generic_resources, tags_at_scope
 from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.http import Endpoint
 from crossconnect.arm.resource_type import ResourceType, TypeRegistry
@@ -15,6 +15,7 @@ from crossconnect.resources import (
     role_assignments,
     role_definitions,
     subscriptions,
+    tags,
     tenant_providers,
 )
 from crossconnect.resources.api_versions import RESOURCES_VERSIONS
@@ -34,11 +35,12 @@ def endpoints() -> list[Endpoint]:
         *role_definitions.endpoints(),
         *role_assignments.endpoints(),
         *tenant_providers.endpoints(),
+        *tags.endpoints(),
     ]
 
 
 def generic_endpoints(registry: TypeRegistry, router: Router) -> list[Endpoint]:
     """ARM's surface over every registered type, served under Microsoft.Resources: the generic
-    resource list (written once in ``arm``)."""
+    resource list and the tags of any resource (the dispatch itself is written once in ``arm``)."""
     versions = ApiVersions.of(RESOURCES_VERSIONS)
-    return generic_resources.endpoints(registry, versions)
+    return [*generic_resources.endpoints(registry, versions), *tags_at_scope.endpoints(registry, router, versions)]

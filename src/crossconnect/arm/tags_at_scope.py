@@ -1,0 +1,153 @@
+"""The tags of one resource as their own resource: ``/{scope}/providers/Microsoft.Resources/tags/default``
+(``Tags_GetAtScope``, ``CreateOrUpdateAtScope``, ``UpdateAtScope``, ``DeleteAtScope``).
+
+Nothing here knows a resource type. The scope is routed like any request to the typed GET and
+PATCH endpoints, so reading and writing tags runs the type's own strategy: its validation of
+tags, its not-found errors, its ETag compare-and-swap (the PATCH carries the ETag the GET
+returned, so a concurrent change is never overwritten)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from crossconnect.arm.api_versions import ApiVersions
+from crossconnect.arm.bodies import ArmModel, parse
+from crossconnect.arm.errors import BadRequest, invalid_content
+from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
+from crossconnect.arm.resource_type import TypeRegistry
+from crossconnect.arm.routing import Router
+
+SUFFIX = "/providers/Microsoft.Resources/tags/default"
+TEMPLATE = "/subscriptions/{subscriptionId}/{scopePath:path}" + SUFFIX
+_OPERATIONS = {"replace": "Replace", "merge": "Merge", "delete": "Delete"}
+
+
+class TagsProperties(ArmModel):
+    tags: dict[str, Any] | None = None
+
+
+class TagsResourceBody(ArmModel):
+    properties: TagsProperties
+    id: str | None = None
+    name: str | None = None
+    type: str | None = None
+
+
+class TagsPatchBody(ArmModel):
+    operation: str
+    properties: TagsProperties
+
+
+def scope_of(request: ArmRequest) -> str:
+    rest = request.params.get("scopePath", "")
+    return f"/subscriptions/{request.params['subscriptionId']}" + (f"/{rest}" if rest else "")
+
+
+class ScopeTags:
+    def __init__(self, registry: TypeRegistry, router: Router) -> None:
+        self.router = router
+        self.item_templates = {rtype.item_template for rtype in registry}
+
+    def _typed(self, request: ArmRequest, method: str) -> tuple[Endpoint, dict[str, str]] | None:
+        endpoint, params, _ = self.router.match(method, scope_of(request))
+        if endpoint is None or endpoint.template not in self.item_templates:
+            return None
+        return endpoint, params
+
+    async def _call(self, request: ArmRequest, method: str, body: Any = None, etag: str | None = None) -> ArmResponse:
+        found = self._typed(request, method)
+        if found is None:
+            if method == "GET" or self._typed(request, "GET") is None:
+                raise BadRequest(
+                    f"The scope '{scope_of(request)}' is not valid for tags: tags can be read and written on a "
+                    "resource group or a resource.",
+                    "InvalidScope",
+                    target="scope",
+                )
+            raise BadRequest(
+                f"The resource '{scope_of(request)}' does not support tags.", "InvalidScope", target="scope"
+            )
+        endpoint, params = found
+        headers = {k: v for k, v in request.headers.items() if k not in ("if-match", "if-none-match")}
+        if body is not None:
+            headers["content-type"] = "application/json"
+        if etag is not None:
+            headers["if-match"] = etag
+        inner = dataclasses.replace(
+            request,
+            method=method,
+            path=scope_of(request),
+            params=params,
+            headers=headers,
+            served_version=endpoint.api_versions.newest,
+            body_bytes=json.dumps(body).encode() if body is not None else b"",
+        )
+        return await endpoint.handler(inner)
+
+    async def _current(self, request: ArmRequest) -> tuple[dict[str, str], str | None]:
+        response = await self._call(request, "GET")
+        return dict(response.body.get("tags") or {}), response.headers.get("ETag")
+
+    def _render(self, request: ArmRequest, tags: dict[str, str]) -> dict[str, Any]:
+        return {
+            "id": scope_of(request) + SUFFIX,
+            "name": "default",
+            "type": "Microsoft.Resources/tags",
+            "properties": {"tags": tags},
+        }
+
+    async def _write(self, request: ArmRequest, tags: dict[str, str], etag: str | None) -> dict[str, str]:
+        response = await self._call(request, "PATCH", {"tags": tags}, etag)
+        return dict(response.body.get("tags") or {})
+
+    async def get(self, request: ArmRequest) -> ArmResponse:
+        tags, _ = await self._current(request)
+        return ArmResponse(200, self._render(request, tags))
+
+    async def put(self, request: ArmRequest) -> ArmResponse:
+        wanted = parse(TagsResourceBody, request.json_body(), "TagsResource")
+        _, etag = await self._current(request)
+        tags = await self._write(request, _as_tags(wanted.properties.tags), etag)
+        return ArmResponse(200, self._render(request, tags))
+
+    async def patch(self, request: ArmRequest) -> ArmResponse:
+        wanted = parse(TagsPatchBody, request.json_body(), "TagsPatchResource")
+        operation = _OPERATIONS.get(wanted.operation.lower())
+        if operation is None:
+            raise invalid_content(
+                f"Error converting value '{wanted.operation}' to type 'TagsPatchOperation'. Path 'operation'. "
+                "The allowed values are 'Replace', 'Merge' and 'Delete'.",
+                "operation",
+            )
+        given = _as_tags(wanted.properties.tags)
+        current, etag = await self._current(request)
+        if operation == "Replace":
+            tags = given
+        elif operation == "Merge":
+            tags = {**current, **given}
+        else:  # Delete: by name, or by name and value when a value is given
+            tags = {k: v for k, v in current.items() if not (k in given and given[k] in ("", v))}
+        return ArmResponse(200, self._render(request, await self._write(request, tags, etag)))
+
+    async def delete(self, request: ArmRequest) -> ArmResponse:
+        _, etag = await self._current(request)
+        await self._write(request, {}, etag)
+        return ArmResponse(200)
+
+
+def _as_tags(tags: dict[str, Any] | None) -> dict[str, str]:
+    # values are checked by the type's own tag rules (validate_tags) when the PATCH runs
+    return dict(tags or {})
+
+
+def endpoints(registry: TypeRegistry, router: Router, versions: ApiVersions) -> list[Endpoint]:
+    tags = ScopeTags(registry, router)
+    ns = "Microsoft.Resources/tags"
+    return [
+        Endpoint("GET", TEMPLATE, tags.get, versions, f"{ns}/read", scope=scope_of),
+        Endpoint("PUT", TEMPLATE, tags.put, versions, f"{ns}/write", scope=scope_of),
+        Endpoint("PATCH", TEMPLATE, tags.patch, versions, f"{ns}/write", scope=scope_of),
+        Endpoint("DELETE", TEMPLATE, tags.delete, versions, f"{ns}/delete", scope=scope_of),
+    ]
