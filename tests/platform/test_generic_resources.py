@@ -12,7 +12,15 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from tests.support import Server
-from tests.support.network import GROUP, XC_GROUP, create_circuit, find_cross_connection
+from tests.support.network import (
+    GROUP,
+    PRIVATE,
+    XC_GROUP,
+    circuit_peering,
+    create_circuit,
+    find_cross_connection,
+    provisioned_circuit,
+)
 from tests.support.platform import RESOURCES_API, ServerFactory, arm_error, dedicated_servers
 from tests.support.rbac import ROLE_IDS, assign, create_identity, resources
 from tests.support.route_filters import create_filter
@@ -229,6 +237,49 @@ def test_by_id_on_the_partners_cross_connection(server: Server) -> None:
     assert shown.properties["serviceProviderProvisioningState"] == "NotProvisioned"
     tagged = partner.resources.begin_update_by_id(xc.id, {"tags": {"ticket": "7"}}, api_version=NETWORK_API).result()
     assert tagged.tags == {"ticket": "7"}
+
+
+def test_every_served_type_answers_by_id_at_the_version_its_provider_advertises(server: Server) -> None:
+    """Like `az resource show --ids`: the api-version comes from the provider metadata (the
+    parent's resource type for a child), then GET and HEAD by id; DELETE by id where the type
+    deletes."""
+    circuit, xc = provisioned_circuit(server)
+    net = server.network("customer")
+    net.express_route_circuit_authorizations.begin_create_or_update(GROUP, "er1", "auth1", {}).result()
+    peering = circuit_peering(server, "AzurePrivatePeering", PRIVATE)
+    route_filter = create_filter(server, "filter1", ("rule1", ["12076:5010"]))
+    rc = server.resources("admin", server.subscription("customer"))
+    partner = server.resources("partner")
+    metadata = {t.resource_type.lower(): t.api_versions for t in rc.providers.get("Microsoft.Network").resource_types}
+
+    def version(resource_id: str) -> str:
+        top_type = resource_id.split("/providers/Microsoft.Network/")[1].split("/")[0]
+        return [v for v in metadata[top_type.lower()] if "preview" not in v][0]
+
+    ids = {
+        "Microsoft.Network/expressRouteCircuits": (rc, circuit.id),
+        "Microsoft.Network/expressRouteCircuits/authorizations": (rc, circuit.id + "/authorizations/auth1"),
+        "Microsoft.Network/expressRouteCircuits/peerings": (rc, peering.id),
+        "Microsoft.Network/routeFilters": (rc, route_filter.id),
+        "Microsoft.Network/routeFilters/routeFilterRules": (rc, route_filter.id + "/routeFilterRules/rule1"),
+        "Microsoft.Network/expressRouteCrossConnections": (partner, xc.id),
+        "Microsoft.Network/expressRouteCrossConnections/peerings": (partner, xc.id + "/peerings/AzurePrivatePeering"),
+        "Microsoft.Resources/resourceGroups": (rc, circuit.id.split("/providers/")[0]),
+    }
+    for type_name, (client, resource_id) in ids.items():
+        api = RESOURCES_API if type_name.startswith("Microsoft.Resources") else version(resource_id)
+        shown = client.resources.get_by_id(resource_id, api_version=api)
+        assert (shown.id.lower(), shown.type) == (resource_id.lower(), type_name), shown
+        assert client.resources.check_existence_by_id(resource_id, api_version=api) is True
+        assert client.resources.check_existence_by_id(resource_id + "-missing", api_version=api) is False
+
+    # deletes by id run the types' own long-running deletes (the peering leaves both views)
+    rc.resources.begin_delete_by_id(peering.id, api_version=version(peering.id)).result()
+    peering_in_xc = xc.id + "/peerings/AzurePrivatePeering"
+    assert partner.resources.check_existence_by_id(peering_in_xc, api_version=version(xc.id)) is False
+    rule_id = route_filter.id + "/routeFilterRules/rule1"
+    rc.resources.begin_delete_by_id(rule_id, api_version=version(rule_id)).result()
+    assert rc.resources.check_existence_by_id(rule_id, api_version=version(rule_id)) is False
 
 
 # -- providers at tenant scope ---------------------------------------------------------------------
