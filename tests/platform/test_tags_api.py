@@ -1,7 +1,8 @@
 """The tags API through azure-mgmt-resource: tag names and values of a subscription
 (``Tags_List``, ``Tags_CreateOrUpdate[Value]``, ``Tags_Delete[Value]``) and the tags of one
 resource at ``/{scope}/providers/Microsoft.Resources/tags/default``, which run the resource
-type's own rules (validation, not found, RBAC as ``Microsoft.Resources/tags/*``)."""
+type's own rules (validation, not found) and are authorized as on Azure (``Microsoft.Resources/tags/*``
+or the resource's own read/write)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from tests.support import Server
-from tests.support.network import GROUP, create_circuit, find_cross_connection
+from tests.support.network import GROUP, XC_GROUP, create_circuit, find_cross_connection
 from tests.support.platform import RESOURCES_API, arm_error
+from tests.support.rbac import ROLE_IDS, assign, create_identity, resources
 
 SUFFIX = "/providers/Microsoft.Resources/tags/default"
 
@@ -118,17 +120,35 @@ def test_tags_at_scope_refusals_change_nothing(server: Server) -> None:
     assert (after.tags, after.etag) == ({"keep": "me"}, before)
 
 
-def test_tags_at_scope_need_the_tags_permission(server: Server) -> None:
-    """Network Contributor holds no Microsoft.Resources/tags/write: the partner tags its cross
-    connection through the typed PATCH, not through the tags resource (as on Azure)."""
+def test_tags_at_scope_need_the_tags_permission_or_the_resources_own(server: Server) -> None:
+    """Azure's rule: Microsoft.Resources/tags/* at the scope, or the resource's own read/write."""
     circuit = create_circuit(server)
     xc = find_cross_connection(server, circuit.service_key)
+    sub = server.subscription("customer")
+    circuit_id = f"/subscriptions/{sub}/resourceGroups/{GROUP}/providers/Microsoft.Network/expressRouteCircuits/er1"
+    circuits = server.network("customer").express_route_circuits
+
+    # the partner (Network Contributor: Microsoft.Network/*, no tags/write) tags its cross connection
     partner = server.resources("partner")
+    tagged = partner.tags.begin_create_or_update_at_scope(xc.id, {"properties": {"tags": {"a": "b"}}}).result()
+    assert tagged.properties.tags == {"a": "b"}
+    assert server.network("partner").express_route_cross_connections.get(XC_GROUP, xc.name).tags == {"a": "b"}
+    with pytest.raises(HttpResponseError) as listing:
+        list(partner.tags.list())  # tag names of the subscription: Microsoft.Resources/subscriptions/tagNames/read
+    assert listing.value.status_code == 403
+
+    # a Reader of the group reads the circuit's tags but may not write them
+    reader = create_identity(server, "tags-reader")
+    assign(server, reader, ROLE_IDS["Reader"], f"/subscriptions/{sub}/resourceGroups/{GROUP}")
+    as_reader = resources(server, reader, sub)
+    circuits.update_tags(GROUP, "er1", {"tags": {"keep": "me"}})
+    assert as_reader.tags.get_at_scope(circuit_id).properties.tags == {"keep": "me"}
     with pytest.raises(HttpResponseError) as denied:
-        partner.tags.begin_create_or_update_at_scope(xc.id, {"properties": {"tags": {"a": "b"}}}).result()
+        as_reader.tags.begin_create_or_update_at_scope(circuit_id, {"properties": {"tags": {"x": "y"}}}).result()
     assert (denied.value.status_code, denied.value.error.code) == (403, "AuthorizationFailed")
     assert "Microsoft.Resources/tags/write" in denied.value.error.message
-    with pytest.raises(HttpResponseError) as listing:
-        list(partner.tags.list())
-    assert listing.value.status_code == 403
-    assert not server.network("partner").express_route_cross_connections.get(xc.id.split("/")[4], xc.name).tags
+    # the partner holds nothing in the customer's subscription
+    with pytest.raises(HttpResponseError) as foreign:
+        server.resources("partner", sub).tags.begin_delete_at_scope(circuit_id).result()
+    assert (foreign.value.status_code, foreign.value.error.code) == (403, "AuthorizationFailed")
+    assert circuits.get(GROUP, "er1").tags == {"keep": "me"}

@@ -4,12 +4,17 @@
 Nothing here knows a resource type. The scope is routed like any request to the typed GET and
 PATCH endpoints, so reading and writing tags runs the type's own strategy: its validation of
 tags, its not-found errors, its ETag compare-and-swap (the PATCH carries the ETag the GET
-returned, so a concurrent change is never overwritten)."""
+returned, so a concurrent change is never overwritten).
+
+Who may use it is Azure's rule: whoever holds ``Microsoft.Resources/tags/<verb>`` at the scope (Tag
+Contributor, Contributor), or the resource's own read/write action (a Network Contributor tags its
+cross connection). The one enforcement point checks whichever of the two the caller holds."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 
 from crossconnect.arm.api_versions import ApiVersions
@@ -55,6 +60,23 @@ class ScopeTags:
         if endpoint is None or endpoint.template not in self.item_templates:
             return None
         return endpoint, params
+
+    def action(self, tags_action: str, typed_method: str) -> Callable[[ArmRequest], str]:
+        """The action to authorize: the type's own (read for GET, write otherwise) when the caller
+        holds it at the scope, else the tags action (which a denial then names)."""
+
+        def choose(request: ArmRequest) -> str:
+            found = self._typed(request, typed_method)
+            if found is not None and isinstance(found[0].action, str):
+                principal = request.principal
+                decision = request.services.authorizer.check(
+                    principal, found[0].action, scope_of(request), principal.tenant_id
+                )
+                if decision.allowed:
+                    return found[0].action
+            return tags_action
+
+        return choose
 
     async def _call(self, request: ArmRequest, method: str, body: Any = None, etag: str | None = None) -> ArmResponse:
         found = self._typed(request, method)
@@ -146,8 +168,8 @@ def endpoints(registry: TypeRegistry, router: Router, versions: ApiVersions) -> 
     tags = ScopeTags(registry, router)
     ns = "Microsoft.Resources/tags"
     return [
-        Endpoint("GET", TEMPLATE, tags.get, versions, f"{ns}/read", scope=scope_of),
-        Endpoint("PUT", TEMPLATE, tags.put, versions, f"{ns}/write", scope=scope_of),
-        Endpoint("PATCH", TEMPLATE, tags.patch, versions, f"{ns}/write", scope=scope_of),
-        Endpoint("DELETE", TEMPLATE, tags.delete, versions, f"{ns}/delete", scope=scope_of),
+        Endpoint("GET", TEMPLATE, tags.get, versions, tags.action(f"{ns}/read", "GET"), scope=scope_of),
+        Endpoint("PUT", TEMPLATE, tags.put, versions, tags.action(f"{ns}/write", "PATCH"), scope=scope_of),
+        Endpoint("PATCH", TEMPLATE, tags.patch, versions, tags.action(f"{ns}/write", "PATCH"), scope=scope_of),
+        Endpoint("DELETE", TEMPLATE, tags.delete, versions, tags.action(f"{ns}/delete", "PATCH"), scope=scope_of),
     ]
