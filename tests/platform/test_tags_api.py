@@ -108,7 +108,14 @@ def test_tags_at_scope_refusals_change_nothing(server: Server) -> None:
         ("PUT", url, {"tags": {"n": "v"}}, 400, "InvalidRequestContent", "properties"),
         ("PATCH", url, {"operation": "Upsert", "properties": {"tags": {}}}, 400, "InvalidRequestContent", "operation"),
         ("PUT", url.replace("/er1/", "/nope/"), {"properties": {"tags": {}}}, 404, "ResourceNotFound", "nope"),
-        ("GET", f"/subscriptions/{sub}{SUFFIX}?api-version={RESOURCES_API}", None, 400, "InvalidScope", "scope"),
+        (
+            "GET",
+            f"/subscriptions/{sub}/locations{SUFFIX}?api-version={RESOURCES_API}",
+            None,
+            400,
+            "InvalidScope",
+            "scope",
+        ),
     ]
     with server.http("admin") as http:
         for method, target, body, status, code, named in cases:
@@ -152,3 +159,27 @@ def test_tags_at_scope_need_the_tags_permission_or_the_resources_own(server: Ser
         server.resources("partner", sub).tags.begin_delete_at_scope(circuit_id).result()
     assert (foreign.value.status_code, foreign.value.error.code) == (403, "AuthorizationFailed")
     assert circuits.get(GROUP, "er1").tags == {"keep": "me"}
+
+
+def test_tags_of_the_subscription_itself(server: Server) -> None:
+    sub = server.subscription("customer")
+    rc = server.resources("admin", sub)
+    scope = f"/subscriptions/{sub}"
+    assert rc.tags.get_at_scope(scope).properties.tags == {}
+    put = rc.tags.begin_create_or_update_at_scope(scope, {"properties": {"tags": {"billing": "lab"}}}).result()
+    assert (put.id, put.properties.tags) == (scope + SUFFIX, {"billing": "lab"})
+    merged = rc.tags.begin_update_at_scope(scope, {"operation": "Merge", "properties": {"tags": {"owner": "noc"}}})
+    assert merged.result().properties.tags == {"billing": "lab", "owner": "noc"}
+    with server.http("admin") as http:
+        shown = http.get(f"{scope}?api-version=2022-12-01")
+        assert shown.json()["tags"] == {"billing": "lab", "owner": "noc"}  # the subscription carries them
+        refused = http.put(f"{scope}{SUFFIX}?api-version={RESOURCES_API}", json={"properties": {"tags": {"a?": "x"}}})
+        status, code, message = arm_error(refused)
+        assert (status, code) == (400, "InvalidTagNameCharacters") and "a?" in message
+    assert rc.tags.get_at_scope(scope).properties.tags == {"billing": "lab", "owner": "noc"}
+    rc.tags.begin_delete_at_scope(scope).result()
+    assert rc.tags.get_at_scope(scope).properties.tags == {}
+    # the partner holds no role in this subscription
+    with pytest.raises(HttpResponseError) as denied:
+        server.resources("partner", sub).tags.get_at_scope(scope)
+    assert (denied.value.status_code, denied.value.error.code) == (403, "AuthorizationFailed")

@@ -17,12 +17,15 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Connection
+
 from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.bodies import ArmModel, parse
 from crossconnect.arm.errors import BadRequest, invalid_content
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
-from crossconnect.arm.resource_type import TypeRegistry
+from crossconnect.arm.resource_type import TypeRegistry, validate_tags
 from crossconnect.arm.routing import Router
+from crossconnect.store import Store
 
 SUFFIX = "/providers/Microsoft.Resources/tags/default"
 TEMPLATE = "/subscriptions/{subscriptionId}/{scopePath:path}" + SUFFIX
@@ -43,6 +46,20 @@ class TagsResourceBody(ArmModel):
 class TagsPatchBody(ArmModel):
     operation: str
     properties: TagsProperties
+
+
+def subscription_tags_key(subscription_id: str) -> str:
+    """Where a subscription's own tags are kept (the store's ``meta``; a subscription row has no
+    body). Microsoft.Resources renders them on the subscription."""
+    return f"subscription_tags/{subscription_id.lower()}"
+
+
+def subscription_tags(store: Store, subscription_id: str, conn: Connection | None = None) -> dict[str, str]:
+    return dict(store.get_meta(subscription_tags_key(subscription_id), conn) or {})
+
+
+def _is_subscription(request: ArmRequest) -> bool:
+    return not request.params.get("scopePath", "")
 
 
 def scope_of(request: ArmRequest) -> str:
@@ -84,7 +101,7 @@ class ScopeTags:
             if method == "GET" or self._typed(request, "GET") is None:
                 raise BadRequest(
                     f"The scope '{scope_of(request)}' is not valid for tags: tags can be read and written on a "
-                    "resource group or a resource.",
+                    "subscription, a resource group or a resource.",
                     "InvalidScope",
                     target="scope",
                 )
@@ -109,6 +126,8 @@ class ScopeTags:
         return await endpoint.handler(inner)
 
     async def _current(self, request: ArmRequest) -> tuple[dict[str, str], str | None]:
+        if _is_subscription(request):
+            return subscription_tags(request.services.store, request.subscription_id), None
         response = await self._call(request, "GET")
         return dict(response.body.get("tags") or {}), response.headers.get("ETag")
 
@@ -121,6 +140,10 @@ class ScopeTags:
         }
 
     async def _write(self, request: ArmRequest, tags: dict[str, str], etag: str | None) -> dict[str, str]:
+        if _is_subscription(request):
+            checked = validate_tags(tags)
+            request.services.store.set_meta(subscription_tags_key(request.subscription_id), checked)
+            return checked
         response = await self._call(request, "PATCH", {"tags": tags}, etag)
         return dict(response.body.get("tags") or {})
 
