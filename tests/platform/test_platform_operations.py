@@ -46,9 +46,10 @@ def test_delete_group_through_sdk_poller(server: Server) -> None:
     assert poller.result(timeout=30) is None
     assert poller.status().lower() == "succeeded"
     assert rc.resource_groups.check_existence("Doomed") is False
-    # deleting what does not exist is a no-op success
+    # deleting a group that does not exist is ARM's 404, not a no-op success (issue 14)
     with server.http(WRITER) as c:
-        assert c.delete(group_url(server.subscription(WRITER), "Doomed")).status_code == 204
+        gone = c.delete(group_url(server.subscription(WRITER), "Doomed"))
+        assert arm_error(gone)[:2] == (404, "ResourceGroupNotFound")
 
 
 def test_delete_protocol_with_operation_delay(servers: ServerFactory) -> None:

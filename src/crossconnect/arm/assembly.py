@@ -34,6 +34,13 @@ def build_router(registry: TypeRegistry, engine: OperationEngine, providers: Seq
         rtype = registry.add(cls)
         register(router, rtype)
         engine.register(rtype.type_name, rtype)
+    # ARM's generic surface over every type (the resource list, tags at any scope) comes last:
+    # it needs the registry and the routes above. A plug-in offers it with ``generic_endpoints``.
+    for provider in providers:
+        generic = getattr(provider, "generic_endpoints", None)
+        if generic is not None:
+            for endpoint in generic(registry, router):
+                router.add(endpoint)
     for endpoint in operation_status.endpoints(engine, operation_versions):
         router.add(endpoint)
     return router

@@ -56,7 +56,9 @@ async def result(engine: OperationEngine, request: ArmRequest) -> ArmResponse:
         failure.status = int(op["payload"].get("failureStatus", 400))
         raise failure
     if op["result"] is None:
-        return ArmResponse(204 if op["kind"] == "delete" else 200, None if op["kind"] == "delete" else {})
+        if op["kind"] == "delete":
+            return ArmResponse(engine.finished_delete_status(op), None)
+        return ArmResponse(200, {})
     return ArmResponse(200, op["result"])
 
 

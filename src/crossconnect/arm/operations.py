@@ -98,6 +98,10 @@ class OperationEngine:
         self._wakeup.set()
         return op
 
+    def finished_delete_status(self, op: dict[str, Any]) -> int:
+        """What the final Location poll of a finished delete answers (the type decides: 204 or 200)."""
+        return int(getattr(self._completers.get(op["resource_type"]), "finished_delete_status", 204))
+
     def in_progress(self, resource_key: str, conn: Connection | None = None) -> dict[str, Any] | None:
         return self.store.find("operations", conn, resource_key=resource_key.lower(), status="InProgress")
 

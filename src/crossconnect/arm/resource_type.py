@@ -65,6 +65,12 @@ class ResourceType:
     put_is_long_running: ClassVar[bool] = True
     put_always_200: ClassVar[bool] = False  # cross connections: never 201
     delete_is_long_running: ClassVar[bool] = True
+    # Deleting what does not exist answers 204 (Azure's resource providers), except for types
+    # whose DELETE is ARM's own and answers 404 (resource groups: ResourceGroupNotFound).
+    delete_missing_is_not_found: ClassVar[bool] = False
+    # The final Location poll of a finished delete: 204 (no content), or 200 where the spec
+    # lists only 200/202 (resource groups).
+    finished_delete_status: ClassVar[int] = 204
     parent: ClassVar[type[ResourceType] | None] = None
 
     def __init__(self, store: Store, registry: TypeRegistry) -> None:
@@ -387,6 +393,8 @@ def register(router: Router, rtype: ResourceType) -> None:
         existing = rtype.load(request)
         _check_preconditions(request, existing)
         if existing is None:
+            if rtype.delete_missing_is_not_found:
+                raise rtype.not_found(request)
             return ArmResponse(204)
         running = ops.in_progress(rtype.key(request))
         if running is not None:

@@ -26,6 +26,18 @@ _SUBSCRIPTION_METADATA_READS = frozenset(
 )
 
 
+# The generic resource lists (``az resource list``) answer anyone with a role within the
+# subscription, as on Azure: the handler lists only the resources the caller may read
+# (``arm.generic_resources``), so a Network Contributor sees its network resources.
+_FILTERED_COLLECTION_READS = frozenset(
+    a.lower()
+    for a in (
+        "Microsoft.Resources/subscriptions/resources/read",
+        "Microsoft.Resources/subscriptions/resourceGroups/resources/read",
+    )
+)
+
+
 # Long-running operation status (``{ns}/locations/operations|operationResults/{id}``) authorized at
 # the subscription itself: the operation's record lives in another subscription (see
 # ``arm.assembly._operation_scope``); its id is known only to whoever started it.
@@ -73,6 +85,8 @@ class Authorizer:
             lowered = action.lower()
             if lowered in _SUBSCRIPTION_METADATA_READS:
                 return Decision(True, "subscription metadata")
+            if lowered in _FILTERED_COLLECTION_READS:
+                return Decision(True, "a list filtered by what the caller may read")
             if lowered.endswith(_OPERATION_READ_SUFFIXES) and scope_key == f"/subscriptions/{subscription}":
                 return Decision(True, "operation of a record in another subscription")
         return Decision(False, "no role assignment grants the action at this scope")

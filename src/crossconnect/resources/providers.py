@@ -94,6 +94,11 @@ def render_provider(store: Store, subscription_id: str, namespace: str) -> dict[
     }
 
 
+def resolve_namespace(request: ArmRequest) -> str:
+    """The canonical casing of the request's ``{namespace}``, or Azure's 404."""
+    return _namespace(request)
+
+
 def _namespace(request: ArmRequest) -> str:
     namespace = canonical_namespace(request.params["namespace"])
     if namespace is None:

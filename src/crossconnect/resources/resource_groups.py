@@ -68,6 +68,8 @@ class ResourceGroups(ResourceType):
     list_templates = ("/subscriptions/{subscriptionId}/resourceGroups",)
     api_versions = ApiVersions.of(RESOURCES_VERSIONS)
     put_is_long_running = False
+    delete_missing_is_not_found = True  # ARM answers 404 ResourceGroupNotFound, never 204
+    finished_delete_status = 200  # ResourceGroups_Delete lists 200 and 202 only
 
     def action(self, verb: str) -> str:
         return f"Microsoft.Resources/subscriptions/resourceGroups/{verb}"

@@ -8,13 +8,14 @@ from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import subscription_not_found
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page
+from crossconnect.arm.tags_at_scope import subscription_tags
 from crossconnect.resources.api_versions import SUBSCRIPTIONS_VERSIONS
 
 VERSIONS = ApiVersions.of(SUBSCRIPTIONS_VERSIONS)
 
 
-def render_subscription(row: dict[str, Any]) -> dict[str, Any]:
-    return {
+def render_subscription(row: dict[str, Any], tags: dict[str, str] | None = None) -> dict[str, Any]:
+    out = {
         "id": f"/subscriptions/{row['id']}",
         "authorizationSource": "RoleBased",
         "managedByTenants": [],
@@ -28,6 +29,9 @@ def render_subscription(row: dict[str, Any]) -> dict[str, Any]:
             "spendingLimit": "Off",
         },
     }
+    if tags:  # written through {subscription}/providers/Microsoft.Resources/tags/default
+        out["tags"] = tags
+    return out
 
 
 async def list_subscriptions(request: ArmRequest) -> ArmResponse:
@@ -40,14 +44,14 @@ async def list_subscriptions(request: ArmRequest) -> ArmResponse:
         rows = store.find_all("subscriptions", after_seq=after, tenant_id=principal.tenant_id)
         return [r for r in rows if authorizer.can_see_subscription(principal, r["id"], r["tenant_id"])][:limit]
 
-    return page(request, fetch, render_subscription)
+    return page(request, fetch, lambda row: render_subscription(row, subscription_tags(store, row["id"])))
 
 
 async def get_subscription(request: ArmRequest) -> ArmResponse:
     row = request.services.store.find("subscriptions", id=request.subscription_id)
     if row is None:
         raise subscription_not_found(request.params["subscriptionId"])
-    return ArmResponse(200, render_subscription(row))
+    return ArmResponse(200, render_subscription(row, subscription_tags(request.services.store, row["id"])))
 
 
 async def list_tenants(request: ArmRequest) -> ArmResponse:
