@@ -21,6 +21,17 @@ SHARED = REPO.parent / "shared"
 ARM_SCOPE = "https://management.azure.com/.default"
 
 
+def crossconnect(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the ``crossconnect`` command of this checkout with ``args``; its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "crossconnect.cli.main", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

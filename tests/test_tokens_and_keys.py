@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +31,7 @@ from tests.platform_support import (
     signing_keys,
     store_url,
 )
-from tests.support import REPO, Server, free_port, settled_snapshot
+from tests.support import Server, crossconnect, free_port, settled_snapshot
 
 ENCRYPTED = "-----BEGIN ENCRYPTED PRIVATE KEY-----"
 
@@ -70,13 +69,7 @@ def _jwks_kids(server: Server) -> set[str]:
 
 
 def _serve(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(data_dir), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return crossconnect("serve", "--data-dir", str(data_dir), *args)
 
 
 def _modes(data_dir: Path) -> dict[str, int]:

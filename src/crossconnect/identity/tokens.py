@@ -137,8 +137,9 @@ class TokenService:
             return None
 
     def verify(self, token: str, audiences: frozenset[str]) -> Principal:
-        """Verify signature, times and audience. Verified tokens are cached until they expire,
-        so a busy client pays for RSA verification once per token, not once per request."""
+        """Verify signature (by a key not retired too long ago), times, issuer and audience.
+        Verified tokens are cached until they expire, so a busy client pays for RSA verification
+        once per token, not once per request."""
         with self._lock:
             hit = self._cache.get(token)
         if hit is not None and self.keys.accepted(hit[1]) is not None:  # its key may have been retired since
