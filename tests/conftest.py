@@ -77,19 +77,25 @@ def server(session_server: Server) -> Server:
 @pytest.fixture
 def replicas(backend: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     """Two server processes (replicas) on one PostgreSQL database (a SQLite file belongs to one
-    process), with the same credentials and certificates; the database is dropped afterwards."""
+    process), with the same credentials, certificates, key-encryption key and public URL; the
+    database is dropped afterwards."""
     if backend != "postgresql":
         pytest.skip("replicas share a PostgreSQL database; a SQLite store is owned by one server process")
     if not postgres_available():
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
     database = create_postgres_database()
-    first = Server(tmp_path / "first", free_port(), database)
-    # the second replica: the same credentials and certificates, its own port and data dir
-    second = Server(tmp_path / "second", free_port(), database)
+    # As behind one load balancer: both replicas issue tokens for one public URL (the issuer), so
+    # each accepts the other's.
+    first_port = free_port()
+    public = ["--public-url", f"https://127.0.0.1:{first_port}"]
+    first = Server(tmp_path / "first", first_port, database, public)
+    # the second replica: the same credentials, certificates and key-encryption key (it opens the
+    # signing keys in the database), its own port and data dir
+    second = Server(tmp_path / "second", free_port(), database, public)
     try:
         first.start()
         second.data_dir.mkdir()
-        for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
+        for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "key-encryption.key"):
             shutil.copy2(first.data_dir / name, second.data_dir / name)
         second.start()
         yield first, second

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import REPO, Server
+from tests.support import Server, crossconnect
 from tests.support.platform import WRITER, ServerFactory, dedicated_servers, group_url
 
 PRINCIPAL_KEYS = {"client_id", "client_secret", "object_id", "subscription_id"}
@@ -25,13 +24,7 @@ def servers(backend: str, tmp_path: Path) -> Iterator[ServerFactory]:
 
 
 def _env(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crossconnect.cli.main", "env", "--data-dir", str(data_dir), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return crossconnect("env", "--data-dir", str(data_dir), *args)
 
 
 def test_env_json_has_exactly_the_documented_keys(server: Server) -> None:

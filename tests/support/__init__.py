@@ -21,6 +21,17 @@ SHARED = REPO.parent / "shared"
 ARM_SCOPE = "https://management.azure.com/.default"
 
 
+def crossconnect(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the ``crossconnect`` command of this checkout with ``args``; its exit code and output."""
+    return subprocess.run(
+        [sys.executable, "-m", "crossconnect.cli.main", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -203,12 +214,15 @@ class Server:
         assert r.status_code == 200, r.text
 
     def snapshot(self) -> dict[str, Any]:
-        """All state, for 'nothing changed' assertions (operations and timestamps excluded)."""
+        """All state, for 'nothing changed' assertions (operations, timestamps and the access-control
+        generation token excluded)."""
         r = self.operator("GET", "/snapshot")
         assert r.status_code == 200, r.text
         tables = r.json()["tables"]
         for row in tables.get("resources", []):
             row.pop("updated_at", None)
+        # the access-control generation is a cache key, not state: an import writes a fresh one
+        tables.pop("rbac_generation", None)
         return tables
 
 

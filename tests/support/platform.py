@@ -46,14 +46,29 @@ def query(server: Server, sql: str, **params: Any) -> list[dict[str, Any]]:
         engine.dispose()
 
 
+def key_encryption_key(server: Server) -> bytes:
+    """The key that encrypts the signing keys in the store (a file in the data dir)."""
+    return (server.data_dir / "key-encryption.key").read_bytes().strip()
+
+
+def signing_keys(server: Server) -> dict[str, rsa.RSAPrivateKey]:
+    """Every signing key in the store, newest last: kid → private key (opened with the data
+    dir's key-encryption key, as an operator would with ``openssl pkey``)."""
+    rows = query(server, "SELECT kid, private_pem, created_at FROM signing_keys ORDER BY created_at, kid")
+    keys = {}
+    for row in rows:
+        key = serialization.load_pem_private_key(row["private_pem"].encode(), password=key_encryption_key(server))
+        assert isinstance(key, rsa.RSAPrivateKey)
+        keys[str(row["kid"])] = key
+    return keys
+
+
 def signing_key(server: Server) -> tuple[str, rsa.RSAPrivateKey]:
-    """The server's active signing key, read straight from the store (kid, private key)."""
-    rows = query(server, "SELECT kid, private_pem, active FROM signing_keys")
-    active = [r for r in rows if r["active"]]
-    assert active, rows
-    key = serialization.load_pem_private_key(active[-1]["private_pem"].encode(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return str(active[-1]["kid"]), key
+    """The server's signing key (the newest), read straight from the store (kid, private key)."""
+    keys = signing_keys(server)
+    assert keys
+    kid = list(keys)[-1]
+    return kid, keys[kid]
 
 
 def claims_for(server: Server, role: str = "partner", **overrides: Any) -> dict[str, Any]:

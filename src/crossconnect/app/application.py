@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from crossconnect.admin.routes import AdminApi, AdminContext
 from crossconnect.app import seed as seeding
 from crossconnect.app.config import ServerConfig
+from crossconnect.app.data_dir import key_encryption_key, make_private
 from crossconnect.arm.assembly import build_router
 from crossconnect.arm.errors import ArmError
 from crossconnect.arm.operations import OperationEngine
@@ -34,7 +35,7 @@ from crossconnect.fabric import faults
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import AadEndpoints
 from crossconnect.identity.graph import GraphApi
-from crossconnect.identity.keys import SigningKeys
+from crossconnect.identity.keys import KeyEncryptionKeyMismatch, SigningKeys
 from crossconnect.identity.signin import UserSignIn
 from crossconnect.identity.tokens import TokenService
 from crossconnect.limits import MAX_BODY, MAX_SNAPSHOT_BODY, BodyTooLarge, declared_length, limited_receive
@@ -118,12 +119,21 @@ class Runtime:
 
 
 def build_runtime(config: ServerConfig) -> Runtime:
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(config.data_dir)
     store = Store(database_url(config.database, config.data_dir))
     store.migrate()
-    keys = SigningKeys(store)
-    keys.ensure()
-    tokens = TokenService(keys)
+    # A rotated-out key stays accepted while tokens it signed may be valid: their lifetime, plus
+    # the clock skew between replicas (one may sign with it just before it sees the rotation).
+    keys = SigningKeys(store, key_encryption_key(config.key_file), config.token_lifetime + config.clock_skew)
+    try:
+        keys.ensure()
+    except KeyEncryptionKeyMismatch:
+        raise KeyEncryptionKeyMismatch(
+            f"the signing keys in the database were encrypted with another key-encryption key than "
+            f"'{config.key_file}'. Every replica on one database needs the same key: copy that file from the data "
+            "dir of the server that created the database, or point --key-encryption-key-file at a shared copy."
+        ) from None
+    tokens = TokenService(keys, config.issuer_base, config.token_lifetime)
     directory = Directory(store)
     settings = ArmSettings(config.strict_api_versions, config.operation_delay, config.page_size)
     engine = OperationEngine(store, settings)

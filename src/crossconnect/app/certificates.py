@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from crossconnect.app.data_dir import make_private, write_private
 
 
 @dataclass(frozen=True)
@@ -35,16 +36,10 @@ def _names(host: str) -> list[x509.GeneralName]:
     return names
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
 def ensure_certificates(data_dir: Path, host: str) -> CertificatePaths:
     """Create the CA and server certificate if missing; re-issue the server certificate (same
     CA) when ``host`` is not among its names, so clients keep trusting the same CA file."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(data_dir)
     paths = CertificatePaths(data_dir / "ca.pem", data_dir / "server.pem", data_dir / "server-key.pem")
     ca_key_path = data_dir / "ca-key.pem"
     now = dt.datetime.now(dt.UTC)
@@ -64,13 +59,13 @@ def ensure_certificates(data_dir: Path, host: str) -> CertificatePaths:
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256())
         )
-        _write_private(
+        write_private(
             ca_key_path,
             ca_key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             ),
         )
-        paths.ca.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+        write_private(paths.ca, ca_cert.public_bytes(serialization.Encoding.PEM))
         paths.certificate.unlink(missing_ok=True)
     if paths.certificate.exists() and paths.key.exists():
         current = x509.load_pem_x509_certificate(paths.certificate.read_bytes())
@@ -96,9 +91,9 @@ def ensure_certificates(data_dir: Path, host: str) -> CertificatePaths:
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key_loaded.public_key()), critical=False)
         .sign(ca_key_loaded, hashes.SHA256())
     )
-    _write_private(
+    write_private(
         paths.key,
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
     )
-    paths.certificate.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(paths.certificate, cert.public_bytes(serialization.Encoding.PEM))
     return paths

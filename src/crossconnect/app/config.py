@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import SplitResult, urlsplit
+
+from crossconnect.app.data_dir import KEY_ENCRYPTION_KEY_FILE
+from crossconnect.identity.tokens import TOKEN_LIFETIME
+
+
+class ConfigError(ValueError):
+    """A flag value the server cannot start with (the message names the flag)."""
 
 
 @dataclass
@@ -16,6 +24,10 @@ class ServerConfig:
     operation_delay: float = 0.0
     strict_api_versions: bool = False
     page_size: int = 100
+    public_url: str | None = None  # default: base_url
+    token_lifetime: int = TOKEN_LIFETIME
+    clock_skew: int = 300
+    key_encryption_key_file: Path | None = None  # default: in the data dir
 
     @property
     def base_url(self) -> str:
@@ -23,3 +35,35 @@ class ServerConfig:
         if self.host in ("0.0.0.0", "::"):
             host = "127.0.0.1"
         return f"https://{host}:{self.port}"
+
+    @property
+    def issuer_base(self) -> str:
+        """The URL clients know this server by: tokens' issuers are ``{issuer_base}/{tenant}/v2.0``."""
+        return public_url(self.public_url) if self.public_url else self.base_url
+
+    @property
+    def key_file(self) -> Path:
+        return self.key_encryption_key_file or self.data_dir / KEY_ENCRYPTION_KEY_FILE
+
+
+def public_url(value: str) -> str:
+    """``--public-url``: an https origin, optionally with a path; no query or fragment. Trailing
+    slashes are dropped (the issuer is ``{public url}/{tenant}/v2.0``)."""
+    try:
+        parts: SplitResult | None = urlsplit(value.strip())
+        _ = parts.port if parts else None  # raises ValueError for a port out of range
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme != "https"
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        raise ConfigError(
+            f"--public-url '{value}' is not valid: give the https URL clients use to reach this server, "
+            "e.g. https://crossconnect.example.com or https://127.0.0.1:8443."
+        )
+    return value.strip().rstrip("/")

@@ -8,7 +8,6 @@ repeatable, so ``reset`` returns to exactly the same tenant, applications and se
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from crossconnect.admin.routes import TENANT_ADMINS_META
+from crossconnect.app.data_dir import make_private, write_private
 from crossconnect.authz.repository import RbacRepository
 from crossconnect.authz.roles import CONTRIBUTOR, NETWORK_CONTRIBUTOR, OWNER
 from crossconnect.identity.directory import Directory
@@ -88,22 +88,14 @@ def load_or_create_credentials(data_dir: Path, bare: bool) -> dict[str, Any]:
             _write_private(path, creds, replace=True)
         return creds
     creds = new_credentials(bare)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(data_dir)
     _write_private(path, creds, replace=False)
     return creds
 
 
 def _write_private(path: Path, creds: dict[str, Any], *, replace: bool) -> None:
-    """Write owner-only (0600); a replacement goes through a new file renamed over the old one,
-    so the secrets are never readable by others, not even for a moment."""
-    target = path.with_name(path.name + ".new") if replace else path
-    if replace:
-        target.unlink(missing_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(creds, f, indent=2)
-    if replace:
-        os.replace(target, path)
+    """Write owner-only (0600): the secrets are never readable by others, not even for a moment."""
+    write_private(path, json.dumps(creds, indent=2).encode(), exclusive=not replace)
 
 
 @dataclass

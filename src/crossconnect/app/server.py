@@ -16,6 +16,7 @@ from crossconnect.app import http_protocol
 from crossconnect.app.application import build_app, build_runtime
 from crossconnect.app.certificates import ensure_certificates
 from crossconnect.app.config import ServerConfig
+from crossconnect.app.data_dir import make_private, write_private
 from crossconnect.app.seed import CUSTOMER_SUBSCRIPTION, PROVIDER_SUBSCRIPTION
 
 SERVER_FILE = "server.json"
@@ -27,7 +28,7 @@ class DataDirLocked(RuntimeError):
 
 def lock_data_dir(data_dir: Path) -> IO[str]:
     """One SQLite server per data dir: a second one would fight over the same file."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(data_dir)
     handle = open(data_dir / "server.lock", "a+")  # noqa: SIM115 - held for the process lifetime
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -48,6 +49,10 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
 def serve(config: ServerConfig, console: Console | None = None, listener: socket.socket | None = None) -> None:
     """Run until stopped; ``listener`` is a socket already bound to host:port (see app.preflight)."""
     console = console or Console(stderr=True)
+    # Everything this process creates is its owner's alone: the SQLite file and the -wal and -shm
+    # files SQLite makes beside it, certificates, keys, server.json and server.lock.
+    os.umask(0o077)
+    make_private(config.data_dir)
     lock = (
         lock_data_dir(config.data_dir)
         if not config.database or config.database.startswith("sqlite") or "://" not in (config.database or "")
@@ -56,8 +61,9 @@ def serve(config: ServerConfig, console: Console | None = None, listener: socket
     certs = ensure_certificates(config.data_dir, config.host)
     runtime = build_runtime(config)
     app = build_app(runtime)
-    (config.data_dir / SERVER_FILE).write_text(
-        json.dumps({"base_url": config.base_url, "ca_bundle": str(certs.ca.resolve()), "pid": os.getpid()})
+    write_private(
+        config.data_dir / SERVER_FILE,
+        json.dumps({"base_url": config.base_url, "ca_bundle": str(certs.ca.resolve()), "pid": os.getpid()}).encode(),
     )
     _banner(console, config, str(certs.ca.resolve()), runtime.credentials)
     uvicorn_config = uvicorn.Config(

@@ -219,10 +219,11 @@ class ArmProtocol:
             raise subscription_not_found(request.params["subscriptionId"])
         principal = request.principal
         if principal.tenant_id != subscription["tenant_id"]:
+            tokens = self.services.tokens
             raise Unauthorized(
-                f"The access token is from the wrong issuer '{request.base_url}/{principal.tenant_id}/v2.0'. "
-                f"It must match the tenant '{request.base_url}/{subscription['tenant_id']}/v2.0' associated with "
-                f"this subscription. Please use the authority (URL) '{request.base_url}/{subscription['tenant_id']}' "
+                f"The access token is from the wrong issuer '{principal.claims['iss']}'. "
+                f"It must match the tenant '{tokens.issuer(subscription['tenant_id'])}' associated with "
+                f"this subscription. Please use the authority (URL) '{tokens.issuer_base}/{subscription['tenant_id']}' "
                 "to get the token. Note, if the subscription is transferred to another tenant there is no impact to "
                 "the services, but information about new tenant could take time to propagate (up to an hour). If you "
                 "just transferred your subscription and see this error message, please try back later.",

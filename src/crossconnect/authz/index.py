@@ -72,7 +72,10 @@ class AccessIndex:
             role = custom.get(a.role_definition_id) or repo.find_role(a.role_definition_id)
             if role is None:  # its custom role was deleted: the assignment grants nothing
                 continue
-            grant = Grant(a.scope_key, scopes.subscription_of(a.scope_key), role)
-            grants.setdefault(a.principal_id.lower(), []).append(grant)
+            # A custom role applies only inside its assignable scopes, wherever it is assigned: an
+            # assignment left outside them (a snapshot, two writers racing) grants no more than that.
+            for scope_key in scopes.within(a.scope_key, role.assignable_scopes):
+                grant = Grant(scope_key, scopes.subscription_of(scope_key), role)
+                grants.setdefault(a.principal_id.lower(), []).append(grant)
         self.loads += 1
         return AccessSnapshot(token, {p: tuple(g) for p, g in grants.items()})

@@ -94,7 +94,15 @@ class RbacRepository:
         row = self.store.find("rbac_generation", conn, id=_GENERATION_ROW)
         return str(row["token"]) if row else None
 
-    def _changed(self, conn: Connection) -> None:
+    def lock(self, conn: Connection) -> None:
+        """Serialize access-control changes across replicas. Called first in a transaction that
+        checks RBAC state and then changes it: writing the generation row takes its row lock
+        (PostgreSQL) or the database's write lock (SQLite) until the transaction ends, so the
+        reads after it see every change committed before and none can slip in between."""
+        self.changed(conn)
+
+    def changed(self, conn: Connection) -> None:
+        """A new generation token: every replica reloads access control on its next request."""
         token = str(uuid.uuid4())
         if not self.store.update_where("rbac_generation", {"token": token}, conn, id=_GENERATION_ROW):
             self.store.insert("rbac_generation", {"id": _GENERATION_ROW, "token": token}, conn)
@@ -132,7 +140,7 @@ class RbacRepository:
             self.store.update_where("role_definitions", values, conn, id=role.id)
         else:
             self.store.insert("role_definitions", {"id": role.id, "created_at": now, "created_by": by, **values}, conn)
-        self._changed(conn)
+        self.changed(conn)
         saved = self.find_role(role.id, conn)
         assert saved is not None
         return saved
@@ -140,7 +148,7 @@ class RbacRepository:
     def delete_custom_role(self, guid: str, conn: Connection) -> bool:
         deleted = self.store.delete_where("role_definitions", conn, id=guid.lower()) > 0
         if deleted:
-            self._changed(conn)
+            self.changed(conn)
         return deleted
 
     # -- role assignments ----------------------------------------------------------------------
@@ -153,13 +161,13 @@ class RbacRepository:
 
     def create_assignment(self, assignment: RoleAssignment, conn: Connection) -> RoleAssignment:
         self.store.insert("role_assignments", assignment.to_row(), conn)
-        self._changed(conn)
+        self.changed(conn)
         return assignment
 
     def delete_assignment(self, assignment_key: str, conn: Connection) -> bool:
         deleted = self.store.delete_where("role_assignments", conn, key=assignment_key.lower()) > 0
         if deleted:
-            self._changed(conn)
+            self.changed(conn)
         return deleted
 
     def grant(

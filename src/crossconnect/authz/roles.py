@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from crossconnect.authz import scopes
 from crossconnect.authz.actions import Permission
 
 BUILT_IN = "BuiltInRole"
@@ -41,6 +42,10 @@ class RoleDefinition:
 
     def allows(self, action: str) -> bool:
         return any(p.allows(action) for p in self.permissions)
+
+    def assignable_at(self, scope_key: str) -> bool:
+        """One of the assignable scopes is at or above ``scope_key`` (from ``scopes.key``)."""
+        return any(scopes.covers(scopes.key(s), scope_key) for s in self.assignable_scopes)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> RoleDefinition:

@@ -7,6 +7,7 @@ segment-wise prefix of the resource id, compared case-insensitively (ARM ids are
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 ROOT = "/"
@@ -44,6 +45,20 @@ def covers(ancestor_key: str, scope_key: str) -> bool:
 def related(a_key: str, b_key: str) -> bool:
     """One scope is at, above or below the other."""
     return covers(a_key, b_key) or covers(b_key, a_key)
+
+
+def within(scope_key: str, bounds: Iterable[str]) -> tuple[str, ...]:
+    """Where a role assigned at ``scope_key`` applies when it may apply only inside ``bounds`` (a
+    role definition's assignable scopes, any casing): the whole assigned scope when a bound
+    covers it, else the bounds below it, else nowhere. A role's reach never exceeds its bounds."""
+    below: list[str] = []
+    for bound in bounds:
+        bound_key = key(bound)
+        if covers(bound_key, scope_key):
+            return (scope_key,)
+        if covers(scope_key, bound_key) and bound_key not in below:
+            below.append(bound_key)
+    return tuple(below)
 
 
 @dataclass(frozen=True)

@@ -61,22 +61,68 @@ def serve(
         ),
     ] = False,
     page_size: Annotated[int, typer.Option(envvar="CROSSCONNECT_PAGE_SIZE", help="Items per list page.")] = 100,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CROSSCONNECT_PUBLIC_URL",
+            help="The https URL clients reach this server by (behind a proxy); tokens' issuer is "
+            "{public-url}/{tenant}/v2.0. Default: https://{host}:{port}.",
+        ),
+    ] = None,
+    token_lifetime: Annotated[
+        int,
+        typer.Option(envvar="CROSSCONNECT_TOKEN_LIFETIME", min=1, max=86400, help="Seconds an access token is valid."),
+    ] = 3600,
+    clock_skew: Annotated[
+        int,
+        typer.Option(
+            envvar="CROSSCONNECT_CLOCK_SKEW",
+            min=0,
+            max=3600,
+            help="Seconds a rotated-out signing key stays accepted after the token lifetime (clocks differ).",
+        ),
+    ] = 300,
+    key_encryption_key_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="CROSSCONNECT_KEY_ENCRYPTION_KEY_FILE",
+            help="Key that encrypts the signing keys in the database (made when missing); replicas on one "
+            "database share it. Default: key-encryption.key in the data dir.",
+        ),
+    ] = None,
 ) -> None:
     """Start the HTTPS server (Azure AD + Resource Manager) with the seeded test setup."""
     from sqlalchemy.exc import DBAPIError
 
+    from crossconnect.app.config import ConfigError
+    from crossconnect.app.config import public_url as check_public_url
+    from crossconnect.app.data_dir import KeyFileError
     from crossconnect.app.preflight import StartupError, describe_database_error, prepare
     from crossconnect.app.server import DataDirLocked
     from crossconnect.app.server import serve as run
+    from crossconnect.identity.keys import KeyEncryptionKeyMismatch
 
-    config = ServerConfig(host, port, data_dir, database, bare, operation_delay, strict_api_versions, page_size)
     try:
+        config = ServerConfig(
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            database=database,
+            bare=bare,
+            operation_delay=operation_delay,
+            strict_api_versions=strict_api_versions,
+            page_size=page_size,
+            public_url=check_public_url(public_url) if public_url is not None else None,
+            token_lifetime=token_lifetime,
+            clock_skew=clock_skew,
+            key_encryption_key_file=key_encryption_key_file,
+        )
         listener = prepare(config)  # before anything is created or printed
-    except StartupError as exc:
+    except (StartupError, ConfigError) as exc:
         raise fail(str(exc)) from None
     try:
         run(config, err, listener)
-    except DataDirLocked as exc:
+    except (DataDirLocked, ConfigError, KeyFileError, KeyEncryptionKeyMismatch) as exc:
         raise fail(str(exc)) from None
     except DBAPIError as exc:  # the database went away between the check and the migration
         raise fail(describe_database_error(database or f"sqlite:///{data_dir / 'crossconnect.db'}", exc)) from None

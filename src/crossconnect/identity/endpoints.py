@@ -91,7 +91,9 @@ class AadEndpoints:
         base, tid = base_url(request), tenant["id"]
         return JSONResponse(
             {
-                "issuer": f"{base}/{issuer_tenant}/v2.0",
+                # the issuer tokens carry (the configured public URL); the endpoints are where this
+                # client reached the server
+                "issuer": self.tokens.issuer(issuer_tenant),
                 "authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/authorize",
                 "token_endpoint": f"{base}/{tid}/oauth2/v2.0/token",
                 "device_authorization_endpoint": f"{base}/{tid}/oauth2/v2.0/devicecode",
@@ -234,7 +236,6 @@ class AadEndpoints:
                     throttle.count(self.directory.store, source_key, client_key)
                 raise
         return self.tokens.issue(
-            issuer_base=base_url(request),
             tenant_id=tenant["id"],
             object_id=principal["object_id"],
             app_id=principal["app_id"],

@@ -375,12 +375,12 @@ class UserSignIn:
             raise AadError(400, "invalid_resource", 500011, f"The resource principal named {resource} was not found "
                            f"in the tenant named {tenant['display_name']}.")  # fmt: skip
         access, lifetime = self.tokens.issue_user(
-            issuer_base=base, tenant_id=tenant["id"], user=user, client_id=client_id, audience=audience, scope=scope
+            tenant_id=tenant["id"], user=user, client_id=client_id, audience=audience, scope=scope
         )
         now = int(time.time())
         id_claims = {
             "aud": client_id,
-            "iss": f"{base}/{tenant['id']}/v2.0",
+            "iss": self.tokens.issuer(tenant["id"]),
             "iat": now,
             "nbf": now,
             "exp": now + lifetime,

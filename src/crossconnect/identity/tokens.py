@@ -13,7 +13,7 @@ import jwt
 
 from crossconnect.identity.keys import SigningKeys
 
-TOKEN_LIFETIME = 3600
+TOKEN_LIFETIME = 3600  # seconds, as Azure AD's default access tokens (``--token-lifetime``)
 
 ARM_AUDIENCES = frozenset(
     {
@@ -69,36 +69,28 @@ class TokenError(Exception):
 
 
 class TokenService:
-    def __init__(self, keys: SigningKeys, cache_size: int = 10_000) -> None:
+    def __init__(
+        self, keys: SigningKeys, issuer_base: str, lifetime: int = TOKEN_LIFETIME, cache_size: int = 10_000
+    ) -> None:
         self.keys = keys
-        self._cache: OrderedDict[str, Principal] = OrderedDict()
+        self.issuer_base = issuer_base.rstrip("/")
+        self.lifetime = lifetime
+        self._cache: OrderedDict[str, tuple[Principal, str]] = OrderedDict()  # token → (principal, kid)
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def issue(
-        self,
-        *,
-        issuer_base: str,
-        tenant_id: str,
-        object_id: str,
-        app_id: str,
-        audience: str,
-        lifetime: int = TOKEN_LIFETIME,
-    ) -> tuple[str, int]:
+    def issuer(self, tenant_id: str) -> str:
+        """The one issuer of a tenant's tokens, from the configured public URL (never from a
+        request's ``Host``): ``{public url}/{tenant id}/v2.0``, as the discovery document says."""
+        return f"{self.issuer_base}/{tenant_id}/v2.0"
+
+    def issue(self, *, tenant_id: str, object_id: str, app_id: str, audience: str) -> tuple[str, int]:
         """An access token for an application (client credentials): ``idtyp`` app."""
         claims = {"idtyp": "app"}
-        return self._access_token(issuer_base, tenant_id, object_id, app_id, audience, lifetime, claims), lifetime
+        return self._access_token(tenant_id, object_id, app_id, audience, claims), self.lifetime
 
     def issue_user(
-        self,
-        *,
-        issuer_base: str,
-        tenant_id: str,
-        user: dict[str, Any],
-        client_id: str,
-        audience: str,
-        scope: str,
-        lifetime: int = TOKEN_LIFETIME,
+        self, *, tenant_id: str, user: dict[str, Any], client_id: str, audience: str, scope: str
     ) -> tuple[str, int]:
         """An access token for a signed-in user (delegated): ``idtyp`` user, ``upn``, ``name``, ``scp``."""
         claims = {
@@ -108,26 +100,16 @@ class TokenService:
             "name": user["display_name"],
             "scp": scope,
         }
-        token = self._access_token(issuer_base, tenant_id, user["object_id"], client_id, audience, lifetime, claims)
-        return token, lifetime
+        return self._access_token(tenant_id, user["object_id"], client_id, audience, claims), self.lifetime
 
-    def _access_token(
-        self,
-        issuer_base: str,
-        tenant_id: str,
-        object_id: str,
-        app_id: str,
-        audience: str,
-        lifetime: int,
-        kind: dict[str, Any],
-    ) -> str:
+    def _access_token(self, tenant_id: str, object_id: str, app_id: str, audience: str, kind: dict[str, Any]) -> str:
         now = int(time.time())
         claims = {
             "aud": audience,
-            "iss": f"{issuer_base}/{tenant_id}/v2.0",
+            "iss": self.issuer(tenant_id),
             "iat": now,
             "nbf": now,
-            "exp": now + lifetime,
+            "exp": now + self.lifetime,
             "tid": tenant_id,
             "oid": object_id,
             "sub": object_id,
@@ -155,11 +137,13 @@ class TokenService:
             return None
 
     def verify(self, token: str, audiences: frozenset[str]) -> Principal:
-        """Verify signature, times and audience. Verified tokens are cached until they expire,
-        so a busy client pays for RSA verification once per token, not once per request."""
+        """Verify signature (by a key not retired too long ago), times, issuer and audience.
+        Verified tokens are cached until they expire, so a busy client pays for RSA verification
+        once per token, not once per request."""
         with self._lock:
-            cached = self._cache.get(token)
-        if cached is not None:
+            hit = self._cache.get(token)
+        if hit is not None and self.keys.accepted(hit[1]) is not None:  # its key may have been retired since
+            cached = hit[0]
             exp = cached.claims["exp"]
             if time.time() >= exp:
                 raise _expired(exp)
@@ -170,18 +154,19 @@ class TokenService:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise TokenError("InvalidAuthenticationToken", "The access token is invalid.") from exc
-        key = self.keys.public_key(str(header.get("kid", "")))
+        kid = str(header.get("kid", ""))
+        key = self.keys.public_key(kid)
         if key is None or header.get("alg") != "RS256":
             raise TokenError(
                 "InvalidAuthenticationToken",
-                "The access token is invalid. The signing key could not be found (unknown 'kid').",
+                "The access token is invalid. The signing key could not be found (unknown or retired 'kid').",
             )
         try:
             claims = jwt.decode(
                 token,
                 key,
                 algorithms=["RS256"],
-                options={"verify_aud": False, "require": ["exp", "nbf", "iat", "aud", "tid", "oid"]},
+                options={"verify_aud": False, "require": ["exp", "nbf", "iat", "aud", "iss", "tid", "oid"]},
                 leeway=0,
             )
         except jwt.ExpiredSignatureError:
@@ -206,10 +191,13 @@ class TokenService:
             audience=str(claims["aud"]),
             claims=claims,
         )
+        expected = self.issuer(principal.tenant_id)
+        if claims["iss"] != expected:
+            raise _wrong_issuer(str(claims["iss"]), expected)
         if principal.audience not in audiences:
             raise _wrong_audience(principal.audience, audiences)
         with self._lock:
-            self._cache[token] = principal
+            self._cache[token] = (principal, kid)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return principal
@@ -223,6 +211,14 @@ def _expired(exp: float) -> TokenError:
     return TokenError(
         "ExpiredAuthenticationToken",
         f"The access token expiry UTC time '{_utc(exp)}' is earlier than current UTC time '{_utc(time.time())}'.",
+    )
+
+
+def _wrong_issuer(issuer: str, expected: str) -> TokenError:
+    return TokenError(
+        "InvalidAuthenticationTokenIssuer",
+        f"The access token has been obtained from wrong issuer '{issuer}'. It should be issued by '{expected}', the "
+        "issuer of its tenant on this server: get the token from this server's authority for that tenant.",
     )
 
 

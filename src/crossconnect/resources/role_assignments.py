@@ -16,7 +16,7 @@ from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page
 from crossconnect.authz import scopes
 from crossconnect.authz.repository import RoleAssignment
-from crossconnect.authz.roles import iso_time
+from crossconnect.authz.roles import RoleDefinition, iso_time
 from crossconnect.resources.providers import add_resource_type
 from crossconnect.resources.role_definitions import VERSIONS, find_visible_role, parse_filter, parse_scope, repository
 
@@ -90,6 +90,8 @@ async def put_assignment(request: ArmRequest) -> ArmResponse:
     _check_scope_exists(request, scope)
     repo = repository(request)
     with request.services.store.tx() as conn:
+        repo.lock(conn)  # a role definition changed meanwhile is read as it is now
+        _check_assignable(repo.find_role(wanted.role_definition_id, conn), wanted.role_definition_id, scope)
         existing = repo.find_assignment(_key(scope, name), conn)
         if existing is not None:
             if (existing.principal_id, existing.role_definition_id) != (wanted.principal_id, wanted.role_definition_id):
@@ -188,17 +190,7 @@ def _parse_body(request: ArmRequest, scope: scopes.Scope) -> _Requested:
     guid = scopes.role_definition_guid(role_definition_id)
     if guid is None:
         raise BadRequest(f"The role definition ID '{role_definition_id}' is not valid.", "InvalidRoleDefinitionId")
-    role = find_visible_role(request, guid)
-    if role is None:
-        raise BadRequest(
-            f"The specified role definition with ID '{guid}' does not exist.", "RoleDefinitionDoesNotExist"
-        )
-    if not any(scopes.covers(scopes.key(s), scope.key) for s in role.assignable_scopes):
-        raise BadRequest(
-            f"The role definition '{guid}' is not assignable at scope '{scope.text}': its assignable scopes are "
-            f"{', '.join(role.assignable_scopes)}.",
-            "RoleDefinitionNotAssignableAtScope",
-        )
+    _check_assignable(find_visible_role(request, guid), guid, scope)
     principal_id = props["principalId"].strip().lower()
     tenant = request.principal.tenant_id
     directory = request.services.directory
@@ -238,6 +230,19 @@ def _parse_body(request: ArmRequest, scope: scopes.Scope) -> _Requested:
         condition=text("condition"),
         condition_version=text("conditionVersion"),
     )
+
+
+def _check_assignable(role: RoleDefinition | None, guid: str, scope: scopes.Scope) -> None:
+    if role is None:
+        raise BadRequest(
+            f"The specified role definition with ID '{guid}' does not exist.", "RoleDefinitionDoesNotExist"
+        )
+    if not role.assignable_at(scope.key):
+        raise BadRequest(
+            f"The role definition '{guid}' is not assignable at scope '{scope.text}': its assignable scopes are "
+            f"{', '.join(role.assignable_scopes)}.",
+            "RoleDefinitionNotAssignableAtScope",
+        )
 
 
 def _check_scope_exists(request: ArmRequest, scope: scopes.Scope) -> None:

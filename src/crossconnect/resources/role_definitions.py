@@ -18,7 +18,7 @@ from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page_static
 from crossconnect.authz import scopes
 from crossconnect.authz.actions import Permission
-from crossconnect.authz.repository import RbacRepository
+from crossconnect.authz.repository import RbacRepository, RoleAssignment
 from crossconnect.authz.roles import BUILT_IN_ROLES, CUSTOM, RoleDefinition
 from crossconnect.resources.api_versions import AUTHORIZATION_VERSIONS
 from crossconnect.resources.providers import add_resource_type
@@ -105,7 +105,7 @@ def visible_roles(request: ArmRequest, scope_key: str) -> list[RoleDefinition]:
     """Built-in roles, then the tenant's custom roles assignable at ``scope_key``."""
     custom = repository(request).custom_roles(tenant_id=request.principal.tenant_id)
     if scope_key != scopes.ROOT:
-        custom = [r for r in custom if any(scopes.covers(scopes.key(s), scope_key) for s in r.assignable_scopes)]
+        custom = [r for r in custom if r.assignable_at(scope_key)]
     return [*BUILT_IN_ROLES.values(), *custom]
 
 
@@ -158,12 +158,19 @@ async def put_role_definition(request: ArmRequest) -> ArmResponse:
         raise Forbidden(f"The built-in role definition '{guid}' cannot be changed.", "BuiltInRoleCannotBeModified")
     repo = repository(request)
     tenant = request.principal.tenant_id
-    existing = repo.find_role(guid)
-    if existing is not None and existing.tenant_id != tenant:
-        raise Conflict(f"The role definition ID '{guid}' is already in use.", "RoleDefinitionIdConflict")
     role = _parse_custom_role(request, guid, tenant)
-    _authorize_assignable_scopes(request, role, "write")
     with request.services.store.tx() as conn:
+        repo.lock(conn)  # what is read from here on stays true until the change commits
+        current = repo.find_role(guid, conn)
+        if current is not None and current.tenant_id != tenant:
+            raise Conflict(f"The role definition ID '{guid}' is already in use.", "RoleDefinitionIdConflict")
+        assigned = repo.assignments(conn, role_definition_id=guid)
+        # Where the role grants after the change, where it was assignable before, and where it is
+        # assigned: a caller must hold the right at each, or narrowing its assignable scopes to a
+        # group it administers would let it widen what the role grants everywhere else.
+        before = current.assignable_scopes if current is not None else ()
+        _authorize_role_change(request, "write", [*role.assignable_scopes, *before, *(a.scope for a in assigned)])
+        _check_no_orphans(role, current, assigned)
         same_name = repo.role_named(tenant, role.role_name, conn)
         if same_name is not None and same_name.id != guid:
             raise Conflict(
@@ -179,13 +186,17 @@ async def delete_role_definition(request: ArmRequest) -> ArmResponse:
     guid = request.params["roleDefinitionId"].lower()
     if guid in BUILT_IN_ROLES:
         raise Forbidden(f"The built-in role definition '{guid}' cannot be deleted.", "BuiltInRoleCannotBeModified")
-    role = find_visible_role(request, guid)
-    if role is None:
+    if find_visible_role(request, guid) is None:
         return ArmResponse(204)
-    _authorize_assignable_scopes(request, role, "delete")
     repo = repository(request)
     with request.services.store.tx() as conn:
-        if repo.store.count("role_assignments", conn, role_definition_id=guid):
+        repo.lock(conn)
+        role = repo.find_role(guid, conn)
+        if role is None:
+            return ArmResponse(204)
+        assigned = repo.assignments(conn, role_definition_id=guid)
+        _authorize_role_change(request, "delete", [*role.assignable_scopes, *(a.scope for a in assigned)])
+        if assigned:
             raise Conflict(
                 "There are existing role assignments referencing role (code: RoleDefinitionHasAssignments).",
                 "RoleDefinitionHasAssignments",
@@ -251,14 +262,32 @@ def _assignable_scope(request: ArmRequest, scope: str, tenant: str) -> str:
     return parsed.text
 
 
-def _authorize_assignable_scopes(request: ArmRequest, role: RoleDefinition, verb: str) -> None:
-    """Changing a custom role needs the right at every scope it is assignable at, not only at
-    the scope in the URL (the protocol checked that one)."""
+def _authorize_role_change(request: ArmRequest, verb: str, at: list[str]) -> None:
+    """Changing a custom role needs the right at every scope it reaches (assignable or assigned,
+    before and after the change), not only at the scope in the URL (the protocol checked that one)."""
     action = f"{TYPE}/{verb}"
     principal = request.principal
-    for scope in role.assignable_scopes:
+    checked: set[str] = set()
+    for scope in at:
+        if scopes.key(scope) in checked:
+            continue
+        checked.add(scopes.key(scope))
         if not request.services.authorizer.check(principal, action, scope, principal.tenant_id).allowed:
             raise authorization_failed(principal.app_id or principal.object_id, principal.object_id, action, scope)
+
+
+def _check_no_orphans(role: RoleDefinition, current: RoleDefinition | None, assigned: list[RoleAssignment]) -> None:
+    """Azure refuses to take away an assignable scope that still holds assignments of the role."""
+    for assignment in assigned:
+        if role.assignable_at(assignment.scope_key):
+            continue
+        before = current.assignable_scopes if current is not None else ()
+        removed = next((s for s in before if scopes.covers(scopes.key(s), assignment.scope_key)), assignment.scope)
+        raise BadRequest(
+            f"Role assignments found under scope '{removed}' which is being removed. Removing this scope from the "
+            "role will orphan these assignments. Delete these assignments before removing the scope.",
+            "RoleScopeBeingRemovedContainsAssignments",
+        )
 
 
 def endpoints() -> list[Endpoint]:

@@ -424,7 +424,9 @@ class Store:
                 for t in STATE_TABLES
             }
 
-    def import_state(self, state: dict[str, Sequence[Row]]) -> None:
+    def import_state(self, state: dict[str, Sequence[Row]], then: Callable[[Connection], None] | None = None) -> None:
+        """Replace all state with ``state``; ``then`` runs last in the same transaction (what
+        caches the imported rows make stale says so there)."""
         unknown = set(state) - {t.name for t in STATE_TABLES}
         if unknown:
             raise ValueError(f"unknown tables in snapshot: {', '.join(sorted(unknown))}")
@@ -442,6 +444,8 @@ class Store:
                     if "seq" in t.c:
                         after = func.coalesce(select(func.max(t.c.seq)).scalar_subquery(), 0) + 1
                         c.execute(select(func.setval(func.pg_get_serial_sequence(t.name, "seq"), after, False)))
+            if then is not None:
+                then(c)
 
     def wipe_state(self, conn: Connection | None = None) -> None:
         with self._conn(conn) as c:
