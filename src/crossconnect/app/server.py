@@ -15,15 +15,22 @@ from rich.console import Console
 from crossconnect.app import http_protocol
 from crossconnect.app.application import build_app, build_runtime
 from crossconnect.app.certificates import ensure_certificates
-from crossconnect.app.config import ServerConfig
-from crossconnect.app.data_dir import make_private, write_private
+from crossconnect.app.config import ConfigError, ServerConfig
+from crossconnect.app.data_dir import KeyFileError, make_private, write_private
 from crossconnect.app.seed import CUSTOMER_SUBSCRIPTION, PROVIDER_SUBSCRIPTION
+from crossconnect.identity.keys import KeyEncryptionKeyMismatch
 
 SERVER_FILE = "server.json"
 
 
 class DataDirLocked(RuntimeError):
     pass
+
+
+# What makes ``serve`` refuse to start with one line (the command line catches exactly these): a
+# data dir held by another process, a bad flag, an unreadable key file, or a key-encryption key
+# that cannot open the signing keys stored in the database.
+STARTUP_REFUSALS: tuple[type[Exception], ...] = (DataDirLocked, ConfigError, KeyFileError, KeyEncryptionKeyMismatch)
 
 
 def lock_data_dir(data_dir: Path) -> IO[str]:

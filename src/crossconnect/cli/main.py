@@ -96,11 +96,9 @@ def serve(
 
     from crossconnect.app.config import ConfigError
     from crossconnect.app.config import public_url as check_public_url
-    from crossconnect.app.data_dir import KeyFileError
     from crossconnect.app.preflight import StartupError, describe_database_error, prepare
-    from crossconnect.app.server import DataDirLocked
+    from crossconnect.app.server import STARTUP_REFUSALS
     from crossconnect.app.server import serve as run
-    from crossconnect.identity.keys import KeyEncryptionKeyMismatch
 
     try:
         config = ServerConfig(
@@ -122,7 +120,7 @@ def serve(
         raise fail(str(exc)) from None
     try:
         run(config, err, listener)
-    except (DataDirLocked, ConfigError, KeyFileError, KeyEncryptionKeyMismatch) as exc:
+    except STARTUP_REFUSALS as exc:
         raise fail(str(exc)) from None
     except DBAPIError as exc:  # the database went away between the check and the migration
         raise fail(describe_database_error(database or f"sqlite:///{data_dir / 'crossconnect.db'}", exc)) from None
