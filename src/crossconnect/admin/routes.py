@@ -6,7 +6,6 @@ operator principal (its own tenant, its own credential).
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -19,6 +18,7 @@ from starlette.routing import Route
 
 from crossconnect.arm.errors import ArmError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from crossconnect.arm.features import CATALOG, feature_state, find_feature, set_feature_state
+from crossconnect.arm.http import decode_body
 from crossconnect.arm.providers import set_registration
 from crossconnect.authz.repository import RbacRepository
 from crossconnect.authz.roles import OWNER
@@ -137,10 +137,7 @@ class AdminApi:
         raw = await request.body()
         if not raw:
             return {}
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise BadRequest("The request body is not valid JSON.", "InvalidRequestFormat") from None
+        data = decode_body(raw)
         if not isinstance(data, dict):
             raise BadRequest("The request body must be a JSON object.", "InvalidRequestContent")
         return data

@@ -7,9 +7,12 @@ from datetime import UTC, datetime
 
 from starlette.responses import JSONResponse
 
+from crossconnect.untrusted import printable
+
 
 class AadError(Exception):
     def __init__(self, status: int, error: str, code: int, description: str) -> None:
+        description = printable(description)  # an echoed value must not break the response
         super().__init__(description)
         self.status, self.error, self.code, self.description = status, error, code, description
 
