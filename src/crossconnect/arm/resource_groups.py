@@ -12,9 +12,8 @@ from crossconnect.arm.api_versions import RESOURCES_VERSIONS, ApiVersions
 from crossconnect.arm.bodies import ArmModel, parse
 from crossconnect.arm.errors import ArmError, BadRequest, Conflict, resource_group_not_found
 from crossconnect.arm.http import ArmRequest
+from crossconnect.arm.names import RESOURCE_GROUP
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
-
-_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.()")
 
 
 class ResourceGroupBody(ArmModel):
@@ -67,6 +66,7 @@ class ResourceGroups(ResourceType):
     list_templates = ("/subscriptions/{subscriptionId}/resourceGroups",)
     api_versions = ApiVersions.of(RESOURCES_VERSIONS)
     put_is_long_running = False
+    name_rule = RESOURCE_GROUP
 
     def action(self, verb: str) -> str:
         return f"Microsoft.Resources/subscriptions/resourceGroups/{verb}"
@@ -74,7 +74,7 @@ class ResourceGroups(ResourceType):
     def not_found(self, request: ArmRequest) -> ArmError:
         return resource_group_not_found(request.params["resourceGroupName"])
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         body = row["body"]
         out: dict[str, Any] = {
             "id": row["id"],
@@ -92,13 +92,6 @@ class ResourceGroups(ResourceType):
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
         model = parse(ResourceGroupBody, body, "ResourceGroup")
         name = request.params["resourceGroupName"]
-        if len(name) > 90 or not set(name) <= _NAME_CHARS or name.endswith("."):
-            raise BadRequest(
-                f"Resource group name '{name}' is invalid. It can include alphanumeric, underscore, parentheses, "
-                "hyphen, period (except at end), and Unicode characters that match the allowed characters.",
-                "InvalidResourceGroupName",
-                target="resourceGroupName",
-            )
         location = normalize_location(model.location)
         if not location:
             raise BadRequest(

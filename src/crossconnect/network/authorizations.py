@@ -13,7 +13,7 @@ from crossconnect.arm.bodies import ArmModel, parse
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
 from crossconnect.network.circuits import ExpressRouteCircuits
-from crossconnect.network.common import NAMESPACE, versions
+from crossconnect.network.common import NAMES, NAMESPACE, versions
 
 
 class AuthorizationProperties(ArmModel):
@@ -53,8 +53,9 @@ class CircuitAuthorizations(ResourceType):
     api_versions = versions("expressRouteCircuits/authorizations")
     namespace = NAMESPACE
     parent = ExpressRouteCircuits
+    name_rule = NAMES
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         circuit_id = row["id"].rsplit("/authorizations/", 1)[0]
         return render_authorization(row, circuit_id)
 

@@ -13,7 +13,7 @@ from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
 from crossconnect.network import peering_record, route_filters, troubleshooting
 from crossconnect.network.circuits import ExpressRouteCircuits
-from crossconnect.network.common import NAMESPACE, versions
+from crossconnect.network.common import NAMES, NAMESPACE, versions
 
 
 class PeeringRecordType(ResourceType):
@@ -25,12 +25,15 @@ class PeeringRecordType(ResourceType):
     def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:
         raise NotImplementedError
 
-    def parent_id(self, request: ArmRequest, circuit: Row) -> str:
+    def parent_id(self, request: ArmRequest, circuit: Row, conn: Connection | None = None) -> str:
         return str(circuit["id"])
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
-        circuit = self.store.get_resource(row["parent_key"])
-        return peering_record.render(row, self.view, self.parent_id(request, circuit or {}), circuit)
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
+        circuit = self.store.get_resource(row["parent_key"], conn)
+        parent_id = (
+            self.parent_id(request, circuit, conn) if circuit is not None else row["id"].rsplit("/peerings/", 1)[0]
+        )
+        return peering_record.render(row, self.view, parent_id, circuit)
 
     def operation_location(self, row: Row) -> str:
         circuit = self.store.get_resource(row["parent_key"])
@@ -67,7 +70,8 @@ class PeeringRecordType(ResourceType):
         if row is None:
             return None
         circuit = self.store.get_resource(row["parent_key"], conn)
-        assert circuit is not None
+        if circuit is None:  # removed with its circuit meanwhile: nothing left to program
+            return None
         props = peering_record.settle_prefix_state(self.store, row["body"]["properties"], conn)
         props["provisioningState"] = "Succeeded"
         # The operation completes only after both MSEEs are programmed for the new configuration.
@@ -89,7 +93,8 @@ class PeeringRecordType(ResourceType):
             if peering is None:
                 raise self.not_found(request)
             circuit = self.store.get_resource(peering["parent_key"])
-            assert circuit is not None
+            if circuit is None:
+                raise self.not_found(request)
             return ArmResponse(200, troubleshooting.peering_counters(self.store, circuit, peering))
 
         stats_endpoint = Endpoint(
@@ -109,6 +114,7 @@ class CircuitPeerings(PeeringRecordType):
     list_templates = (ExpressRouteCircuits.item_template + "/peerings",)
     api_versions = versions("expressRouteCircuits/peerings")
     namespace = NAMESPACE
+    name_rule = NAMES
     parent = ExpressRouteCircuits
 
     def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:

@@ -23,7 +23,7 @@ from crossconnect.arm.resource_groups import ensure_group, normalize_location
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
 from crossconnect.fabric import placement as fabric
 from crossconnect.network import catalog, peering_record
-from crossconnect.network.common import NAMESPACE, internal, props, versions
+from crossconnect.network.common import NAMES, NAMESPACE, internal, props, versions
 
 SKU_TIERS = ("Standard", "Premium", "Basic", "Local")
 SKU_FAMILIES = ("MeteredData", "UnlimitedData")
@@ -190,12 +190,13 @@ class ExpressRouteCircuits(ResourceType):
     )
     api_versions = versions("expressRouteCircuits")
     namespace = NAMESPACE
+    name_rule = NAMES
 
     # -- rendering -------------------------------------------------------------------------
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         body = row["body"]
         p = dict(body["properties"])
-        children = self.store.find_all("resources", parent_key=row["key"])
+        children = self.store.find_all("resources", conn, parent_key=row["key"])
         peerings = [c for c in children if c["type_key"].endswith("/peerings")]
         authorizations = [c for c in children if c["type_key"].endswith("/authorizations")]
         from crossconnect.network.authorizations import render_authorization
@@ -388,7 +389,8 @@ class ExpressRouteCircuits(ResourceType):
             from crossconnect.network import troubleshooting
 
             circuit = self.load(request)
-            assert circuit is not None
+            if circuit is None:
+                raise self.not_found(request)
             return ArmResponse(200, troubleshooting.circuit_counters(self.store, circuit))
 
         return [

@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from crossconnect.arm.api_versions import NETWORK_VERSIONS, ApiVersions
+from crossconnect.arm.names import word_name_rule
 
 NAMESPACE = "Microsoft.Network"
+# The Microsoft.Network resource provider's naming rule, declared by each of its types: 1-80 word
+# characters, '.', '-', '_', beginning with a word character, ending with one or with '_'.
+NAMES = word_name_rule(80)
 
 
 def versions(provider_type: str, since: str = "2015-06-15") -> ApiVersions:

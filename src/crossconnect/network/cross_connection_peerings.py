@@ -3,15 +3,13 @@ records stored under the customer's circuit (lastModifiedBy: ServiceProvider).""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection
 
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import Row, render_template
 from crossconnect.network import peering_record
 from crossconnect.network.circuit_peerings import PeeringRecordType
-from crossconnect.network.common import NAMESPACE, internal, versions
+from crossconnect.network.common import NAMES, NAMESPACE, internal, versions
 from crossconnect.network.cross_connections import ExpressRouteCrossConnections
 
 
@@ -22,19 +20,22 @@ class CrossConnectionPeerings(PeeringRecordType):
     api_versions = versions("expressRouteCrossConnections/peerings", since="2018-02-01")
     namespace = NAMESPACE
     parent = ExpressRouteCrossConnections
+    name_rule = NAMES
     modified_by = "ServiceProvider"
     view = "crossConnection"
 
     def cross_connection(self, request: ArmRequest, conn: Connection | None = None) -> Row:
         xc_type = self.registry.get(ExpressRouteCrossConnections)
-        row = self.store.get_resource(render_template(ExpressRouteCrossConnections.item_template, request.params), conn)
+        row = xc_type.load(request, conn)  # None too when its circuit record is gone
         if row is None:
             raise xc_type.not_found(request)
         return row
 
     def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:
+        xc_type = self.registry.get(ExpressRouteCrossConnections)
         circuit = self.store.get_resource(internal(self.cross_connection(request, conn))["circuitKey"], conn)
-        assert circuit is not None
+        if circuit is None:
+            raise xc_type.not_found(request)
         return circuit
 
     def key(self, request: ArmRequest) -> str:
@@ -44,8 +45,8 @@ class CrossConnectionPeerings(PeeringRecordType):
             return render_template(self.item_template, request.params).lower()
         return f"{internal(xc)['circuitKey']}/peerings/{request.params['peeringName'].lower()}"
 
-    def parent_id(self, request: ArmRequest, circuit: Row) -> str:
-        return str(self.cross_connection(request)["id"])
+    def parent_id(self, request: ArmRequest, circuit: Row, conn: Connection | None = None) -> str:
+        return str(self.cross_connection(request, conn)["id"])
 
     def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
         circuit = self.circuit(request)
@@ -56,6 +57,3 @@ class CrossConnectionPeerings(PeeringRecordType):
     def check_scope(self, request: ArmRequest) -> None:
         self.registry.get(ExpressRouteCrossConnections).check_scope(request)
         self.cross_connection(request)
-
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
-        return super().render(request, row)

@@ -11,7 +11,7 @@ from crossconnect.arm.bodies import parse
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
 from crossconnect.network import route_filters
-from crossconnect.network.common import NAMESPACE, versions
+from crossconnect.network.common import NAMES, NAMESPACE, versions
 from crossconnect.network.route_filters import RouteFilters
 
 
@@ -22,8 +22,9 @@ class RouteFilterRules(ResourceType):
     api_versions = versions("routeFilters/routeFilterRules", since="2016-12-01")
     namespace = NAMESPACE
     parent = RouteFilters
+    name_rule = NAMES
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         return route_filters.render_rule(row)
 
     def operation_location(self, row: Row) -> str:

@@ -28,7 +28,7 @@ from crossconnect.arm.resource_groups import normalize_location
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
 from crossconnect.network import bgp_service_communities as bgp
 from crossconnect.network import peering_record
-from crossconnect.network.common import NAMESPACE, versions
+from crossconnect.network.common import NAMES, NAMESPACE, versions
 from crossconnect.store import Store
 
 FILTER_TYPE = "microsoft.network/routefilters"
@@ -37,7 +37,6 @@ JOIN_ACTION = "Microsoft.Network/routeFilters/join/action"
 _FILTER_ID = re.compile(
     r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Network/routeFilters/([^/]+)$", re.IGNORECASE
 )
-_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
 
 # (filter id, tenant of the filter's subscription) -> may the caller link to it
 Joiner = Callable[[str, str], bool]
@@ -78,14 +77,9 @@ class FilterBody(TrackedResourceBody):
 def check_rule_name(name: str | None, target: str) -> str:
     if not name:
         raise invalid_content(f"Required property 'name' not found in JSON. Path '{target}'.", target)
-    if not _NAME.match(name):
-        raise BadRequest(
-            f"The rule name '{name}' is invalid: use 1-80 letters, digits, underscores, periods or hyphens, starting "
-            "with a letter or digit and ending with a letter, digit or underscore.",
-            "InvalidResourceName",
-            target=target,
-        )
-    return name
+    if not isinstance(name, str):
+        raise invalid_content(f"Error converting value {name!r} to type 'String'. Path '{target}'.", target)
+    return NAMES.check(name, target)
 
 
 def validate_rule(
@@ -359,15 +353,14 @@ class RouteFilters(ResourceType):
     )
     api_versions = versions("routeFilters", since="2016-12-01")
     namespace = NAMESPACE
+    name_rule = NAMES
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
-        return render_filter(self.store, row, expand=bool(request.query.get("$expand")))
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
+        return render_filter(self.store, row, expand=bool(request.query.get("$expand")), conn=conn)
 
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
         model = parse(FilterBody, body, "RouteFilter")
         name = self.name(request)
-        if existing is None and not _NAME.match(name):
-            raise BadRequest(f"The route filter name '{name}' is invalid.", "InvalidResourceName", target="name")
         location = normalize_location(model.location or "")
         if not location:
             if existing is None:
@@ -440,7 +433,7 @@ class RouteFilters(ResourceType):
         return super().delete(request, existing, conn)
 
 
-def render_filter(store: Store, row: Row, *, expand: bool = False) -> dict[str, Any]:
+def render_filter(store: Store, row: Row, *, expand: bool = False, conn: Connection | None = None) -> dict[str, Any]:
     body = row["body"]
     out: dict[str, Any] = {
         "name": row["name"],
@@ -453,19 +446,21 @@ def render_filter(store: Store, row: Row, *, expand: bool = False) -> dict[str, 
         out["tags"] = body["tags"]
     out["properties"] = {
         "provisioningState": body["properties"].get("provisioningState", "Succeeded"),
-        "rules": [render_rule(r) for r in rules_of(store, row["key"])],
-        "peerings": _back_references(store, row, "ipv4", expand),
-        "ipv6Peerings": _back_references(store, row, "ipv6", expand),
+        "rules": [render_rule(r) for r in rules_of(store, row["key"], conn)],
+        "peerings": _back_references(store, row, "ipv4", expand, conn),
+        "ipv6Peerings": _back_references(store, row, "ipv6", expand, conn),
     }
     return out
 
 
-def _back_references(store: Store, row: Row, family: Family, expand: bool) -> list[dict[str, Any]]:
+def _back_references(
+    store: Store, row: Row, family: Family, expand: bool, conn: Connection | None = None
+) -> list[dict[str, Any]]:
     """The peerings attaching the filter for ``family``: ids, or whole peerings with ``$expand``."""
     out = []
-    for peering in attached_peerings(store, row["key"], family=family):
+    for peering in attached_peerings(store, row["key"], conn, family=family):
         if expand:
-            circuit = store.get_resource(peering["parent_key"])
+            circuit = store.get_resource(peering["parent_key"], conn)
             circuit_id = circuit["id"] if circuit else peering["id"].rsplit("/peerings/", 1)[0]
             out.append(peering_record.render(peering, "circuit", circuit_id, circuit))
         else:
