@@ -195,3 +195,19 @@ def test_a_continuation_token_past_any_integer(server: Server) -> None:
         r = c.get(f"/subscriptions/{server.subscription('customer')}/resourceGroups",
                   params={"api-version": RESOURCES_API, "$skiptoken": token})  # fmt: skip
         arm(r, 400, "InvalidContinuationToken")
+
+
+def test_nul_in_a_device_code_request(server: Server) -> None:
+    """The store refuses the NUL; Azure AD's envelope says so (the handler of app/application.py)."""
+    azure_cli = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+    with httpx.Client(base_url=server.base_url, verify=server.tls()) as c:
+        r = c.post(
+            f"/{server.env['tenant_id']}/oauth2/v2.0/devicecode", data={"client_id": azure_cli, "scope": "a\x00"}
+        )
+        assert r.status_code == 400, r.text
+        assert (r.json()["error"], r.json()["error_codes"]) == ("invalid_request", [9002313])
+        assert "NUL" in r.json()["error_description"]
+        r = c.post(
+            f"/{server.env['tenant_id']}/oauth2/v2.0/devicecode", data={"client_id": azure_cli, "scope": "openid"}
+        )
+        assert r.status_code == 200, r.text
