@@ -13,14 +13,15 @@ import pytest
 ALLOWED = {
     "cli": {"app"},
     "limits": set(),  # request size limits every HTTP surface shares (a leaf module)
+    "untrusted": set(),  # decoding untrusted JSON and text once for every layer (a leaf module)
     "app": {"admin", "arm", "authz", "fabric", "identity", "network", "portal", "resources", "store", "limits"},
     "admin": {"arm", "authz", "identity", "resources", "store", "limits"},
     "portal": {"identity"},
     "network": {"arm", "authz", "fabric", "identity", "resources", "store"},
     "resources": {"arm", "authz", "identity", "store"},
-    "arm": {"authz", "identity", "store", "limits"},
+    "arm": {"authz", "identity", "store", "limits", "untrusted"},
     "authz": {"identity", "store"},
-    "identity": {"store", "limits"},
+    "identity": {"store", "limits", "untrusted"},
     "fabric": {"store"},
     "store": set(),
 }

@@ -6,7 +6,6 @@ operator principal (its own tenant, its own credential).
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crossconnect.arm.errors import ArmError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
-from crossconnect.arm.http import payload_too_large
+from crossconnect.arm.http import decode_body, payload_too_large
 from crossconnect.authz.repository import RbacRepository
 from crossconnect.authz.roles import OWNER
 from crossconnect.identity.tokens import ARM_AUDIENCES, Principal, TokenError, TokenService
@@ -145,10 +144,7 @@ class AdminApi:
             raise payload_too_large(exc) from None
         if not raw:
             return {}
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise BadRequest("The request body is not valid JSON.", "InvalidRequestFormat") from None
+        data = decode_body(raw)
         if not isinstance(data, dict):
             raise BadRequest("The request body must be a JSON object.", "InvalidRequestContent")
         return data

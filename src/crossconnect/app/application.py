@@ -22,7 +22,7 @@ from crossconnect.app import seed as seeding
 from crossconnect.app.config import ServerConfig
 from crossconnect.app.data_dir import key_encryption_key, make_private
 from crossconnect.arm.assembly import build_router
-from crossconnect.arm.errors import ArmError
+from crossconnect.arm.errors import ArmError, stored_value_refused
 from crossconnect.arm.operations import OperationEngine
 from crossconnect.arm.protocol import ArmProtocol
 from crossconnect.arm.resource_type import TypeRegistry
@@ -34,7 +34,8 @@ from crossconnect.authz.repository import RbacRepository
 from crossconnect.fabric import faults
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import AadEndpoints
-from crossconnect.identity.graph import GraphApi
+from crossconnect.identity.errors import AadError
+from crossconnect.identity.graph import GraphApi, GraphError
 from crossconnect.identity.keys import KeyEncryptionKeyMismatch, SigningKeys
 from crossconnect.identity.signin import UserSignIn
 from crossconnect.identity.tokens import TokenService
@@ -46,7 +47,7 @@ from crossconnect.portal import routes as portal
 from crossconnect.resources import registration as resources
 from crossconnect.resources.metadata import metadata_endpoints
 from crossconnect.resources.providers import is_registered
-from crossconnect.store import Store, database_url
+from crossconnect.store import InvalidValue, Store, database_url
 
 log = logging.getLogger("crossconnect")
 
@@ -186,9 +187,30 @@ def build_app(runtime: Runtime) -> FrontDoor:
         *admin.routes(),
         Route("/{path:path}", protocol, methods=ALL_METHODS),  # unknown paths: ARM's 404
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={BodyTooLarge: _body_too_large})
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={BodyTooLarge: _body_too_large, InvalidValue: refused_value},
+    )
     app.state.runtime = runtime
     return FrontDoor(protocol, app)
+
+
+def refused_value(request: Request, exc: Exception) -> Response:
+    """A value the store refused (``store.InvalidValue``) from an endpoint Starlette serves: a 400
+    in the envelope of the endpoint's family, never a 500. (ARM answers it in arm/protocol.py.)"""
+    problem = getattr(exc, "problem", str(exc))
+    path = request.url.path
+    if path.startswith(("/v1.0/", "/beta/")):
+        return GraphError(
+            400, "Request_BadRequest", f"Invalid value specified: a value of this request {problem}."
+        ).response(request)
+    if path.startswith("/_crossconnect/"):
+        error = stored_value_refused(exc if isinstance(exc, ValueError) else ValueError(problem))
+        return JSONResponse(error.body(), error.status)
+    return AadError(
+        400, "invalid_request", 9002313, f"Invalid request. Request is malformed or invalid: a value {problem}."
+    ).response()
 
 
 def _injected_failure(runtime: Runtime, op: dict[str, Any]) -> None:

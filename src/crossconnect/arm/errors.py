@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from crossconnect.untrusted import printable
+
 
 class ArmError(Exception):
     status = 500
@@ -19,6 +21,7 @@ class ArmError(Exception):
         details: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
+        message = printable(message)  # an echoed value must not break the response (operator API, JSONResponse)
         super().__init__(message)
         self.code = code or self.default_code
         self.message = message
@@ -90,6 +93,19 @@ def invalid_content(message: str, target: str) -> BadRequest:
         f"The request content was invalid and could not be deserialized: '{message}'",
         "InvalidRequestContent",
         target=target,
+    )
+
+
+def stored_value_refused(exc: ValueError) -> BadRequest:
+    """A request value the store cannot keep (``store.InvalidValue``: NUL, a lone surrogate, text
+    longer than its column), as ARM's InvalidRequestContent. Nothing was written."""
+    problem = getattr(exc, "problem", str(exc))
+    column = getattr(exc, "column", "")
+    return BadRequest(
+        f"The request content was invalid and could not be deserialized: 'A value of this request {problem} and "
+        "cannot be stored.'",
+        "InvalidRequestContent",
+        target=column.split(".", 1)[1] if column.startswith(("body.", "value.")) else None,
     )
 
 

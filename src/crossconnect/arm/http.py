@@ -11,11 +11,29 @@ from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from crossconnect.identity.tokens import Principal
 from crossconnect.limits import MAX_BODY, BodyTooLarge
+from crossconnect.untrusted import Rejected, decode_json
 
 if TYPE_CHECKING:
     from crossconnect.arm.services import ArmServices
 
-__all__ = ["MAX_BODY", "ArmRequest", "ArmResponse", "Endpoint", "check_body_size", "payload_too_large"]
+__all__ = [
+    "MAX_BODY",
+    "ArmRequest",
+    "ArmResponse",
+    "Endpoint",
+    "check_body_size",
+    "decode_body",
+    "encode_json",
+    "payload_too_large",
+]
+
+# one encoder for every ARM response (json.dumps(separators=...) would build one per call); ASCII
+# output, and no NaN or Infinity, which are not JSON
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
+def encode_json(body: Any) -> bytes:
+    return _ENCODER.encode(body).encode()
 
 
 @dataclass
@@ -62,15 +80,7 @@ class ArmRequest:
                 "Only 'application/json' is supported.",
                 "UnsupportedMediaType",
             )
-        try:
-            return json.loads(self.body_bytes)
-        except (ValueError, UnicodeDecodeError) as exc:
-            detail = str(exc)
-            raise BadRequest(
-                "Cannot parse the request.",
-                "InvalidRequestFormat",
-                details=[{"code": "InvalidJson", "message": f"The request body is not valid JSON: {detail}."}],
-            ) from None
+        return decode_body(self.body_bytes)
 
     def url_for(self, path: str, **query: str) -> str:
         """An absolute URL on this server that carries the api-version of this request."""
@@ -78,6 +88,28 @@ class ArmRequest:
 
         q = {"api-version": self.api_version, **query}
         return f"{self.base_url}{path}?{urlencode(q)}"
+
+
+def decode_body(raw: bytes) -> Any:
+    """A JSON request body, or ARM's error: InvalidRequestFormat when it is not JSON (syntax,
+    encoding, nesting), InvalidRequestContent naming the value that cannot be kept (NUL, a lone
+    surrogate, a number that is not finite). The ARM endpoints and the operator API use it."""
+    try:
+        return decode_json(raw)
+    except Rejected as exc:
+        if exc.malformed:
+            raise BadRequest(
+                "Cannot parse the request.",
+                "InvalidRequestFormat",
+                details=[{"code": "InvalidJson", "message": f"The request body is not valid JSON: {exc.reason}."}],
+            ) from None
+        where = f" Path '{exc.path}'." if exc.path else ""
+        raise BadRequest(
+            f"The request content was invalid and could not be deserialized: '{exc.reason[0].upper()}"
+            f"{exc.reason[1:]}.{where}'",
+            "InvalidRequestContent",
+            target=exc.path or None,
+        ) from None
 
 
 def payload_too_large(exc: BodyTooLarge) -> PayloadTooLarge:

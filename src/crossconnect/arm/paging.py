@@ -26,10 +26,16 @@ def _encode(seq: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"s": seq}).encode()).decode().rstrip("=")
 
 
+_MAX_SEQ = 2**63 - 1  # what an integer column holds on both backends
+
+
 def _decode(token: str) -> int:
     try:
         padded = token + "=" * (-len(token) % 4)
-        return int(json.loads(base64.urlsafe_b64decode(padded))["s"])
+        seq = json.loads(base64.urlsafe_b64decode(padded))["s"]
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= _MAX_SEQ:
+            raise ValueError(seq)
+        return seq
     except (ValueError, KeyError, TypeError):
         raise BadRequest(f"The continuation token '{token}' is invalid.", "InvalidContinuationToken") from None
 

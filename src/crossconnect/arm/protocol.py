@@ -7,11 +7,9 @@ and middleware cost more per request than the rest of a resource GET (see bench/
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from random import getrandbits
-from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
@@ -24,26 +22,22 @@ from crossconnect.arm.errors import (
     NotFound,
     Unauthorized,
     authorization_failed,
+    stored_value_refused,
     subscription_not_found,
 )
-from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint, check_body_size, payload_too_large
+from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint, check_body_size, encode_json, payload_too_large
 from crossconnect.arm.routing import Router
 from crossconnect.arm.services import ArmServices
 from crossconnect.identity.tokens import ARM_AUDIENCES, Principal, TokenError
 from crossconnect.limits import BodyTooLarge, limited_receive
-from crossconnect.store import Store
+from crossconnect.store import InvalidValue, Store
 
 log = logging.getLogger("crossconnect.arm")
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))  # json.dumps(separators=...) builds one per call
 _JSON = (b"content-type", b"application/json")
 _READS_LEFT = (b"x-ms-ratelimit-remaining-subscription-reads", b"11999")
 _WRITES_LEFT = (b"x-ms-ratelimit-remaining-subscription-writes", b"1199")
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
-
-
-def _json(body: Any) -> bytes:
-    return _ENCODER.encode(body).encode()
 
 
 def new_request_id() -> str:
@@ -127,6 +121,8 @@ class ArmProtocol:
                 result = await self._handle(scope, receive, headers)
             except (ArmError, _Disconnected):
                 raise
+            except InvalidValue as exc:  # the store's last line: a value neither backend can keep
+                raise stored_value_refused(exc) from None
             except Exception:
                 log.exception("unhandled error on %s %s", method, scope["path"])
                 raise ArmError(
@@ -142,14 +138,14 @@ class ArmProtocol:
                     f'error_description="{exc.message.replace(chr(34), chr(39))}"'
                 )
             log.info("%s %s -> %s %s", method, scope["path"], exc.status, exc.code)
-            await _respond(send, exc.status, response_headers, extra, _json(exc.body()), json=True)
+            await _respond(send, exc.status, response_headers, extra, encode_json(exc.body()), json=True)
             return
         if result.body is None:
             await _respond(send, result.status, response_headers, result.headers, b"")
         elif method == "HEAD":  # HEAD answers 204 (exists) or the error status
             await _respond(send, 204 if result.status == 200 else result.status, response_headers, result.headers, b"")
         else:
-            await _respond(send, result.status, response_headers, result.headers, _json(result.body), json=True)
+            await _respond(send, result.status, response_headers, result.headers, encode_json(result.body), json=True)
 
     async def _handle(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> ArmResponse:
         principal = self._authenticate(headers)

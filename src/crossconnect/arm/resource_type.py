@@ -27,7 +27,8 @@ from crossconnect.arm.errors import (
     resource_group_not_found,
     resource_not_found,
 )
-from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
+from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint, encode_json
+from crossconnect.arm.names import ARM_RESOURCE, NameRule
 from crossconnect.arm.paging import page
 from crossconnect.arm.routing import Router
 from crossconnect.store import Store
@@ -72,6 +73,9 @@ class ResourceType:
     # lists only 200/202 (resource groups).
     finished_delete_status: ClassVar[int] = 204
     parent: ClassVar[type[ResourceType] | None] = None
+    # what a new resource of this type may be called (Azure Resource Manager's rule unless the
+    # type's family has its own: resource groups, the Microsoft.Network types)
+    name_rule: ClassVar[NameRule] = ARM_RESOURCE
 
     def __init__(self, store: Store, registry: TypeRegistry) -> None:
         self.store = store
@@ -99,7 +103,9 @@ class ResourceType:
     def load(self, request: ArmRequest, conn: Connection | None = None) -> Row | None:
         return self.store.get_resource(self.key(request), conn)
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
+        """The resource as ARM shows it. A write renders its result inside its own transaction
+        (``conn``), so a resource that cannot be shown is never stored."""
         body = dict(row["body"])
         out: dict[str, Any] = {"id": row["id"], "name": row["name"], "type": self.type_name}
         out["etag"] = row["etag"]
@@ -335,6 +341,8 @@ def register(router: Router, rtype: ResourceType) -> None:
             running = ops.in_progress(rtype.key(request))
             if running is not None:
                 raise another_operation_in_progress(request, running)
+        else:
+            rtype.name_rule.check(rtype.name(request))
         body = request.json_body()
         store = request.services.store
         with store.tx() as conn:
@@ -360,13 +368,12 @@ def register(router: Router, rtype: ResourceType) -> None:
                     resource_type=rtype.type_name,
                     payload=write.payload,
                 )
-        stored = store.get_resource(write.row["key"])
-        assert stored is not None
+            stored, rendered = _render_stored(rtype, request, write.row["key"], conn)
         headers = {"ETag": stored["etag"]}
         if op is not None:
             headers.update(ops.headers_for(request, op, location=False, async_operation=True))
         status = 201 if write.created and not rtype.put_always_200 else 200
-        return ArmResponse(status, rtype.render(request, stored), headers)
+        return ArmResponse(status, rendered, headers)
 
     async def patch_item(request: ArmRequest) -> ArmResponse:
         rtype.check_scope(request)
@@ -382,9 +389,8 @@ def register(router: Router, rtype: ResourceType) -> None:
             assert write.row is not None
             if not store.put_resource(write.row, conn, expected_etag=existing["etag"]):
                 raise PreconditionFailed("The resource was changed by another request; retry.", "PreconditionFailed")
-        stored = store.get_resource(write.row["key"])
-        assert stored is not None
-        return ArmResponse(200, rtype.render(request, stored), {"ETag": stored["etag"]})
+            stored, rendered = _render_stored(rtype, request, write.row["key"], conn)
+        return ArmResponse(200, rendered, {"ETag": stored["etag"]})
 
     async def delete_item(request: ArmRequest) -> ArmResponse:
         rtype.check_scope(request)
@@ -444,6 +450,17 @@ def register(router: Router, rtype: ResourceType) -> None:
     for endpoint in rtype.extra_endpoints():
         router.add(endpoint)
     _ = time  # keep import for strategies that subclass and need it
+
+
+def _render_stored(rtype: ResourceType, request: ArmRequest, key: str, conn: Connection) -> tuple[Row, Any]:
+    """Render what a write stored, before it commits: a resource that cannot be shown (or
+    encoded as JSON) makes the write fail instead of every later read."""
+    stored = rtype.store.get_resource(key, conn)
+    if stored is None:
+        raise ArmError("The resource written by this request could not be read back.", "InternalServerError")
+    rendered = rtype.render(request, stored, conn)
+    encode_json(rendered)
+    return stored, rendered
 
 
 def _is_transient(row: Row) -> bool:

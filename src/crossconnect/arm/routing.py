@@ -1,5 +1,7 @@
 """Matching request paths against operation templates (literal segments case-insensitive).
 
+Paths are decoded exactly once, by the HTTP server (uvicorn's ``scope["path"]``).
+
 A template segment ``{name}`` matches one path segment. One segment per template may be
 ``{name:path}``: it matches zero or more segments, joined with ``/`` (extension resources such
 as role assignments live below any scope: subscription, resource group or resource).
@@ -8,13 +10,14 @@ as role assignments live below any scope: subscription, resource group or resour
 from __future__ import annotations
 
 from collections import defaultdict
-from urllib.parse import unquote
 
 from crossconnect.arm.http import Endpoint
 
 
 def split(path: str) -> list[str]:
-    return [unquote(s) for s in path.strip("/").split("/") if s != ""]
+    """The segments of a path the server already decoded (the ASGI ``path``). They are not decoded
+    again: ``a%252Fx`` arrives as the name ``a%2Fx`` (which no name rule allows), never as ``a/x``."""
+    return [s for s in path.strip("/").split("/") if s != ""]
 
 
 def _is_param(segment: str) -> bool:

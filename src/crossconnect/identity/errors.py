@@ -10,12 +10,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from crossconnect.limits import BodyTooLarge
+from crossconnect.untrusted import printable
 
 
 class AadError(Exception):
     def __init__(
         self, status: int, error: str, code: int, description: str, headers: dict[str, str] | None = None
     ) -> None:
+        description = printable(description)  # an echoed value must not break the response
         super().__init__(description)
         self.status, self.error, self.code, self.description = status, error, code, description
         self.headers = headers or {}

@@ -13,7 +13,6 @@ tenant; ``Application.ReadWrite.OwnedBy`` creates applications and manages those
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -31,12 +30,14 @@ from crossconnect.identity.endpoints import base_url
 from crossconnect.identity.tokens import GRAPH_AUDIENCES, Principal, TokenError, TokenService
 from crossconnect.limits import BodyTooLarge
 from crossconnect.store import Store
+from crossconnect.untrusted import Rejected, decode_json, printable
 
 READ_WRITE_ALL = "Application.ReadWrite.All"
 READ_WRITE_OWNED = "Application.ReadWrite.OwnedBy"
 READERS = {READ_WRITE_ALL, "Application.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 WRITERS = {READ_WRITE_ALL, "Directory.ReadWrite.All"}
 PASSWORD_LIFETIME = 2 * 365 * 24 * 3600
+MAX_DISPLAY_NAME = 255
 # A user's directory role grants what an application permission grants an application.
 GLOBAL_ADMINISTRATOR = "Global Administrator"
 DIRECTORY_ROLE_PERMISSIONS = {GLOBAL_ADMINISTRATOR: {READ_WRITE_ALL, "Directory.Read.All", "User.Read.All"}}
@@ -48,6 +49,7 @@ Handler = Callable[[Request, Principal], Awaitable[Response]]
 
 class GraphError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
+        message = printable(message)  # an echoed value must not break the response
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
 
@@ -89,13 +91,47 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _epoch(value: Any, default: float) -> float:
+def _epoch(value: Any, default: float, name: str = "dateTime") -> float:
+    """A date-time property as seconds since the epoch; a 400 unless it is an ISO 8601 date-time
+    that UTC can show (years 1 to 9999, as Graph's DateTimeOffset)."""
     if value in (None, ""):
         return default
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        raise _bad_request(f"Invalid value '{value}' for a date-time property.") from None
+        if not isinstance(value, str):
+            raise ValueError(value)
+        epoch = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        _iso(epoch)
+    except (ValueError, OverflowError):
+        raise _bad_request(f"Invalid value '{value}' specified for property '{name}'.") from None
+    return epoch
+
+
+def _check_period(start: float, end: float, resource: str) -> None:
+    """A credential's endDateTime: after its startDateTime, and one that UTC can show (a start in
+    year 9999 leaves no room for the default lifetime)."""
+    try:
+        _iso(end)
+    except (ValueError, OverflowError):
+        raise _bad_request(
+            f"Invalid value specified for property 'endDateTime' of resource '{resource}': the credential would end "
+            f"after 9999-12-31 (it starts {_iso(start)}); give an endDateTime.") from None  # fmt: skip
+    if end <= start:
+        raise _bad_request(
+            f"Invalid value specified for property 'endDateTime' of resource '{resource}': it must be after "
+            f"startDateTime ({_iso(start)}).")  # fmt: skip
+
+
+def _display_name(value: Any, name: str = "displayName", required: bool = True) -> str:
+    """A display name: a string of at most MAX_DISPLAY_NAME characters (non-empty when required)."""
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise _bad_request(f"Property '{name}' is required and must be a non-empty string.")
+    if len(value) > MAX_DISPLAY_NAME:
+        raise _bad_request(
+            f"Invalid value specified for property '{name}': it is {len(value)} characters long; at most "
+            f"{MAX_DISPLAY_NAME} are allowed.")  # fmt: skip
+    return value
 
 
 # -- $filter: the shapes the Azure CLI sends ------------------------------------------------------
@@ -204,10 +240,12 @@ class GraphApi:
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw)
-        except ValueError:
-            raise _bad_request("Unable to read JSON request payload. Please ensure Content-Type header is set and "
-                               "payload is of valid JSON format.") from None  # fmt: skip
+            data = decode_json(raw)
+        except Rejected as exc:
+            if exc.malformed:
+                raise _bad_request("Unable to read JSON request payload. Please ensure Content-Type header is set and "
+                                   f"payload is of valid JSON format: {exc.reason}.") from None  # fmt: skip
+            raise _bad_request(f"Invalid value specified for property '{exc.path or 'body'}': {exc.reason}.") from None
         if not isinstance(data, dict):
             raise _bad_request("The request body must be a JSON object.")
         return data
@@ -221,11 +259,11 @@ class GraphApi:
         return app
 
     # -- rendering ---------------------------------------------------------------------------
-    def render_application(self, request: Request, app: Row) -> dict[str, Any]:
+    def render_application(self, request: Request, app: Row, conn: Any = None) -> dict[str, Any]:
         data = dict(app["data"])
         data.pop("owners", None)
-        creds = self.directory.credentials(app["app_id"])
-        tenant = self.directory.find_tenant(app["tenant_id"]) or {}
+        creds = self.directory.credentials(app["app_id"], conn=conn)
+        tenant = self.directory.find_tenant(app["tenant_id"], conn) or {}
         return {
             "@odata.context": f"{base_url(request)}/v1.0/$metadata#applications/$entity",
             "id": app["object_id"],
@@ -290,9 +328,7 @@ class GraphApi:
         if not granted & WRITERS and READ_WRITE_OWNED not in granted:
             raise _denied()
         body = await self._body(request)
-        name = body.get("displayName")
-        if not isinstance(name, str) or not name.strip():
-            raise _bad_request("Property 'displayName' is required and must be a non-empty string.")
+        name = _display_name(body.get("displayName"))
         key_credentials = body.get("keyCredentials") or []
         password_credentials = body.get("passwordCredentials") or []
         with self.store.tx() as conn:
@@ -300,14 +336,14 @@ class GraphApi:
             app = self.directory.register_application(principal.tenant_id, name.strip(), data, conn)
             self._set_key_credentials(app, key_credentials, conn)
             secrets = [self._new_password(app, p, conn) for p in _list(password_credentials, "passwordCredentials")]
-        rendered = self.render_application(request, app)
-        if secrets:  # on creation Graph returns the generated secret text once
-            by_id = {s["keyId"]: s for s in secrets}
-            rendered["passwordCredentials"] = [
-                {**p, "secretText": by_id.get(p["keyId"], {}).get("secretText")}
-                for p in rendered["passwordCredentials"]
-            ]
-        return JSONResponse(rendered, 201)
+            rendered = self.render_application(request, app, conn)
+            if secrets:  # on creation Graph returns the generated secret text once
+                by_id = {s["keyId"]: s for s in secrets}
+                rendered["passwordCredentials"] = [
+                    {**p, "secretText": by_id.get(p["keyId"], {}).get("secretText")}
+                    for p in rendered["passwordCredentials"]
+                ]
+            return JSONResponse(rendered, 201)  # encoded before the commit: what cannot be shown is not stored
 
     async def get_application(self, request: Request, principal: Principal) -> Response:
         app = self._application(principal, request.path_params["id"])
@@ -322,14 +358,13 @@ class GraphApi:
         body = await self._body(request)
         values: dict[str, Any] = {"data": {**app["data"], **_writable(body)}}
         if "displayName" in body:
-            name = body["displayName"]
-            if not isinstance(name, str) or not name.strip():
-                raise _bad_request("Property 'displayName' must be a non-empty string.")
-            values["display_name"] = name.strip()
+            values["display_name"] = _display_name(body["displayName"]).strip()
         with self.store.tx() as conn:
             self.directory.update_application(app["object_id"], values, conn)
             if "keyCredentials" in body:
                 self._set_key_credentials(app, body["keyCredentials"] or [], conn, replace=True)
+            updated = self.directory.find_application_by_object_id(principal.tenant_id, app["object_id"], conn)
+            JSONResponse(self.render_application(request, updated or app, conn))  # renders before the commit
         return Response(status_code=204)
 
     async def delete_application(self, request: Request, principal: Principal) -> Response:
@@ -425,8 +460,8 @@ class GraphApi:
         if not self._can_read(principal):
             raise _denied()
         body = await self._body(request)
-        ids = {str(i).lower() for i in body.get("ids") or []}
-        types = {str(t).lower() for t in body.get("types") or []}
+        ids = {i.lower() for i in _strings(body, "ids")}
+        types = {t.lower() for t in _strings(body, "types")}
         found: list[dict[str, Any]] = []
         if not types or "serviceprincipal" in types:
             for sp in self.directory.service_principals(principal.tenant_id):
@@ -487,9 +522,10 @@ class GraphApi:
     # -- credentials -------------------------------------------------------------------------
     def _new_password(self, app: Row, wanted: dict[str, Any], conn: Any) -> dict[str, Any]:
         now = time.time()
-        start = _epoch(wanted.get("startDateTime"), now)
-        end = _epoch(wanted.get("endDateTime"), start + PASSWORD_LIFETIME)
-        name = wanted.get("displayName") if isinstance(wanted.get("displayName"), str) else ""
+        start = _epoch(wanted.get("startDateTime"), now, "startDateTime")
+        end = _epoch(wanted.get("endDateTime"), start + PASSWORD_LIFETIME, "endDateTime")
+        _check_period(start, end, "PasswordCredential")
+        name = _display_name(wanted.get("displayName"), required=False)
         added = self.directory.add_secret(app["app_id"], name or "", conn=conn)
         self.store.update_where(
             "client_credentials", {"start_at": start, "end_at": end}, conn, key_id=added["keyId"]
@@ -534,10 +570,10 @@ class GraphApi:
             row = self.directory.add_certificate(
                 app["app_id"],
                 str(entry["key"]),
-                display_name=str(entry.get("displayName") or ""),
+                display_name=_display_name(entry.get("displayName"), required=False),
                 key_id=key_id if _is_uuid(key_id) else None,
-                start_at=_epoch(entry.get("startDateTime"), 0) or None,
-                end_at=_epoch(entry.get("endDateTime"), 0) or None,
+                start_at=_epoch(entry.get("startDateTime"), 0, "startDateTime") or None,
+                end_at=_epoch(entry.get("endDateTime"), 0, "endDateTime") or None,
                 conn=conn,
             )
             keep.add(row["key_id"])
@@ -553,6 +589,16 @@ _READ_ONLY = {"id", "appId", "createdDateTime", "deletedDateTime", "publisherDom
 
 def _writable(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in _READ_ONLY and k != "displayName"}
+
+
+def _strings(body: dict[str, Any], name: str) -> list[str]:
+    """A collection of strings member (``ids``, ``types``); absent or null is empty."""
+    value = body.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _bad_request(f"Invalid value specified for property '{name}': expected a collection of strings.")
+    return value
 
 
 def _owners(app: Row) -> list[str]:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from crossconnect.arm.api_versions import ApiVersions
+from crossconnect.arm.names import word_name_rule
 from crossconnect.network.api_versions import NETWORK_VERSIONS
 
 NAMESPACE = "Microsoft.Network"
+# The Microsoft.Network resource provider's naming rule, declared by each of its types: 1-80 word
+# characters, '.', '-', '_', beginning with a word character, ending with one or with '_'.
+NAMES = word_name_rule(80)
 
 
 def versions(provider_type: str, since: str = "2015-06-15") -> ApiVersions:
@@ -27,3 +31,8 @@ def with_props(row: dict[str, Any], **changes: Any) -> dict[str, Any]:
     body = dict(row["body"])
     body["properties"] = {**body.get("properties", {}), **changes}
     return {**row, "body": body}
+
+
+def cross_connection_group(peering_location: str) -> str:
+    """The partner's resource group for the cross connections at a peering location."""
+    return "CrossConnection-" + peering_location.replace(" ", "")

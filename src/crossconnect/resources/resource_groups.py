@@ -12,10 +12,9 @@ from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.bodies import ArmModel, parse
 from crossconnect.arm.errors import ArmError, BadRequest, Conflict, resource_group_not_found
 from crossconnect.arm.http import ArmRequest
+from crossconnect.arm.names import RESOURCE_GROUP
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
 from crossconnect.resources.api_versions import RESOURCES_VERSIONS
-
-_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.()")
 
 
 class ResourceGroupBody(ArmModel):
@@ -71,13 +70,15 @@ class ResourceGroups(ResourceType):
     delete_missing_is_not_found = True  # ARM answers 404 ResourceGroupNotFound, never 204
     finished_delete_status = 200  # ResourceGroups_Delete lists 200 and 202 only
 
+    name_rule = RESOURCE_GROUP
+
     def action(self, verb: str) -> str:
         return f"Microsoft.Resources/subscriptions/resourceGroups/{verb}"
 
     def not_found(self, request: ArmRequest) -> ArmError:
         return resource_group_not_found(request.params["resourceGroupName"])
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         body = row["body"]
         out: dict[str, Any] = {
             "id": row["id"],
@@ -95,13 +96,6 @@ class ResourceGroups(ResourceType):
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
         model = parse(ResourceGroupBody, body, "ResourceGroup")
         name = request.params["resourceGroupName"]
-        if len(name) > 90 or not set(name) <= _NAME_CHARS or name.endswith("."):
-            raise BadRequest(
-                f"Resource group name '{name}' is invalid. It can include alphanumeric, underscore, parentheses, "
-                "hyphen, period (except at end), and Unicode characters that match the allowed characters.",
-                "InvalidResourceGroupName",
-                target="resourceGroupName",
-            )
         location = normalize_location(model.location)
         if not location:
             raise BadRequest(

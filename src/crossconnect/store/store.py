@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crossconnect.store import schema
+from crossconnect.store.values import check_row, unmatchable
 
 T = TypeVar("T")
 
@@ -152,6 +153,7 @@ class Store:
         return row["value"] if row else None
 
     def set_meta(self, key: str, value: Any, conn: Connection | None = None) -> None:
+        check_row(schema.meta, {"key": key, "value": value})
         with self._conn(conn) as c:
             if c.execute(select(schema.meta.c.key).where(schema.meta.c.key == key)).first():
                 c.execute(update(schema.meta).where(schema.meta.c.key == key).values(value=value))
@@ -186,13 +188,16 @@ class Store:
 
     # -- generic rows ------------------------------------------------------------------------
     def insert(self, table: str, row: Row, conn: Connection | None = None) -> None:
+        t = schema.metadata.tables[table]
+        check_row(t, row)
         with self._conn(conn) as c:
-            c.execute(insert(schema.metadata.tables[table]).values(**row))
+            c.execute(insert(t).values(**row))
 
     def insert_if_absent(self, table: str, row: Row, conn: Connection | None = None) -> bool:
         """Insert unless a row with the same primary or unique key exists; True when inserted.
         Atomic across replicas (``ON CONFLICT DO NOTHING``): of two racing inserts one wins."""
         t = schema.metadata.tables[table]
+        check_row(t, row)
         # RETURNING, not rowcount: psycopg reports no rowcount for an INSERT … ON CONFLICT
         stmt = (
             (sqlite.insert(t) if self.is_sqlite else postgresql.insert(t))
@@ -216,6 +221,8 @@ class Store:
         after_seq: int | None = None,
         **where: Any,
     ) -> list[Row]:
+        if unmatchable(where):
+            return []
         if conn is None and all(isinstance(v, _BINDABLE) for v in where.values()):
             return self._fast_rows(table, where, after_seq, limit)
         params: dict[str, Any] | None = None
@@ -329,6 +336,9 @@ class Store:
 
     def update_where(self, table: str, values: Row, conn: Connection | None = None, **where: Any) -> int:
         t = schema.metadata.tables[table]
+        check_row(t, values)
+        if unmatchable(where):
+            return 0
         stmt = update(t).values(**values)
         for column, value in where.items():
             stmt = stmt.where(t.c[column] == value)
@@ -337,6 +347,8 @@ class Store:
 
     def delete_where(self, table: str, conn: Connection | None = None, **where: Any) -> int:
         t = schema.metadata.tables[table]
+        if unmatchable(where):
+            return 0
         stmt = delete(t)
         for column, value in where.items():
             stmt = stmt.where(t.c[column] == value)
@@ -351,6 +363,8 @@ class Store:
 
     def count(self, table: str, conn: Connection | None = None, **where: Any) -> int:
         t = schema.metadata.tables[table]
+        if unmatchable(where):
+            return 0
         stmt = select(func.count()).select_from(t)
         for column, value in where.items():
             stmt = stmt.where(t.c[column] == value)
@@ -382,6 +396,7 @@ class Store:
     def put_resource(self, row: Row, conn: Connection | None = None, expected_etag: str | None = None) -> bool:
         """Insert or replace a resource. With ``expected_etag`` the replace only happens when the
         stored etag still matches (compare-and-swap); returns False when it did not."""
+        check_row(schema.resources, row)
         now = time.time()
         key = row["key"].lower()
         with self._conn(conn) as c:
@@ -399,12 +414,21 @@ class Store:
             return c.execute(stmt.values(**values, updated_at=now)).rowcount == 1
 
     def delete_resource_tree(self, key: str, conn: Connection | None = None) -> int:
-        """Delete a resource and every resource nested below it."""
+        """Delete a resource and every resource nested below it: exactly its own subtree, found by
+        following ``parent_key`` down (not by key prefix, which would also catch a sibling whose
+        name merely starts with this one's)."""
         key = key.lower()
+        if unmatchable({"key": key}):
+            return 0
         t = schema.resources
         with self._conn(conn) as c:
             n = c.execute(delete(t).where(t.c.key == key)).rowcount
-            n += c.execute(delete(t).where(t.c.key.startswith(key + "/", autoescape=True))).rowcount
+            parents = [key]
+            while parents:
+                children = [r.key for r in c.execute(select(t.c.key).where(t.c.parent_key.in_(parents)))]
+                if children:
+                    n += c.execute(delete(t).where(t.c.key.in_(children))).rowcount
+                parents = children
             return n
 
     def delete_group_resources(self, subscription_id: str, group_key: str, conn: Connection | None = None) -> int:
@@ -430,6 +454,9 @@ class Store:
         unknown = set(state) - {t.name for t in STATE_TABLES}
         if unknown:
             raise ValueError(f"unknown tables in snapshot: {', '.join(sorted(unknown))}")
+        for t in STATE_TABLES:
+            for row in state.get(t.name, []):
+                check_row(t, row)
         with self.tx() as c:
             for t in reversed(STATE_TABLES):
                 c.execute(delete(t))

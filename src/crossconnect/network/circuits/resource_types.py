@@ -26,7 +26,7 @@ from crossconnect.network.circuits.bodies import (
     _sku,
     render_authorization,
 )
-from crossconnect.network.common import NAMESPACE, internal, props, versions
+from crossconnect.network.common import NAMES, NAMESPACE, cross_connection_group, internal, props, versions
 from crossconnect.network.lab import troubleshooting
 from crossconnect.network.peerings import record as peering_record
 from crossconnect.network.peerings.resource_types import PeeringRecordType
@@ -37,10 +37,6 @@ CIRCUIT_TYPE = "microsoft.network/expressroutecircuits"
 
 
 XC_TYPE = "microsoft.network/expressroutecrossconnections"
-
-
-def cross_connection_group(peering_location: str) -> str:
-    return "CrossConnection-" + peering_location.replace(" ", "")
 
 
 class ExpressRouteCircuits(ResourceType):
@@ -56,12 +52,13 @@ class ExpressRouteCircuits(ResourceType):
     )
     api_versions = versions("expressRouteCircuits")
     namespace = NAMESPACE
+    name_rule = NAMES
 
     # -- rendering -------------------------------------------------------------------------
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         body = row["body"]
         p = dict(body["properties"])
-        children = self.store.find_all("resources", parent_key=row["key"])
+        children = self.store.find_all("resources", conn, parent_key=row["key"])
         peerings = [c for c in children if c["type_key"].endswith("/peerings")]
         authorizations = [c for c in children if c["type_key"].endswith("/authorizations")]
         from crossconnect.network.circuits.bodies import render_authorization
@@ -253,7 +250,8 @@ class ExpressRouteCircuits(ResourceType):
                 raise self.not_found(request)
 
             circuit = self.load(request)
-            assert circuit is not None
+            if circuit is None:
+                raise self.not_found(request)
             return ArmResponse(200, troubleshooting.circuit_counters(self.store, circuit))
 
         return [
@@ -270,8 +268,9 @@ class CircuitAuthorizations(ResourceType):
     api_versions = versions("expressRouteCircuits/authorizations")
     namespace = NAMESPACE
     parent = ExpressRouteCircuits
+    name_rule = NAMES
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         circuit_id = row["id"].rsplit("/authorizations/", 1)[0]
         return render_authorization(row, circuit_id)
 
@@ -295,6 +294,7 @@ class CircuitPeerings(PeeringRecordType):
     list_templates = (ExpressRouteCircuits.item_template + "/peerings",)
     api_versions = versions("expressRouteCircuits/peerings")
     namespace = NAMESPACE
+    name_rule = NAMES
     parent = ExpressRouteCircuits
 
     def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:

@@ -8,6 +8,7 @@ fields left out of a PUT keep their value, and a PUT that tries to change one ge
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection
@@ -17,7 +18,7 @@ from crossconnect.arm.errors import BadRequest, NotFound
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, render_template, validate_tags
 from crossconnect.network.catalog import providers as catalog
-from crossconnect.network.common import NAMESPACE, internal, props, versions
+from crossconnect.network.common import NAMES, NAMESPACE, internal, props, versions
 from crossconnect.network.cross_connections.bodies import TRANSITIONS, CrossConnectionBody
 from crossconnect.network.peerings import bodies as peering_rules
 from crossconnect.network.peerings import record as peering_record
@@ -39,6 +40,7 @@ class ExpressRouteCrossConnections(ResourceType):
     api_versions = versions("expressRouteCrossConnections", since="2018-02-01")
     namespace = NAMESPACE
     methods = frozenset({"GET", "PUT", "PATCH"})
+    name_rule = NAMES
     put_always_200 = True
 
     def check_scope(self, request: ArmRequest) -> None:
@@ -52,15 +54,21 @@ class ExpressRouteCrossConnections(ResourceType):
             )
         super().check_scope(request)
 
-    def circuit_of(self, row: Row, conn: Connection | None = None) -> Row:
-        circuit = self.store.get_resource(internal(row)["circuitKey"], conn)
-        assert circuit is not None, "a cross connection always has its circuit"
-        return circuit
+    def circuit_of(self, row: Row, conn: Connection | None = None) -> Row | None:
+        """The circuit record this view shows; None when the link is dangling (the record is gone):
+        such a cross connection does not exist for ARM (GET 404, left out of lists), it never fails."""
+        key = internal(row).get("circuitKey")
+        return self.store.get_resource(key, conn) if isinstance(key, str) else None
+
+    def load(self, request: ArmRequest, conn: Connection | None = None) -> Row | None:
+        row = super().load(request, conn)
+        return row if row is not None and self.circuit_of(row, conn) is not None else None
 
     def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
         name = _name_filter(request.query.get("$filter"))
         if name is None:
-            return super().list_rows(request, after, limit)
+            base = super().list_rows
+            return self._linked(lambda after_seq, n: base(request, after_seq, n), after, limit)
         rows = self.store.list_resources(
             subscription_id=request.subscription_id,
             type_key=self.type_key,
@@ -68,14 +76,27 @@ class ExpressRouteCrossConnections(ResourceType):
             after_seq=after,
             limit=None,
         )
-        return [r for r in rows if r["name"].lower() == name.lower()][:limit]
+        return [r for r in rows if r["name"].lower() == name.lower() and self.circuit_of(r) is not None][:limit]
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
-        circuit = self.circuit_of(row)
+    def _linked(self, fetch: Callable[[int, int], list[Row]], after: int, limit: int) -> list[Row]:
+        """Up to ``limit`` rows after ``after`` whose circuit exists: dangling rows are skipped
+        without shortening a page (paging stays exact)."""
+        out: list[Row] = []
+        while True:
+            rows = fetch(after, limit)
+            out.extend(r for r in rows if self.circuit_of(r) is not None)
+            if len(rows) < limit or len(out) >= limit:
+                return out[:limit]
+            after = rows[-1]["seq"]
+
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
+        circuit = self.circuit_of(row, conn)
+        if circuit is None:  # the circuit went away after this row was read
+            raise self.not_found(request)
         c = props(circuit)
         placement = internal(circuit).get("placement", {})
         peerings = self.store.find_all(
-            "resources", parent_key=circuit["key"], type_key="microsoft.network/expressroutecircuits/peerings"
+            "resources", conn, parent_key=circuit["key"], type_key="microsoft.network/expressroutecircuits/peerings"
         )
         out: dict[str, Any] = {
             "name": row["name"],
@@ -108,7 +129,7 @@ class ExpressRouteCrossConnections(ResourceType):
                 "ResourceNotFound",
             )
         model = parse(CrossConnectionBody, body, "ExpressRouteCrossConnection")
-        current = self.render(request, existing)
+        current = self.render(request, existing, conn)
         cp = current["properties"]
         p = model.properties
         _keep_read_only("location", model.location, current["location"], normalize=True)
@@ -125,6 +146,8 @@ class ExpressRouteCrossConnections(ResourceType):
                 case_insensitive=True,
             )
         circuit = self.circuit_of(existing, conn)
+        if circuit is None:
+            raise self.not_found(request)
         c = props(circuit)
         state = c["serviceProviderProvisioningState"]
         wanted = p.service_provider_provisioning_state
@@ -258,19 +281,22 @@ class CrossConnectionPeerings(PeeringRecordType):
     api_versions = versions("expressRouteCrossConnections/peerings", since="2018-02-01")
     namespace = NAMESPACE
     parent = ExpressRouteCrossConnections
+    name_rule = NAMES
     modified_by = "ServiceProvider"
     view = "crossConnection"
 
     def cross_connection(self, request: ArmRequest, conn: Connection | None = None) -> Row:
         xc_type = self.registry.get(ExpressRouteCrossConnections)
-        row = self.store.get_resource(render_template(ExpressRouteCrossConnections.item_template, request.params), conn)
+        row = xc_type.load(request, conn)  # None too when its circuit record is gone
         if row is None:
             raise xc_type.not_found(request)
         return row
 
     def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:
+        xc_type = self.registry.get(ExpressRouteCrossConnections)
         circuit = self.store.get_resource(internal(self.cross_connection(request, conn))["circuitKey"], conn)
-        assert circuit is not None
+        if circuit is None:
+            raise xc_type.not_found(request)
         return circuit
 
     def key(self, request: ArmRequest) -> str:
@@ -280,8 +306,8 @@ class CrossConnectionPeerings(PeeringRecordType):
             return render_template(self.item_template, request.params).lower()
         return f"{internal(xc)['circuitKey']}/peerings/{request.params['peeringName'].lower()}"
 
-    def parent_id(self, request: ArmRequest, circuit: Row) -> str:
-        return str(self.cross_connection(request)["id"])
+    def parent_id(self, request: ArmRequest, circuit: Row, conn: Connection | None = None) -> str:
+        return str(self.cross_connection(request, conn)["id"])
 
     def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
         circuit = self.circuit(request)
@@ -292,6 +318,3 @@ class CrossConnectionPeerings(PeeringRecordType):
     def check_scope(self, request: ArmRequest) -> None:
         self.registry.get(ExpressRouteCrossConnections).check_scope(request)
         self.cross_connection(request)
-
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
-        return super().render(request, row)

@@ -14,20 +14,10 @@ from crossconnect.fabric import faults, placement
 from crossconnect.identity.tokens import Principal
 from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.common import internal
+from crossconnect.network.lab import lab_inputs
 from crossconnect.network.lab.operator_routes import OperatorRoutes
 from crossconnect.network.lab.troubleshooting import DEVICE_PATHS, link_inputs
 from crossconnect.store import Store
-
-_EDGE_LINK_FIELDS = {"interfaceUp": bool, "sTag": int}
-_EDGE_PEERING_FIELDS = {
-    "cTag": int,
-    "address": str,
-    "prefixLength": int,
-    "asn": int,
-    "remoteAsn": int,
-    "md5": str,
-    "advertisedPrefixes": list,
-}
 
 
 def _circuit_by_service_key(store: Store, service_key: str) -> dict[str, Any]:
@@ -82,18 +72,12 @@ def _validate_edge(data: dict[str, Any]) -> dict[str, Any]:
                         "InvalidRequestContent",
                         target=f"peerings.{peering_type}",
                     )
-                for field, _ftype in fields.items():
-                    if field not in _EDGE_PEERING_FIELDS or not isinstance(fields[field], _EDGE_PEERING_FIELDS[field]):
-                        raise BadRequest(
-                            f"peerings.{peering_type}.{field} is unknown or has the wrong type (known: "
-                            f"{', '.join(_EDGE_PEERING_FIELDS)}).",
-                            "InvalidRequestContent",
-                            target=f"peerings.{peering_type}.{field}",
-                        )
-                peerings[peering_type] = fields
+                peerings[peering_type] = lab_inputs.edge_peering(fields, f"peerings.{peering_type}")
             out["peerings"] = peerings
-        elif name in _EDGE_LINK_FIELDS and isinstance(value, _EDGE_LINK_FIELDS[name]):
+        elif name == "interfaceUp" and isinstance(value, bool):
             out[name] = value
+        elif name == "sTag":
+            out[name] = lab_inputs.integer(value, name, 0, 4094)
         else:
             raise BadRequest(
                 f"'{name}' is unknown or has the wrong type (known: interfaceUp, sTag, peerings).",
@@ -196,54 +180,45 @@ def register(admin: OperatorRoutes, authorizer: Authorizer) -> None:
         if kind not in ("ports", "devices", "links"):
             raise BadRequest("Faults apply to 'ports', 'devices' or 'links'.", "InvalidRequestContent", target="kind")
         data = await admin.body(request)
-        name = str(data.get("name", ""))
-        if not name:
+        name = data.get("name")
+        if not isinstance(name, str) or not name or len(name) > lab_inputs.MAX_TEXT:
             raise BadRequest(
                 "'name' is required (a port, a device, or '<serviceKey>/<primary|secondary>').",
                 "InvalidRequestContent",
                 target="name",
             )
-        return faults.set_down(store, kind, name, bool(data.get("down", True)))
+        down = data.get("down", True)
+        if not isinstance(down, bool):
+            raise BadRequest("'down' must be true or false.", "InvalidRequestContent", target="down")
+        return faults.set_down(store, kind, name, down)
 
     async def flap(request: Request, _: Principal) -> Any:
         data = await admin.body(request)
-        try:
-            return faults.flap(
-                store,
-                str(data["serviceKey"]),
-                str(data["peeringType"]),
-                str(data["link"]).lower(),
-                float(data.get("seconds", faults.FLAP_SECONDS)),
-            )
-        except KeyError as exc:
-            raise BadRequest(
-                f"'{exc.args[0]}' is required.", "InvalidRequestContent", target=str(exc.args[0])
-            ) from None
+        service_key = lab_inputs.text(data, "serviceKey")
+        peering_type = lab_inputs.text(data, "peeringType")
+        link = lab_inputs.text(data, "link").lower()
+        if link not in DEVICE_PATHS:
+            raise lab_inputs.bad("link", f"The link '{link}' is invalid; use 'primary' or 'secondary'.")
+        return faults.flap(
+            store, service_key, peering_type, link, lab_inputs.seconds(data, "seconds", faults.FLAP_SECONDS)
+        )
 
     async def fail_next(request: Request, _: Principal) -> Any:
         data = await admin.body(request)
-        resource_id, code = data.get("resourceId"), data.get("code")
-        count = data.get("count", 1)
-        if not resource_id or not code or not isinstance(count, int) or count < 1:
-            raise BadRequest(
-                "'resourceId', 'code' and a positive 'count' are required.",
-                "InvalidRequestContent",
-                target="resourceId",
-            )
-        return faults.fail_next(
-            store,
-            str(resource_id),
-            count,
-            str(code),
-            str(data.get("message", f"The operation failed with {code} (injected fault).")),
+        resource_id = lab_inputs.text(data, "resourceId", max_length=1024)
+        code = lab_inputs.text(data, "code")
+        count = lab_inputs.integer(data.get("count", 1), "count", 1, 1_000_000)
+        message = lab_inputs.text(
+            data, "message", default=f"The operation failed with {code} (injected fault).", max_length=4096
         )
+        return faults.fail_next(store, resource_id, count, code, message)
 
     async def latency(request: Request, _: Principal) -> Any:
         data = await admin.body(request)
-        seconds = data.get("seconds")
-        if not isinstance(seconds, (int, float)) or seconds < 0:
+        if "seconds" not in data:
             raise BadRequest("'seconds' must be a non-negative number.", "InvalidRequestContent", target="seconds")
-        return faults.set_latency(store, str(data.get("resourceId", "*")), float(seconds))
+        seconds = lab_inputs.seconds(data, "seconds", 0.0)
+        return faults.set_latency(store, lab_inputs.text(data, "resourceId", default="*", max_length=1024), seconds)
 
     admin.add_lab("GET", "/lab/circuits/{serviceKey}/edge", get_edge)
     admin.add_lab("PUT", "/lab/circuits/{serviceKey}/edge/{link}", put_edge)

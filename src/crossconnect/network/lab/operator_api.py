@@ -10,9 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from crossconnect.arm.errors import BadRequest, NotFound
+from crossconnect.arm.names import RESOURCE_GROUP
 from crossconnect.identity.tokens import Principal
 from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.catalog import routing_registry
+from crossconnect.network.common import cross_connection_group
 from crossconnect.network.lab.operator_routes import OperatorRoutes
 from crossconnect.network.route_filters import communities as bgp
 
@@ -43,10 +45,22 @@ def register(admin: OperatorRoutes) -> None:
                 raise BadRequest(
                     "peeringLocations must be a list of names.", "InvalidRequestContent", target="peeringLocations"
                 )
+            for location in locations:
+                # each location gets a resource group CrossConnection-<location> for its cross connections
+                group = cross_connection_group(location)
+                if len(location) > 80 or RESOURCE_GROUP.error(group) is not None:
+                    raise BadRequest(
+                        f"The peering location '{location}' cannot name the resource group '{group}': use up to 80 "
+                        "letters, digits, spaces, '-', '_', '.', '(' or ')', not ending with a period.",
+                        "InvalidRequestContent",
+                        target="peeringLocations",
+                    )
             changes["peeringLocations"] = locations
         if "bandwidthsOffered" in data:
             bandwidths = data["bandwidthsOffered"]
-            if not isinstance(bandwidths, list) or not all(isinstance(x, int) and x > 0 for x in bandwidths):
+            if not isinstance(bandwidths, list) or not all(
+                isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 1_000_000 for x in bandwidths
+            ):
                 raise BadRequest(
                     "bandwidthsOffered must be a list of positive Mbps values.",
                     "InvalidRequestContent",
@@ -55,6 +69,12 @@ def register(admin: OperatorRoutes) -> None:
             changes["bandwidthsOffered"] = bandwidths
         if "managementSubscriptionId" in data:
             sub = data["managementSubscriptionId"]
+            if sub is not None and not isinstance(sub, str):
+                raise BadRequest(
+                    "managementSubscriptionId must be a subscription id or null.",
+                    "InvalidRequestContent",
+                    target="managementSubscriptionId",
+                )
             if sub is not None and store.find("subscriptions", id=str(sub).lower()) is None:
                 raise NotFound(
                     f"The subscription '{sub}' could not be found.",

@@ -103,7 +103,8 @@ def compute(store: Store, peering_key: str, kind: str, device_path: str, view: s
     if peering is None:
         return {"value": []}
     circuit = store.get_resource(peering["parent_key"])
-    assert circuit is not None
+    if circuit is None:  # the peering's circuit is gone: nothing on the wire
+        return {"value": []}
     inputs = link_inputs(store, circuit, peering, device_path)
     if kind == "arpTables":
         return {"value": wire.arp_table(inputs)}

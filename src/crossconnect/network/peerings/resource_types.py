@@ -28,12 +28,15 @@ class PeeringRecordType(ResourceType):
     def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:
         raise NotImplementedError
 
-    def parent_id(self, request: ArmRequest, circuit: Row) -> str:
+    def parent_id(self, request: ArmRequest, circuit: Row, conn: Connection | None = None) -> str:
         return str(circuit["id"])
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
-        circuit = self.store.get_resource(row["parent_key"])
-        return peering_record.render(row, self.view, self.parent_id(request, circuit or {}), circuit)
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
+        circuit = self.store.get_resource(row["parent_key"], conn)
+        parent_id = (
+            self.parent_id(request, circuit, conn) if circuit is not None else row["id"].rsplit("/peerings/", 1)[0]
+        )
+        return peering_record.render(row, self.view, parent_id, circuit)
 
     def operation_location(self, row: Row) -> str:
         circuit = self.store.get_resource(row["parent_key"])
@@ -70,7 +73,8 @@ class PeeringRecordType(ResourceType):
         if row is None:
             return None
         circuit = self.store.get_resource(row["parent_key"], conn)
-        assert circuit is not None
+        if circuit is None:  # removed with its circuit meanwhile: nothing left to program
+            return None
         props = peering_record.settle_prefix_state(self.store, row["body"]["properties"], conn)
         props["provisioningState"] = "Succeeded"
         # The operation completes only after both MSEEs are programmed for the new configuration.
@@ -92,7 +96,8 @@ class PeeringRecordType(ResourceType):
             if peering is None:
                 raise self.not_found(request)
             circuit = self.store.get_resource(peering["parent_key"])
-            assert circuit is not None
+            if circuit is None:
+                raise self.not_found(request)
             return ArmResponse(200, troubleshooting.peering_counters(self.store, circuit, peering))
 
         stats_endpoint = Endpoint(

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from crossconnect.arm.bodies import ArmModel, TrackedResourceBody
 from crossconnect.arm.errors import BadRequest, invalid_content
 from crossconnect.arm.resource_type import Row, new_etag
+from crossconnect.network.common import NAMES
 from crossconnect.network.route_filters import communities as bgp
 from crossconnect.store import Store
 
@@ -37,9 +38,6 @@ JOIN_ACTION = "Microsoft.Network/routeFilters/join/action"
 FILTER_ID = re.compile(
     r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\.Network/routeFilters/([^/]+)$", re.IGNORECASE
 )
-
-
-_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
 
 
 class RuleProperties(ArmModel):
@@ -72,14 +70,9 @@ class FilterBody(TrackedResourceBody):
 def check_rule_name(name: str | None, target: str) -> str:
     if not name:
         raise invalid_content(f"Required property 'name' not found in JSON. Path '{target}'.", target)
-    if not _NAME.match(name):
-        raise BadRequest(
-            f"The rule name '{name}' is invalid: use 1-80 letters, digits, underscores, periods or hyphens, starting "
-            "with a letter or digit and ending with a letter, digit or underscore.",
-            "InvalidResourceName",
-            target=target,
-        )
-    return name
+    if not isinstance(name, str):
+        raise invalid_content(f"Error converting value {name!r} to type 'String'. Path '{target}'.", target)
+    return NAMES.check(name, target)
 
 
 def validate_rule(

@@ -12,12 +12,11 @@ from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
-from crossconnect.network.common import NAMESPACE, versions
+from crossconnect.network.common import NAMES, NAMESPACE, versions
 from crossconnect.network.peerings import record as peering_record
 from crossconnect.network.route_filters import bodies as filter_rules
 from crossconnect.network.route_filters.attachment import Family, attached_peerings
 from crossconnect.network.route_filters.bodies import (
-    _NAME,
     FilterBody,
     check_rule_name,
     only_one_rule,
@@ -43,15 +42,14 @@ class RouteFilters(ResourceType):
     )
     api_versions = versions("routeFilters", since="2016-12-01")
     namespace = NAMESPACE
+    name_rule = NAMES
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
-        return render_filter(self.store, row, expand=bool(request.query.get("$expand")))
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
+        return render_filter(self.store, row, expand=bool(request.query.get("$expand")), conn=conn)
 
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
         model = parse(FilterBody, body, "RouteFilter")
         name = self.name(request)
-        if existing is None and not _NAME.match(name):
-            raise BadRequest(f"The route filter name '{name}' is invalid.", "InvalidResourceName", target="name")
         location = normalize_location(model.location or "")
         if not location:
             if existing is None:
@@ -124,7 +122,7 @@ class RouteFilters(ResourceType):
         return super().delete(request, existing, conn)
 
 
-def render_filter(store: Store, row: Row, *, expand: bool = False) -> dict[str, Any]:
+def render_filter(store: Store, row: Row, *, expand: bool = False, conn: Connection | None = None) -> dict[str, Any]:
     body = row["body"]
     out: dict[str, Any] = {
         "name": row["name"],
@@ -137,19 +135,21 @@ def render_filter(store: Store, row: Row, *, expand: bool = False) -> dict[str, 
         out["tags"] = body["tags"]
     out["properties"] = {
         "provisioningState": body["properties"].get("provisioningState", "Succeeded"),
-        "rules": [render_rule(r) for r in rules_of(store, row["key"])],
-        "peerings": _back_references(store, row, "ipv4", expand),
-        "ipv6Peerings": _back_references(store, row, "ipv6", expand),
+        "rules": [render_rule(r) for r in rules_of(store, row["key"], conn)],
+        "peerings": _back_references(store, row, "ipv4", expand, conn),
+        "ipv6Peerings": _back_references(store, row, "ipv6", expand, conn),
     }
     return out
 
 
-def _back_references(store: Store, row: Row, family: Family, expand: bool) -> list[dict[str, Any]]:
+def _back_references(
+    store: Store, row: Row, family: Family, expand: bool, conn: Connection | None = None
+) -> list[dict[str, Any]]:
     """The peerings attaching the filter for ``family``: ids, or whole peerings with ``$expand``."""
     out = []
-    for peering in attached_peerings(store, row["key"], family=family):
+    for peering in attached_peerings(store, row["key"], conn, family=family):
         if expand:
-            circuit = store.get_resource(peering["parent_key"])
+            circuit = store.get_resource(peering["parent_key"], conn)
             circuit_id = circuit["id"] if circuit else peering["id"].rsplit("/peerings/", 1)[0]
             out.append(peering_record.render(peering, "circuit", circuit_id, circuit))
         else:
@@ -164,8 +164,9 @@ class RouteFilterRules(ResourceType):
     api_versions = versions("routeFilters/routeFilterRules", since="2016-12-01")
     namespace = NAMESPACE
     parent = RouteFilters
+    name_rule = NAMES
 
-    def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
+    def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         return filter_rules.render_rule(row)
 
     def operation_location(self, row: Row) -> str:
