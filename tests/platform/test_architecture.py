@@ -23,7 +23,7 @@ ALLOWED = {
     "authz": {"identity", "store"},
     "identity": {"store", "limits", "untrusted"},
     "fabric": {"store"},
-    "store": set(),
+    "store": {"untrusted"},
 }
 
 
