@@ -22,6 +22,7 @@ ALLOWED = {
     "identity": {"store"},
     "fabric": {"store"},
     "store": set(),
+    "testing": set(),  # a client of the server over HTTPS and the `crossconnect` command only
 }
 
 
