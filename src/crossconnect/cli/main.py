@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from crossconnect.app.config import ServerConfig
 
@@ -122,6 +123,32 @@ def env(
     print("#     authority=e['AZURE_AUTHORITY_HOST'], disable_instance_discovery=True, connection_verify=ca)")
     print("# client = NetworkManagementClient(cred, e['PROVIDER_SUBSCRIPTION_ID'], base_url=ep, connection_verify=ca)")
     print("# print([x.name for x in client.express_route_cross_connections.list()])")
+
+
+@app.command(
+    "az",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+def az(
+    ctx: typer.Context,
+    role: Annotated[
+        str, typer.Option("--as", help="Seeded principal to sign in as: partner, customer or admin.")
+    ] = "partner",
+    az_path: Annotated[
+        str | None, typer.Option("--az", envvar="CROSSCONNECT_AZ", help="The az executable (default: az on PATH).")
+    ] = None,
+    data_dir: DataDir = Path(".crossconnect"),
+) -> None:
+    """Run the Azure CLI against this server: crossconnect az [--as ROLE] <az arguments…>."""
+    from crossconnect.cli import azure_cli
+
+    try:
+        executable = azure_cli.find_az(az_path)
+        status = azure_cli.run(executable, _environment(data_dir), role, data_dir.resolve(), list(ctx.args))
+    except azure_cli.AzureCliFailed as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.status) from None
+    raise typer.Exit(status)
 
 
 def _operator_call(data_dir: Path, method: str, path: str, body: Any = None) -> Any:
