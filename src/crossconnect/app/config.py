@@ -16,6 +16,7 @@ class ServerConfig:
     operation_delay: float = 0.0
     strict_api_versions: bool = False
     page_size: int = 100
+    proxy_port: int | None = None  # the intercepting HTTPS proxy for public-cloud code (app/proxy.py)
 
     @property
     def base_url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -54,16 +55,33 @@ def serve(
         ),
     ] = False,
     page_size: Annotated[int, typer.Option(envvar="CROSSCONNECT_PAGE_SIZE", help="Items per list page.")] = 100,
+    proxy_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="CROSSCONNECT_PROXY_PORT",
+            help="Also run an HTTPS proxy on this port that serves management.azure.com, login.microsoftonline.com, "
+            "graph.microsoft.com… from this server (see `crossconnect env --proxy`).",
+        ),
+    ] = None,
 ) -> None:
     """Start the HTTPS server (Azure AD + Resource Manager) with the seeded test setup."""
     from crossconnect.app.server import DataDirLocked
     from crossconnect.app.server import serve as run
 
-    config = ServerConfig(host, port, data_dir, database, bare, operation_delay, strict_api_versions, page_size)
+    config = ServerConfig(
+        host, port, data_dir, database, bare, operation_delay, strict_api_versions, page_size, proxy_port
+    )
     try:
         run(config, err)
     except DataDirLocked as exc:
         err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        if proxy_port is None or exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+            raise
+        err.print(
+            f"[red]error:[/red] the proxy port {proxy_port} is not available ({exc.strerror}); choose another --proxy-port."
+        )
         raise typer.Exit(2) from None
 
 
@@ -90,8 +108,15 @@ def _environment(data_dir: Path) -> dict[str, Any]:
 def env(
     data_dir: DataDir = Path(".crossconnect"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (for tools and tests).")] = False,
+    proxy: Annotated[
+        bool,
+        typer.Option("--proxy", help="Print the exports that send unmodified public-cloud code through the proxy."),
+    ] = False,
 ) -> None:
     """Print shell exports and a Python snippet for the seeded credentials."""
+    if proxy:
+        _proxy_exports(data_dir, as_json)
+        return
     e = _environment(data_dir)
     if as_json:
         print(json.dumps(e, indent=2))
@@ -149,6 +174,34 @@ def az(
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.status) from None
     raise typer.Exit(status)
+
+
+def _proxy_exports(data_dir: Path, as_json: bool) -> None:
+    from crossconnect.app.server import SERVER_FILE
+
+    server_path = data_dir / SERVER_FILE
+    server = json.loads(server_path.read_text()) if server_path.exists() else {}
+    if "proxy_url" not in server:
+        err.print(
+            f"[red]error:[/red] the server of '{data_dir}' runs without the proxy; start it with "
+            f"[bold]crossconnect serve --data-dir {data_dir} --proxy-port 8080[/bold]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    ca = server["ca_bundle"]
+    exports = {
+        "HTTPS_PROXY": server["proxy_url"],
+        "NO_PROXY": "127.0.0.1,localhost,::1",
+        "REQUESTS_CA_BUNDLE": ca,
+        "SSL_CERT_FILE": ca,
+        "NODE_EXTRA_CA_CERTS": ca,
+    }
+    if as_json:
+        print(json.dumps(exports, indent=2))
+        return
+    print('# public-cloud code through the crossconnect proxy: eval "$(crossconnect env --proxy)"')
+    for name, value in exports.items():
+        print(f"export {name}={value}")
 
 
 def _operator_call(data_dir: Path, method: str, path: str, body: Any = None) -> Any:
