@@ -19,7 +19,14 @@ PLUGIN = "crossconnect.testing.plugin"
 
 
 def _entry_point_installed() -> bool:
-    return any(ep.value == PLUGIN for ep in metadata.entry_points(group="pytest11"))
+    """Whether pytest in the child finds the entry point (src/ is first on its path and may hold
+    the metadata of an editable install of this checkout)."""
+    path = [str(REPO / "src"), *sys.path]
+    return any(
+        ep.group == "pytest11" and ep.value == PLUGIN
+        for d in metadata.distributions(path=path)
+        for ep in d.entry_points
+    )
 
 
 def run_pytest(
