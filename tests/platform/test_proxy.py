@@ -194,3 +194,11 @@ def test_the_azure_cli_in_azure_cloud(proxied: Server, azure_cli_executable: Pat
     assert names == {p.name for p in proxied.network("partner").express_route_service_providers.list()}
     missing = az("network", "express-route", "show", "-g", "nope", "-n", "nope")
     assert missing.returncode == 3 and "ResourceGroupNotFound" in missing.stderr
+    # Microsoft Graph (graph.microsoft.com) through the proxy too: the admin reads the partner's application
+    admin = proxied.principal("admin")
+    relogin = az("login", "--service-principal", "-u", admin["client_id"], "-p", admin["client_secret"],
+                 "--tenant", proxied.env["tenant_id"])  # fmt: skip
+    assert relogin.returncode == 0, relogin.stderr
+    sp = az("ad", "sp", "show", "--id", partner["client_id"])
+    assert sp.returncode == 0, sp.stderr
+    assert json.loads(sp.stdout)["displayName"] == "partner-automation"

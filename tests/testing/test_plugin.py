@@ -4,6 +4,7 @@ crossconnect is installed from this checkout (else with ``-p``), against real se
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -156,6 +157,10 @@ def test_attaching_to_a_running_server(tmp_path: Path, session_server: Server) -
     )
     env = {"CROSSCONNECT_URL": session_server.base_url, "CROSSCONNECT_DATA_DIR": str(session_server.data_dir)}
     result = run_pytest(tmp_path, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    saved = tmp_path / "server-env.json"  # a saved `crossconnect env --json` instead of the data dir
+    saved.write_text(json.dumps({**session_server.env, "ca_bundle": str(Path(session_server.ca).resolve())}))
+    result = run_pytest(tmp_path, "--crossconnect-url", session_server.base_url, "--crossconnect-env-file", str(saved))
     assert result.returncode == 0, result.stdout + result.stderr
     result = run_pytest(tmp_path, env={"CROSSCONNECT_URL": session_server.base_url})
     assert result.returncode == 1
