@@ -119,6 +119,19 @@ def test_module_scoped_state_keeps_state_within_a_module(tmp_path: Path) -> None
     assert result.returncode == 1 and "1 failed, 1 passed" in result.stdout, result.stdout
 
 
+def test_serve_arguments_from_the_ini_file(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\ncrossconnect_serve_args = --bare\n")
+    (tmp_path / "test_bare.py").write_text(
+        "import pytest\n\n"
+        "def test_bare(crossconnect_server, crossconnect_credential):\n"
+        "    assert 'operator' in crossconnect_server.env and 'partner' not in crossconnect_server.env\n"
+        "    with pytest.raises(KeyError, match=\"no seeded principal 'partner' \\\\(this server has: operator\\\\)\"):\n"
+        "        crossconnect_credential('partner')\n"
+    )
+    result = run_pytest(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_the_plugin_does_nothing_for_tests_that_do_not_ask(tmp_path: Path) -> None:
     """Installed, it loads in every pytest run: without its fixtures, no server, no heavy import."""
     (tmp_path / "test_plain.py").write_text(

@@ -53,6 +53,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="How often crossconnect_state resets the server (default: ini crossconnect_state_scope, or function).",
     )
     parser.addini("crossconnect_state_scope", "How often crossconnect_state resets the server.", default="function")
+    parser.addini(
+        "crossconnect_serve_args",
+        "Extra `crossconnect serve` arguments for the session's server, e.g. --operation-delay 0.5.",
+        type="args",
+        default=[],
+    )
 
 
 def _state_scope(fixture_name: str, config: pytest.Config) -> Any:
@@ -85,7 +91,8 @@ def crossconnect_server(
                 url, Path(data_dir) if data_dir else None, Path(env_file) if env_file else None
             )
         else:
-            server = CrossconnectServer.start(tmp_path_factory.mktemp("crossconnect") / "data")
+            extra = list(pytestconfig.getini("crossconnect_serve_args"))
+            server = CrossconnectServer.start(tmp_path_factory.mktemp("crossconnect") / "data", extra)
     except ServerStartError as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
