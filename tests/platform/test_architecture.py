@@ -24,6 +24,7 @@ ALLOWED = {
     "identity": {"store", "limits", "untrusted"},
     "fabric": {"store"},
     "store": {"untrusted"},
+    "testing": set(),  # a client of the server over HTTPS and the `crossconnect` command only
 }
 
 

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crossconnect.admin.routes import AdminApi, AdminContext
+from crossconnect.app import proxy_hosts
 from crossconnect.app import seed as seeding
 from crossconnect.app.config import ServerConfig
 from crossconnect.app.data_dir import key_encryption_key, make_private
@@ -184,6 +185,7 @@ def build_app(runtime: Runtime) -> FrontDoor:
         *portal.routes(lambda: runtime.credentials.get("tenant_id")),
         *GraphApi(runtime.store, runtime.directory, runtime.tokens).routes(),
         Route("/metadata/endpoints", metadata_endpoints, methods=["GET"]),
+        Route("/{tenant}/discovery/instance", proxy_hosts.instance_discovery, methods=["GET"]),
         *admin.routes(),
         Route("/{path:path}", protocol, methods=ALL_METHODS),  # unknown paths: ARM's 404
     ]

@@ -28,6 +28,7 @@ class ServerConfig:
     token_lifetime: int = TOKEN_LIFETIME
     clock_skew: int = 300
     key_encryption_key_file: Path | None = None  # default: in the data dir
+    proxy_port: int | None = None  # the intercepting HTTPS proxy for public-cloud code (app/proxy.py)
 
     @property
     def base_url(self) -> str:

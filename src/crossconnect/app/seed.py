@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from crossconnect.authz.roles import CONTRIBUTOR, NETWORK_CONTRIBUTOR, OWNER
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.graph import GLOBAL_ADMINISTRATOR
 from crossconnect.identity.graph import READ_WRITE_ALL as GRAPH_READ_WRITE_ALL
-from crossconnect.identity.secrets import new_secret
+from crossconnect.identity.secrets import hash_secret, new_salt, new_secret
 from crossconnect.network.route_filters import communities as bgp
 from crossconnect.resources.providers import set_registration
 from crossconnect.store import Store
@@ -98,6 +99,15 @@ def _write_private(path: Path, creds: dict[str, Any], *, replace: bool) -> None:
     write_private(path, json.dumps(creds, indent=2).encode(), exclusive=not replace)
 
 
+@lru_cache(maxsize=64)
+def seeded_hash(secret: str) -> tuple[str, str]:
+    """(salt, PBKDF2 hash) of a seeded secret, computed once per process. The seeded secrets belong
+    to one data dir (credentials.json) and every reset writes them again: hashing them each time
+    was most of a reset's cost (PBKDF2 is slow on purpose)."""
+    salt = new_salt()
+    return salt, hash_secret(secret, salt)
+
+
 @dataclass
 class SeedContext:
     store: Store
@@ -126,6 +136,7 @@ def seed(store: Store, directory: Directory, creds: dict[str, Any], hooks: list[
             app_object_id=op["app_object_id"],
             sp_object_id=op["object_id"],
             secret=op["client_secret"],
+            hashed=seeded_hash(op["client_secret"]),
             conn=conn,
         )
         store.set_meta("operator", {"object_id": op["object_id"], "tenant_id": op["tenant_id"]}, conn)
@@ -141,6 +152,7 @@ def seed(store: Store, directory: Directory, creds: dict[str, Any], hooks: list[
                     app_object_id=p["app_object_id"],
                     sp_object_id=p["object_id"],
                     secret=p["client_secret"],
+                    hashed=seeded_hash(p["client_secret"]),
                     conn=conn,
                 )
                 store.insert(
@@ -176,6 +188,7 @@ def seed_access_control(store: Store, directory: Directory, creds: dict[str, Any
             app_object_id=admin["app_object_id"],
             sp_object_id=admin["object_id"],
             secret=admin["client_secret"],
+            hashed=seeded_hash(admin["client_secret"]),
             conn=conn,
         )
         # Microsoft Graph application permission: the admin registers applications (az ad sp create-for-rbac).
@@ -210,6 +223,7 @@ def seed_user(store: Store, directory: Directory, creds: dict[str, Any], conn: C
             user["password"],
             object_id=user["object_id"],
             data={"directoryRoles": [GLOBAL_ADMINISTRATOR]},
+            hashed=seeded_hash(user["password"]),
             conn=conn,
         )
     rbac = RbacRepository(store)

@@ -12,7 +12,7 @@ from typing import IO
 import uvicorn
 from rich.console import Console
 
-from crossconnect.app import http_protocol
+from crossconnect.app import http_protocol, proxy
 from crossconnect.app.application import build_app, build_runtime
 from crossconnect.app.certificates import ensure_certificates
 from crossconnect.app.config import ConfigError, ServerConfig
@@ -53,6 +53,12 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
     return handle
 
 
+def proxy_url(host: str, port: int) -> str:
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def serve(config: ServerConfig, console: Console | None = None, listener: socket.socket | None = None) -> None:
     """Run until stopped; ``listener`` is a socket already bound to host:port (see app.preflight)."""
     console = console or Console(stderr=True)
@@ -66,13 +72,25 @@ def serve(config: ServerConfig, console: Console | None = None, listener: socket
         else None
     )
     certs = ensure_certificates(config.data_dir, config.host)
+    proxy_socket = proxy.bind(config.host, config.proxy_port) if config.proxy_port is not None else None
     runtime = build_runtime(config)
     app = build_app(runtime)
-    write_private(
-        config.data_dir / SERVER_FILE,
-        json.dumps({"base_url": config.base_url, "ca_bundle": str(certs.ca.resolve()), "pid": os.getpid()}).encode(),
-    )
+    server_file: dict[str, object] = {
+        "base_url": config.base_url,
+        "ca_bundle": str(certs.ca.resolve()),
+        "pid": os.getpid(),
+    }
+    if proxy_socket is not None:
+        backend_host = config.base_url.split("//", 1)[1].rsplit(":", 1)[0].strip("[]")
+        proxy.start_in_thread(proxy_socket, proxy.Backend(backend_host, config.port, certs.ca), config.data_dir)
+        server_file["proxy_url"] = proxy_url(config.host, proxy_socket.getsockname()[1])
+    write_private(config.data_dir / SERVER_FILE, json.dumps(server_file).encode())
     _banner(console, config, str(certs.ca.resolve()), runtime.credentials)
+    if "proxy_url" in server_file:
+        console.print(
+            f"  proxy:          {server_file['proxy_url']} intercepts management.azure.com, login.microsoftonline.com, "
+            "graph.microsoft.com, …  (crossconnect env --proxy)"
+        )
     uvicorn_config = uvicorn.Config(
         app,
         host=config.host,

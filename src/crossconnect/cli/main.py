@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -90,6 +91,14 @@ def serve(
             "database share it. Default: key-encryption.key in the data dir.",
         ),
     ] = None,
+    proxy_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="CROSSCONNECT_PROXY_PORT",
+            help="Also run an HTTPS proxy on this port that serves management.azure.com, login.microsoftonline.com, "
+            "graph.microsoft.com… from this server (see `crossconnect env --proxy`).",
+        ),
+    ] = None,
 ) -> None:
     """Start the HTTPS server (Azure AD + Resource Manager) with the seeded test setup."""
     from sqlalchemy.exc import DBAPIError
@@ -114,6 +123,7 @@ def serve(
             token_lifetime=token_lifetime,
             clock_skew=clock_skew,
             key_encryption_key_file=key_encryption_key_file,
+            proxy_port=proxy_port,
         )
         listener = prepare(config)  # before anything is created or printed
     except (StartupError, ConfigError) as exc:
@@ -122,6 +132,12 @@ def serve(
         run(config, err, listener)
     except STARTUP_REFUSALS as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        if proxy_port is None or exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+            raise
+        raise fail(
+            f"the proxy port {proxy_port} is not available ({exc.strerror}); choose another --proxy-port."
+        ) from None
     except DBAPIError as exc:  # the database went away between the check and the migration
         raise fail(describe_database_error(database or f"sqlite:///{data_dir / 'crossconnect.db'}", exc)) from None
     finally:
@@ -147,8 +163,15 @@ def _environment(data_dir: Path) -> dict[str, Any]:
 def env(
     data_dir: DataDir = Path(".crossconnect"),
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (for tools and tests).")] = False,
+    proxy: Annotated[
+        bool,
+        typer.Option("--proxy", help="Print the exports that send unmodified public-cloud code through the proxy."),
+    ] = False,
 ) -> None:
     """Print shell exports and a Python snippet for the seeded credentials."""
+    if proxy:
+        _proxy_exports(data_dir, as_json)
+        return
     e = _environment(data_dir)
     if as_json:
         print(json.dumps(e, indent=2))
@@ -180,6 +203,60 @@ def env(
     print("#     authority=e['AZURE_AUTHORITY_HOST'], disable_instance_discovery=True, connection_verify=ca)")
     print("# client = NetworkManagementClient(cred, e['PROVIDER_SUBSCRIPTION_ID'], base_url=ep, connection_verify=ca)")
     print("# print([x.name for x in client.express_route_cross_connections.list()])")
+
+
+@app.command(
+    "az",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+def az(
+    ctx: typer.Context,
+    role: Annotated[
+        str, typer.Option("--as", help="Seeded principal to sign in as: partner, customer or admin.")
+    ] = "partner",
+    az_path: Annotated[
+        str | None, typer.Option("--az", envvar="CROSSCONNECT_AZ", help="The az executable (default: az on PATH).")
+    ] = None,
+    data_dir: DataDir = Path(".crossconnect"),
+) -> None:
+    """Run the Azure CLI against this server: crossconnect az [--as ROLE] <az arguments…>."""
+    from crossconnect.cli import azure_cli
+
+    try:
+        executable = azure_cli.find_az(az_path)
+        status = azure_cli.run(executable, _environment(data_dir), role, data_dir.resolve(), list(ctx.args))
+    except azure_cli.AzureCliFailed as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.status) from None
+    raise typer.Exit(status)
+
+
+def _proxy_exports(data_dir: Path, as_json: bool) -> None:
+    from crossconnect.app.server import SERVER_FILE
+
+    server_path = data_dir / SERVER_FILE
+    server = json.loads(server_path.read_text()) if server_path.exists() else {}
+    if "proxy_url" not in server:
+        err.print(
+            f"[red]error:[/red] the server of '{data_dir}' runs without the proxy; start it with "
+            f"[bold]crossconnect serve --data-dir {data_dir} --proxy-port 8080[/bold]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    ca = server["ca_bundle"]
+    exports = {
+        "HTTPS_PROXY": server["proxy_url"],
+        "NO_PROXY": "127.0.0.1,localhost,::1",
+        "REQUESTS_CA_BUNDLE": ca,
+        "SSL_CERT_FILE": ca,
+        "NODE_EXTRA_CA_CERTS": ca,
+    }
+    if as_json:
+        print(json.dumps(exports, indent=2))
+        return
+    print('# public-cloud code through the crossconnect proxy: eval "$(crossconnect env --proxy)"')
+    for name, value in exports.items():
+        print(f"export {name}={value}")
 
 
 def _operator_call(data_dir: Path, method: str, path: str, body: Any = None) -> Any:

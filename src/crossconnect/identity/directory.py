@@ -55,6 +55,7 @@ class Directory:
         sp_object_id: str | None = None,
         secret: str | None = None,
         with_secret: bool = True,
+        hashed: tuple[str, str] | None = None,
         conn: Any = None,
     ) -> NewApplication:
         """Register an application and its service principal; optionally add a client secret."""
@@ -87,15 +88,23 @@ class Directory:
             conn,
         )
         if with_secret:
-            secret = self.add_secret(app_id, "default", secret=secret, conn=conn)["secretText"]
+            secret = self.add_secret(app_id, "default", secret=secret, hashed=hashed, conn=conn)["secretText"]
         return NewApplication(app_id, app_object_id, sp_object_id, tenant_id, secret if with_secret else None)
 
     def add_secret(
-        self, app_id: str, display_name: str, *, secret: str | None = None, conn: Any = None
+        self,
+        app_id: str,
+        display_name: str,
+        *,
+        secret: str | None = None,
+        hashed: tuple[str, str] | None = None,
+        conn: Any = None,
     ) -> dict[str, Any]:
-        """Add a client secret; the clear text is returned here and never again."""
+        """Add a client secret; the clear text is returned here and never again. ``hashed`` is the
+        (salt, hash) of ``secret`` when the caller has it already (the seed, on every reset)."""
         secret = secret or secrets.new_secret()
-        salt = secrets.new_salt()
+        salt, secret_hash = hashed or (secrets.new_salt(), "")
+        secret_hash = secret_hash or secrets.hash_secret(secret, salt)
         now = time.time()
         key_id = str(uuid.uuid4())
         self.store.insert(
@@ -107,7 +116,7 @@ class Directory:
                 "display_name": display_name,
                 "hint": secret[:3],
                 "salt": salt,
-                "secret_hash": secrets.hash_secret(secret, salt),
+                "secret_hash": secret_hash,
                 "certificate_pem": "",
                 "thumbprint": "",
                 "start_at": now,
@@ -238,16 +247,18 @@ class Directory:
         *,
         object_id: str | None = None,
         data: dict[str, Any] | None = None,
+        hashed: tuple[str, str] | None = None,
         conn: Any = None,
     ) -> dict[str, Any]:
-        salt = secrets.new_salt()
+        salt, password_hash = hashed or (secrets.new_salt(), "")
+        password_hash = password_hash or secrets.hash_secret(password, salt)
         row = {
             "object_id": (object_id or str(uuid.uuid4())).lower(),
             "tenant_id": tenant_id,
             "user_principal_name": user_principal_name.lower(),
             "display_name": display_name,
             "salt": salt,
-            "password_hash": secrets.hash_secret(password, salt),
+            "password_hash": password_hash,
             "data": data or {},
             "created_at": time.time(),
         }
