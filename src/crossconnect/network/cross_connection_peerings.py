@@ -27,14 +27,15 @@ class CrossConnectionPeerings(PeeringRecordType):
 
     def cross_connection(self, request: ArmRequest, conn: Connection | None = None) -> Row:
         xc_type = self.registry.get(ExpressRouteCrossConnections)
-        row = self.store.get_resource(render_template(ExpressRouteCrossConnections.item_template, request.params), conn)
+        row = xc_type.load(request, conn)  # None too when its circuit record is gone
         if row is None:
             raise xc_type.not_found(request)
         return row
 
     def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:
         circuit = self.store.get_resource(internal(self.cross_connection(request, conn))["circuitKey"], conn)
-        assert circuit is not None
+        if circuit is None:
+            raise self.registry.get(ExpressRouteCrossConnections).not_found(request)
         return circuit
 
     def key(self, request: ArmRequest) -> str:

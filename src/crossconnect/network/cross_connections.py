@@ -80,10 +80,31 @@ class ExpressRouteCrossConnections(ResourceType):
             )
         super().check_scope(request)
 
-    def circuit_of(self, row: Row, conn: Connection | None = None) -> Row:
-        circuit = self.store.get_resource(internal(row)["circuitKey"], conn)
-        assert circuit is not None, "a cross connection always has its circuit"
-        return circuit
+    def circuit_of(self, row: Row, conn: Connection | None = None) -> Row | None:
+        """The circuit record this view shows (None when it is gone: such a cross connection is
+        not shown, see ``load`` and ``listed``)."""
+        return self.store.get_resource(internal(row)["circuitKey"], conn)
+
+    def load(self, request: ArmRequest, conn: Connection | None = None) -> Row | None:
+        """A cross connection whose circuit record is missing shows nothing: 404, left out of lists."""
+        row = super().load(request, conn)
+        return row if row is not None and self.circuit_of(row, conn) is not None else None
+
+    def lock_keys(self, request: ArmRequest) -> list[str]:
+        # a cross-connection PUT changes the circuit record (provider state, notes, peerings)
+        return [self.key(request), *self._circuit_keys(self.store.get_resource(self.key(request)))]
+
+    def operation_lock_keys(self, op: Row) -> list[str]:
+        return [op["resource_key"], *self._circuit_keys(self.store.get_resource(op["resource_key"]))]
+
+    @staticmethod
+    def _circuit_keys(row: Row | None) -> list[str]:
+        key = internal(row).get("circuitKey") if row is not None else None
+        return [key] if key else []
+
+    def listed(self, request: ArmRequest, row: Row) -> dict[str, Any] | None:
+        circuit = self.circuit_of(row)
+        return self.render_with(row, circuit) if circuit is not None else None
 
     def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
         name = _name_filter(request.query.get("$filter"))
@@ -100,6 +121,11 @@ class ExpressRouteCrossConnections(ResourceType):
 
     def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
         circuit = self.circuit_of(row)
+        if circuit is None:
+            raise NotFound(f"The cross connection '{row['name']}' was not found.", "ResourceNotFound")
+        return self.render_with(row, circuit)
+
+    def render_with(self, row: Row, circuit: Row) -> dict[str, Any]:
         c = props(circuit)
         placement = internal(circuit).get("placement", {})
         peerings = self.store.find_all(
@@ -153,6 +179,7 @@ class ExpressRouteCrossConnections(ResourceType):
                 case_insensitive=True,
             )
         circuit = self.circuit_of(existing, conn)
+        assert circuit is not None  # load() found it in this transaction, under its lock
         c = props(circuit)
         state = c["serviceProviderProvisioningState"]
         wanted = p.service_provider_provisioning_state
