@@ -78,6 +78,7 @@ async def delete_assignment(request: ArmRequest) -> ArmResponse:
     scope = parse_scope(request)
     repo = repository(request)
     with request.services.store.tx() as conn:
+        repo.lock(conn)
         found = repo.find_assignment(_key(scope, request.params["roleAssignmentName"]), conn)
         if found is None:
             return ArmResponse(204)
@@ -97,6 +98,7 @@ async def put_assignment(request: ArmRequest) -> ArmResponse:
     _check_scope_exists(request, scope)
     repo = repository(request)
     with request.services.store.tx() as conn:
+        repo.lock(conn)  # racing PUTs (any replica) check one after the other: one 201, then 200/409
         existing = repo.find_assignment(_key(scope, name), conn)
         if existing is not None:
             if (existing.principal_id, existing.role_definition_id) != (wanted.principal_id, wanted.role_definition_id):

@@ -164,6 +164,10 @@ async def put_role_definition(request: ArmRequest) -> ArmResponse:
     role = _parse_custom_role(request, guid, tenant)
     _authorize_assignable_scopes(request, role, "write")
     with request.services.store.tx() as conn:
+        repo.lock(conn)
+        existing = repo.find_role(guid, conn)  # again, now that no other change can come between
+        if existing is not None and existing.tenant_id != tenant:
+            raise Conflict(f"The role definition ID '{guid}' is already in use.", "RoleDefinitionIdConflict")
         same_name = repo.role_named(tenant, role.role_name, conn)
         if same_name is not None and same_name.id != guid:
             raise Conflict(
@@ -185,6 +189,7 @@ async def delete_role_definition(request: ArmRequest) -> ArmResponse:
     _authorize_assignable_scopes(request, role, "delete")
     repo = repository(request)
     with request.services.store.tx() as conn:
+        repo.lock(conn)  # an assignment of this role created meanwhile is counted
         if repo.store.count("role_assignments", conn, role_definition_id=guid):
             raise Conflict(
                 "There are existing role assignments referencing role (code: RoleDefinitionHasAssignments).",

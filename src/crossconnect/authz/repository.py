@@ -20,6 +20,7 @@ from crossconnect.store import Store
 
 ASSIGNMENT_PATH = "/providers/Microsoft.Authorization/roleAssignments/"
 _GENERATION_ROW = 1
+RBAC_LOCK = "rbac"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,14 @@ class RbacRepository:
         process's next write transaction)."""
         row = self.store.find("rbac_generation", conn, id=_GENERATION_ROW)
         return str(row["token"]) if row else None
+
+    def lock(self, conn: Connection) -> None:
+        """Every change to role definitions or assignments holds this lock (``Store.lock``) from
+        before its checks until it commits: changes from all replicas take turns, so "one
+        assignment per principal, role and scope" and "no assignment of a deleted role" hold. (A
+        unique index on assignments backs the first up.) RBAC changes are rare; taking turns
+        costs nothing that matters."""
+        self.store.lock(conn, RBAC_LOCK)
 
     def _changed(self, conn: Connection) -> None:
         token = str(uuid.uuid4())
