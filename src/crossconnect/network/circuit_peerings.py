@@ -51,6 +51,7 @@ class PeeringRecordType(ResourceType):
             "resources", conn, parent_key=circuit["key"], type_key=peering_record.PEERING_TYPE
         )
         name = self.name(request)
+        route_filters.lock_referenced(self.store, conn, [body])
         new_props = peering_record.validate_write(
             request.services.store,
             name=name,

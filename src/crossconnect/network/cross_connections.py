@@ -229,6 +229,7 @@ class ExpressRouteCrossConnections(ResourceType):
         siblings = self.store.find_all(
             "resources", conn, parent_key=circuit["key"], type_key=peering_record.PEERING_TYPE
         )
+        route_filters.lock_referenced(self.store, conn, entries)
         changed: list[Row] = []
         for i, entry in enumerate(entries):
             entry_props = entry.get("properties") or {}
