@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from tests.support import (
     drop_postgres_database,
     free_port,
     postgres_available,
+    start_replicas,
 )
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -83,19 +83,14 @@ def replicas(backend: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     if not postgres_available():
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
     database = create_postgres_database()
-    first = Server(tmp_path / "first", free_port(), database)
-    # the second replica: the same credentials and certificates, its own port and data dir
-    second = Server(tmp_path / "second", free_port(), database)
     try:
-        first.start()
-        second.data_dir.mkdir()
-        for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
-            shutil.copy2(first.data_dir / name, second.data_dir / name)
-        second.start()
-        yield first, second
+        first, second = start_replicas(tmp_path, database)
+        try:
+            yield first, second
+        finally:
+            second.stop()
+            first.stop()
     finally:
-        second.stop()
-        first.stop()
         drop_postgres_database(database)
 
 

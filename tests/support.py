@@ -212,6 +212,27 @@ class Server:
         return tables
 
 
+def start_replicas(base: Path, database: str) -> tuple[Server, Server]:
+    """Two server processes (replicas) on one PostgreSQL database, with the same credentials and
+    certificates (the second copies the first's), each with its own port and data dir under
+    ``base``. The caller stops them (second first) and drops the database."""
+    import shutil
+
+    first = Server(base / "first", free_port(), database)
+    second = Server(base / "second", free_port(), database)
+    first.start()
+    try:
+        second.data_dir.mkdir()
+        for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
+            shutil.copy2(first.data_dir / name, second.data_dir / name)
+        second.start()
+    except BaseException:
+        second.stop()
+        first.stop()
+        raise
+    return first, second
+
+
 def settled_snapshot(server: Server, timeout: float = 15) -> dict[str, Any]:
     """All state once no operation is still running (a reconciler finishing one between two
     snapshots would otherwise look like a change); after ``timeout`` seconds, as it is."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ import pytest
 
 from tests.network_support import API, GROUP, MICROSOFT, PRIVATE, PROVIDER, XC_GROUP, circuit_body
 from tests.rbac_support import ROLE_IDS
-from tests.support import Server, create_postgres_database, drop_postgres_database, free_port, postgres_available
+from tests.support import Server, create_postgres_database, drop_postgres_database, postgres_available, start_replicas
 
 pytestmark = pytest.mark.slow
 
@@ -122,20 +121,15 @@ def module_replicas(
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    base = tmp_path_factory.mktemp("replicas")
     database = create_postgres_database()
-    first = Server(base / "first", free_port(), database)
-    second = Server(base / "second", free_port(), database)
     try:
-        first.start()
-        second.data_dir.mkdir()
-        for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
-            shutil.copy2(first.data_dir / name, second.data_dir / name)
-        second.start()
-        yield first, second
+        first, second = start_replicas(tmp_path_factory.mktemp("replicas"), database)
+        try:
+            yield first, second
+        finally:
+            second.stop()
+            first.stop()
     finally:
-        second.stop()
-        first.stop()
         drop_postgres_database(database)
 
 
