@@ -122,7 +122,7 @@ class ExpressRouteCrossConnections(ResourceType):
     def render(self, request: ArmRequest, row: Row) -> dict[str, Any]:
         circuit = self.circuit_of(row)
         if circuit is None:
-            raise NotFound(f"The cross connection '{row['name']}' was not found.", "ResourceNotFound")
+            raise self.not_found(request)
         return self.render_with(row, circuit)
 
     def render_with(self, row: Row, circuit: Row) -> dict[str, Any]:
