@@ -19,7 +19,7 @@ from tests.support import (
     drop_postgres_database,
     free_port,
     postgres_available,
-    start_replicas,
+    running_replicas,
 )
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -82,16 +82,8 @@ def replicas(backend: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
         pytest.skip("replicas share a PostgreSQL database; a SQLite store is owned by one server process")
     if not postgres_available():
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    database = create_postgres_database()
-    try:
-        first, second = start_replicas(tmp_path, database)
-        try:
-            yield first, second
-        finally:
-            second.stop()
-            first.stop()
-    finally:
-        drop_postgres_database(database)
+    with running_replicas(tmp_path) as pair:
+        yield pair
 
 
 @pytest.fixture

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,25 +215,25 @@ class Server:
         return tables
 
 
-def start_replicas(base: Path, database: str) -> tuple[Server, Server]:
-    """Two server processes (replicas) on one PostgreSQL database, with the same credentials and
-    certificates (the second copies the first's), each with its own port and data dir under
-    ``base``. The caller stops them (second first) and drops the database."""
-    import shutil
-
+@contextlib.contextmanager
+def running_replicas(base: Path) -> Iterator[tuple[Server, Server]]:
+    """Two server processes (replicas) on one fresh PostgreSQL database, with the same credentials
+    and certificates (the second copies the first's), each with its own port and data dir under
+    ``base``; stopped and the database dropped afterwards."""
+    database = create_postgres_database()
     first = Server(base / "first", free_port(), database)
     second = Server(base / "second", free_port(), database)
-    first.start()
     try:
+        first.start()
         second.data_dir.mkdir()
         for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
             shutil.copy2(first.data_dir / name, second.data_dir / name)
         second.start()
-    except BaseException:
+        yield first, second
+    finally:
         second.stop()
         first.stop()
-        raise
-    return first, second
+        drop_postgres_database(database)
 
 
 def settled_snapshot(server: Server, timeout: float = 15) -> dict[str, Any]:

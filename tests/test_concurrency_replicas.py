@@ -25,7 +25,7 @@ import pytest
 
 from tests.network_support import API, GROUP, MICROSOFT, PRIVATE, PROVIDER, XC_GROUP, circuit_body
 from tests.rbac_support import ROLE_IDS
-from tests.support import Server, create_postgres_database, drop_postgres_database, postgres_available, start_replicas
+from tests.support import Server, postgres_available, running_replicas
 
 pytestmark = pytest.mark.slow
 
@@ -79,6 +79,13 @@ class Cluster:
         with ThreadPoolExecutor(WORKERS) as pool:
             return list(pool.map(lambda ic: self.send(ic[0] % 2, ic[1]), enumerate(calls)))
 
+    def race(self, calls: list[Call]) -> tuple[list[httpx.Response], collections.Counter[str]]:
+        """``fire``, then: never a 500; the answers and their distribution (printed)."""
+        responses = self.fire(calls)
+        failed = [(r.status_code, r.text[:300]) for r in responses if r.status_code >= 500]
+        assert not failed, failed
+        return responses, answers(responses)
+
     def get(self, role: str, path: str, replica: int = 0, **params: str) -> Any:
         r = self.client(replica, role).get(path, params={"api-version": API, **params})
         assert r.status_code == 200, r.text
@@ -121,16 +128,8 @@ def module_replicas(
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    database = create_postgres_database()
-    try:
-        first, second = start_replicas(tmp_path_factory.mktemp("replicas"), database)
-        try:
-            yield first, second
-        finally:
-            second.stop()
-            first.stop()
-    finally:
-        drop_postgres_database(database)
+    with running_replicas(tmp_path_factory.mktemp("replicas")) as pair:
+        yield pair
 
 
 @pytest.fixture
@@ -153,11 +152,6 @@ def answers(responses: list[httpx.Response]) -> collections.Counter[str]:
         out[f"{r.status_code}{code}"] += 1
     print(f"answers: {dict(sorted(out.items()))}")
     return out
-
-
-def assert_no_server_errors(responses: list[httpx.Response]) -> None:
-    failed = [(r.status_code, r.text[:300]) for r in responses if r.status_code >= 500]
-    assert not failed, failed
 
 
 # -- paths ---------------------------------------------------------------------------------------
@@ -208,6 +202,22 @@ def wait_settled(cluster: Cluster, timeout: float = 60) -> None:
             return
         assert time.time() < deadline, f"operations never finished: {busy}"
         time.sleep(0.2)
+
+
+def provisioned_circuits(cluster: Cluster, prefix: str, count: int = 25) -> list[str]:
+    """``count`` circuits ``<prefix>-00``… created at once and provisioned by the partner (peerings
+    can be configured); their service keys."""
+    path = circuits_path(cluster)
+    creates = cluster.fire(
+        [Call("customer", "PUT", f"{path}/{prefix}-{i:02d}", circuit_body(50)) for i in range(count)]
+    )
+    assert [r.status_code for r in creates] == [201] * count, answers(creates)
+    keys = [r.json()["properties"]["serviceKey"] for r in creates]
+    provisioned = {"properties": {"serviceProviderProvisioningState": "Provisioned"}}
+    provision = cluster.fire([Call("partner", "PUT", xc_path(cluster, key), provisioned) for key in keys])
+    assert [r.status_code for r in provision] == [200] * count, answers(provision)
+    wait_settled(cluster)
+    return keys
 
 
 # -- the fabric invariants, read back through the API ------------------------------------------------
@@ -273,9 +283,7 @@ def test_circuit_creates_at_a_full_location_never_overfill_a_port_pair(cluster: 
     make_group(cluster)
     path = circuits_path(cluster)
     calls = [Call("customer", "PUT", f"{path}/race-{i:03d}", circuit_body(1000)) for i in range(120)]
-    responses = cluster.fire(calls)
-    got = answers(responses)
-    assert_no_server_errors(responses)
+    responses, got = cluster.race(calls)
     assert got == {"201": 80, "400 ExpressRoutePortCapacityExhausted": 40}
     wait_settled(cluster)
     used = check_fabric(cluster)
@@ -291,18 +299,14 @@ def test_one_circuit_name_created_at_once_gives_one_201(cluster: Cluster) -> Non
     make_group(cluster)
     path = circuits_path(cluster)
     body = circuit_body(200)
-    responses = cluster.fire([Call("customer", "PUT", f"{path}/contended", body) for _ in range(100)])
-    got = answers(responses)
-    assert_no_server_errors(responses)
+    responses, got = cluster.race([Call("customer", "PUT", f"{path}/contended", body) for _ in range(100)])
     assert got["201"] == 1, got
     assert set(got) <= {"201", "200", "409 AnotherOperationInProgress"}, got
     service_keys = {r.json()["properties"]["serviceKey"] for r in responses if r.status_code in (200, 201)}
     assert len(service_keys) == 1, "every success describes the one circuit"
 
     guarded = [Call("customer", "PUT", f"{path}/guarded", body, {"If-None-Match": "*"}) for _ in range(100)]
-    responses = cluster.fire(guarded)
-    got = answers(responses)
-    assert_no_server_errors(responses)
+    responses, got = cluster.race(guarded)
     assert got == {"201": 1, "412 PreconditionFailed": 99}
 
     wait_settled(cluster)
@@ -312,9 +316,7 @@ def test_one_circuit_name_created_at_once_gives_one_201(cluster: Cluster) -> Non
 
     # the customer deletes both (racing deletes as well): nothing is left behind, no list answers 500
     deletes = [Call("customer", "DELETE", f"{path}/{name}") for name in ("contended", "guarded") for _ in range(50)]
-    responses = cluster.fire(deletes)
-    got = answers(responses)
-    assert_no_server_errors(responses)
+    responses, got = cluster.race(deletes)
     assert set(got) <= {"202", "204", "409 AnotherOperationInProgress"}, got
     deadline = time.time() + 60
     while cluster.list_all("customer", path):
@@ -331,13 +333,7 @@ def test_two_peerings_on_one_vlan_at_once_one_wins(cluster: Cluster) -> None:
     VlanIdInUse; no circuit ends with two peerings on one VLAN."""
     make_group(cluster)
     path = circuits_path(cluster)
-    creates = cluster.fire([Call("customer", "PUT", f"{path}/vlan-{i:02d}", circuit_body(50)) for i in range(25)])
-    assert [r.status_code for r in creates] == [201] * 25, answers(creates)
-    keys = [r.json()["properties"]["serviceKey"] for r in creates]
-    provision = [Call("partner", "PUT", xc_path(cluster, key), {"properties": {"serviceProviderProvisioningState": "Provisioned"}}) for key in keys]  # fmt: skip
-    provisioned = cluster.fire(provision)
-    assert [r.status_code for r in provisioned] == [200] * 25, answers(provisioned)
-    wait_settled(cluster)
+    keys = provisioned_circuits(cluster, "vlan")
 
     calls = []
     for i, key in enumerate(keys):
@@ -346,9 +342,7 @@ def test_two_peerings_on_one_vlan_at_once_one_wins(cluster: Cluster) -> None:
             body = {"properties": {**props, "vlanId": vlan}}
             calls.append(Call("customer", "PUT", f"{path}/vlan-{i:02d}/peerings/{name}", body))
             calls.append(Call("partner", "PUT", f"{xc_path(cluster, key)}/peerings/{name}", body))
-    responses = cluster.fire(calls)
-    got = answers(responses)
-    assert_no_server_errors(responses)
+    responses, got = cluster.race(calls)
     assert got["201"] == 25 and got["400 VlanIdInUse"] == 50, got
     assert set(got) <= {"201", "200", "409 AnotherOperationInProgress", "400 VlanIdInUse"}, got
     for i in range(25):
@@ -389,16 +383,12 @@ def test_identical_role_assignments_at_once_give_one_assignment(cluster: Cluster
 
     assignments = f"{scope}/providers/Microsoft.Authorization/roleAssignments"
     many_names = [Call("admin", "PUT", f"{assignments}/{uuid.uuid4()}", body("Reader"), api_version="2022-04-01") for _ in range(100)]  # fmt: skip
-    responses = cluster.fire(many_names)
-    got = answers(responses)
-    assert_no_server_errors(responses)
+    responses, got = cluster.race(many_names)
     assert got == {"201": 1, "409 RoleAssignmentExists": 99}
 
     one_name = str(uuid.uuid4())
     same = [Call("admin", "PUT", f"{assignments}/{one_name}", body("Contributor"), api_version="2022-04-01")] * 100
-    responses = cluster.fire(same)
-    got = answers(responses)
-    assert_no_server_errors(responses)
+    responses, got = cluster.race(same)
     assert got == {"201": 1, "200": 99}
 
     for replica in (0, 1):
@@ -436,9 +426,7 @@ def test_stored_documents_changed_at_once_never_500_nor_lose_a_change(cluster: C
         for t in targets
     ]
     calls = [c for pair in zip(edge, fail_next, strict=True) for c in pair]
-    responses = cluster.fire(calls)
-    got = answers(responses)
-    assert_no_server_errors(responses)
+    responses, got = cluster.race(calls)
     assert got == {"200": 120}
     declared = cluster.operator(f"/lab/circuits/{key}/edge", replica=1)["declared"]
     for link in ("primary", "secondary"):
@@ -460,27 +448,18 @@ def test_route_filter_rules_and_attachments_at_once(cluster: Cluster) -> None:
     assert r.status_code == 201, r.text
     rule = {"properties": {"access": "Allow", "routeFilterRuleType": "Community", "communities": ["12076:5010"]}}
     rules = [Call("customer", "PUT", f"{filter_path}/routeFilterRules/rule{i}", rule) for i in range(100)]
-    responses = cluster.fire(rules)
-    got = answers(responses)
-    assert_no_server_errors(responses)
+    responses, got = cluster.race(rules)
     assert got == {"201": 1, "400 RouteFilterCanHaveOnlyOneRule": 99}
     assert len(cluster.list_all("customer", f"{filter_path}/routeFilterRules")) == 1
 
     path = circuits_path(cluster)
-    creates = cluster.fire([Call("customer", "PUT", f"{path}/rf-{i:02d}", circuit_body(50)) for i in range(25)])
-    assert [r.status_code for r in creates] == [201] * 25, answers(creates)
-    keys = [r.json()["properties"]["serviceKey"] for r in creates]
-    provision = [Call("partner", "PUT", xc_path(cluster, key), {"properties": {"serviceProviderProvisioningState": "Provisioned"}}) for key in keys]  # fmt: skip
-    assert [r.status_code for r in cluster.fire(provision)] == [200] * 25
-    wait_settled(cluster)
+    provisioned_circuits(cluster, "rf")
     attach = {"properties": {**MICROSOFT, "routeFilter": {"id": filter_path}}}
     calls = []
     for i in range(25):
         calls.append(Call("customer", "PUT", f"{path}/rf-{i:02d}/peerings/MicrosoftPeering", attach))
         calls += [Call("customer", "DELETE", filter_path)] * 3
-    responses = cluster.fire(calls)
-    got = answers(responses)
-    assert_no_server_errors(responses)
+    responses, got = cluster.race(calls)
     assert set(got) <= {
         "201", "400 InvalidResourceReference", "202", "204", "409 AnotherOperationInProgress",
         "400 InUseRouteFilterCannotBeDeleted",
