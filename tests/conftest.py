@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from tests.support import (
     drop_postgres_database,
     free_port,
     postgres_available,
+    running_replicas,
 )
 from tests.support.azure_cli import AzureCli, AzureCliInstallError, ensure_azure_cli
 
@@ -83,26 +83,8 @@ def replicas(backend: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
         pytest.skip("replicas share a PostgreSQL database; a SQLite store is owned by one server process")
     if not postgres_available():
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    database = create_postgres_database()
-    # As behind one load balancer: both replicas issue tokens for one public URL (the issuer), so
-    # each accepts the other's.
-    first_port = free_port()
-    public = ["--public-url", f"https://127.0.0.1:{first_port}"]
-    first = Server(tmp_path / "first", first_port, database, public)
-    # the second replica: the same credentials, certificates and key-encryption key (it opens the
-    # signing keys in the database), its own port and data dir
-    second = Server(tmp_path / "second", free_port(), database, public)
-    try:
-        first.start()
-        second.data_dir.mkdir()
-        for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "key-encryption.key"):
-            shutil.copy2(first.data_dir / name, second.data_dir / name)
-        second.start()
-        yield first, second
-    finally:
-        second.stop()
-        first.stop()
-        drop_postgres_database(database)
+    with running_replicas(tmp_path) as pair:
+        yield pair
 
 
 @pytest.fixture

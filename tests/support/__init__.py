@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,6 +227,33 @@ class Server:
         # the access-control generation is a cache key, not state: an import writes a fresh one
         tables.pop("rbac_generation", None)
         return tables
+
+
+@contextlib.contextmanager
+def running_replicas(base: Path) -> Iterator[tuple[Server, Server]]:
+    """Two server processes (replicas) on one fresh PostgreSQL database, with the same credentials
+    and certificates (the second copies the first's), each with its own port and data dir under
+    ``base``; stopped and the database dropped afterwards."""
+    database = create_postgres_database()
+    # As behind one load balancer: both replicas issue tokens for one public URL (the issuer), so
+    # each accepts the other's.
+    first_port = free_port()
+    public = ["--public-url", f"https://127.0.0.1:{first_port}"]
+    first = Server(base / "first", first_port, database, public)
+    # the second replica: the same credentials, certificates and key-encryption key (it opens the
+    # signing keys in the database), its own port and data dir
+    second = Server(base / "second", free_port(), database, public)
+    try:
+        first.start()
+        second.data_dir.mkdir()
+        for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "key-encryption.key"):
+            shutil.copy2(first.data_dir / name, second.data_dir / name)
+        second.start()
+        yield first, second
+    finally:
+        second.stop()
+        first.stop()
+        drop_postgres_database(database)
 
 
 def settled_snapshot(server: Server, timeout: float = 15) -> dict[str, Any]:

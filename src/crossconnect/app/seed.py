@@ -7,6 +7,7 @@ repeatable, so ``reset`` returns to exactly the same tenant, applications and se
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -123,10 +124,12 @@ class SeedContext:
 SeedHook = Callable[[SeedContext], None]
 
 
-def seed(store: Store, directory: Directory, creds: dict[str, Any], hooks: list[SeedHook]) -> None:
-    """Write the seeded setup into an empty store, in one transaction."""
+def seed(
+    store: Store, directory: Directory, creds: dict[str, Any], hooks: list[SeedHook], within: Connection | None = None
+) -> None:
+    """Write the seeded setup into an empty store, in one transaction (``within``: the caller's)."""
     now = time.time()
-    with store.tx() as conn:
+    with store.tx() if within is None else contextlib.nullcontext(within) as conn:
         op = creds["operator"]
         directory.create_tenant("crossconnect operator", op["tenant_domain"], op["tenant_id"], conn)
         directory.create_application(
@@ -234,27 +237,34 @@ def seed_user(store: Store, directory: Directory, creds: dict[str, Any], conn: C
         )
 
 
-def _has_user(directory: Directory, creds: dict[str, Any]) -> bool:
-    return directory.find_user_by_object_id(creds["tenant_id"], creds["user"]["object_id"]) is not None
+def _has_user(directory: Directory, creds: dict[str, Any], conn: Connection) -> bool:
+    return directory.find_user_by_object_id(creds["tenant_id"], creds["user"]["object_id"], conn) is not None
+
+
+# Seeding and resetting hold this lock (``Store.lock``): replicas starting at once on an empty
+# database seed it once, and a reset through one replica is seen by the others whole or not at all.
+SEED_LOCK = "seed"
 
 
 def ensure_seeded(store: Store, directory: Directory, creds: dict[str, Any], hooks: list[SeedHook]) -> bool:
-    if store.get_meta("seeded") is not None:
-        if "partner" in creds and store.get_meta("access_control_seeded") is None:
+    with store.tx() as conn:
+        store.lock(conn, SEED_LOCK)
+        if store.get_meta("seeded", conn) is None:
+            seed(store, directory, creds, hooks, conn)
+            return True
+        if "partner" in creds and store.get_meta("access_control_seeded", conn) is None:
             # A store seeded before access control existed: without this its principals hold no role.
-            with store.tx() as conn:
-                seed_access_control(store, directory, creds, conn)
-        elif "user" in creds and not _has_user(directory, creds):
-            with store.tx() as conn:  # a store seeded before users existed
-                seed_user(store, directory, creds, conn)
+            seed_access_control(store, directory, creds, conn)
+        elif "user" in creds and not _has_user(directory, creds, conn):
+            seed_user(store, directory, creds, conn)  # a store seeded before users existed
         return False
-    seed(store, directory, creds, hooks)
-    return True
 
 
 def reset(store: Store, directory: Directory, creds: dict[str, Any], hooks: list[SeedHook]) -> None:
-    store.wipe_state()
-    seed(store, directory, creds, hooks)
+    with store.tx() as conn:
+        store.lock(conn, SEED_LOCK)
+        store.wipe_state(conn)
+        seed(store, directory, creds, hooks, conn)
 
 
 def environment(creds: dict[str, Any], base_url: str, ca_bundle: str) -> dict[str, Any]:

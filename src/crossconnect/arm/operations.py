@@ -15,7 +15,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, or_, select, update
@@ -165,23 +165,43 @@ class OperationEngine:
             # An injected failure is consumed in its own transaction: it must stay used up even
             # though the completion below is then not attempted.
             self.before_complete(op)
-            with self.store.tx() as conn:
+            with self._completing(op, completer) as conn:
+                if conn is None:
+                    return
                 if completer is None:
                     raise ArmError(f"No handler for operations on '{op['resource_type']}'.", "InternalServerError")
                 result = completer.complete_operation(op, conn)
                 self._finish(conn, op_id, "Succeeded", result=result)
         except ArmError as error:
-            with self.store.tx() as conn:
-                if completer is not None:
-                    completer.fail_operation(op, conn, error)
-                self._finish(conn, op_id, "Failed", error=error.body()["error"])
+            self._fail(op, completer, error)
         except Exception:  # a bug must not leave the resource stuck in Updating
             log.exception("operation %s failed unexpectedly", op_id)
-            internal = ArmError("An internal error occurred while completing the operation.", "InternalServerError")
-            with self.store.tx() as conn:
-                if completer is not None:
-                    completer.fail_operation(op, conn, internal)
-                self._finish(conn, op_id, "Failed", error=internal.body()["error"])
+            self._fail(
+                op,
+                completer,
+                ArmError("An internal error occurred while completing the operation.", "InternalServerError"),
+            )
+
+    def _fail(self, op: dict[str, Any], completer: Completer | None, error: ArmError) -> None:
+        with self._completing(op, completer) as conn:
+            if conn is None:
+                return
+            if completer is not None:
+                completer.fail_operation(op, conn, error)
+            self._finish(conn, op["id"], "Failed", error=error.body()["error"])
+
+    @contextlib.contextmanager
+    def _completing(self, op: dict[str, Any], completer: Completer | None) -> Iterator[Connection | None]:
+        """The transaction that finishes ``op``: it locks what the resource type's writes lock
+        (``operation_lock_keys``), so a completion and a request on one record take turns, then
+        reads the operation again. None when it is no longer running: a lease that ran out let
+        another replica finish it meanwhile, and finishing twice would apply its effects twice
+        (a circuit's bandwidth released two times)."""
+        with self.store.tx() as conn:
+            lock_keys = getattr(completer, "operation_lock_keys", None)
+            self.store.lock(conn, *(lock_keys(op) if lock_keys else [op["resource_key"]]))
+            current = self.store.find("operations", conn, id=op["id"])
+            yield conn if current is not None and current["status"] == "InProgress" else None
 
     def _finish(self, conn: Connection, op_id: str, status: str, *, result: Any = None, error: Any = None) -> None:
         self.store.update_where(
@@ -196,6 +216,7 @@ class OperationEngine:
             },
             conn,
             id=op_id,
+            status="InProgress",
         )
 
     async def run_forever(self) -> None:

@@ -40,14 +40,16 @@ def _decode(token: str) -> int:
         raise BadRequest(f"The continuation token '{token}' is invalid.", "InvalidContinuationToken") from None
 
 
-def page(request: ArmRequest, fetch: Fetch, render: Callable[[dict[str, Any]], dict[str, Any]]) -> ArmResponse:
+def page(request: ArmRequest, fetch: Fetch, render: Callable[[dict[str, Any]], dict[str, Any] | None]) -> ArmResponse:
+    """One page of ``fetch``'s rows. A row ``render`` answers None for is left out (the page is
+    then shorter; the continuation still follows the rows fetched)."""
     size = request.services.settings.page_size
     token = request.query.get(TOKEN_PARAM)
     after = _decode(token) if token else 0
     rows = fetch(after, size + 1)
     more = len(rows) > size
     rows = rows[:size]
-    body: dict[str, Any] = {"value": [render(r) for r in rows]}
+    body: dict[str, Any] = {"value": [item for item in map(render, rows) if item is not None]}
     if more:
         query = {k: v for k, v in request.query.items() if k != TOKEN_PARAM}
         query[TOKEN_PARAM] = _encode(rows[-1]["seq"])

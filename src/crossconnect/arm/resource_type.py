@@ -112,6 +112,10 @@ class ResourceType:
         out.update(body)
         return out
 
+    def listed(self, request: ArmRequest, row: Row) -> dict[str, Any] | None:
+        """A row as a list shows it; None leaves it out (a view whose record is gone)."""
+        return self.render(request, row)
+
     def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
         params = request.params
         return self.store.list_resources(
@@ -126,6 +130,19 @@ class ResourceType:
     def parent_key(self, request: ArmRequest) -> str:
         assert self.parent is not None
         return render_template(self.parent.item_template, request.params).lower()
+
+    # -- integrity across replicas ------------------------------------------------------------
+    def lock_keys(self, request: ArmRequest) -> list[str]:
+        """The records a write to this resource reads and changes. A PUT, PATCH or DELETE locks
+        them (``Store.lock``) before it reads anything, so writes to one record — from any
+        replica, through any view — take turns, and each sees what the one before it committed.
+        Default: the resource itself. A type whose write checks or changes another record (a
+        peering its circuit's other peerings, a cross connection its circuit) names it too."""
+        return [self.key(request)]
+
+    def operation_lock_keys(self, op: Row) -> list[str]:
+        """What completing operation ``op`` locks, by the same rule as ``lock_keys``."""
+        return [op["resource_key"]]
 
     def not_found(self, request: ArmRequest) -> ArmError:
         return resource_not_found(self.short_type, self.name(request), request.params.get("resourceGroupName", ""))
@@ -334,18 +351,18 @@ def register(router: Router, rtype: ResourceType) -> None:
     async def put_item(request: ArmRequest) -> ArmResponse:
         rtype.check_scope(request)
         ops = engine(request)
-        ops.settle_resource(rtype.key(request))
-        existing = rtype.load(request)
-        _check_preconditions(request, existing)
-        if existing is not None:
-            running = ops.in_progress(rtype.key(request))
-            if running is not None:
-                raise another_operation_in_progress(request, running)
-        else:
-            rtype.name_rule.check(rtype.name(request))
+        ops.settle_resource(rtype.key(request))  # before the transaction: completing takes the same locks
         body = request.json_body()
         store = request.services.store
         with store.tx() as conn:
+            existing = _locked(request, rtype, conn)
+            _check_preconditions(request, existing)
+            if existing is not None:
+                running = ops.in_progress(rtype.key(request), conn)
+                if running is not None:
+                    raise another_operation_in_progress(request, running)
+            else:
+                rtype.name_rule.check(rtype.name(request))
             write = rtype.create_or_update(request, body, existing, conn)
             assert write.row is not None
             if write.operation:
@@ -378,13 +395,13 @@ def register(router: Router, rtype: ResourceType) -> None:
     async def patch_item(request: ArmRequest) -> ArmResponse:
         rtype.check_scope(request)
         engine(request).settle_resource(rtype.key(request))
-        existing = rtype.load(request)
-        if existing is None:
-            raise rtype.not_found(request)
-        _check_preconditions(request, existing)
         body = request.json_body()
         store = request.services.store
         with store.tx() as conn:
+            existing = _locked(request, rtype, conn)
+            if existing is None:
+                raise rtype.not_found(request)
+            _check_preconditions(request, existing)
             write = rtype.update_tags(request, body, existing, conn)
             assert write.row is not None
             if not store.put_resource(write.row, conn, expected_etag=existing["etag"]):
@@ -396,17 +413,17 @@ def register(router: Router, rtype: ResourceType) -> None:
         rtype.check_scope(request)
         ops = engine(request)
         ops.settle_resource(rtype.key(request))
-        existing = rtype.load(request)
-        _check_preconditions(request, existing)
-        if existing is None:
-            if rtype.delete_missing_is_not_found:
-                raise rtype.not_found(request)
-            return ArmResponse(204)
-        running = ops.in_progress(rtype.key(request))
-        if running is not None:
-            raise another_operation_in_progress(request, running)
         store = request.services.store
         with store.tx() as conn:
+            existing = _locked(request, rtype, conn)
+            _check_preconditions(request, existing)
+            if existing is None:
+                if rtype.delete_missing_is_not_found:
+                    raise rtype.not_found(request)
+                return ArmResponse(204)
+            running = ops.in_progress(rtype.key(request), conn)
+            if running is not None:
+                raise another_operation_in_progress(request, running)
             write = rtype.delete(request, existing, conn)
             op = None
             if write.operation and rtype.delete_is_long_running:
@@ -431,7 +448,7 @@ def register(router: Router, rtype: ResourceType) -> None:
     async def list_items(request: ArmRequest) -> ArmResponse:
         rtype.check_scope(request)
         return page(
-            request, lambda after, limit: rtype.list_rows(request, after, limit), lambda row: rtype.render(request, row)
+            request, lambda after, limit: rtype.list_rows(request, after, limit), lambda row: rtype.listed(request, row)
         )
 
     item = rtype.item_template
@@ -461,6 +478,13 @@ def _render_stored(rtype: ResourceType, request: ArmRequest, key: str, conn: Con
     rendered = rtype.render(request, stored, conn)
     encode_json(rendered)
     return stored, rendered
+
+
+def _locked(request: ArmRequest, rtype: ResourceType, conn: Connection) -> Row | None:
+    """Lock the records the write touches, then read the resource as the last writer left it:
+    a create racing a create finds the first one's row and becomes an update (or a 409/412)."""
+    request.services.store.lock(conn, *rtype.lock_keys(request))
+    return rtype.load(request, conn)
 
 
 def _is_transient(row: Row) -> bool:

@@ -20,6 +20,7 @@ from crossconnect.store import Store
 
 ASSIGNMENT_PATH = "/providers/Microsoft.Authorization/roleAssignments/"
 _GENERATION_ROW = 1
+RBAC_LOCK = "rbac"
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,12 @@ class RbacRepository:
         return str(row["token"]) if row else None
 
     def lock(self, conn: Connection) -> None:
-        """Serialize access-control changes across replicas. Called first in a transaction that
-        checks RBAC state and then changes it: writing the generation row takes its row lock
-        (PostgreSQL) or the database's write lock (SQLite) until the transaction ends, so the
-        reads after it see every change committed before and none can slip in between."""
-        self.changed(conn)
+        """Every change to role definitions or assignments holds this lock (``Store.lock``) from
+        before its checks until it commits: changes from all replicas take turns, so "one
+        assignment per principal, role and scope" and "no assignment of a deleted role" hold. (A
+        unique index on assignments backs the first up.) RBAC changes are rare; taking turns
+        costs nothing that matters."""
+        self.store.lock(conn, RBAC_LOCK)
 
     def changed(self, conn: Connection) -> None:
         """A new generation token: every replica reloads access control on its next request."""

@@ -48,20 +48,24 @@ def declaration(store: Store, service_key: str) -> dict[str, Any]:
 
 def declare(store: Store, service_key: str, link: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Merge a declaration for one link (``{"interfaceUp", "sTag", "peerings": {type: {...}}}``)."""
-    current = declaration(store, service_key)
-    link_decl = dict(current.get(link, {}))
-    for name, value in changes.items():
-        if name == "peerings":
-            merged = dict(link_decl.get("peerings", {}))
-            for peering_type, fields in value.items():
-                merged[peering_type] = {**merged.get(peering_type, {}), **fields}
-            link_decl["peerings"] = merged
-        else:
-            link_decl[name] = value
-    current[link] = link_decl
-    current["updatedAt"] = time.time()
-    store.set_meta(_key(service_key), current)
-    return current
+
+    def merge(stored: dict[str, Any] | None) -> dict[str, Any]:
+        current = dict(stored or {})
+        link_decl = dict(current.get(link, {}))
+        for name, value in changes.items():
+            if name == "peerings":
+                merged = dict(link_decl.get("peerings", {}))
+                for peering_type, fields in value.items():
+                    merged[peering_type] = {**merged.get(peering_type, {}), **fields}
+                link_decl["peerings"] = merged
+            else:
+                link_decl[name] = value
+        current[link] = link_decl
+        current["updatedAt"] = time.time()
+        return current
+
+    # one step: a declaration made at the same time (any replica) is merged, not overwritten
+    return store.update_meta(_key(service_key), merge)
 
 
 def clear(store: Store, service_key: str) -> None:

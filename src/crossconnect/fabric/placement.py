@@ -4,6 +4,10 @@ Each peering location has a primary and a secondary MSEE; each provider gets por
 (one port on each device). A circuit lands on the first pair with room, counting bandwidth
 against the pair's capacity (port bandwidth × overprovision factor), and gets an s-tag unique
 on that pair. Usage is kept per pair in the store, updated in the caller's transaction.
+
+Replicas share the store, so every change of a pair's usage reads it locked (``get_meta`` with
+``for_update``) in the transaction that writes it back: placements on one pair take turns, the
+bandwidth never goes past the capacity, and the s-tag counter hands each s-tag out once.
 """
 
 from __future__ import annotations
@@ -88,21 +92,27 @@ def add_port_pair(
     store: Store, peering_location: str, provider: str, port_bandwidth_mbps: int, overprovision_factor: int
 ) -> PortPair:
     """Operator: add a port pair (two new ports, one on each MSEE) for a provider at a location."""
-    existing = port_pairs(peering_location, provider, store)
     code = location_code(peering_location)
-    extras_here = [e for e in (store.get_meta(_EXTRA_PAIRS) or []) if e["peering_location"] == peering_location]
-    k = PAIRS_PER_PROVIDER + len(extras_here)  # new port numbers after every pair at this location
-    pair = PortPair(
-        descriptor=f"{_provider_code(provider)}-{code.lower()}-portpair{len(existing) + 1}",
-        peering_location=peering_location,
-        provider=provider,
-        primary_port=f"{code}-06GMR-CIS-{2 * k + 1}-PRI-A",
-        secondary_port=f"{code}-06GMR-CIS-{2 * k + 2}-SEC-A",
-        port_bandwidth_mbps=port_bandwidth_mbps,
-        overprovision_factor=overprovision_factor,
-    )
-    store.set_meta(_EXTRA_PAIRS, [*(store.get_meta(_EXTRA_PAIRS) or []), dict(pair.__dict__)])
-    return pair
+    added: list[PortPair] = []
+
+    def add(extras: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+        extras = list(extras or [])
+        mine = [e for e in extras if e["peering_location"] == peering_location and e["provider"] == provider]
+        k = PAIRS_PER_PROVIDER + len([e for e in extras if e["peering_location"] == peering_location])
+        pair = PortPair(  # new port numbers after every pair at this location
+            descriptor=f"{_provider_code(provider)}-{code.lower()}-portpair{PAIRS_PER_PROVIDER + len(mine) + 1}",
+            peering_location=peering_location,
+            provider=provider,
+            primary_port=f"{code}-06GMR-CIS-{2 * k + 1}-PRI-A",
+            secondary_port=f"{code}-06GMR-CIS-{2 * k + 2}-SEC-A",
+            port_bandwidth_mbps=port_bandwidth_mbps,
+            overprovision_factor=overprovision_factor,
+        )
+        added.append(pair)
+        return [*extras, dict(pair.__dict__)]
+
+    store.update_meta(_EXTRA_PAIRS, add)  # two operators adding pairs at once get distinct ports
+    return added[-1]
 
 
 def _usage_key(descriptor: str) -> str:
@@ -121,13 +131,17 @@ class CapacityExhausted(Exception):
         self.target = target
 
 
-def usage(store: Store, descriptor: str, conn: Connection | None = None) -> dict[str, Any]:
-    return dict(store.get_meta(_usage_key(descriptor), conn) or {"usedMbps": 0, "nextSTag": FIRST_STAG, "circuits": 0})
+def usage(store: Store, descriptor: str, conn: Connection | None = None, *, for_update: bool = False) -> dict[str, Any]:
+    """A pair's usage. ``for_update``: locked until ``conn``'s transaction ends (it will change it)."""
+    stored = store.get_meta(_usage_key(descriptor), conn, for_update=for_update)
+    return dict(stored or {"usedMbps": 0, "nextSTag": FIRST_STAG, "circuits": 0})
 
 
 def place(store: Store, conn: Connection, peering_location: str, provider: str, bandwidth: int) -> Placement:
+    # Pairs are locked in their fixed order and a full one stays locked until the transaction
+    # ends: two placements never wait for each other's pairs the other way round.
     for pair in port_pairs(peering_location, provider, store, conn):
-        used = usage(store, pair.descriptor, conn)
+        used = usage(store, pair.descriptor, conn, for_update=True)
         if used["usedMbps"] + bandwidth <= pair.capacity_mbps:
             s_tag = int(used["nextSTag"])
             store.set_meta(
@@ -153,7 +167,7 @@ def resize(
     new_bandwidth: int,
 ) -> None:
     pair = next(p for p in port_pairs(peering_location, provider, store, conn) if p.descriptor == placement["portPair"])
-    used = usage(store, pair.descriptor, conn)
+    used = usage(store, pair.descriptor, conn, for_update=True)
     if used["usedMbps"] - old_bandwidth + new_bandwidth > pair.capacity_mbps:
         raise CapacityExhausted(
             f"The bandwidth cannot be increased to {new_bandwidth} Mbps: the circuit's port pair "
@@ -166,7 +180,7 @@ def resize(
 
 
 def release(store: Store, conn: Connection, placement: dict[str, Any], bandwidth: int) -> None:
-    used = usage(store, placement["portPair"], conn)
+    used = usage(store, placement["portPair"], conn, for_update=True)
     store.set_meta(
         _usage_key(placement["portPair"]),
         {**used, "usedMbps": max(0, used["usedMbps"] - bandwidth), "circuits": max(0, used["circuits"] - 1)},

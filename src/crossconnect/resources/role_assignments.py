@@ -71,6 +71,7 @@ async def delete_assignment(request: ArmRequest) -> ArmResponse:
     scope = parse_scope(request)
     repo = repository(request)
     with request.services.store.tx() as conn:
+        repo.lock(conn)
         found = repo.find_assignment(_key(scope, request.params["roleAssignmentName"]), conn)
         if found is None:
             return ArmResponse(204)

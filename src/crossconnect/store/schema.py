@@ -230,6 +230,14 @@ role_assignments = Table(
     Column("created_by", String(36), nullable=False, default=""),
     Column("updated_by", String(36), nullable=False, default=""),
 )
+# One assignment per principal, role and scope, whatever its name (Azure: 409 RoleAssignmentExists).
+Index(
+    "uq_role_assignments_principal_role_scope",
+    role_assignments.c.principal_id,
+    role_assignments.c.role_definition_id,
+    role_assignments.c.scope_key,
+    unique=True,
+)
 
 # One row: a fresh random token written in the same transaction as every change to role
 # definitions or assignments. Each replica caches the resolved assignments together with the

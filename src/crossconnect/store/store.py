@@ -6,6 +6,7 @@ Upper layers speak to ``Store`` methods; SQL lives here only.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import threading
 import time
@@ -120,6 +121,8 @@ class Store:
         config = Config()
         config.set_main_option("script_location", _MIGRATIONS)
         with self.engine.begin() as conn:
+            # replicas starting at once on one PostgreSQL database migrate one after the other
+            self.lock(conn, "store.migrate")
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
@@ -133,12 +136,37 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
-        """One transaction: everything inside commits together or not at all."""
+        """One transaction: everything inside commits together or not at all.
+
+        SQLite: the transaction takes the database's write lock when it begins (``BEGIN
+        IMMEDIATE``), so what it reads stays true until it commits — every write transaction of the
+        owning process takes its turn, and ``lock`` has nothing left to do. PostgreSQL: READ
+        COMMITTED; a transaction that must not act on what another replica is changing takes
+        ``lock`` on the records it reads before reading them."""
         try:
             with self.engine.begin() as conn:
+                if self.is_sqlite:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
                 yield conn
         finally:
             self._forget_reads()
+
+    def lock(self, conn: Connection, *names: str) -> None:
+        """Hold a lock on each name until ``conn``'s transaction ends: a second transaction, on
+        any replica, that asks for one of them waits until this one has committed or rolled back.
+        Names are records (a resource key, ``meta:<key>``, ``rbac``); what a transaction reads
+        after locking them is what the last holder committed.
+
+        PostgreSQL: transaction-scoped advisory locks (``pg_advisory_xact_lock`` on a 64-bit hash
+        of the name; a collision only makes two names take turns). The names of one call are
+        taken in sorted order, so two transactions locking overlapping sets cannot deadlock; a
+        transaction takes the locks of the records it writes in one call, first, and afterwards
+        only "leaf" locks (port pairs, stored documents, ``rbac``) that no holder waits beyond.
+        SQLite: nothing to do, ``tx()`` holds the database's write lock already."""
+        if self.is_sqlite:
+            return
+        for name in sorted(set(names)):
+            conn.execute(select(func.pg_advisory_xact_lock(_lock_id(name))))
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -148,17 +176,31 @@ class Store:
             yield conn
 
     # -- meta --------------------------------------------------------------------------------
-    def get_meta(self, key: str, conn: Connection | None = None) -> Any:
+    def get_meta(self, key: str, conn: Connection | None = None, *, for_update: bool = False) -> Any:
+        """A stored value (None when absent). ``for_update``: inside a transaction that will write
+        it back, lock it first (``lock``), so no other transaction changes it meanwhile."""
+        if for_update:
+            if conn is None:
+                raise ValueError("get_meta(for_update=True) needs the transaction that writes the value back")
+            self.lock(conn, meta_lock(key))
         row = self.find("meta", conn, key=key)
         return row["value"] if row else None
 
     def set_meta(self, key: str, value: Any, conn: Connection | None = None) -> None:
+        """Write a value whole (one statement: an insert racing another replica's never fails)."""
         check_row(schema.meta, {"key": key, "value": value})
+        stmt = (sqlite.insert if self.is_sqlite else postgresql.insert)(schema.meta).values(key=key, value=value)
         with self._conn(conn) as c:
-            if c.execute(select(schema.meta.c.key).where(schema.meta.c.key == key)).first():
-                c.execute(update(schema.meta).where(schema.meta.c.key == key).values(value=value))
-            else:
-                c.execute(insert(schema.meta).values(key=key, value=value))
+            c.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value}))
+
+    def update_meta(self, key: str, change: Callable[[Any], T], conn: Connection | None = None) -> T:
+        """Read, change and write back a stored value as one step: ``change(current or None)``
+        returns the new value, which is stored and returned. Concurrent updates (any replica)
+        take turns, so none overwrites another's change."""
+        with self._conn(conn) as c:
+            value = change(self.get_meta(key, c, for_update=True))
+            self.set_meta(key, value, c)
+            return value
 
     # -- the held autocommit connection of reads outside a transaction ---------------------------
     def _peek_connection(self) -> Any:
@@ -395,7 +437,9 @@ class Store:
 
     def put_resource(self, row: Row, conn: Connection | None = None, expected_etag: str | None = None) -> bool:
         """Insert or replace a resource. With ``expected_etag`` the replace only happens when the
-        stored etag still matches (compare-and-swap); returns False when it did not."""
+        stored etag still matches (compare-and-swap); returns False when it did not. An insert
+        that meets a row another transaction inserted meanwhile leaves that row as it is and
+        returns False (the key is unique: never two resources with one id)."""
         check_row(schema.resources, row)
         now = time.time()
         key = row["key"].lower()
@@ -405,8 +449,8 @@ class Store:
             if existing is None:
                 if expected_etag is not None:
                     return False
-                c.execute(insert(t).values(**{**row, "key": key, "created_at": now, "updated_at": now}))
-                return True
+                values = {**row, "key": key, "created_at": now, "updated_at": now}
+                return self.insert_if_absent("resources", values, c)
             stmt = update(t).where(t.c.key == key)
             if expected_etag is not None:
                 stmt = stmt.where(t.c.etag == expected_etag)
@@ -485,11 +529,8 @@ class Store:
         if conn is not None:
             yield conn
         else:
-            try:
-                with self.engine.begin() as c:
-                    yield c
-            finally:
-                self._forget_reads()
+            with self.tx() as c:
+                yield c
 
     def _forget_reads(self) -> None:
         """Every transaction that may have written ends here: drop the remembered reads."""
@@ -533,6 +574,16 @@ class Store:
         else:
             with self.engine.connect() as c:
                 yield c
+
+
+def meta_lock(key: str) -> str:
+    """The ``Store.lock`` name of a stored value."""
+    return f"meta:{key}"
+
+
+def _lock_id(name: str) -> int:
+    """A lock name as PostgreSQL's advisory-lock key (a signed 64-bit integer)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -7,6 +7,7 @@ appear). Operator changes live in the store, so every replica and snapshot sees 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -84,10 +85,14 @@ def visible_providers(store: Store, subscription_id: str) -> list[Provider]:
 
 
 def update_provider(store: Store, name: str, changes: dict[str, Any], conn: Connection | None = None) -> Provider:
-    overrides = dict(store.get_meta(_OVERRIDES, conn) or {})
-    overrides[name] = {**overrides.get(name, {}), **changes, "name": name}
-    store.set_meta(_OVERRIDES, overrides, conn)
-    provider = find_provider(store, name, conn)
+    def merge(stored: dict[str, Any] | None) -> dict[str, Any]:
+        overrides = dict(stored or {})
+        overrides[name] = {**overrides.get(name, {}), **changes, "name": name}
+        return overrides
+
+    with store.tx() if conn is None else contextlib.nullcontext(conn) as c:
+        store.update_meta(_OVERRIDES, merge, c)  # one step: another provider's change at once stays
+        provider = find_provider(store, name, c)
     assert provider is not None
     return provider
 

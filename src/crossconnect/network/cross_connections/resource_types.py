@@ -64,6 +64,18 @@ class ExpressRouteCrossConnections(ResourceType):
         row = super().load(request, conn)
         return row if row is not None and self.circuit_of(row, conn) is not None else None
 
+    def lock_keys(self, request: ArmRequest) -> list[str]:
+        # a cross-connection PUT changes the circuit record (provider state, notes, peerings)
+        return [self.key(request), *self._circuit_keys(self.store.get_resource(self.key(request)))]
+
+    def operation_lock_keys(self, op: Row) -> list[str]:
+        return [op["resource_key"], *self._circuit_keys(self.store.get_resource(op["resource_key"]))]
+
+    @staticmethod
+    def _circuit_keys(row: Row | None) -> list[str]:
+        key = internal(row).get("circuitKey") if row is not None else None
+        return [key] if key else []
+
     def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
         name = _name_filter(request.query.get("$filter"))
         if name is None:
@@ -196,6 +208,7 @@ class ExpressRouteCrossConnections(ResourceType):
         siblings = self.store.find_all(
             "resources", conn, parent_key=circuit["key"], type_key=peering_record.PEERING_TYPE
         )
+        filter_attachment.lock_referenced(self.store, conn, entries)
         changed: list[Row] = []
         for i, entry in enumerate(entries):
             entry_props = entry.get("properties") or {}

@@ -28,6 +28,15 @@ class PeeringRecordType(ResourceType):
     def circuit(self, request: ArmRequest, conn: Connection | None = None) -> Row:
         raise NotImplementedError
 
+    # A peering is checked against its circuit's other peerings (one VLAN each) and shares the
+    # circuit record with both views: its writes and operations lock the circuit as well.
+    def lock_keys(self, request: ArmRequest) -> list[str]:
+        key = self.key(request)
+        return [key, _circuit_key(key)]
+
+    def operation_lock_keys(self, op: Row) -> list[str]:
+        return [op["resource_key"], _circuit_key(op["resource_key"])]
+
     def parent_id(self, request: ArmRequest, circuit: Row, conn: Connection | None = None) -> str:
         return str(circuit["id"])
 
@@ -48,6 +57,7 @@ class PeeringRecordType(ResourceType):
             "resources", conn, parent_key=circuit["key"], type_key=peering_record.PEERING_TYPE
         )
         name = self.name(request)
+        filter_attachment.lock_referenced(self.store, conn, [body])
         new_props = peering_rules.validate_write(
             request.services.store,
             name=name,
@@ -109,3 +119,8 @@ class PeeringRecordType(ResourceType):
             self.namespace,
         )
         return [stats_endpoint, *troubleshooting.endpoints(self, self.view)]
+
+
+def _circuit_key(peering_key: str) -> str:
+    """The circuit a peering record is stored under (``<circuit key>/peerings/<name>``)."""
+    return peering_key.rsplit("/peerings/", 1)[0]

@@ -119,6 +119,25 @@ def resolve_attachment(
     return {"id": row["id"]}
 
 
+def lock_referenced(store: Store, conn: Connection, peerings: list[Any]) -> None:
+    """Lock the route filters that peering bodies about to be validated name (``routeFilter``
+    and ``ipv6PeeringConfig.routeFilter``), before the validation reads them: a filter's DELETE
+    locks it too, so a peering cannot attach a filter between the delete's "in use?" check and
+    its commit (a filter being deleted is refused)."""
+    keys = []
+    for body in peerings:
+        props = body.get("properties") if isinstance(body, dict) else None
+        if not isinstance(props, dict):
+            continue
+        ipv6 = props.get("ipv6PeeringConfig")
+        for holder in (props, ipv6 if isinstance(ipv6, dict) else {}):
+            ref = holder.get("routeFilter")
+            if isinstance(ref, dict) and isinstance(ref.get("id"), str) and FILTER_ID.match(ref["id"]):
+                keys.append(ref["id"].lower())
+    if keys:
+        store.lock(conn, *keys)
+
+
 def join_checker(request: ArmRequest) -> Joiner:
     """May the caller of this request link a peering to a given route filter (its join action)."""
 

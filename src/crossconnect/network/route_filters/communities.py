@@ -91,13 +91,18 @@ def is_authorized(store: Store, subscription_id: str, conn: Connection | None = 
 
 def set_authorized(store: Store, subscription_id: str, authorized: bool, conn: Connection | None = None) -> bool:
     """Authorize (or revoke) a subscription; returns whether anything changed."""
-    current = authorized_subscriptions(store, conn)
     sub = subscription_id.lower()
-    if authorized == (sub in current):
-        return False
-    updated = [*current, sub] if authorized else [s for s in current if s != sub]
-    store.set_meta(_AUTHORIZED, updated, conn)
-    return True
+    before: list[list[str]] = []
+
+    def toggle(stored: list[str] | None) -> list[str]:
+        current = list(stored or [])
+        before.append(current)
+        if authorized == (sub in current):
+            return current
+        return [*current, sub] if authorized else [s for s in current if s != sub]
+
+    after = store.update_meta(_AUTHORIZED, toggle, conn)  # one step: concurrent changes all stay
+    return after != before[0]
 
 
 def may_use(store: Store, community: Community, subscription_id: str, conn: Connection | None = None) -> bool:

@@ -169,6 +169,14 @@ class RouteFilterRules(ResourceType):
     def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         return filter_rules.render_rule(row)
 
+    # A filter holds at most one rule: a rule's write is checked against the filter's other rules
+    # and changes the filter (its ETag), so it locks the filter too.
+    def lock_keys(self, request: ArmRequest) -> list[str]:
+        return [self.key(request), self.parent_key(request)]
+
+    def operation_lock_keys(self, op: Row) -> list[str]:
+        return [op["resource_key"], op["resource_key"].rsplit("/routefilterrules/", 1)[0]]
+
     def operation_location(self, row: Row) -> str:
         route_filter = self.store.get_resource(row["parent_key"])
         return str(route_filter["body"]["location"]) if route_filter else "global"
