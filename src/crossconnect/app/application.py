@@ -32,6 +32,8 @@ from crossconnect.fabric import faults
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import AadEndpoints
 from crossconnect.identity.graph import GraphApi
+from crossconnect.identity.graph_groups import GraphGroupsApi
+from crossconnect.identity.groups import GroupDirectory
 from crossconnect.identity.keys import SigningKeys
 from crossconnect.identity.signin import UserSignIn
 from crossconnect.identity.tokens import TokenService
@@ -150,10 +152,12 @@ def build_app(runtime: Runtime) -> FrontDoor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    graph = GraphApi(runtime.store, runtime.directory, runtime.tokens)
     routes = [
         *AadEndpoints(runtime.directory, runtime.tokens, runtime.sign_in).routes(),
         *portal.routes(lambda: runtime.credentials.get("tenant_id")),
-        *GraphApi(runtime.store, runtime.directory, runtime.tokens).routes(),
+        *graph.routes(),
+        *GraphGroupsApi(graph, GroupDirectory(runtime.store, RbacRepository(runtime.store).changed)).routes(),
         Route("/metadata/endpoints", metadata_endpoints, methods=["GET"]),
         *admin.routes(),
         Route("/{path:path}", protocol, methods=ALL_METHODS),  # unknown paths: ARM's 404

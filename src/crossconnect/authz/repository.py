@@ -94,6 +94,11 @@ class RbacRepository:
         row = self.store.find("rbac_generation", conn, id=_GENERATION_ROW)
         return str(row["token"]) if row else None
 
+    def changed(self, conn: Connection) -> None:
+        """A change that alters who may do what outside this repository (group membership): a new
+        token in the caller's transaction, so every replica reloads its access index."""
+        self._changed(conn)
+
     def _changed(self, conn: Connection) -> None:
         token = str(uuid.uuid4())
         if not self.store.update_where("rbac_generation", {"token": token}, conn, id=_GENERATION_ROW):

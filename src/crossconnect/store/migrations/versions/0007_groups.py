@@ -1,0 +1,30 @@
+"""Azure AD security groups and their direct members (users, service principals, groups).
+
+Revision ID: 0007_groups
+
+``down_revision`` points at 0005 for now: migration 0006 (integrity constraints) is being written
+on another branch at the same time, and the merge re-chains this one after it.
+"""
+
+from alembic import op
+
+from crossconnect.store import schema
+
+revision = "0007_groups"
+down_revision = "0005_sign_in_state"
+branch_labels = None
+depends_on = None
+
+TABLES = [schema.groups, schema.group_members]
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    for table in TABLES:
+        table.create(bind, checkfirst=True)
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    for table in reversed(TABLES):
+        table.drop(bind, checkfirst=True)
