@@ -1,0 +1,93 @@
+"""The seed's step 4 with a group in a real Chromium: the Groups blade (create, add and remove
+members, delete), groups in the Add role assignment member picker with their type shown, the IAM
+list showing the group's assignment, and "Check access" showing what a member inherits through
+its group. Each step's effect is checked through the Graph/ARM API and the SDK too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+
+from tests.portal.support import Portal, chromium, portal, screenshots  # noqa: F401 - fixtures
+from tests.support import Server
+from tests.support.rbac import create_identity, graph, network
+
+pytestmark = pytest.mark.browser
+
+
+def _lists_cross_connections(server: Server, who: Any) -> bool:
+    try:
+        list(network(server, who, server.subscription("partner")).express_route_cross_connections.list())
+    except HttpResponseError as e:
+        assert (e.status_code, e.error.code if e.error else None) == (403, "AuthorizationFailed")
+        return False
+    return True
+
+
+def test_seed_step_4_with_a_group_in_the_portal(portal: Portal, server: Server) -> None:  # noqa: F811
+    page = portal.page
+    provider = server.subscription("partner")
+    bot = create_identity(server, "portal-noc-bot")
+    assert not _lists_cross_connections(server, bot)
+    portal.sign_in_as_user()
+
+    # Groups blade: create a group, add the application as a member
+    portal.go("#/aadgroups", "aadGroups")
+    assert "ExpressRoute Partner Operations" in page.inner_text("#blade")
+    page.fill("#group-name", "Portal NOC")
+    page.fill("#group-description", "NOC engineers and automation")
+    page.click("#create-group")
+    portal.wait_blade("aadGroup")
+    group_id = page.inner_text("#group-id")
+    page.click("#add-members")
+    page.fill("#group-member-search", "portal-noc-bot")
+    row = page.locator("#group-member-picker tr.selectable:has-text('portal-noc-bot')")
+    assert "Service principal" in row.inner_text()
+    row.click()
+    page.wait_for_selector("#blade td:has-text('portal-noc-bot')")
+    portal.shot("30-group-members")
+    with graph(server) as g:
+        assert [m["id"] for m in g.get(f"/groups/{group_id}/members").json()["value"]] == [bot.object_id]
+
+    # IAM: Network Contributor for the group, picked among users, groups and service principals
+    portal.go(f"#/subscriptions/{provider}/iam", "iam")
+    page.click("#add-role-assignment")
+    page.fill("#role-search", "Network Contributor")
+    page.click("#add-assignment tr.selectable:has-text('Network Contributor')")
+    page.fill("#member-search", "Portal NOC")
+    picked = page.locator("#add-assignment tr.selectable:has-text('Portal NOC')")
+    assert "Group" in picked.inner_text()
+    picked.click()
+    portal.shot("31-iam-group-review")
+    page.click("#review-assign")
+    page.wait_for_selector("#blade tr:has-text('Portal NOC')")
+    assert "Group" in page.inner_text("#blade tr:has-text('Portal NOC')")
+    assert _lists_cross_connections(server, bot)  # the member holds the role through the group
+
+    # Check access: the member's Network Contributor comes through the group
+    page.click("#check-access-open")
+    page.fill("#check-access-search", "portal-noc-bot")
+    page.click("#check-access tr.selectable:has-text('portal-noc-bot')")
+    inherited = page.locator("#check-access tr:has-text('Network Contributor'):has-text('Portal NOC')")
+    inherited.wait_for()
+    assert "Group" in inherited.inner_text()
+    portal.shot("32-iam-check-access")
+
+    # Remove the member: refused on the next request
+    portal.go(f"#/aadgroups/{group_id}", "aadGroup")
+    page.click(f"[data-remove='{bot.object_id}']")
+    portal.wait_count(f"[data-remove='{bot.object_id}']", 0)
+    assert not _lists_cross_connections(server, bot)
+
+    # Delete the group: its assignment stays, shown with an unknown principal
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-group")
+    portal.wait_blade("aadGroups")
+    page.wait_for_function("() => !document.getElementById('blade').innerText.includes('Portal NOC')")
+    with graph(server) as g:
+        assert g.get(f"/groups/{group_id}").status_code == 404
+    portal.go(f"#/subscriptions/{provider}/iam", "iam")
+    orphan = page.locator(f"#blade tr:has-text('{group_id}')")
+    assert "Unknown" in orphan.inner_text()
