@@ -162,3 +162,42 @@ def test_membership_change_on_one_replica_is_seen_by_the_other(replicas: tuple[S
         assert _lists_cross_connections(second, bot)
         assert g.delete(f"/groups/{ops}/members/{bot.object_id}/$ref").status_code == 204
     assert not _lists_cross_connections(second, bot)
+
+
+def test_two_replicas_cannot_close_a_cycle(replicas: tuple[Server, Server]) -> None:
+    """Two writers nest two groups in each other at the same moment, on two replicas: one wins and
+    the other is refused (the check and the write are serialized), never both."""
+    import threading
+
+    first, second = replicas
+    with rbac.graph(first) as g1, rbac.graph(second) as g2:
+        for attempt in range(5):
+            a, b = _group(g1, f"race-a-{attempt}"), _group(g1, f"race-b-{attempt}")
+            barrier = threading.Barrier(2)
+            statuses: dict[str, int] = {}
+
+            threads = [
+                threading.Thread(target=_nest, args=(barrier, statuses, "a-holds-b", g1, first, a, b)),
+                threading.Thread(target=_nest, args=(barrier, statuses, "b-holds-a", g2, second, b, a)),
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            assert sorted(statuses.values()) == [204, 400], statuses
+            nested = _member_ids(g1, a) + _member_ids(g1, b)
+            assert len(nested) == 1, nested
+
+
+def _member_ids(g: httpx.Client, group: str) -> list[str]:
+    r = g.get(f"/groups/{group}/members")
+    assert r.status_code == 200, r.text
+    return [m["id"] for m in r.json()["value"]]
+
+
+def _nest(
+    barrier: Any, statuses: dict[str, int], name: str, g: httpx.Client, server: Server, group: str, member: str
+) -> None:
+    body = {"@odata.id": f"{server.base_url}/v1.0/directoryObjects/{member}"}
+    barrier.wait()
+    statuses[name] = g.post(f"/groups/{group}/members/$ref", json=body).status_code

@@ -250,6 +250,8 @@ class GraphGroupsApi:
         if member_type is None:
             raise _not_found(member_id)
         with self.groups.store.tx() as conn:
+            if member_type == GROUP:
+                self.groups.serialize_membership_writes(conn)
             if member_type == GROUP and (
                 member_id == group["object_id"]
                 or member_id in self.groups.member_of(principal.tenant_id, group["object_id"], conn)

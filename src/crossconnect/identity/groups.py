@@ -115,6 +115,12 @@ class GroupDirectory:
             self._access_changed(conn)
         return removed
 
+    def serialize_membership_writes(self, conn: Any) -> None:
+        """Called first in a transaction that checks memberships before adding one (the cycle
+        check): writing the generation row locks it until commit, so two such transactions on any
+        replicas run one after the other, and the second sees what the first added."""
+        self._access_changed(conn)
+
     def forget_member(self, member_id: str, conn: Any) -> None:
         """A deleted user or service principal leaves every group it was in."""
         if self.store.delete_where("group_members", conn, member_id=member_id.lower()) > 0:
