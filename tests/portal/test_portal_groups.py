@@ -5,12 +5,16 @@ its group. Each step's effect is checked through the Graph/ARM API and the SDK t
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from tests.portal.support import Portal, chromium, portal, screenshots  # noqa: F401 - fixtures
+from tests.portal.support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Portal
 from tests.support import Server
 from tests.support.rbac import create_identity, graph, network
 
@@ -26,8 +30,50 @@ def _lists_cross_connections(server: Server, who: Any) -> bool:
     return True
 
 
-def test_seed_step_4_with_a_group_in_the_portal(portal: Portal, server: Server) -> None:  # noqa: F811
-    page = portal.page
+def _in_a_browser_of_its_own(server: Server, artifacts: Path, test: Callable[[Portal], None]) -> None:
+    """Run ``test`` with a Chromium started in a thread of its own. Playwright's sync API allows one
+    running instance per thread, and test_portal_browser.py keeps its session-wide one open in the
+    main thread; this module's browser must not collide with it."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing in CI (.ci/run installs Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for browser tests")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[test]')")
+    screenshots = artifacts / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+                try:
+                    context = browser.new_context(ignore_https_errors=True, viewport=DESKTOP)
+                    page = context.new_page()
+                    page.set_default_timeout(15_000)
+                    test(Portal(server, page, screenshots))
+                finally:
+                    browser.close()
+        except BaseException as exc:  # handed to the test's own thread, where pytest reports it
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="portal-groups-browser")
+    thread.start()
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the browser test did not finish within 300 s"
+    if failure:
+        raise failure[0]
+
+
+def test_seed_step_4_with_a_group_in_the_portal(server: Server, artifacts: Path) -> None:
+    _in_a_browser_of_its_own(server, artifacts, _seed_step_4_with_a_group)
+
+
+def _seed_step_4_with_a_group(portal: Portal) -> None:
+    server, page = portal.server, portal.page
     provider = server.subscription("partner")
     bot = create_identity(server, "portal-noc-bot")
     assert not _lists_cross_connections(server, bot)

@@ -60,7 +60,7 @@
     const rows = assignments.map(a => ({ ...a, inherited: a.properties.scope.toLowerCase() !== scope.toLowerCase() }));
     const body = h("div", out, table([
       { title: "Name", render: a => (names[a.properties.principalId] || {}).name || a.properties.principalId },
-      { title: "Type", render: a => names[a.properties.principalId] ? P.typeLabel(a.properties.principalType) : "Unknown", optional: true },
+      { title: "Type", render: a => Object.keys(names).length && !names[a.properties.principalId] ? "Unknown" : P.typeLabel(a.properties.principalType), optional: true },
       { title: "Role", render: a => roleName(a.properties.roleDefinitionId) },
       { title: "Scope", render: a => a.inherited ? h("span", badge("Inherited"), " ", h("span.hint", a.properties.scope)) : "This resource" },
       { title: "", render: a => a.inherited ? "" : h("button.danger", { onclick: e => act(e.target, out, async () => {
