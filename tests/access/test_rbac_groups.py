@@ -11,57 +11,21 @@ import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from tests.support import Server, rbac, settled_snapshot
-
-LIST_XC = "Microsoft.Network/expressRouteCrossConnections/read"
-
-
-def _group(g: httpx.Client, name: str) -> str:
-    r = g.post(
-        "/groups", json={"displayName": name, "mailNickname": name, "mailEnabled": False, "securityEnabled": True}
-    )
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
-
-
-def _add(server: Server, g: httpx.Client, group: str, member: str) -> None:
-    r = g.post(f"/groups/{group}/members/$ref", json={"@odata.id": f"{server.base_url}/v1.0/directoryObjects/{member}"})
-    assert r.status_code == 204, r.text
-
-
-def _assign_group(server: Server, group: str, role: str, scope: str) -> Any:
-    subscription = scope.split("/")[2]
-    client = rbac.authorization(server, rbac.seeded(server, "admin"), subscription)
-    return client.role_assignments.create(
-        scope,
-        str(uuid.uuid4()),
-        {"role_definition_id": rbac.role_definition_id(subscription, rbac.ROLE_IDS[role]), "principal_id": group,
-         "principal_type": "Group"},
-    )  # fmt: skip
-
-
-def _lists_cross_connections(server: Server, who: rbac.Identity) -> bool:
-    try:
-        list(rbac.network(server, who, server.subscription("partner")).express_route_cross_connections.list())
-    except HttpResponseError as e:
-        assert (e.status_code, e.error.code if e.error else None) == (403, "AuthorizationFailed"), e.message
-        assert f"action '{LIST_XC}'" in str(e.error.message if e.error else ""), e.message
-        return False
-    return True
+from tests.support import Server, groups, rbac, settled_snapshot
 
 
 def test_nested_group_grants_and_revocation_take_effect_at_once(server: Server) -> None:
     provider = f"/subscriptions/{server.subscription('partner')}"
     bot = rbac.create_identity(server, "ops-bot")
-    assert not _lists_cross_connections(server, bot)
+    assert not groups.lists_cross_connections(server, bot)
     with rbac.graph(server) as g:
-        ops, engineers = _group(g, "ops"), _group(g, "engineers")
-        assignment = _assign_group(server, ops, "Network Contributor", provider)
+        ops, engineers = groups.create(g, "ops")["id"], groups.create(g, "engineers")["id"]
+        assignment = groups.assign(server, ops, "Network Contributor", provider)
         assert (assignment.principal_type, assignment.principal_id) == ("Group", ops)
-        _add(server, g, ops, engineers)
-        assert not _lists_cross_connections(server, bot)  # not a member yet
-        _add(server, g, engineers, bot.object_id)
-        assert _lists_cross_connections(server, bot)  # nested member: granted on the next request
+        groups.add_member(server, g, ops, engineers)
+        assert not groups.lists_cross_connections(server, bot)  # not a member yet
+        groups.add_member(server, g, engineers, bot.object_id)
+        assert groups.lists_cross_connections(server, bot)  # nested member: granted on the next request
         # Network Contributor through the group, and nothing more
         rbac.assert_denied(
             server,
@@ -71,22 +35,22 @@ def test_nested_group_grants_and_revocation_take_effect_at_once(server: Server) 
             "Microsoft.Resources/subscriptions/resourceGroups/write",
         )
         assert g.delete(f"/groups/{ops}/members/{engineers}/$ref").status_code == 204
-        assert not _lists_cross_connections(server, bot)
-        _add(server, g, ops, bot.object_id)
-        assert _lists_cross_connections(server, bot)
+        assert not groups.lists_cross_connections(server, bot)
+        groups.add_member(server, g, ops, bot.object_id)
+        assert groups.lists_cross_connections(server, bot)
     admin = rbac.authorization(server, rbac.seeded(server, "admin"), provider.split("/")[2])
     admin.role_assignments.delete_by_id(assignment.id)
-    assert not _lists_cross_connections(server, bot)
+    assert not groups.lists_cross_connections(server, bot)
 
 
 def test_assigned_to_includes_the_principals_groups(server: Server) -> None:
     provider = server.subscription("partner")
     bot = rbac.create_identity(server, "assigned-bot")
     with rbac.graph(server) as g:
-        outer, inner = _group(g, "outer"), _group(g, "inner")
-        _add(server, g, outer, inner)
-        _add(server, g, inner, bot.object_id)
-    via_outer = _assign_group(server, outer, "Reader", f"/subscriptions/{provider}")
+        outer, inner = groups.create(g, "outer")["id"], groups.create(g, "inner")["id"]
+        groups.add_member(server, g, outer, inner)
+        groups.add_member(server, g, inner, bot.object_id)
+    via_outer = groups.assign(server, outer, "Reader", f"/subscriptions/{provider}")
     own = rbac.assign(server, bot, rbac.ROLE_IDS["Network Contributor"], f"/subscriptions/{provider}")
     client = rbac.authorization(server, rbac.seeded(server, "admin"), provider)
     assigned = {a.id for a in client.role_assignments.list_for_subscription(filter=f"assignedTo('{bot.object_id}')")}
@@ -103,13 +67,13 @@ def test_deleted_group_keeps_its_assignment_and_grants_nothing(server: Server) -
     provider = server.subscription("partner")
     bot = rbac.create_identity(server, "orphan-bot")
     with rbac.graph(server) as g:
-        ops = _group(g, "short-lived")
-        _add(server, g, ops, bot.object_id)
-        assignment = _assign_group(server, ops, "Network Contributor", f"/subscriptions/{provider}")
-        assert _lists_cross_connections(server, bot)
+        ops = groups.create(g, "short-lived")["id"]
+        groups.add_member(server, g, ops, bot.object_id)
+        assignment = groups.assign(server, ops, "Network Contributor", f"/subscriptions/{provider}")
+        assert groups.lists_cross_connections(server, bot)
         assert g.delete(f"/groups/{ops}").status_code == 204
         assert g.post("/directoryObjects/getByIds", json={"ids": [ops]}).json()["value"] == []  # unknown principal
-    assert not _lists_cross_connections(server, bot)
+    assert not groups.lists_cross_connections(server, bot)
     client = rbac.authorization(server, rbac.seeded(server, "admin"), provider)
     kept = client.role_assignments.get_by_id(assignment.id)
     assert (kept.principal_id, kept.principal_type) == (ops, "Group")
@@ -118,7 +82,7 @@ def test_deleted_group_keeps_its_assignment_and_grants_nothing(server: Server) -
 def test_group_assignment_with_wrong_principal_type_is_refused(server: Server) -> None:
     provider = server.subscription("partner")
     with rbac.graph(server) as g:
-        ops = _group(g, "typed")
+        ops = groups.create(g, "typed")["id"]
     client = rbac.authorization(server, rbac.seeded(server, "admin"), provider)
     before = settled_snapshot(server)
     with pytest.raises(HttpResponseError) as info:
@@ -144,10 +108,10 @@ def test_seed_step_4_with_the_seeded_group(server: Server) -> None:
         admin.role_assignments.delete_by_id(a.id)
     via_group = admin.role_assignments.list_for_subscription(filter=f"assignedTo('{partner.object_id}')")
     assert [(a.principal_id, a.principal_type) for a in via_group] == [(group, "Group")]
-    assert _lists_cross_connections(server, partner)
+    assert groups.lists_cross_connections(server, partner)
     with rbac.graph(server) as g:
         assert g.delete(f"/groups/{group}/members/{partner.object_id}/$ref").status_code == 204
-    assert not _lists_cross_connections(server, partner)
+    assert not groups.lists_cross_connections(server, partner)
 
 
 def test_membership_change_on_one_replica_is_seen_by_the_other(replicas: tuple[Server, Server]) -> None:
@@ -155,13 +119,13 @@ def test_membership_change_on_one_replica_is_seen_by_the_other(replicas: tuple[S
     provider = first.subscription("partner")
     bot = rbac.create_identity(first, "replica-bot")
     with rbac.graph(first) as g:
-        ops = _group(g, "replicated")
-        _assign_group(first, ops, "Network Contributor", f"/subscriptions/{provider}")
-        assert not _lists_cross_connections(second, bot)
-        _add(first, g, ops, bot.object_id)
-        assert _lists_cross_connections(second, bot)
+        ops = groups.create(g, "replicated")["id"]
+        groups.assign(first, ops, "Network Contributor", f"/subscriptions/{provider}")
+        assert not groups.lists_cross_connections(second, bot)
+        groups.add_member(first, g, ops, bot.object_id)
+        assert groups.lists_cross_connections(second, bot)
         assert g.delete(f"/groups/{ops}/members/{bot.object_id}/$ref").status_code == 204
-    assert not _lists_cross_connections(second, bot)
+    assert not groups.lists_cross_connections(second, bot)
 
 
 def test_two_replicas_cannot_close_a_cycle(replicas: tuple[Server, Server]) -> None:
@@ -172,7 +136,7 @@ def test_two_replicas_cannot_close_a_cycle(replicas: tuple[Server, Server]) -> N
     first, second = replicas
     with rbac.graph(first) as g1, rbac.graph(second) as g2:
         for attempt in range(5):
-            a, b = _group(g1, f"race-a-{attempt}"), _group(g1, f"race-b-{attempt}")
+            a, b = groups.create(g1, f"race-a-{attempt}")["id"], groups.create(g1, f"race-b-{attempt}")["id"]
             barrier = threading.Barrier(2)
             statuses: dict[str, int] = {}
 

@@ -9,19 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import Server, rbac, settled_snapshot
-
-
-def _group(g: httpx.Client, name: str, **extra: Any) -> dict[str, Any]:
-    body = {"displayName": name, "mailNickname": name.replace(" ", "-"), "mailEnabled": False,
-            "securityEnabled": True, **extra}  # fmt: skip
-    r = g.post("/groups", json=body)
-    assert r.status_code == 201, r.text
-    return dict(r.json())
-
-
-def _ref(server: Server, object_id: str) -> dict[str, str]:
-    return {"@odata.id": f"{server.base_url}/v1.0/directoryObjects/{object_id}"}
+from tests.support import Server, groups, rbac, settled_snapshot
 
 
 def _ids(response: httpx.Response) -> list[str]:
@@ -31,7 +19,7 @@ def _ids(response: httpx.Response) -> list[str]:
 
 def test_group_lifecycle_filter_and_select(server: Server) -> None:
     with rbac.graph(server) as g:
-        created = _group(g, "noc engineers", description="NOC")
+        created = groups.create(g, "noc engineers", description="NOC")
         assert (created["displayName"], created["mailNickname"], created["description"]) == (
             "noc engineers", "noc-engineers", "NOC",
         )  # fmt: skip
@@ -60,9 +48,9 @@ def test_members_nesting_and_membership_queries(server: Server) -> None:
     bot = rbac.create_identity(server, "groups-bot")
     user = server.env["user"]["object_id"]
     with rbac.graph(server) as g:
-        parent, child = _group(g, "parent")["id"], _group(g, "child")["id"]
+        parent, child = groups.create(g, "parent")["id"], groups.create(g, "child")["id"]
         for group, member in ((child, bot.object_id), (parent, child), (parent, user)):
-            r = g.post(f"/groups/{group}/members/$ref", json=_ref(server, member))
+            r = g.post(f"/groups/{group}/members/$ref", json=groups.ref(server, member))
             assert r.status_code == 204, r.text
         members = g.get(f"/groups/{parent}/members").json()["value"]
         assert sorted((m["@odata.type"], m["id"]) for m in members) == sorted(
@@ -103,18 +91,18 @@ def _refused(server: Server, call: Any, status: int, code: str, names: str) -> N
 def test_bad_input_is_refused_and_changes_nothing(server: Server) -> None:
     partner = server.env["partner"]["object_id"]
     with rbac.graph(server) as g:
-        top, middle, bottom = (_group(g, n)["id"] for n in ("top", "middle", "bottom"))
+        top, middle, bottom = (groups.create(g, n)["id"] for n in ("top", "middle", "bottom"))
         for group, member in ((top, middle), (middle, bottom), (bottom, partner)):
-            assert g.post(f"/groups/{group}/members/$ref", json=_ref(server, member)).status_code == 204
+            assert g.post(f"/groups/{group}/members/$ref", json=groups.ref(server, member)).status_code == 204
         unknown = str(uuid.uuid4())
         cases: list[tuple[Any, int, str, str]] = [
-            (lambda: g.post(f"/groups/{top}/members/$ref", json=_ref(server, unknown)), 404,
+            (lambda: g.post(f"/groups/{top}/members/$ref", json=groups.ref(server, unknown)), 404,
              "Request_ResourceNotFound", unknown),
-            (lambda: g.post(f"/groups/{bottom}/members/$ref", json=_ref(server, partner)), 400,
+            (lambda: g.post(f"/groups/{bottom}/members/$ref", json=groups.ref(server, partner)), 400,
              "Request_BadRequest", "'members'"),
-            (lambda: g.post(f"/groups/{top}/members/$ref", json=_ref(server, top)), 400, "Request_BadRequest",
+            (lambda: g.post(f"/groups/{top}/members/$ref", json=groups.ref(server, top)), 400, "Request_BadRequest",
              "circular"),
-            (lambda: g.post(f"/groups/{bottom}/members/$ref", json=_ref(server, top)), 400, "Request_BadRequest",
+            (lambda: g.post(f"/groups/{bottom}/members/$ref", json=groups.ref(server, top)), 400, "Request_BadRequest",
              "circular"),
             (lambda: g.post(f"/groups/{top}/members/$ref", json={}), 400, "Request_BadRequest", "@odata.id"),
             (lambda: g.post(f"/groups/{top}/members/$ref", json={"@odata.id": "not-a-url"}), 400,
@@ -123,10 +111,10 @@ def test_bad_input_is_refused_and_changes_nothing(server: Server) -> None:
              "@odata.id"),
             (lambda: g.post(f"/groups/{top}/members/$ref", content=b"{not json",
                             headers={"content-type": "application/json"}), 400, "Request_BadRequest", "JSON"),
-            (lambda: g.post(f"/groups/{top}/members/$ref", json=[_ref(server, partner)]), 400, "Request_BadRequest",
+            (lambda: g.post(f"/groups/{top}/members/$ref", json=[groups.ref(server, partner)]), 400, "Request_BadRequest",
              "JSON object"),
             (lambda: g.delete(f"/groups/{top}/members/{partner}/$ref"), 404, "Request_ResourceNotFound", partner),
-            (lambda: g.post(f"/groups/{unknown}/members/$ref", json=_ref(server, partner)), 404,
+            (lambda: g.post(f"/groups/{unknown}/members/$ref", json=groups.ref(server, partner)), 404,
              "Request_ResourceNotFound", unknown),
             (lambda: g.post("/groups", json={"displayName": "x", "mailEnabled": False, "securityEnabled": True}), 400,
              "Request_BadRequest", "mailNickname"),
@@ -148,10 +136,10 @@ def test_who_may_manage_groups(server: Server) -> None:
     owner = rbac.create_identity(server, "group-owner")
     stranger = rbac.create_identity(server, "group-stranger")
     with rbac.graph(server) as g:
-        owned = _group(
+        owned = groups.create(
             g, "owned", **{"owners@odata.bind": [f"{server.base_url}/v1.0/directoryObjects/{owner.object_id}"]}
         )
-        other = _group(g, "not owned")
+        other = groups.create(g, "not owned")
         assert _ids(g.get(f"/groups/{owned['id']}/owners")) == [owner.object_id]
 
     def client(who: rbac.Identity) -> httpx.Client:
@@ -166,9 +154,12 @@ def test_who_may_manage_groups(server: Server) -> None:
 
     denied = (403, "Authorization_RequestDenied", "Insufficient privileges")
     with client(owner) as o, client(stranger) as s:
-        assert o.post(f"/groups/{owned['id']}/members/$ref", json=_ref(server, stranger.object_id)).status_code == 204
+        assert (
+            o.post(f"/groups/{owned['id']}/members/$ref", json=groups.ref(server, stranger.object_id)).status_code
+            == 204
+        )
         for call in (
-            lambda: o.post(f"/groups/{other['id']}/members/$ref", json=_ref(server, stranger.object_id)),
+            lambda: o.post(f"/groups/{other['id']}/members/$ref", json=groups.ref(server, stranger.object_id)),
             lambda: o.post("/groups", json={"displayName": "x", "mailNickname": "x", "mailEnabled": False,
                                             "securityEnabled": True}),
             lambda: s.delete(f"/groups/{owned['id']}/members/{stranger.object_id}/$ref"),

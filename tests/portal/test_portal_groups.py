@@ -9,25 +9,14 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from azure.core.exceptions import HttpResponseError
 
 from tests.portal.support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Portal
-from tests.support import Server
-from tests.support.rbac import create_identity, graph, network
+from tests.support import Server, groups
+from tests.support.rbac import create_identity, graph
 
 pytestmark = pytest.mark.browser
-
-
-def _lists_cross_connections(server: Server, who: Any) -> bool:
-    try:
-        list(network(server, who, server.subscription("partner")).express_route_cross_connections.list())
-    except HttpResponseError as e:
-        assert (e.status_code, e.error.code if e.error else None) == (403, "AuthorizationFailed")
-        return False
-    return True
 
 
 def _in_a_browser_of_its_own(server: Server, artifacts: Path, test: Callable[[Portal], None]) -> None:
@@ -76,7 +65,7 @@ def _seed_step_4_with_a_group(portal: Portal) -> None:
     server, page = portal.server, portal.page
     provider = server.subscription("partner")
     bot = create_identity(server, "portal-noc-bot")
-    assert not _lists_cross_connections(server, bot)
+    assert not groups.lists_cross_connections(server, bot)
     portal.sign_in_as_user()
 
     # Groups blade: create a group, add the application as a member
@@ -110,7 +99,7 @@ def _seed_step_4_with_a_group(portal: Portal) -> None:
     page.click("#review-assign")
     page.wait_for_selector("#blade tr:has-text('Portal NOC')")
     assert "Group" in page.inner_text("#blade tr:has-text('Portal NOC')")
-    assert _lists_cross_connections(server, bot)  # the member holds the role through the group
+    assert groups.lists_cross_connections(server, bot)  # the member holds the role through the group
 
     # Check access: the member's Network Contributor comes through the group
     page.click("#check-access-open")
@@ -125,7 +114,7 @@ def _seed_step_4_with_a_group(portal: Portal) -> None:
     portal.go(f"#/aadgroups/{group_id}", "aadGroup")
     page.click(f"[data-remove='{bot.object_id}']")
     portal.wait_count(f"[data-remove='{bot.object_id}']", 0)
-    assert not _lists_cross_connections(server, bot)
+    assert not groups.lists_cross_connections(server, bot)
 
     # Delete the group: its assignment stays, shown with an unknown principal
     page.on("dialog", lambda dialog: dialog.accept())
