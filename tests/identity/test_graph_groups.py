@@ -195,3 +195,39 @@ def test_unknown_group_is_not_found(server: Server, path: str) -> None:
         r = g.get(path.format(id=unknown))
     assert (r.status_code, r.json()["error"]["code"]) == (404, "Request_ResourceNotFound")
     assert unknown in r.json()["error"]["message"]
+
+
+def test_owners_are_added_and_removed_and_manage_members(server: Server) -> None:
+    owner, member = rbac.create_identity(server, "later-owner"), rbac.create_identity(server, "some-member")
+    with rbac.graph(server) as g:
+        group = groups.create(g, "owned later")["id"]
+        other = groups.create(g, "other group")["id"]
+        unknown = str(uuid.uuid4())
+        assert g.post(f"/groups/{group}/owners/$ref", json=groups.ref(server, owner.object_id)).status_code == 204
+        assert _ids(g.get(f"/groups/{group}/owners")) == [owner.object_id]
+        for call, status, code, names in [
+            (lambda: g.post(f"/groups/{group}/owners/$ref", json=groups.ref(server, owner.object_id)), 400,
+             "Request_BadRequest", "'owners'"),
+            (lambda: g.post(f"/groups/{group}/owners/$ref", json=groups.ref(server, other)), 400,
+             "Request_BadRequest", other),
+            (lambda: g.post(f"/groups/{group}/owners/$ref", json=groups.ref(server, unknown)), 404,
+             "Request_ResourceNotFound", unknown),
+            (lambda: g.post(f"/groups/{group}/owners/$ref", json={"@odata.id": ""}), 400, "Request_BadRequest",
+             "@odata.id"),
+            (lambda: g.delete(f"/groups/{group}/owners/{member.object_id}/$ref"), 404, "Request_ResourceNotFound",
+             member.object_id),
+        ]:  # fmt: skip
+            _refused(server, call, status, code, names)
+    token = rbac.credential(server, owner).get_token("https://graph.microsoft.com/.default").token
+    with httpx.Client(base_url=f"{server.base_url}/v1.0", verify=server.tls(),
+                      headers={"Authorization": f"Bearer {token}"}) as o:  # fmt: skip
+        assert o.post(f"/groups/{group}/members/$ref", json=groups.ref(server, member.object_id)).status_code == 204
+        with rbac.graph(server) as g:
+            assert g.delete(f"/groups/{group}/owners/{owner.object_id}/$ref").status_code == 204
+        _refused(
+            server,
+            lambda: o.delete(f"/groups/{group}/members/{member.object_id}/$ref"),
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges",
+        )

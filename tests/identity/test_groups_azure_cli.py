@@ -45,6 +45,11 @@ def test_network_contributor_through_a_group_with_the_cli(az_admin: AzureCli, se
         == group["id"]
     )
 
+    az_admin("ad", "group", "owner", "add", "--group", group["id"], "--owner-object-id", engineer.object_id)
+    assert [o["id"] for o in az_admin("ad", "group", "owner", "list", "--group", group["id"])] == [engineer.object_id]
+    az_admin("ad", "group", "owner", "remove", "--group", group["id"], "--owner-object-id", engineer.object_id)
+    assert az_admin("ad", "group", "owner", "list", "--group", group["id"]) == []
+
     az_admin("ad", "group", "member", "add", "--group", group["id"], "--member-id", engineer.object_id)
     assert az_admin("ad", "group", "member", "check", "--group", group["id"], "--member-id", engineer.object_id) == {
         "value": True

@@ -43,6 +43,7 @@ _REF = re.compile(
     r"/(?:directoryObjects|users|servicePrincipals|groups)/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$",
     re.IGNORECASE,
 )
+_ALREADY_OWNER = "One or more added object references already exist for the following modified properties: 'owners'."
 _ALREADY_MEMBER = "One or more added object references already exist for the following modified properties: 'members'."
 
 Row = dict[str, Any]
@@ -68,6 +69,8 @@ class GraphGroupsApi:
             ("POST", "/groups/{id}/members/$ref", self.add_member),
             ("DELETE", "/groups/{id}/members/{member}/$ref", self.remove_member),
             ("GET", "/groups/{id}/owners", self.list_owners),
+            ("POST", "/groups/{id}/owners/$ref", self.add_owner),
+            ("DELETE", "/groups/{id}/owners/{owner}/$ref", self.remove_owner),
             ("GET", "/groups/{id}/memberOf", self.member_of),
             ("GET", "/groups/{id}/transitiveMemberOf", self.transitive_member_of),
             ("GET", "/users/{id}/memberOf", self.member_of),
@@ -239,6 +242,36 @@ class GraphGroupsApi:
         self._require_read(principal)
         group = self._group(principal, request.path_params["id"])
         return _selected(request, "directoryObjects", self._objects(request, principal.tenant_id, _owners(group)))
+
+    async def add_owner(self, request: Request, principal: Principal) -> Response:
+        """Owners are users or service principals; they manage the group's members."""
+        group = self._group(principal, request.path_params["id"])
+        if not self._granted(principal) & GROUP_WRITERS and principal.object_id not in _owners(group):
+            raise _denied()
+        body = await self.graph._body(request)
+        owner_id = self._ref_id(body.get("@odata.id"))
+        owner_type = self._member_type(principal.tenant_id, owner_id)
+        if owner_type is None:
+            raise _not_found(owner_id)
+        if owner_type == GROUP:
+            raise _bad_request(
+                f"A group cannot own a group: '{owner_id}' is a group; owners are users or service principals."
+            )
+        if owner_id in _owners(group):
+            raise _bad_request(_ALREADY_OWNER)
+        self.groups.update(group["object_id"], {"data": {**group["data"], "owners": [*_owners(group), owner_id]}})
+        return Response(status_code=204)
+
+    async def remove_owner(self, request: Request, principal: Principal) -> Response:
+        group = self._group(principal, request.path_params["id"])
+        if not self._granted(principal) & GROUP_WRITERS and principal.object_id not in _owners(group):
+            raise _denied()
+        owner_id = request.path_params["owner"].lower()
+        if owner_id not in _owners(group):
+            raise _not_found(owner_id)
+        owners = [o for o in _owners(group) if o != owner_id]
+        self.groups.update(group["object_id"], {"data": {**group["data"], "owners": owners}})
+        return Response(status_code=204)
 
     async def add_member(self, request: Request, principal: Principal) -> Response:
         group = self._group(principal, request.path_params["id"])
