@@ -61,6 +61,7 @@ from _common import (  # noqa: E402
 TARGET_RATIO = 0.5
 API_VERSION = "2021-04-01"
 GROUP_NAME = "bench-rg"
+VIA_GROUP = "cc-via-group"  # the row of the server where the partner holds its role only through a group
 
 # uvicorn.Config keywords whose values the bench supplies itself (they are not literals in server.py).
 _SUPPLIED = {"app", "host", "port", "ssl_certfile", "ssl_keyfile"}
@@ -371,7 +372,10 @@ def run_python_clients(
 # ------------------------------------------------------------------------------------------------
 
 
-def setup_crossconnect(children: Children, work: Path) -> dict[str, Any]:
+def setup_crossconnect(children: Children, work: Path, via_group: bool = False) -> dict[str, Any]:
+    """One crossconnect server and its GET. ``via_group``: the partner's own role assignments are
+    removed, so each request is allowed only through the seeded group it is a member of
+    ("ExpressRoute Partner Operations", Network Contributor on the provider subscription)."""
     import httpx
 
     server = start_server(children, work)
@@ -384,6 +388,8 @@ def setup_crossconnect(children: Children, work: Path) -> dict[str, Any]:
         r = client.put(path, json={"location": "westeurope"}, headers={"Authorization": creator})
         if r.status_code not in (200, 201):
             raise BenchError(f"creating the resource group failed: {r.status_code} {r.text}")
+        if via_group:
+            _leave_only_group_access(client, server, creator)
         r = client.get(path, headers={"Authorization": authorization})
         if r.status_code != 200:
             raise BenchError(f"GET of the resource group failed: {r.status_code} {r.text}")
@@ -397,6 +403,21 @@ def setup_crossconnect(children: Children, work: Path) -> dict[str, Any]:
         "data_dir": server.data_dir,
         "body": body,
     }
+
+
+def _leave_only_group_access(client: Any, server: Any, admin: str) -> None:
+    partner = server.env["partner"]["object_id"]
+    if not server.env.get("groups"):
+        raise BenchError("--via-group: this server seeds no group (crossconnect env --json has no 'groups')")
+    scope = f"/subscriptions/{server.subscription('partner')}/providers/Microsoft.Authorization/roleAssignments"
+    own = client.get(scope, params={"api-version": "2022-04-01", "$filter": f"principalId eq '{partner}'"},
+                     headers={"Authorization": admin})  # fmt: skip
+    if own.status_code != 200:
+        raise BenchError(f"listing the partner's role assignments failed: {own.status_code} {own.text}")
+    for assignment in own.json()["value"]:
+        r = client.delete(assignment["id"], params={"api-version": "2022-04-01"}, headers={"Authorization": admin})
+        if r.status_code not in (200, 204):
+            raise BenchError(f"removing {assignment['id']} failed: {r.status_code} {r.text}")
 
 
 def setup_baseline(children: Children, work: Path, cc: dict[str, Any]) -> tuple[int, int]:
@@ -449,13 +470,21 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
     options, unknown = server_uvicorn_options()
     machine = machine_notes(**server_implementations())  # the load average before anything starts
     with workspace("crossconnect-bench-", opts.keep) as (work, children):
-        cc = setup_crossconnect(children, work)
+        cc = setup_crossconnect(children, work / "direct" if opts.via_group else work)
+        grouped = setup_crossconnect(children, work / "via-group", via_group=True) if opts.via_group else None
         baseline_port, baseline_pid = setup_baseline(children, work, cc)
         rounds: dict[str, list[Measurement]] = {"baseline": [], "crossconnect": []}
+        if grouped:
+            rounds[VIA_GROUP] = []
         for _ in range(opts.rounds):
             rounds["baseline"].append(measure("baseline", baseline_port, baseline_pid, cc, opts, loadgen, work))
             rounds["crossconnect"].append(measure("crossconnect", cc["port"], cc["pid"], cc, opts, loadgen, work))
+            if grouped:
+                rounds[VIA_GROUP].append(
+                    measure(VIA_GROUP, grouped["port"], grouped["pid"], grouped, opts, loadgen, work)
+                )
         base, mine = median_of(rounds["baseline"]), median_of(rounds["crossconnect"])
+        via = median_of(rounds[VIA_GROUP]) if grouped else None
         for m in (base, mine):
             if m.errors:
                 raise BenchError(f"{m.name}: {m.errors} failed requests (non-200, socket errors or timeouts)")
@@ -480,6 +509,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
             "baseline_us_per_request": 1e6 / base.rps,
             "crossconnect": asdict(mine),
             "baseline": asdict(base),
+            **({VIA_GROUP: asdict(via), "ratio_via_group": via.rps / base.rps} if via else {}),
             "rounds": {k: [asdict(m) for m in v] for k, v in rounds.items()},
             "load_generator": {
                 "name": loadgen,
@@ -520,7 +550,9 @@ def print_table(r: dict[str, Any]) -> None:
         f"{'server':<14}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
         f"{'server CPU':>12}{'CPU µs/req':>12}"
     )
-    for key in ("baseline", "crossconnect"):
+    for key in ("baseline", "crossconnect", VIA_GROUP):
+        if key not in r:
+            continue
         x = r[key]
         print(
             f"{key:<14}{x['requests']:>10}{x['rps']:>10.0f}{x['p50_ms']:>9.2f}{x['p90_ms']:>9.2f}"
@@ -529,6 +561,8 @@ def print_table(r: dict[str, Any]) -> None:
     print()
     verdict = "PASS" if r["passed"] else "FAIL"
     print(f"ratio crossconnect/baseline: {r['ratio']:.3f}  (target >= {r['target_ratio']})  {verdict}")
+    if VIA_GROUP in r:
+        print(f"ratio {VIA_GROUP}/baseline: {r['ratio_via_group']:.3f} (access only through the seeded group)")
     if r["cpu_ratio"]:
         print(
             f"same by server CPU per request: {r['cpu_ratio']:.3f} "
@@ -555,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--client-processes", type=int, default=1, help="processes of the python load generator (1)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--keep", action="store_true", help="keep the temporary data dir and server logs")
+    p.add_argument("--via-group", action="store_true",
+                   help="also measure a second crossconnect where the partner's only access is its group")  # fmt: skip
     opts = p.parse_args(argv)
     if opts.duration <= 0 or opts.duration > 300 or opts.warmup < 0 or opts.warmup > 60:
         p.error("--duration must be in (0, 300] and --warmup in [0, 60]")

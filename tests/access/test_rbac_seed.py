@@ -26,6 +26,8 @@ def test_env_names_the_admin_like_the_partner(server: Server) -> None:
         (partner["object_id"], rbac.ROLE_IDS["Network Contributor"], provider),
         (admin["object_id"], rbac.ROLE_IDS["Owner"], provider),
         (server.env["user"]["object_id"], rbac.ROLE_IDS["Owner"], provider),  # the admin user (portal)
+        # the "ExpressRoute Partner Operations" group, the partner application its member
+        (server.env["groups"][0]["object_id"], rbac.ROLE_IDS["Network Contributor"], provider),
     }
 
 

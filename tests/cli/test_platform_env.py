@@ -34,11 +34,14 @@ def test_env_json_has_exactly_the_documented_keys(server: Server) -> None:
     documented = {"arm_endpoint", "authority_host", "ca_bundle", "tenant_id", "partner", "customer", "operator"}
     assert documented <= set(env)
     # beyond those, only further seeded principals of the same shape (the subscription admin)
-    assert set(env) - documented <= OPTIONAL_PRINCIPALS | {"user"}, set(env) - documented
+    assert set(env) - documented <= OPTIONAL_PRINCIPALS | {"user", "groups"}, set(env) - documented
     for role in ("partner", "customer", *(set(env) & OPTIONAL_PRINCIPALS)):
         assert set(env[role]) == PRINCIPAL_KEYS, (role, env[role])
     # the seeded admin user, who signs in interactively (portal, az login --use-device-code)
     assert set(env["user"]) == {"username", "password", "object_id"}
+    # the seeded group, Network Contributor on the provider subscription, the partner its member
+    assert [set(g) for g in env["groups"]] == [{"object_id", "display_name", "role", "scope", "members"}]
+    assert env["groups"][0]["members"] == [env["partner"]["object_id"]]
     assert set(env["operator"]) == {"tenant_id", "client_id", "client_secret", "object_id"}
     assert env["arm_endpoint"] == env["authority_host"] == server.base_url
     assert Path(env["ca_bundle"]).read_bytes() == Path(server.ca).read_bytes()

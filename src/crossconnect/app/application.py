@@ -37,6 +37,8 @@ from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import AadEndpoints
 from crossconnect.identity.errors import AadError
 from crossconnect.identity.graph import GraphApi, GraphError
+from crossconnect.identity.graph_groups import GraphGroupsApi
+from crossconnect.identity.groups import GroupDirectory
 from crossconnect.identity.keys import KeyEncryptionKeyMismatch, SigningKeys
 from crossconnect.identity.signin import UserSignIn
 from crossconnect.identity.tokens import TokenService
@@ -180,10 +182,12 @@ def build_app(runtime: Runtime) -> FrontDoor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    graph = GraphApi(runtime.store, runtime.directory, runtime.tokens)
     routes = [
         *AadEndpoints(runtime.directory, runtime.tokens, runtime.sign_in).routes(),
         *portal.routes(lambda: runtime.credentials.get("tenant_id")),
-        *GraphApi(runtime.store, runtime.directory, runtime.tokens).routes(),
+        *graph.routes(),
+        *GraphGroupsApi(graph, GroupDirectory(runtime.store, RbacRepository(runtime.store).changed)).routes(),
         Route("/metadata/endpoints", metadata_endpoints, methods=["GET"]),
         Route("/{tenant}/discovery/instance", proxy_hosts.instance_discovery, methods=["GET"]),
         *admin.routes(),

@@ -26,6 +26,7 @@ from crossconnect.authz.roles import CONTRIBUTOR, NETWORK_CONTRIBUTOR, OWNER
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.graph import GLOBAL_ADMINISTRATOR
 from crossconnect.identity.graph import READ_WRITE_ALL as GRAPH_READ_WRITE_ALL
+from crossconnect.identity.groups import SERVICE_PRINCIPAL, GroupDirectory
 from crossconnect.identity.secrets import hash_secret, new_salt, new_secret
 from crossconnect.network.route_filters import communities as bgp
 from crossconnect.resources.providers import set_registration
@@ -34,6 +35,8 @@ from crossconnect.store import Store
 PROVIDER_SUBSCRIPTION = "ExpressRoute_API_Dev_Provider_Sub"
 CUSTOMER_SUBSCRIPTION = "ExpressRoute_API_Dev_Customer_Sub"
 CREDENTIALS_FILE = "credentials.json"
+OPERATIONS_GROUP = "ExpressRoute Partner Operations"
+GROUP_READ_WRITE_ALL = "Group.ReadWrite.All"
 
 
 def _principal(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -57,7 +60,14 @@ def new_credentials(bare: bool) -> dict[str, Any]:
         creds["customer"] = _principal({"subscription_id": str(uuid.uuid4()), "display_name": "customer-automation"})
         creds["admin"] = _new_admin(creds)
         creds["user"] = _new_user(creds)
+        creds["group"] = _new_group()
     return creds
+
+
+def _new_group() -> dict[str, str]:
+    """The operations group: Network Contributor on the provider subscription, the partner
+    application a member (the seed's step 4 done with a group)."""
+    return {"object_id": str(uuid.uuid4()), "display_name": OPERATIONS_GROUP, "mail_nickname": "er-partner-ops"}
 
 
 def _new_admin(creds: dict[str, Any]) -> dict[str, str]:
@@ -85,6 +95,9 @@ def load_or_create_credentials(data_dir: Path, bare: bool) -> dict[str, Any]:
             changed = True
         if "partner" in creds and "user" not in creds:  # written before users existed
             creds["user"] = _new_user(creds)
+            changed = True
+        if "partner" in creds and "group" not in creds:  # written before groups existed
+            creds["group"] = _new_group()
             changed = True
         if changed:
             _write_private(path, creds, replace=True)
@@ -171,6 +184,7 @@ def seed(
                 )
                 set_registration(store, p["subscription_id"], "Microsoft.Network", "Registered", conn=conn)
             seed_access_control(store, directory, creds, conn)
+            seed_group(store, directory, creds, conn)
         context = SeedContext(store, directory, creds, conn)
         for hook in hooks:
             hook(context)
@@ -195,7 +209,7 @@ def seed_access_control(store: Store, directory: Directory, creds: dict[str, Any
             conn=conn,
         )
         # Microsoft Graph application permission: the admin registers applications (az ad sp create-for-rbac).
-        graph_roles = {"graphAppRoles": [GRAPH_READ_WRITE_ALL]}
+        graph_roles = {"graphAppRoles": [GRAPH_READ_WRITE_ALL, GROUP_READ_WRITE_ALL]}
         store.update_where("service_principals", {"data": graph_roles}, conn, object_id=admin["object_id"])
     rbac = RbacRepository(store)
     provider = f"/subscriptions/{creds['partner']['subscription_id']}"
@@ -237,6 +251,41 @@ def seed_user(store: Store, directory: Directory, creds: dict[str, Any], conn: C
         )
 
 
+def seed_group(store: Store, directory: Directory, creds: dict[str, Any], conn: Connection) -> None:
+    """The "ExpressRoute Partner Operations" security group, Network Contributor on the provider
+    subscription, with the partner application as its member; the admin application may manage
+    groups (Group.ReadWrite.All). Also run for a store seeded before groups existed."""
+    tenant, spec = creds["tenant_id"], creds["group"]
+    rbac = RbacRepository(store)
+    groups = GroupDirectory(store, rbac.changed)
+    group = groups.find(tenant, spec["object_id"], conn)
+    if group is None:
+        group = groups.create(
+            tenant,
+            spec["display_name"],
+            spec["mail_nickname"],
+            description="Partner engineers and automation that manage ExpressRoute cross connections.",
+            data={"owners": [creds["admin"]["object_id"]]},
+            object_id=spec["object_id"],
+            conn=conn,
+        )
+        groups.add_member(group, creds["partner"]["object_id"], SERVICE_PRINCIPAL, conn)
+        rbac.grant(
+            conn,
+            principal_id=spec["object_id"],
+            role=NETWORK_CONTRIBUTOR,
+            scope=f"/subscriptions/{creds['partner']['subscription_id']}",
+            tenant_id=tenant,
+            principal_type="Group",
+        )
+    admin = directory.find_service_principal_by_object_id(tenant, creds["admin"]["object_id"], conn)
+    roles = list((admin or {}).get("data", {}).get("graphAppRoles", []))
+    if admin is not None and GROUP_READ_WRITE_ALL not in roles:
+        data = {**admin["data"], "graphAppRoles": [*roles, GROUP_READ_WRITE_ALL]}
+        store.update_where("service_principals", {"data": data}, conn, object_id=admin["object_id"])
+    store.set_meta("groups_seeded", {"at": time.time()}, conn)  # a deleted seeded group stays deleted
+
+
 def _has_user(directory: Directory, creds: dict[str, Any], conn: Connection) -> bool:
     return directory.find_user_by_object_id(creds["tenant_id"], creds["user"]["object_id"], conn) is not None
 
@@ -257,6 +306,8 @@ def ensure_seeded(store: Store, directory: Directory, creds: dict[str, Any], hoo
             seed_access_control(store, directory, creds, conn)
         elif "user" in creds and not _has_user(directory, creds, conn):
             seed_user(store, directory, creds, conn)  # a store seeded before users existed
+        if "group" in creds and store.get_meta("groups_seeded", conn) is None:
+            seed_group(store, directory, creds, conn)  # a store seeded before groups existed
         return False
 
 
@@ -280,6 +331,17 @@ def environment(creds: dict[str, Any], base_url: str, ca_bundle: str) -> dict[st
             p = creds[role]
             keys = ("client_id", "client_secret", "object_id", "subscription_id", "username", "password")
             out[role] = {k: p[k] for k in keys if k in p}
+    if "group" in creds:
+        g = creds["group"]
+        out["groups"] = [
+            {
+                "object_id": g["object_id"],
+                "display_name": g["display_name"],
+                "role": NETWORK_CONTRIBUTOR.role_name,
+                "scope": f"/subscriptions/{creds['partner']['subscription_id']}",
+                "members": [creds["partner"]["object_id"]],
+            }
+        ]
     op = creds["operator"]
     out["operator"] = {
         "tenant_id": op["tenant_id"],

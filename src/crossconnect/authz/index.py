@@ -19,6 +19,7 @@ from typing import Any
 from crossconnect.authz import scopes
 from crossconnect.authz.repository import RbacRepository
 from crossconnect.authz.roles import RoleDefinition
+from crossconnect.identity.groups import transitive_groups
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,16 @@ class AccessSnapshot:
     # Decisions already made under this snapshot, (principal, action, scope) → allowed: a client
     # repeats the same requests, and a new snapshot starts empty, so none outlives a role change.
     decisions: dict[tuple[str, str, str], Any] = field(default_factory=dict, compare=False)
+    # member object id → every group it belongs to, directly or nested (for assignedTo()).
+    groups: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
 
     def grants_for(self, principal_id: str) -> tuple[Grant, ...]:
+        """Its own grants and those of every group it belongs to (resolved when loaded, so a
+        decision costs the same with or without groups)."""
         return self.grants.get(principal_id.lower(), ())
+
+    def groups_of(self, principal_id: str) -> frozenset[str]:
+        return self.groups.get(principal_id.lower(), frozenset())
 
 
 class AccessIndex:
@@ -67,6 +75,7 @@ class AccessIndex:
         with repo.store.tx() as conn:
             custom = {r.id: r for r in repo.custom_roles(conn)}
             assignments = repo.assignments(conn)
+            edges = [(m["group_id"], m["member_id"]) for m in repo.store.find_all("group_members", conn)]
         grants: dict[str, list[Grant]] = {}
         for a in assignments:
             role = custom.get(a.role_definition_id) or repo.find_role(a.role_definition_id)
@@ -77,5 +86,13 @@ class AccessIndex:
             for scope_key in scopes.within(a.scope_key, role.assignable_scopes):
                 grant = Grant(scope_key, scopes.subscription_of(scope_key), role)
                 grants.setdefault(a.principal_id.lower(), []).append(grant)
+        # A group's grants apply to each direct and nested member. Group membership changes write a
+        # new generation token too, so this expansion is never older than the memberships.
+        member_of = transitive_groups(edges)
+        own = {p: tuple(g) for p, g in grants.items()}
+        for member, groups in member_of.items():
+            inherited = [g for group in sorted(groups) for g in own.get(group, ())]
+            if inherited:
+                grants[member] = [*own.get(member, ()), *inherited]
         self.loads += 1
-        return AccessSnapshot(token, {p: tuple(g) for p, g in grants.items()})
+        return AccessSnapshot(token, {p: tuple(g) for p, g in grants.items()}, groups=member_of)

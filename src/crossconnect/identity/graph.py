@@ -40,7 +40,9 @@ PASSWORD_LIFETIME = 2 * 365 * 24 * 3600
 MAX_DISPLAY_NAME = 255
 # A user's directory role grants what an application permission grants an application.
 GLOBAL_ADMINISTRATOR = "Global Administrator"
-DIRECTORY_ROLE_PERMISSIONS = {GLOBAL_ADMINISTRATOR: {READ_WRITE_ALL, "Directory.Read.All", "User.Read.All"}}
+DIRECTORY_ROLE_PERMISSIONS = {
+    GLOBAL_ADMINISTRATOR: {READ_WRITE_ALL, "Directory.Read.All", "User.Read.All", "Group.ReadWrite.All"}
+}
 USER_READERS = {"User.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 
 Row = dict[str, Any]
@@ -166,6 +168,10 @@ class GraphApi:
         self.store = store
         self.directory = directory
         self.tokens = tokens
+        # Other parts of the Graph subset (groups) plug in here: more objects for getByIds, and
+        # what to do when a service principal is deleted (leave its groups), in that transaction.
+        self.extra_objects: list[Callable[[Request, str, set[str], set[str]], list[dict[str, Any]]]] = []
+        self.deleted_principals: list[Callable[[str, Any], None]] = []
 
     def routes(self) -> list[Route]:
         own: list[tuple[str, str, Handler]] = [
@@ -371,8 +377,12 @@ class GraphApi:
         app = self._application(principal, request.path_params["id"])
         if not self._can_write(principal, app):
             raise _denied()
+        sp = self.directory.find_service_principal(app["tenant_id"], app["app_id"])
         with self.store.tx() as conn:
             self.directory.delete_application(app, conn)
+            if sp is not None:
+                for forget in self.deleted_principals:
+                    forget(sp["object_id"], conn)
         return Response(status_code=204)
 
     async def add_password(self, request: Request, principal: Principal) -> Response:
@@ -452,7 +462,10 @@ class GraphApi:
         app = self.directory.find_application(sp["app_id"])
         if app is None or not self._can_write(principal, app):
             raise _denied()
-        self.directory.delete_service_principal(sp["object_id"])
+        with self.store.tx() as conn:
+            self.directory.delete_service_principal(sp["object_id"], conn)
+            for forget in self.deleted_principals:
+                forget(sp["object_id"], conn)
         return Response(status_code=204)
 
     async def get_by_ids(self, request: Request, principal: Principal) -> Response:
@@ -478,6 +491,8 @@ class GraphApi:
             for user in self.directory.users(principal.tenant_id):
                 if user["object_id"] in ids:
                     found.append({"@odata.type": "#microsoft.graph.user", **self.render_user(request, user)})
+        for extra in self.extra_objects:
+            found.extend(extra(request, principal.tenant_id, ids, types))
         for item in found:
             item.pop("@odata.context", None)
         return _collection(request, "directoryObjects", found)

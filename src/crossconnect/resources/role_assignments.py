@@ -17,6 +17,7 @@ from crossconnect.arm.paging import page
 from crossconnect.authz import scopes
 from crossconnect.authz.repository import RoleAssignment
 from crossconnect.authz.roles import RoleDefinition, iso_time
+from crossconnect.identity.groups import GroupDirectory
 from crossconnect.resources.providers import add_resource_type
 from crossconnect.resources.role_definitions import VERSIONS, find_visible_role, parse_filter, parse_scope, repository
 
@@ -129,16 +130,22 @@ async def put_assignment(request: ArmRequest) -> ArmResponse:
 
 
 async def list_assignments(request: ArmRequest) -> ArmResponse:
-    """At, above and below the scope; ``atScope()``: at and above only; ``principalId eq`` /
-    ``assignedTo()``: one principal's (this directory has no groups to expand)."""
+    """At, above and below the scope; ``atScope()``: at and above only; ``principalId eq``: one
+    principal's own; ``assignedTo()``: one principal's own and those of every group it belongs to,
+    directly or nested (as Azure expands them)."""
     scope_key = parse_scope(request).key
     wanted = parse_filter(request, {"principalid"}, {"atscope", "assignedto"})
-    principal = (wanted.get("principalid") or wanted.get("assignedto") or "").lower()
+    principals: set[str] = set()
+    if wanted.get("principalid"):
+        principals = {wanted["principalid"].lower()}
+    elif wanted.get("assignedto"):
+        principal = wanted["assignedto"].lower()
+        principals = {principal, *request.services.authorizer.index.current().groups_of(principal)}
     at_scope = "atscope" in wanted
     store = request.services.store
 
     def keep(row: dict[str, Any]) -> bool:
-        if principal and row["principal_id"] != principal:
+        if principals and row["principal_id"] not in principals:
             return False
         if at_scope:
             return scopes.covers(row["scope_key"], scope_key)
@@ -195,18 +202,21 @@ def _parse_body(request: ArmRequest, scope: scopes.Scope) -> _Requested:
     principal_id = props["principalId"].strip().lower()
     tenant = request.principal.tenant_id
     directory = request.services.directory
-    actual_type = "ServicePrincipal"
-    if directory.find_service_principal_by_object_id(tenant, principal_id) is None:
+    if directory.find_service_principal_by_object_id(tenant, principal_id) is not None:
+        actual_type = "ServicePrincipal"
+    elif directory.find_user_by_object_id(tenant, principal_id) is not None:
         actual_type = "User"
-        if directory.find_user_by_object_id(tenant, principal_id) is None:
-            raise BadRequest(
-                f"Principal {principal_id.replace('-', '')} does not exist in the directory {tenant}. Check that you "
-                "have the correct principal ID. If you are creating this principal and then immediately assigning a "
-                "role, this error might be related to a replication delay. In this case, set the role assignment "
-                "principalType property to a value, such as ServicePrincipal, User, or Group.  See "
-                "https://aka.ms/docs-principaltype",
-                "PrincipalNotFound",
-            )
+    elif GroupDirectory(request.services.store).find(tenant, principal_id) is not None:
+        actual_type = "Group"
+    else:
+        raise BadRequest(
+            f"Principal {principal_id.replace('-', '')} does not exist in the directory {tenant}. Check that you "
+            "have the correct principal ID. If you are creating this principal and then immediately assigning a "
+            "role, this error might be related to a replication delay. In this case, set the role assignment "
+            "principalType property to a value, such as ServicePrincipal, User, or Group.  See "
+            "https://aka.ms/docs-principaltype",
+            "PrincipalNotFound",
+        )
     principal_type = props.get("principalType")
     if principal_type is not None:
         canonical = PRINCIPAL_TYPES.get(str(principal_type).lower())

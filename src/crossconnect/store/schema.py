@@ -100,6 +100,35 @@ users = Table(
     Column("created_at", Float, nullable=False),
 )
 
+# Security groups of a tenant (Azure AD groups). ``data`` holds what Graph lets a client set and
+# read back (``owners``: object ids that may manage the members).
+groups = Table(
+    "groups",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("object_id", String(36), nullable=False, unique=True),
+    Column("tenant_id", String(36), nullable=False, index=True),
+    Column("display_name", String(256), nullable=False),
+    Column("mail_nickname", String(64), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# Direct members of a group: users, service principals and other groups (``member_type``: "user",
+# "servicePrincipal", "group"). Transitive membership is computed from these edges.
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("group_id", String(36), nullable=False, index=True),
+    Column("member_id", String(36), nullable=False, index=True),
+    Column("member_type", String(32), nullable=False),
+    Column("tenant_id", String(36), nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("group_id", "member_id", name="uq_group_member"),
+)
+
 signing_keys = Table(
     "signing_keys",
     metadata,

@@ -53,6 +53,8 @@ STATE_TABLES = [
     schema.service_principals,
     schema.client_credentials,
     schema.users,
+    schema.groups,
+    schema.group_members,
     schema.subscriptions,
     schema.provider_registrations,
     schema.feature_registrations,

@@ -49,15 +49,7 @@
   };
 
   // ---- access control ------------------------------------------------------------------------
-  async function principalNames() {
-    const names = {};
-    try {
-      const [sps, users] = await Promise.all([P.graph("GET", "/servicePrincipals"), P.graph("GET", "/users")]);
-      sps.data.value.forEach(sp => { names[sp.id] = { name: sp.displayName, type: "ServicePrincipal", detail: sp.appId }; });
-      users.data.value.forEach(u => { names[u.id] = { name: u.displayName, type: "User", detail: u.userPrincipalName }; });
-    } catch (e) { /* without Graph permissions the ids are shown */ }
-    return names;
-  }
+  const principalNames = () => P.directoryPrincipals(); // users, groups and service principals (blades_groups.js)
 
   async function iam(scope, header) {
     const [assignments, roles, names] = await Promise.all([
@@ -68,7 +60,7 @@
     const rows = assignments.map(a => ({ ...a, inherited: a.properties.scope.toLowerCase() !== scope.toLowerCase() }));
     const body = h("div", out, table([
       { title: "Name", render: a => (names[a.properties.principalId] || {}).name || a.properties.principalId },
-      { title: "Type", render: a => a.properties.principalType, optional: true },
+      { title: "Type", render: a => Object.keys(names).length && !names[a.properties.principalId] ? "Unknown" : P.typeLabel(a.properties.principalType), optional: true },
       { title: "Role", render: a => roleName(a.properties.roleDefinitionId) },
       { title: "Scope", render: a => a.inherited ? h("span", badge("Inherited"), " ", h("span.hint", a.properties.scope)) : "This resource" },
       { title: "", render: a => a.inherited ? "" : h("button.danger", { onclick: e => act(e.target, out, async () => {
@@ -77,7 +69,8 @@
     ], rows));
     const add = h("button.primary#add-role-assignment", { onclick: () => body.replaceChildren(addAssignment(scope, roles, names)) },
       "+ Add role assignment");
-    return [...header, h("div.toolbar", add, h("span.hint", `Role assignments at ${scope} and inherited from above.`)), body];
+    const check = h("button#check-access-open", { onclick: () => body.replaceChildren(P.checkAccess(scope, names, roleName)) }, "Check access");
+    return [...header, h("div.toolbar", add, check, h("span.hint", `Role assignments at ${scope} and inherited from above.`)), body];
   }
 
   function addAssignment(scope, roles, names) {
@@ -96,11 +89,11 @@
       draw(); root.replaceChildren(h("h2", "Add role assignment"), steps(0), field("Role", search), list);
     }
     function memberStep() {
-      const search = h("input#member-search", { type: "search", placeholder: "Search users and service principals", oninput: () => draw() });
+      const search = h("input#member-search", { type: "search", placeholder: "Search users, groups and service principals", oninput: () => draw() });
       const list = h("div");
       const members = Object.entries(names).map(([id, m]) => ({ id, ...m }));
       const draw = () => { const q = search.value.toLowerCase();
-        list.replaceChildren(table([{ title: "Name", key: "name" }, { title: "Type", key: "type" },
+        list.replaceChildren(table([{ title: "Name", key: "name" }, { title: "Type", render: m => P.typeLabel(m.type) },
           { title: "Details", key: "detail", optional: true }],
         members.filter(m => (m.name + " " + m.detail + " " + m.id).toLowerCase().includes(q)), m => { state.member = m; reviewStep(); })); };
       draw(); root.replaceChildren(h("h2", "Add role assignment"), steps(1), h("p", "Role: ", h("b", state.role.properties.roleName)),

@@ -11,6 +11,8 @@
     [/^\/subscriptions\/([^/]+)\/groups\/([^/]+)\/iam$/, "groupIam", "subscriptions"],
     [/^\/subscriptions\/([^/]+)\/providers$/, "providers", "subscriptions"],
     [/^\/subscriptions\/([^/]+)\/features$/, "features", "subscriptions"],
+    [/^\/aadgroups$/, "aadGroups", "aadgroups"],
+    [/^\/aadgroups\/([^/]+)$/, "aadGroup", "aadgroups"],
     [/^\/apps$/, "apps", "apps"],
     [/^\/apps\/([^/]+)$/, "app", "apps"],
     [/^\/circuits$/, "circuits", "circuits"],
