@@ -16,6 +16,8 @@ class ServerConfig:
     operation_delay: float = 0.0
     strict_api_versions: bool = False
     page_size: int = 100
+    fabric: str = "model"  # model (derived from declared state) or netns (real BGP speakers)
+    fabric_uplink: str | None = None
 
     @property
     def base_url(self) -> str:

@@ -61,6 +61,17 @@ def serve(
         ),
     ] = False,
     page_size: Annotated[int, typer.Option(envvar="CROSSCONNECT_PAGE_SIZE", help="Items per list page.")] = 100,
+    fabric: Annotated[
+        str,
+        typer.Option(
+            envvar="CROSSCONNECT_FABRIC",
+            help="model: the wire is derived from declared state; netns: MSEEs are BIRD speakers in network namespaces (root).",
+        ),
+    ] = "model",
+    fabric_uplink: Annotated[
+        str | None,
+        typer.Option(envvar="CROSSCONNECT_FABRIC_UPLINK", help="netns: put links on QinQ sub-interfaces of this NIC."),
+    ] = None,
 ) -> None:
     """Start the HTTPS server (Azure AD + Resource Manager) with the seeded test setup."""
     from sqlalchemy.exc import DBAPIError
@@ -69,7 +80,9 @@ def serve(
     from crossconnect.app.server import DataDirLocked
     from crossconnect.app.server import serve as run
 
-    config = ServerConfig(host, port, data_dir, database, bare, operation_delay, strict_api_versions, page_size)
+    config = ServerConfig(
+        host, port, data_dir, database, bare, operation_delay, strict_api_versions, page_size, fabric, fabric_uplink
+    )
     try:
         listener = prepare(config)  # before anything is created or printed
     except StartupError as exc:
