@@ -1,0 +1,226 @@
+"""The netns fabric: MSEEs are BIRD speakers in network namespaces and the partner edge is a real
+BIRD, so sessions, ARP entries and routes come from the wire. Driven through the real SDK over
+HTTPS; needs root and BIRD 2 (CI installs bird2 and runs as root)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import Server, free_port
+from tests.support.network import MICROSOFT, PRIVATE, XC_GROUP, provisioned_circuit, xc_peering
+
+pytestmark = [
+    pytest.mark.netns,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the netns fabric needs root (network namespaces)"),
+    pytest.mark.skipif(shutil.which("bird") is None, reason="the netns fabric needs BIRD 2 (apt-get install bird2)"),
+]
+
+
+@pytest.fixture(scope="module")
+def netns_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = Server(tmp_path_factory.mktemp("netns") / "data", free_port(), None, ["--fabric", "netns"])
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server(netns_server: Server) -> Server:
+    netns_server.reset()
+    return netns_server
+
+
+@pytest.fixture
+def provisioned(server: Server) -> Any:
+    _, xc = provisioned_circuit(server)
+    xc_peering(server, xc.name, "AzurePrivatePeering", PRIVATE)
+    return xc
+
+
+def eventually(read: Callable[[], Any], ok: Callable[[Any], bool], timeout: float = 20) -> Any:
+    deadline = time.time() + timeout
+    value = read()
+    while not ok(value) and time.time() < deadline:
+        time.sleep(0.3)
+        value = read()
+    assert ok(value), f"still {value!r} after {timeout}s"
+    return value
+
+
+def summary(server: Server, key: str, link: str = "primary", peering: str = "AzurePrivatePeering") -> list:
+    ops = server.network("partner").express_route_cross_connections
+    result = ops.begin_list_routes_table_summary(XC_GROUP, key, peering, link).result()
+    return [(s.neighbor, s.asn, s.state_or_prefixes_received) for s in result.value]
+
+
+def routes(server: Server, key: str, link: str = "primary", peering: str = "AzurePrivatePeering") -> list:
+    ops = server.network("partner").express_route_cross_connections
+    result = ops.begin_list_routes_table(XC_GROUP, key, peering, link).result()
+    return [(r.network, r.next_hop, r.path) for r in result.value]
+
+
+def arp(server: Server, key: str, link: str = "primary") -> list:
+    ops = server.network("partner").express_route_cross_connections
+    result = ops.begin_list_arp_table(XC_GROUP, key, "AzurePrivatePeering", link).result()
+    return [(e.interface, e.ip_address, e.mac_address) for e in result.value]
+
+
+def edge(server: Server, key: str) -> dict[str, Any]:
+    r = server.operator("GET", f"/lab/circuits/{key}/edge")
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def state(rows: list) -> str:
+    return str(rows[0][2]) if rows else ""
+
+
+def namespaces() -> list[str]:
+    return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+
+
+def link_mac(namespace: str, interface: str) -> str:
+    out = subprocess.run(["ip", "-n", namespace, "-o", "link", "show", interface], capture_output=True, text=True)
+    digits = re.search(r"link/ether (\S+)", out.stdout).group(1).replace(":", "")  # type: ignore[union-attr]
+    return f"{digits[0:4]}.{digits[4:8]}.{digits[8:12]}"
+
+
+def test_seed_workflow_with_a_real_partner_router_on_both_links(server: Server, provisioned: Any) -> None:
+    key = provisioned.name
+    for link, partner in (("primary", "192.168.100.129"), ("secondary", "192.168.100.133")):
+        assert eventually(lambda link=link: summary(server, key, link), lambda s: state(s) == "3") == [
+            (partner, 65010, "3")
+        ]
+        table = routes(server, key, link)
+        assert {n for n, _, _ in table} == {"10.10.0.0/16", "10.20.0.0/16", "172.16.10.0/24"}
+        assert all(hop == partner and path == "65010" for _, hop, path in table)
+    view = edge(server, key)["wire"]
+    for link in ("primary", "secondary"):
+        wire = view[link]
+        assert wire["namespace"] in namespaces() and wire["router"] == "bird"
+        assert "protocol bgp" in wire["configuration"] and "abc123" not in wire["configuration"]
+        assert "Established" in wire["daemon"]["protocols"]
+        interface = wire["interfaces"][0]
+        assert len(interface["interface"]) <= 15
+        entries = arp(server, key, link)
+        assert entries[0][:2] == ("On-Prem", interface["address"].split("/")[0])
+        assert entries[0][2] == link_mac(wire["namespace"], interface["interface"])  # the partner's real MAC
+        assert entries[1][0] == "Microsoft"
+
+
+def test_md5_mismatch_never_establishes(server: Server, provisioned: Any) -> None:
+    key = provisioned.name
+    eventually(lambda: summary(server, key), lambda s: state(s) == "3")
+    r = server.operator("PUT", f"/lab/circuits/{key}/edge/primary", {"peerings": {"AzurePrivatePeering": {"md5": "x"}}})
+    assert r.status_code == 200, r.text
+    seen = eventually(lambda: summary(server, key), lambda s: not state(s).isdigit())
+    deadline = time.time() + 6
+    while time.time() < deadline:  # TCP-MD5 drops every SYN: the session never comes back
+        seen = summary(server, key)
+        assert state(seen) in ("Idle", "Connect", "Active", "OpenSent"), seen
+        time.sleep(0.5)
+    assert routes(server, key) == []
+    assert state(summary(server, key, "secondary")) == "3"  # the other link keeps its key
+
+
+def test_link_fault_takes_the_session_down_and_clearing_brings_it_back(server: Server, provisioned: Any) -> None:
+    key = provisioned.name
+    eventually(lambda: summary(server, key, "secondary"), lambda s: state(s) == "3")
+    assert server.operator("POST", "/faults/links", {"name": f"{key}/secondary"}).status_code == 200
+    eventually(lambda: summary(server, key, "secondary"), lambda s: not state(s).isdigit())
+    assert arp(server, key, "secondary") == []
+    assert state(summary(server, key, "primary")) == "3"
+    assert server.operator("DELETE", "/faults").status_code == 200
+    eventually(lambda: summary(server, key, "secondary"), lambda s: state(s) == "3")
+
+
+def test_microsoft_peering_sends_the_route_filter_prefixes_with_their_communities(
+    server: Server, provisioned: Any
+) -> None:
+    from tests.support.route_filters import create_filter, filter_path
+
+    key = provisioned.name
+    xc_peering(server, key, "MicrosoftPeering", MICROSOFT)
+    eventually(lambda: summary(server, key, "primary", "MicrosoftPeering"), lambda s: state(s) == "1")
+    assert routes(server, key, "primary", "MicrosoftPeering") == [("131.107.2.0/24", "131.107.1.1", "3598")]
+
+    create_filter(server, "rf-netns", ("allow", ["12076:5070"]), role="partner", group="partner-filters")
+    filter_id = filter_path(server, "rf-netns", role="partner", group="partner-filters")
+    xc_peering(server, key, "MicrosoftPeering", {**MICROSOFT, "routeFilter": {"id": filter_id}})
+    advertised = eventually(
+        lambda: {n for n, _, path in routes(server, key, "primary", "MicrosoftPeering") if path == "12076"}, bool
+    )
+
+    def partner_rib() -> dict[str, str]:
+        text = edge(server, key)["wire"]["primary"]["daemon"]["routes"]
+        return dict(re.findall(r"^(\S+/\d+)\s+unicast \[msee_\S+.*?BGP\.community: ([^\n]*)", text, re.M | re.S))
+
+    rib = eventually(partner_rib, lambda r: set(r) >= advertised)
+    assert {prefix for prefix in rib} == advertised  # the partner's own RIB holds exactly them
+    assert all("(12076,5070)" in communities for communities in rib.values())
+
+
+def test_deleting_the_peering_removes_interfaces_and_neighbours(server: Server, provisioned: Any) -> None:
+    key = provisioned.name
+    eventually(lambda: summary(server, key), lambda s: state(s) == "3")
+    wire = edge(server, key)["wire"]["primary"]
+    interface = wire["interfaces"][0]["interface"]
+    msee = next(n for n in namespaces() if n.startswith(wire["namespace"][:9]) and "-msee-" in n and n.endswith("pri"))
+    server.network("partner").express_route_cross_connection_peerings.begin_delete(
+        XC_GROUP, key, "AzurePrivatePeering"
+    ).result()
+
+    links = lambda: subprocess.run(["ip", "-n", msee, "-o", "link"], capture_output=True, text=True).stdout  # noqa: E731
+    assert interface[-7:] in links()  # the MSEE end of the link, before
+    eventually(links, lambda text: interface[-7:] not in text)
+    assert msee in namespaces()  # the MSEE itself stays
+    assert wire["namespace"] not in namespaces()  # no peering left on the circuit: the edge goes
+
+
+def test_restart_after_a_crash_rebuilds_the_wire_from_the_store(server: Server, provisioned: Any) -> None:
+    key = provisioned.name
+    eventually(lambda: summary(server, key), lambda s: state(s) == "3")
+    before = {n for n in namespaces() if n.startswith(edge(server, key)["wire"]["primary"]["namespace"][:9])}
+    server.stop(kill=True)  # a crash: nothing is cleaned up
+    assert before <= set(namespaces())
+    server.start()
+    eventually(lambda: summary(server, key), lambda s: state(s) == "3")
+    eventually(lambda: summary(server, key, "secondary"), lambda s: state(s) == "3")
+    assert {n for n in namespaces() if n[:9] == next(iter(before))[:9]} == before  # rebuilt, not duplicated
+
+
+def test_stopping_the_server_removes_everything_it_made(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data", free_port(), None, ["--fabric", "netns"]).start()
+    try:
+        _, xc = provisioned_circuit(server)
+        xc_peering(server, xc.name, "AzurePrivatePeering", PRIVATE)
+        prefix = edge(server, xc.name)["wire"]["primary"]["namespace"][:9]
+        assert any(n.startswith(prefix) for n in namespaces())
+    finally:
+        server.stop()
+    assert not any(n.startswith(prefix) for n in namespaces())
+    assert not Path(f"/run/crossconnect/{prefix[3:8]}").exists()
+
+
+def test_unknown_fabric_is_refused_in_one_line(tmp_path: Path) -> None:
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(tmp_path / "d"), "--fabric", "wire"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
+    assert "--fabric 'wire' is unknown" in result.stderr and not (tmp_path / "d").exists()
