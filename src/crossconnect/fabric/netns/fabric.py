@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,9 @@ from crossconnect.fabric.netns.names import NAMESPACE_PATTERN, RUN_ROOT, Names
 
 log = logging.getLogger("crossconnect.fabric.netns")
 RECONCILE_SECONDS = 0.5
+# How long a session may take to reach its steady state after a change (BGP connect delay and
+# error wait of the fast timers in bird.py, plus one reconcile pass).
+SETTLE_SECONDS = 6.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ class NetnsFabric:
         self._neighbors: dict[str, Neighbor] = {}
         self._edge_specs: dict[tuple[str, str], Edge] = {}
         self._edge_configs: dict[tuple[str, str], str] = {}
+        self._fingerprints: dict[str, Any] = {}  # neighbour key -> what its session depends on
+        self._changed_at: dict[str, float] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -123,6 +129,44 @@ class NetnsFabric:
         self._edge_specs = edges
         self._configure_speakers(neighbors)
         self._configure_edges(edges)
+        self._note_changes(neighbors, edges, plans)
+
+    def _note_changes(
+        self, neighbors: dict[str, Neighbor], edges: dict[tuple[str, str], Edge], plans: dict[str, LinkPlan]
+    ) -> None:
+        now = time.time()
+        for key, n in neighbors.items():
+            service_key, link, _ = key.split("/", 2)
+            edge = edges.get((service_key, link))
+            fingerprint = (n, plans[key], _peer(edge, key), edge.interface_up if edge else None)
+            if self._fingerprints.get(key) != fingerprint:
+                if key in self._fingerprints:
+                    self._clear_limit(key)
+                self._fingerprints[key] = fingerprint
+                self._changed_at[key] = now
+        for key in set(self._fingerprints) - set(neighbors):
+            self._fingerprints.pop(key, None)
+            self._changed_at.pop(key, None)
+
+    def _clear_limit(self, key: str) -> None:
+        """A neighbour the import limit shut down comes back when anything about it changes (the
+        partner fixed its announcements): what an engineer's ``clear bgp`` does on an MSEE."""
+        plan = self._links.get(key)
+        if plan is None:
+            return
+        daemon = bird.Daemon(plan.msee_namespace, self.names.run_dir)
+        name = f"n_{Names.protocol(key)}"
+        found = bird.protocol(daemon.command("show", "protocols", "all", name))
+        if found is not None and found.state == "Down" and "limit" in found.info.lower():
+            daemon.command("enable", name)
+
+    def settling(self, key: str) -> bool:
+        """Has this neighbour changed so recently that its session may still be settling? (The
+        wire is brought up to date first: a change just written is a change.)"""
+        with self._lock:
+            with contextlib.suppress(Exception):
+                self.reconcile()
+            return time.time() < self._changed_at.get(key, 0.0) + SETTLE_SECONDS
 
     def _plan(self, n: Neighbor, edges: dict[tuple[str, str], Edge]) -> LinkPlan:
         service_key, link, _ = n.key.split("/", 2)
@@ -223,6 +267,9 @@ class NetnsFabric:
             own = host.mac_address(plan.msee_namespace, plan.msee_interface)
             rows = [{"age": 0, "interface": "Microsoft", "ipAddress": neighbor.msee_address, "macAddress": _cisco(own)}]
             entries = host.neighbours(plan.msee_namespace, plan.msee_interface)
+            if not entries:  # nothing has spoken on the link yet: resolve, as the MSEE would
+                host.probe(plan.msee_namespace, neighbor.partner_address)
+                entries = host.neighbours(plan.msee_namespace, plan.msee_interface)
         partner: dict[str, Any] = {
             "age": 0,
             "interface": "On-Prem",

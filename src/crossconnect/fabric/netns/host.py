@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from typing import Any
 
@@ -86,3 +87,11 @@ def mac_address(namespace: str, interface: str) -> str:
     out = run("ip", "-n", namespace, "-j", "link", "show", "dev", interface, check=False).strip()
     entries = json.loads(out or "[]")
     return str(entries[0]["address"]) if entries else ""
+
+
+def probe(namespace: str, address: str) -> None:
+    """Make the kernel resolve ``address`` on a link (one UDP datagram to the discard port, sent
+    inside the namespace, so it never leaves it), then give the ARP reply a moment."""
+    send = f"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'', ({address!r}, 9))"
+    run("ip", "netns", "exec", namespace, sys.executable, "-c", send, check=False)
+    time.sleep(0.05)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from crossconnect.arm.operations import NotReady
 from crossconnect.fabric import backend, wire
 from crossconnect.fabric import edge as edges
 from crossconnect.fabric.netns.desired import Edge, EdgePeer, Neighbor, Wire
@@ -19,6 +20,7 @@ from crossconnect.network.route_filters.attachment import advertised_prefixes
 from crossconnect.store import Store
 
 ROUTERS = ("bird", "external")
+SETTLE_POLL_SECONDS = 0.25
 
 
 def _ipv4(prefix: str) -> bool:
@@ -182,7 +184,15 @@ def complete(store: Store, op: dict[str, Any], conn: Any) -> dict[str, Any]:
     circuit = store.get_resource(peering["parent_key"]) if peering else None
     if peering is None or circuit is None:
         return {"value": []}
-    return compute(fabric, peering, circuit, op["kind"], payload["devicePath"], payload["view"])
+    link = payload["devicePath"]
+    if internal(peering).get("programmed", {}).get(link):
+        key = neighbor_key(
+            circuit["body"]["properties"]["serviceKey"], link, peering["body"]["properties"]["peeringType"]
+        )
+        model = wire.session(link_inputs(store, circuit, peering, link))
+        if fabric.settling(key) and not _settled(fabric, peering, circuit, link, model):
+            raise NotReady(SETTLE_POLL_SECONDS)  # the session is still settling after a change
+    return compute(fabric, peering, circuit, op["kind"], link, payload["view"])
 
 
 def session_state(store: Store, circuit: dict[str, Any], peering: dict[str, Any], link: str) -> str:
@@ -195,3 +205,17 @@ def session_state(store: Store, circuit: dict[str, Any], peering: dict[str, Any]
         return "Idle"
     state = str(rows[0]["stateOrPrefixesReceived"])
     return "Established" if state.isdigit() else state
+
+
+def _settled(
+    fabric: NetnsFabric, peering: dict[str, Any], circuit: dict[str, Any], link: str, model: wire.Session
+) -> bool:
+    """Does the speaker already report where the configuration leads (the model's answer)? Until
+    then, for at most the fabric's settle time after a change, a troubleshooting read waits."""
+    rows = compute(fabric, peering, circuit, "routeTablesSummary", link, "crossConnection")["value"]
+    shown = str(rows[0]["stateOrPrefixesReceived"]) if rows else ""
+    if model.established:
+        return shown == str(model.received)
+    if model.state in ("Idle (PfxCt)", "Idle (Admin)"):
+        return shown == model.state
+    return not shown.isdigit()
