@@ -224,3 +224,64 @@ def test_unknown_fabric_is_refused_in_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0
     assert "--fabric 'wire' is unknown" in result.stderr and not (tmp_path / "d").exists()
+
+
+def test_external_router_peers_from_the_namespace_crossconnect_made(server: Server, provisioned: Any) -> None:
+    """With "router": "external" crossconnect makes only the namespace and interface; the partner's
+    own daemon (here a BIRD the test configures itself) runs there through `crossconnect lab shell`."""
+    import sys
+
+    key = provisioned.name
+    r = server.operator("PUT", f"/lab/circuits/{key}/edge/primary", {"router": "external"})
+    assert r.status_code == 200, r.text
+    wire = edge(server, key)["wire"]["primary"]
+    assert wire["router"] == "external" and "daemon" not in wire and "lab shell" in wire["instructions"]
+    assert not state(summary(server, key)).isdigit()  # nobody speaks BGP on the link yet
+    interface = wire["interfaces"][0]
+    run_dir = Path(server.data_dir).parent / "own-router"
+    run_dir.mkdir(exist_ok=True)
+    config = run_dir / "bird.conf"
+    config.write_text(
+        "router id 10.99.0.1;\nprotocol device {}\n"
+        "protocol static mine { ipv4; route 10.77.0.0/16 blackhole; }\n"
+        f"protocol bgp azure {{ local {interface['address'].split('/')[0]} as 65010; "
+        f'neighbor {interface["mseeAddress"]} as 12076; interface "{interface["interface"]}"; direct; '
+        'password "abc123"; connect delay time 1; '
+        'ipv4 { import all; export where proto = "mine"; }; }\n'
+    )
+    shell = [sys.executable, "-m", "crossconnect.cli.main", "lab", "shell", key, "primary", "--data-dir"]
+    started = subprocess.run(
+        [
+            *shell,
+            str(server.data_dir),
+            "bird",
+            "-c",
+            str(config),
+            "-s",
+            str(run_dir / "ctl"),
+            "-P",
+            str(run_dir / "pid"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert started.returncode == 0, started.stderr
+    eventually(lambda: summary(server, key), lambda s: state(s) == "1")
+    assert routes(server, key) == [("10.77.0.0/16", interface["address"].split("/")[0], "65010")]
+    assert state(summary(server, key, "secondary")) == "3"  # crossconnect's BIRD on the other link
+
+
+def test_lab_shell_without_a_wire_says_what_to_do(server: Server) -> None:
+    import sys
+
+    _, xc = provisioned_circuit(server)  # no peering: nothing on the wire yet
+    result = subprocess.run(
+        [sys.executable, "-m", "crossconnect.cli.main", "lab", "shell", xc.name, "primary"]
+        + ["--data-dir", str(server.data_dir), "true"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1 and result.stderr.strip().count("\n") == 0
+    assert "configure a peering first" in result.stderr
