@@ -285,3 +285,41 @@ def test_lab_shell_without_a_wire_says_what_to_do(server: Server) -> None:
     )
     assert result.returncode == 1 and result.stderr.strip().count("\n") == 0
     assert "configure a peering first" in result.stderr
+
+
+def test_two_servers_on_one_machine_never_collide(server: Server, provisioned: Any, tmp_path: Path) -> None:
+    """The same circuit addresses on two servers at once: each has its own instance id in every
+    namespace and interface name, and nothing lands in the host's own namespace."""
+    other = Server(tmp_path / "data", free_port(), None, ["--fabric", "netns"]).start()
+    try:
+        _, xc = provisioned_circuit(other)
+        xc_peering(other, xc.name, "AzurePrivatePeering", PRIVATE)
+        eventually(lambda: summary(other, xc.name), lambda s: state(s) == "3")
+        eventually(lambda: summary(server, provisioned.name), lambda s: state(s) == "3")
+        mine = edge(server, provisioned.name)["wire"]["primary"]
+        theirs = edge(other, xc.name)["wire"]["primary"]
+        assert mine["namespace"][:9] != theirs["namespace"][:9]
+        assert mine["interfaces"][0]["interface"] != theirs["interfaces"][0]["interface"]
+        host_links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        assert mine["interfaces"][0]["interface"] not in host_links
+        assert theirs["interfaces"][0]["interface"] not in host_links
+    finally:
+        other.stop()
+    assert state(summary(server, provisioned.name)) == "3"  # the other server's cleanup left ours alone
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv to drop root")
+def test_without_root_netns_is_refused_in_one_line(tmp_path: Path) -> None:
+    import sys
+
+    tmp_path.chmod(0o777)
+    result = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "crossconnect.cli.main"]
+        + ["serve", "--fabric", "netns", "--data-dir", str(tmp_path / "d"), "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0, result.stderr
+    assert "--fabric netns needs root" in result.stderr and not (tmp_path / "d").exists()
