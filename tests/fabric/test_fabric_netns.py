@@ -323,3 +323,13 @@ def test_without_root_netns_is_refused_in_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0, result.stderr
     assert "--fabric netns needs root" in result.stderr and not (tmp_path / "d").exists()
+
+
+def test_unknown_router_is_refused_and_nothing_changes(server: Server, provisioned: Any) -> None:
+    key = provisioned.name
+    before = edge(server, key)["declared"]
+    r = server.operator("PUT", f"/lab/circuits/{key}/edge/primary", {"router": "frr-by-magic"})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["code"] == "InvalidRequestContent" and error["target"] == "router" and "bird" in error["message"]
+    assert edge(server, key)["declared"] == before
