@@ -333,3 +333,44 @@ def test_unknown_router_is_refused_and_nothing_changes(server: Server, provision
     error = r.json()["error"]
     assert error["code"] == "InvalidRequestContent" and error["target"] == "router" and "bird" in error["message"]
     assert edge(server, key)["declared"] == before
+
+
+def test_a_crashed_servers_leftovers_are_swept_by_the_next_server(tmp_path: Path) -> None:
+    """A server killed outright leaves its namespaces; the next netns server to start on this
+    machine (another data dir, another instance) removes them, because their owner is gone."""
+    crashed = Server(tmp_path / "crashed", free_port(), None, ["--fabric", "netns"]).start()
+    _, xc = provisioned_circuit(crashed)
+    xc_peering(crashed, xc.name, "AzurePrivatePeering", PRIVATE)
+    prefix = edge(crashed, xc.name)["wire"]["primary"]["namespace"][:9]
+    crashed.stop(kill=True)
+    assert any(n.startswith(prefix) for n in namespaces())  # left behind
+    survivor = Server(tmp_path / "next", free_port(), None, ["--fabric", "netns"]).start()
+    try:
+        assert not any(n.startswith(prefix) for n in namespaces())
+        assert not Path(f"/run/crossconnect/{prefix[3:8]}").exists()
+    finally:
+        survivor.stop()
+
+
+def test_nonsense_in_the_edge_declaration_breaks_only_that_session(server: Server, provisioned: Any) -> None:
+    """Whatever the lab declares ends up in a daemon's configuration only when it is valid: an
+    address that is no address leaves the partner without one (no session), and the rest of the
+    wire — the other link, later fixes — keeps working."""
+    key = provisioned.name
+    bad = {"address": 'x"; protocol kernel {', "md5": "abc\n123", "asn": -5}
+    r = server.operator("PUT", f"/lab/circuits/{key}/edge/primary", {"peerings": {"AzurePrivatePeering": bad}})
+    assert r.status_code == 200, r.text
+    config = edge(server, key)["wire"]["primary"]["configuration"]
+    assert "protocol kernel" not in config and "no session" in config
+    assert not state(summary(server, key)).isdigit()
+    assert eventually(lambda: summary(server, key, "secondary"), lambda s: state(s) == "3")
+    good = {
+        "address": "192.168.100.129",
+        "md5": "abc123",
+        "asn": 65010,
+        "advertisedPrefixes": [{"prefix": "10.1.2.3/16", "asPath": "65001 x"}],
+    }
+    r = server.operator("PUT", f"/lab/circuits/{key}/edge/primary", {"peerings": {"AzurePrivatePeering": good}})
+    assert r.status_code == 200, r.text
+    eventually(lambda: summary(server, key), lambda s: state(s) == "1")
+    assert routes(server, key) == [("10.1.0.0/16", "192.168.100.129", "65010 65001")]

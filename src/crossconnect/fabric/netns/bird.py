@@ -85,6 +85,9 @@ def edge_config(label: str, peers: list[tuple[EdgePeer, str, str]]) -> str:
         "protocol device { scan time 10; }\n",
     ]
     for p, interface, msee in sorted(peers, key=lambda x: x[0].neighbor_key):
+        if not p.address or not p.asn or not p.remote_asn:
+            out.append(f"\n# {p.neighbor_key}: no session (no valid address or ASN declared)\n")
+            continue
         k = Names.protocol(p.neighbor_key)
         routes = ""
         for prefix, as_path in p.advertised:

@@ -180,7 +180,7 @@ class NetnsFabric:
             partner_interface=self.names.interface("p", n.link_key),
             connected=connected,
             msee_address=f"{n.msee_address}/{n.prefix_length}",
-            partner_address=f"{peer.address}/{peer.prefix_length}" if peer else "",
+            partner_address=f"{peer.address}/{peer.prefix_length}" if peer and peer.address else "",
             msee_up=n.link_up,
             partner_up=bool(edge and edge.interface_up),
         )
@@ -229,7 +229,15 @@ class NetnsFabric:
                 for n in neighbors.values()
                 if self.names.msee_namespace(n.device) == namespace
             ]
-            bird.Daemon(namespace, self.names.run_dir).apply(bird.msee_config(namespace, on_device))
+            self._apply_daemon(bird.Daemon(namespace, self.names.run_dir), bird.msee_config(namespace, on_device))
+
+    @staticmethod
+    def _apply_daemon(daemon: bird.Daemon, config: str) -> None:
+        """One daemon refusing its configuration must not hold up the rest of the wire."""
+        try:
+            daemon.apply(config)
+        except (host.HostError, OSError) as exc:
+            log.warning("%s", exc)
 
     def _configure_edges(self, edges: dict[tuple[str, str], Edge]) -> None:
         for edge_id, edge in edges.items():
@@ -243,7 +251,7 @@ class NetnsFabric:
             config = bird.edge_config(f"{edge.service_key}/{edge.link}", peers)
             self._edge_configs[edge_id] = config
             if edge.router == "bird":
-                daemon.apply(config)
+                self._apply_daemon(daemon, config)
             else:
                 daemon.stop()
 

@@ -30,6 +30,38 @@ def _ipv4(prefix: str) -> bool:
         return False
 
 
+def _asn(value: int) -> int:
+    return value if 1 <= value <= 4_294_967_295 else 0
+
+
+def _edge_peer(key: str, s_tag: int, e: edges.EdgePeering) -> EdgePeer:
+    """The partner's router as declared, made safe to put in a daemon's configuration: what is
+    not a valid address, ASN, prefix or AS path is left out (the partner's router then simply has
+    no address, no session or no such route, as a router refusing that line would)."""
+    try:
+        valid = ipaddress.ip_interface(f"{e.address}/{e.prefix_length}").version == 4
+    except ValueError:
+        valid = False
+    advertised = []
+    for ad in e.advertised:
+        if not _ipv4(str(ad.get("prefix", ""))):
+            continue
+        prefix = str(ipaddress.ip_network(str(ad["prefix"]), strict=False))
+        path = " ".join(t for t in str(ad.get("asPath", "")).split() if t.isdigit() and _asn(int(t)))
+        advertised.append((prefix, path))
+    return EdgePeer(
+        neighbor_key=key,
+        s_tag=s_tag,
+        c_tag=e.c_tag,
+        address=e.address if valid else "",
+        prefix_length=e.prefix_length if valid else 0,
+        asn=_asn(e.asn),
+        remote_asn=_asn(e.remote_asn),
+        md5="".join(ch for ch in e.md5 if ch.isprintable() and ord(ch) < 128),
+        advertised=tuple(advertised),
+    )
+
+
 def neighbor_key(service_key: str, link: str, peering_type: str) -> str:
     return f"{service_key.lower()}/{link}/{peering_type}"
 
@@ -85,23 +117,7 @@ def desired_state(store: Store) -> Wire:
             edge_links[edge_id] = i.edge
             e = i.edge_peering
             if e is not None:
-                edge_peers.setdefault(edge_id, []).append(
-                    EdgePeer(
-                        neighbor_key=key,
-                        s_tag=i.edge.s_tag,
-                        c_tag=e.c_tag,
-                        address=e.address,
-                        prefix_length=e.prefix_length,
-                        asn=e.asn,
-                        remote_asn=e.remote_asn,
-                        md5=e.md5,
-                        advertised=tuple(
-                            (str(a["prefix"]), str(a.get("asPath", "")))
-                            for a in e.advertised
-                            if _ipv4(str(a["prefix"]))
-                        ),
-                    )
-                )
+                edge_peers.setdefault(edge_id, []).append(_edge_peer(key, i.edge.s_tag, e))
     edge_list = []
     for (service_key, link), edge_link in edge_links.items():
         router = str(edges.declaration(store, service_key).get(link, {}).get("router", "bird"))
