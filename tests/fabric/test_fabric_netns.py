@@ -374,3 +374,29 @@ def test_nonsense_in_the_edge_declaration_breaks_only_that_session(server: Serve
     assert r.status_code == 200, r.text
     eventually(lambda: summary(server, key), lambda s: state(s) == "1")
     assert routes(server, key) == [("10.1.0.0/16", "192.168.100.129", "65010 65001")]
+
+
+def test_ipv6_session_on_the_126_shares_the_link(server: Server) -> None:
+    """A private peering with ipv6PeeringConfig: the /126's MSEE address sits on the same MSEE
+    interface as the /30's, and a second BGP session (IPv6) comes up beside the IPv4 one."""
+    _, xc = provisioned_circuit(server)
+    ipv6 = {"primaryPeerAddressPrefix": "fd00:100::/126", "secondaryPeerAddressPrefix": "fd00:100::4/126"}
+    xc_peering(server, xc.name, "AzurePrivatePeering", {**PRIVATE, "ipv6PeeringConfig": ipv6})
+    eventually(lambda: summary(server, xc.name), lambda s: state(s) == "3")  # IPv4 unaffected
+
+    def sessions(link: str) -> int:
+        return int(edge(server, xc.name)["wire"][link]["daemon"]["protocols"].count("BGP state:          Established"))
+
+    for link, msee, partner in (("primary", "fd00:100::2", "fd00:100::1"), ("secondary", "fd00:100::6", "fd00:100::5")):
+        eventually(lambda link=link: sessions(link), lambda n: n == 2)
+        wire = edge(server, xc.name)["wire"][link]
+        v6 = next(i for i in wire["interfaces"] if i["peering"].endswith("/ipv6"))
+        assert v6["address"] == f"{partner}/126" and v6["mseeAddress"] == msee
+        v4 = next(i for i in wire["interfaces"] if not i["peering"].endswith("/ipv6"))
+        assert v4["interface"] == v6["interface"]  # one link, both families
+        msee_ns = next(n for n in namespaces() if n.startswith(wire["namespace"][:9]) and n.endswith(link[:3]))
+        addresses = subprocess.run(["ip", "-n", msee_ns, "-o", "addr"], capture_output=True, text=True).stdout
+        assert f"{msee}/126" in addresses
+        control = f"/run/crossconnect/{msee_ns[3:8]}/{msee_ns}.ctl"
+        speaker = subprocess.run(["birdc", "-s", control, "show", "protocols", "all"], capture_output=True, text=True)
+        assert "1 imported" in speaker.stdout and "3 imported" in speaker.stdout  # fd10:10::/48; the IPv4 three

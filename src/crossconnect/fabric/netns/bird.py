@@ -35,6 +35,10 @@ def _router_id(seed: str) -> str:
     return str(ipaddress.IPv4Address(0x64400000 + max(n, 1)))
 
 
+def _family(address: str) -> str:
+    return "ipv6" if ipaddress.ip_address(address).version == 6 else "ipv4"
+
+
 def _community(text: str) -> str:
     high, low = text.split(":")
     return f"({int(high)},{int(low)})"
@@ -58,8 +62,9 @@ def msee_config(device: str, neighbors: list[tuple[Neighbor, str]]) -> str:
             f"  route {prefix} blackhole {{ {''.join(f'bgp_community.add({_community(c)}); ' for c in communities)}}};\n"
             for prefix, communities in n.advertises
         )
-        out.append(f"\n# {n.key}\nipv4 table t_{k};\n")
-        out.append(f"protocol static s_{k} {{\n  ipv4 {{ table t_{k}; }};\n{routes}}}\n")
+        family = _family(n.msee_address)
+        out.append(f"\n# {n.key}\n{family} table t_{k};\n")
+        out.append(f"protocol static s_{k} {{\n  {family} {{ table t_{k}; }};\n{routes}}}\n")
         out.append(
             f"protocol bgp n_{k} {{\n"
             f"  description {_quote(n.key)};\n"
@@ -69,7 +74,7 @@ def msee_config(device: str, neighbors: list[tuple[Neighbor, str]]) -> str:
             f"  interface {_quote(interface)}; direct; check link yes;\n"
             f"{_password(n.md5)}"
             f"  {_TIMERS}\n"
-            f"  ipv4 {{ table t_{k}; import limit {n.import_limit} action disable; import all; "
+            f"  {family} {{ table t_{k}; import limit {n.import_limit} action disable; import all; "
             f'export where proto = "s_{k}"; }};\n'
             "}\n"
         )
@@ -93,18 +98,17 @@ def edge_config(label: str, peers: list[tuple[EdgePeer, str, str]]) -> str:
         for prefix, as_path in p.advertised:
             prepends = "".join(f"bgp_path.prepend({int(asn)}); " for asn in reversed(as_path.split()))
             routes += f"  route {prefix} blackhole" + (f" {{ {prepends}}};\n" if prepends else ";\n")
-        address = ipaddress.ip_interface(f"{p.address}/{p.prefix_length}")
-        local = f"local {address.ip} " if address.version == 4 else ""
-        out.append(f"\n# {p.neighbor_key}\nprotocol static a_{k} {{\n  ipv4;\n{routes}}}\n")
+        family = _family(p.address)
+        out.append(f"\n# {p.neighbor_key}\nprotocol static a_{k} {{\n  {family};\n{routes}}}\n")
         out.append(
             f"protocol bgp msee_{k} {{\n"
             f"  description {_quote(p.neighbor_key)};\n"
-            f"  {local}as {p.asn};\n"
+            f"  local {p.address} as {p.asn};\n"
             f"  neighbor {msee} as {p.remote_asn};\n"
             f"  interface {_quote(interface)}; direct; check link yes;\n"
             f"{_password(p.md5)}"
             f"  {_TIMERS}\n"
-            f'  ipv4 {{ import all; export where proto = "a_{k}"; }};\n'
+            f'  {family} {{ import all; export where proto = "a_{k}"; }};\n'
             "}\n"
         )
     return "".join(out)

@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from crossconnect.fabric.netns import bird, host
@@ -119,12 +119,16 @@ class NetnsFabric:
                 host.add_namespace(namespace)
                 self._edges[edge_id] = namespace
         plans = {key: self._plan(n, edges) for key, n in neighbors.items()}
-        for key in list(self._links):
-            if key not in plans or plans[key].identity != self._links[key].identity:
-                self._remove_link(self._links.pop(key))
-        for key, plan in plans.items():
-            self._apply_link(plan, self._links.get(key))
-            self._links[key] = plan
+        # An IPv4 and an IPv6 neighbour of one peering share one link: apply each link once,
+        # with the addresses of all its neighbours.
+        wanted, applied = _by_link(plans.values()), _by_link(self._links.values())
+        for interface, plan in applied.items():
+            if interface not in wanted or wanted[interface].identity != plan.identity:
+                self._remove_link(plan)
+        for interface, plan in wanted.items():
+            before = applied.get(interface)
+            self._apply_link(plan, before if before is not None and before.identity == plan.identity else None)
+        self._links = plans
         self._neighbors = neighbors
         self._edge_specs = edges
         self._configure_speakers(neighbors)
@@ -199,10 +203,10 @@ class NetnsFabric:
                     host.add_veth(plan.partner_interface, plan.edge_namespace, far, plan.edge_namespace)
                     host.set_up(plan.edge_namespace, far, True)
         if applied is None or applied.msee_address != plan.msee_address:
-            host.set_address(plan.msee_namespace, plan.msee_interface, plan.msee_address)
+            host.set_addresses(plan.msee_namespace, plan.msee_interface, plan.msee_address.split())
         partner_changed = applied is None or applied.partner_address != plan.partner_address
         if plan.edge_namespace and plan.partner_address and partner_changed:
-            host.set_address(plan.edge_namespace, plan.partner_interface, plan.partner_address)
+            host.set_addresses(plan.edge_namespace, plan.partner_interface, plan.partner_address.split())
         if applied is None or applied.msee_up != plan.msee_up:
             host.set_up(plan.msee_namespace, plan.msee_interface, plan.msee_up)
         if plan.edge_namespace and (applied is None or applied.partner_up != plan.partner_up):
@@ -361,6 +365,21 @@ class NetnsFabric:
                     "the MSEE address, AS 12076 and the peering's MD5 key."
                 )
             return view
+
+
+def _by_link(plans: Any) -> dict[str, LinkPlan]:
+    """One plan per link (MSEE interface), its addresses those of every neighbour on it."""
+    groups: dict[str, list[LinkPlan]] = {}
+    for plan in plans:
+        groups.setdefault(plan.msee_interface, []).append(plan)
+    return {
+        interface: replace(
+            min(group, key=lambda p: ":" in p.msee_address),  # the IPv4 neighbour's plan leads
+            msee_address=" ".join(sorted(p.msee_address for p in group)),
+            partner_address=" ".join(sorted(p.partner_address for p in group if p.partner_address)),
+        )
+        for interface, group in groups.items()
+    }
 
 
 def _peer(edge: Edge | None, key: str) -> EdgePeer | None:

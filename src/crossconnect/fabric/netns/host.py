@@ -69,9 +69,12 @@ def delete_interface(namespace: str, name: str) -> None:
     run("ip", "-n", namespace, "link", "delete", name, check=False)
 
 
-def set_address(namespace: str, interface: str, address: str) -> None:
+def set_addresses(namespace: str, interface: str, addresses: list[str]) -> None:
+    """Exactly these addresses on the interface. IPv6 ones skip duplicate address detection
+    (nodad): the link is ours alone, and BGP can bind the address at once."""
     run("ip", "-n", namespace, "addr", "flush", "dev", interface, check=False)
-    run("ip", "-n", namespace, "addr", "add", address, "dev", interface)
+    for address in addresses:
+        run("ip", "-n", namespace, "addr", "add", address, "dev", interface, *(["nodad"] if ":" in address else []))
 
 
 def set_up(namespace: str, interface: str, up: bool) -> None:

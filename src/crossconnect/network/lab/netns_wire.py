@@ -5,11 +5,13 @@ answers read from the wire instead of derived by the model."""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 from crossconnect.arm.operations import NotReady
 from crossconnect.fabric import backend, wire
 from crossconnect.fabric import edge as edges
+from crossconnect.fabric.addressing import link_addresses
 from crossconnect.fabric.netns.desired import Edge, EdgePeer, Neighbor, Wire
 from crossconnect.fabric.netns.fabric import NetnsFabric
 from crossconnect.network.common import internal
@@ -60,6 +62,65 @@ def _edge_peer(key: str, s_tag: int, e: edges.EdgePeering) -> EdgePeer:
         md5="".join(ch for ch in e.md5 if ch.isprintable() and ord(ch) < 128),
         advertised=tuple(advertised),
     )
+
+
+# What a mirrored partner router announces on a private peering's IPv6 session (a ULA block).
+DEFAULT_PRIVATE_IPV6_PREFIXES = ("fd10:10::/48",)
+
+
+def _ipv6_session(
+    peering: dict[str, Any], link: str, ipv4: Neighbor, e: edges.EdgePeering | None, s_tag: int
+) -> tuple[Neighbor, EdgePeer | None] | None:
+    """The peering's IPv6 session on one link (``ipv6PeeringConfig``'s /126), on the same wire as
+    its IPv4 one: the same tags, peer ASN and key. Microsoft announces nothing on it (the IPv6
+    route filter is not applied on the wire); the mirrored partner announces its IPv6 prefixes."""
+    props = peering["body"]["properties"]
+    config = props.get("ipv6PeeringConfig") or {}
+    prefix = config.get("primaryPeerAddressPrefix" if link == "primary" else "secondaryPeerAddressPrefix")
+    if not prefix:
+        return None
+    addresses = link_addresses(prefix)
+    ms_config = config.get("microsoftPeeringConfig") or {}
+    validated = (
+        props["peeringType"] != "MicrosoftPeering" or ms_config.get("advertisedPublicPrefixesState") == "Configured"
+    )
+    enabled = ipv4.enabled and config.get("state", "Enabled") == "Enabled" and validated
+    key = f"{ipv4.key}/ipv6"
+    neighbor = replace(
+        ipv4,
+        key=key,
+        msee_address=str(addresses.msee),
+        partner_address=str(addresses.partner),
+        prefix_length=addresses.network.prefixlen,
+        enabled=enabled,
+        advertises=(),
+    )
+    if e is None:
+        return neighbor, None
+    announced = (
+        ms_config.get("advertisedPublicPrefixes", [])
+        if props["peeringType"] == "MicrosoftPeering"
+        else list(DEFAULT_PRIVATE_IPV6_PREFIXES)
+    )
+    peer = EdgePeer(
+        neighbor_key=key,
+        s_tag=s_tag,
+        c_tag=e.c_tag,
+        address=str(addresses.partner),
+        prefix_length=addresses.network.prefixlen,
+        asn=_asn(e.asn),
+        remote_asn=_asn(e.remote_asn),
+        md5="".join(ch for ch in e.md5 if ch.isprintable() and ord(ch) < 128),
+        advertised=tuple((str(ipaddress.ip_network(x, strict=False)), "") for x in announced if _is_ipv6(x)),
+    )
+    return neighbor, peer
+
+
+def _is_ipv6(prefix: str) -> bool:
+    try:
+        return ipaddress.ip_network(prefix, strict=False).version == 6
+    except ValueError:
+        return False
 
 
 def neighbor_key(service_key: str, link: str, peering_type: str) -> str:
@@ -118,6 +179,11 @@ def desired_state(store: Store) -> Wire:
             e = i.edge_peering
             if e is not None:
                 edge_peers.setdefault(edge_id, []).append(_edge_peer(key, i.edge.s_tag, e))
+            ipv6 = _ipv6_session(peering, link, neighbors[-1], e, i.edge.s_tag)
+            if ipv6 is not None:
+                neighbors.append(ipv6[0])
+                if ipv6[1] is not None:
+                    edge_peers.setdefault(edge_id, []).append(ipv6[1])
     edge_list = []
     for (service_key, link), edge_link in edge_links.items():
         router = str(edges.declaration(store, service_key).get(link, {}).get("router", "bird"))
