@@ -164,12 +164,15 @@ class NetnsFabric:
         if found is not None and found.state == "Down" and "limit" in found.info.lower():
             daemon.command("enable", name)
 
+    def refresh(self) -> None:
+        """Bring the wire up to date before a read (a change just written is a change); a read
+        after a failed pass shows the wire as it is."""
+        with contextlib.suppress(Exception):
+            self.reconcile()
+
     def settling(self, key: str) -> bool:
-        """Has this neighbour changed so recently that its session may still be settling? (The
-        wire is brought up to date first: a change just written is a change.)"""
+        """Has this neighbour changed so recently that its session may still be settling?"""
         with self._lock:
-            with contextlib.suppress(Exception):
-                self.reconcile()
             return time.time() < self._changed_at.get(key, 0.0) + SETTLE_SECONDS
 
     def _plan(self, n: Neighbor, edges: dict[tuple[str, str], Edge]) -> LinkPlan:
@@ -261,8 +264,7 @@ class NetnsFabric:
 
     # -- reading the wire ----------------------------------------------------------------------------
     def _read(self, key: str) -> tuple[Neighbor, LinkPlan] | None:
-        with contextlib.suppress(Exception):
-            self.reconcile()
+        """What was applied for a neighbour (callers refresh first, once per answer)."""
         neighbor, plan = self._neighbors.get(key), self._links.get(key)
         return (neighbor, plan) if neighbor and plan else None
 

@@ -267,6 +267,7 @@ def complete(store: Store, op: dict[str, Any], conn: Any) -> dict[str, Any]:
     if peering is None or circuit is None:
         return {"value": []}
     link = payload["devicePath"]
+    fabric.refresh()
     if internal(peering).get("programmed", {}).get(link):
         key = neighbor_key(
             circuit["body"]["properties"]["serviceKey"], link, peering["body"]["properties"]["peeringType"]
@@ -282,6 +283,7 @@ def session_state(store: Store, circuit: dict[str, Any], peering: dict[str, Any]
     fabric = backend.netns()
     if fabric is None:
         return wire.session(link_inputs(store, circuit, peering, link)).state
+    fabric.refresh()
     rows = compute(fabric, peering, circuit, "routeTablesSummary", link, "crossConnection")["value"]
     if not rows:
         return "Idle"
