@@ -321,13 +321,17 @@ def test_without_root_netns_is_refused_in_one_line(tmp_path: Path) -> None:
     import sys
 
     tmp_path.chmod(0o777)
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    if subprocess.run([*nobody, "-c", "import crossconnect.cli.main"], env=env, capture_output=True).returncode:
+        pytest.skip("an unprivileged user cannot read this checkout or its virtualenv")
     result = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "crossconnect.cli.main"]
-        + ["serve", "--fabric", "netns", "--data-dir", str(tmp_path / "d"), "--port", str(free_port())],
+        [*nobody, "-m", "crossconnect.cli.main", "serve", "--fabric", "netns"]
+        + ["--data-dir", str(tmp_path / "d"), "--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env=env,
     )
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0, result.stderr
     assert "--fabric netns needs root" in result.stderr and not (tmp_path / "d").exists()
