@@ -32,7 +32,10 @@ from crossconnect.arm.settings import ArmSettings
 from crossconnect.authz.enforcer import Authorizer
 from crossconnect.authz.index import AccessIndex
 from crossconnect.authz.repository import RbacRepository
+from crossconnect.fabric import backend as fabric_backend
 from crossconnect.fabric import faults
+from crossconnect.fabric.netns.fabric import NetnsFabric
+from crossconnect.fabric.netns.names import Names
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import AadEndpoints
 from crossconnect.identity.errors import AadError
@@ -45,6 +48,7 @@ from crossconnect.identity.tokens import TokenService
 from crossconnect.limits import MAX_BODY, MAX_SNAPSHOT_BODY, BodyTooLarge, declared_length, limited_receive
 from crossconnect.network import registration as network
 from crossconnect.network.lab import lab_api as network_lab_api
+from crossconnect.network.lab import netns_wire
 from crossconnect.network.lab import operator_api as network_operator_api
 from crossconnect.portal import routes as portal
 from crossconnect.resources import registration as resources
@@ -172,8 +176,13 @@ def build_app(runtime: Runtime) -> FrontDoor:
     engine.before_complete = lambda op: _injected_failure(runtime, op)
     seeding.ensure_seeded(runtime.store, runtime.directory, runtime.credentials, runtime.seed_hooks)
 
+    wire = _netns_fabric(runtime)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if wire is not None:
+            await asyncio.to_thread(wire.start)  # sweep leftovers, rebuild the wire from the store
+            fabric_backend.install(wire)
         task = asyncio.create_task(runtime.services.operations.run_forever())
         try:
             yield
@@ -181,6 +190,9 @@ def build_app(runtime: Runtime) -> FrontDoor:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if wire is not None:
+                fabric_backend.install(None)
+                await asyncio.to_thread(wire.stop)  # every namespace, interface and daemon goes
 
     graph = GraphApi(runtime.store, runtime.directory, runtime.tokens)
     routes = [
@@ -217,6 +229,14 @@ def refused_value(request: Request, exc: Exception) -> Response:
     return AadError(
         400, "invalid_request", 9002313, f"Invalid request. Request is malformed or invalid: a value {problem}."
     ).response()
+
+
+def _netns_fabric(runtime: Runtime) -> NetnsFabric | None:
+    """The real wire when the server runs ``--fabric netns`` (checked by app.preflight)."""
+    if runtime.config.fabric != "netns":
+        return None
+    store = runtime.store
+    return NetnsFabric(Names.for_data_dir(runtime.config.data_dir), lambda: netns_wire.desired_state(store))
 
 
 def _injected_failure(runtime: Runtime, op: dict[str, Any]) -> None:

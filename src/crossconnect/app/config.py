@@ -29,6 +29,8 @@ class ServerConfig:
     clock_skew: int = 300
     key_encryption_key_file: Path | None = None  # default: in the data dir
     proxy_port: int | None = None  # the intercepting HTTPS proxy for public-cloud code (app/proxy.py)
+    fabric: str = "model"  # model (derived from declared state) or netns (real BGP speakers)
+    fabric_uplink: str | None = None
 
     @property
     def base_url(self) -> str:

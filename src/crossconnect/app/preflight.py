@@ -33,6 +33,7 @@ def prepare(config: ServerConfig) -> socket.socket:
     """Run every check; on success return the listening socket (bound already, so nobody takes
     the port between this check and uvicorn)."""
     check_port(config.port)
+    check_fabric(config)
     url = database_url(config.database)
     check_data_dir(config.data_dir)
     if url is not None and url.get_backend_name() == "sqlite":
@@ -45,6 +46,20 @@ def prepare(config: ServerConfig) -> socket.socket:
         listener.close()
         raise
     return listener
+
+
+def check_fabric(config: ServerConfig) -> None:
+    """--fabric netns needs root, namespaces and BIRD: refused up front with the reason."""
+    if config.fabric not in ("model", "netns"):
+        raise StartupError(f"--fabric '{config.fabric}' is unknown: use model (the default) or netns.")
+    if config.fabric_uplink and config.fabric != "netns":
+        raise StartupError("--fabric-uplink applies only with --fabric netns.")
+    if config.fabric == "netns":
+        from crossconnect.fabric.netns import requirements
+
+        problem = requirements.missing() or requirements.uplink_problem(config.fabric_uplink)
+        if problem:
+            raise StartupError(problem)
 
 
 def check_port(port: int) -> None:

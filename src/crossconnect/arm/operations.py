@@ -29,6 +29,15 @@ log = logging.getLogger("crossconnect.operations")
 LEASE_SECONDS = 30.0
 
 
+class NotReady(Exception):  # noqa: N818 - a state, not an error
+    """Raised by a completer whose result is not there yet (a real BGP session still settling):
+    the operation stays InProgress and is tried again after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
 class Completer(Protocol):
     def complete_operation(self, op: dict[str, Any], conn: Connection) -> Any: ...
 
@@ -172,6 +181,14 @@ class OperationEngine:
                     raise ArmError(f"No handler for operations on '{op['resource_type']}'.", "InternalServerError")
                 result = completer.complete_operation(op, conn)
                 self._finish(conn, op_id, "Succeeded", result=result)
+        except NotReady as not_ready:
+            with self.store.tx() as conn:
+                self.store.update_where(
+                    "operations",
+                    {"due_at": time.time() + not_ready.retry_after, "lease_owner": None, "lease_until": None},
+                    conn,
+                    id=op_id,
+                )
         except ArmError as error:
             self._fail(op, completer, error)
         except Exception:  # a bug must not leave the resource stuck in Updating

@@ -99,6 +99,17 @@ def serve(
             "graph.microsoft.com… from this server (see `crossconnect env --proxy`).",
         ),
     ] = None,
+    fabric: Annotated[
+        str,
+        typer.Option(
+            envvar="CROSSCONNECT_FABRIC",
+            help="model: the wire is derived from declared state; netns: MSEEs are BIRD speakers in network namespaces (root).",
+        ),
+    ] = "model",
+    fabric_uplink: Annotated[
+        str | None,
+        typer.Option(envvar="CROSSCONNECT_FABRIC_UPLINK", help="netns: put links on QinQ sub-interfaces of this NIC."),
+    ] = None,
 ) -> None:
     """Start the HTTPS server (Azure AD + Resource Manager) with the seeded test setup."""
     from sqlalchemy.exc import DBAPIError
@@ -124,6 +135,8 @@ def serve(
             clock_skew=clock_skew,
             key_encryption_key_file=key_encryption_key_file,
             proxy_port=proxy_port,
+            fabric=fabric,
+            fabric_uplink=fabric_uplink,
         )
         listener = prepare(config)  # before anything is created or printed
     except (StartupError, ConfigError) as exc:
@@ -354,6 +367,37 @@ def import_(
             f"'{src}' is not a snapshot written by 'crossconnect operator export' (not JSON: {exc})", 1
         ) from None
     print(json.dumps(_operator_call(data_dir, "PUT", "/snapshot", snapshot), indent=2))
+
+
+lab_app = typer.Typer(help="The lab's partner edges (with serve --fabric netns).", no_args_is_help=True)
+app.add_typer(lab_app, name="lab")
+
+
+@lab_app.command("shell", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def lab_shell(
+    ctx: typer.Context,
+    service_key: Annotated[str, typer.Argument(help="The circuit's service key.")],
+    link: Annotated[str, typer.Argument(help="primary or secondary.")],
+    data_dir: DataDir = Path(".crossconnect"),
+) -> None:
+    """Open a shell (or run the command after --) in the partner edge's namespace of one link:
+    where an external router runs (PUT …/edge/<link> with "router": "external")."""
+    import os
+    import shutil
+
+    if link.lower() not in ("primary", "secondary"):
+        raise fail(f"link '{link}' is invalid: use primary or secondary.")
+    view = _operator_call(data_dir, "GET", f"/lab/circuits/{service_key}/edge")
+    wire = (view.get("wire") or {}).get(link.lower())
+    if wire is None:
+        raise fail(
+            "this circuit link has no partner edge on the wire: start the server with --fabric netns "
+            "and configure a peering first.",
+            1,
+        )
+    command = list(ctx.args) or [os.environ.get("SHELL") or "/bin/sh"]
+    ip = shutil.which("ip") or "ip"
+    os.execv(ip, [ip, "netns", "exec", wire["namespace"], *command])
 
 
 if __name__ == "__main__":

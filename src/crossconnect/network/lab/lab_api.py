@@ -9,14 +9,14 @@ from starlette.requests import Request
 
 from crossconnect.arm.errors import BadRequest, Forbidden, NotFound
 from crossconnect.authz.enforcer import Authorizer
+from crossconnect.fabric import backend, faults, placement
 from crossconnect.fabric import edge as edges
-from crossconnect.fabric import faults, placement
 from crossconnect.identity.tokens import Principal
 from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.common import internal
-from crossconnect.network.lab import lab_inputs
+from crossconnect.network.lab import lab_inputs, netns_wire
 from crossconnect.network.lab.operator_routes import OperatorRoutes
-from crossconnect.network.lab.troubleshooting import DEVICE_PATHS, link_inputs
+from crossconnect.network.lab.troubleshooting import DEVICE_PATHS
 from crossconnect.store import Store
 
 
@@ -76,11 +76,19 @@ def _validate_edge(data: dict[str, Any]) -> dict[str, Any]:
             out["peerings"] = peerings
         elif name == "interfaceUp" and isinstance(value, bool):
             out[name] = value
+        elif name == "router":
+            if value not in netns_wire.ROUTERS:
+                raise BadRequest(
+                    f"'router' must be one of {', '.join(netns_wire.ROUTERS)} (got '{value}').",
+                    "InvalidRequestContent",
+                    target="router",
+                )
+            out[name] = value
         elif name == "sTag":
             out[name] = lab_inputs.integer(value, name, 0, 4094)
         else:
             raise BadRequest(
-                f"'{name}' is unknown or has the wrong type (known: interfaceUp, sTag, peerings).",
+                f"'{name}' is unknown or has the wrong type (known: interfaceUp, sTag, router, peerings).",
                 "InvalidRequestContent",
                 target=name,
             )
@@ -119,7 +127,11 @@ def register(admin: OperatorRoutes, authorizer: Authorizer) -> None:
                     p["body"]["properties"]["peeringType"]: _session(store, circuit, p, link) for p in peerings
                 },
             }
-        return {"serviceKey": key, "declared": edges.declaration(store, key), "effective": effective}
+        out = {"serviceKey": key, "declared": edges.declaration(store, key), "effective": effective}
+        fabric = backend.netns()
+        if fabric is not None:  # the real partner edge: namespace, interfaces, config, the daemon's view
+            out["wire"] = {link: fabric.edge_view(key, link) for link in DEVICE_PATHS}
+        return out
 
     async def put_edge(request: Request, principal: Principal, is_operator: bool) -> Any:
         circuit = _circuit_by_service_key(store, request.path_params["serviceKey"])
@@ -234,9 +246,7 @@ def register(admin: OperatorRoutes, authorizer: Authorizer) -> None:
 
 
 def _session(store: Store, circuit: dict[str, Any], peering: dict[str, Any], link: str) -> str:
-    from crossconnect.fabric import wire
-
-    return wire.session(link_inputs(store, circuit, peering, link)).state
+    return netns_wire.session_state(store, circuit, peering, link)
 
 
 def _pair_view(store: Store, pair: placement.PortPair) -> dict[str, Any]:

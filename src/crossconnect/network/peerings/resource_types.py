@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from crossconnect.arm.errors import ArmError
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
-from crossconnect.network.lab import troubleshooting
+from crossconnect.network.lab import netns_wire, troubleshooting
 from crossconnect.network.peerings import bodies as peering_rules
 from crossconnect.network.peerings import record as peering_record
 from crossconnect.network.route_filters import attachment as filter_attachment
@@ -76,7 +76,7 @@ class PeeringRecordType(ResourceType):
 
     def complete_operation(self, op: Row, conn: Connection) -> Any:
         if op["kind"] in troubleshooting.KINDS:
-            return troubleshooting.complete(self.store, op, conn)
+            return netns_wire.complete(self.store, op, conn)  # the model, or the real wire
         if op["kind"] == "delete":
             return super().complete_operation(op, conn)  # removing the row unprograms the MSEEs
         row = self.store.get_resource(op["resource_key"], conn)
