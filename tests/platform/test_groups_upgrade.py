@@ -5,34 +5,14 @@ tables on SQLite and PostgreSQL, and a data dir seeded before groups existed get
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from crossconnect.store import Store, database_url
-from tests.support import Server, create_postgres_database, drop_postgres_database, free_port, postgres_available, rbac
+from crossconnect.store import Store
+from tests.support import Server, free_port, rbac
 
 GROUP_TABLES = {"groups", "group_members"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    database = None
-    if request.param == "postgresql":
-        if not postgres_available():
-            if os.environ.get("CI"):
-                pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-        database = create_postgres_database()
-    s = Store(database_url(database, tmp_path))
-    s.migrate()
-    yield s
-    s.dispose()
-    if database is not None:
-        drop_postgres_database(database)
 
 
 def test_group_tables_after_upgrade_from_0006(store: Store) -> None:

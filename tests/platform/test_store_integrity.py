@@ -25,11 +25,10 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from crossconnect.store import Store
-from tests.test_store_queries import store  # noqa: F401 - the fixture: a migrated store on each backend
 
 
 @pytest.fixture
-def twin(store: Store) -> Iterator[Store]:  # noqa: F811
+def twin(store: Store) -> Iterator[Store]:
     """A second Store on the same database: another replica."""
     other = Store(store.url)
     yield other
@@ -48,14 +47,14 @@ def _at_once(calls: list[Callable[[], Any]], workers: int = 8) -> list[Any]:
         return list(pool.map(run, calls))
 
 
-def test_a_new_meta_key_written_at_once_never_fails(store: Store, twin: Store) -> None:  # noqa: F811
+def test_a_new_meta_key_written_at_once_never_fails(store: Store, twin: Store) -> None:
     for round_ in range(20):
         key = f"race.{round_}"
         _at_once([lambda s=(store, twin)[n % 2], n=n, k=key: s.set_meta(k, {"n": n}) for n in range(8)])
         assert store.get_meta(key) in [{"n": n} for n in range(8)]
 
 
-def test_update_meta_loses_no_change(store: Store, twin: Store) -> None:  # noqa: F811
+def test_update_meta_loses_no_change(store: Store, twin: Store) -> None:
     def append(s: Store, item: int) -> Callable[[], Any]:
         return lambda: s.update_meta("race.list", lambda current: [*(current or []), item])
 
@@ -64,12 +63,12 @@ def test_update_meta_loses_no_change(store: Store, twin: Store) -> None:  # noqa
     assert sorted(twin.get_meta("race.list")) == list(range(80))
 
 
-def test_get_meta_for_update_needs_the_transaction(store: Store) -> None:  # noqa: F811
+def test_get_meta_for_update_needs_the_transaction(store: Store) -> None:
     with pytest.raises(ValueError, match="needs the transaction"):
         store.get_meta("k", for_update=True)
 
 
-def test_a_lock_holds_until_the_transaction_ends(store: Store, twin: Store) -> None:  # noqa: F811
+def test_a_lock_holds_until_the_transaction_ends(store: Store, twin: Store) -> None:
     """The second holder gets the lock only after the first committed, and sees its write."""
     events: list[str] = []
     first_has_it = threading.Event()
@@ -102,12 +101,12 @@ def _assignment(seq: int, name: str, principal: str = "p1", role: str = "r1") ->
     }  # fmt: skip
 
 
-def _indexes(store: Store) -> set[str]:  # noqa: F811
+def _indexes(store: Store) -> set[str]:
     with store.engine.connect() as c:
         return {i["name"] for i in inspect(c).get_indexes("role_assignments") if i.get("unique")}
 
 
-def test_one_role_assignment_after_upgrade_from_0005(store: Store, tmp_path: Path) -> None:  # noqa: F811
+def test_one_role_assignment_after_upgrade_from_0005(store: Store, tmp_path: Path) -> None:
     from alembic import command
     from alembic.config import Config
 

@@ -3,15 +3,12 @@ the statement built ad hoc (the way find_all built every statement before), on b
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from crossconnect.store import Store, database_url, schema
-from tests.support import create_postgres_database, drop_postgres_database, postgres_available
 
 
 def reference_find_all(store: Store, table: str, *, limit: int | None = None, after_seq: int | None = None, **where):
@@ -27,26 +24,6 @@ def reference_find_all(store: Store, table: str, *, limit: int | None = None, af
         stmt = stmt.limit(limit)
     with store.engine.begin() as c:
         return [dict(r._mapping) for r in c.execute(stmt)]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "postgresql":
-        if not postgres_available():
-            if os.environ.get("CI"):
-                pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-        database = create_postgres_database()
-        url = database_url(database, tmp_path)
-    else:
-        database = None
-        url = database_url(None, tmp_path)
-    s = Store(url)
-    s.migrate()
-    yield s
-    s.dispose()
-    if database is not None:
-        drop_postgres_database(database)
 
 
 def _operation(n: int, **extra: Any) -> dict[str, Any]:
