@@ -28,6 +28,7 @@ from crossconnect.network.circuits.bodies import (
 )
 from crossconnect.network.common import NAMES, NAMESPACE, cross_connection_group, internal, props, versions
 from crossconnect.network.lab import troubleshooting
+from crossconnect.network.peerings import connections as global_reach
 from crossconnect.network.peerings import record as peering_record
 from crossconnect.network.peerings.resource_types import PeeringRecordType
 from crossconnect.resources.locations import LOCATION_NAMES
@@ -63,7 +64,10 @@ class ExpressRouteCircuits(ResourceType):
         authorizations = [c for c in children if c["type_key"].endswith("/authorizations")]
         from crossconnect.network.circuits.bodies import render_authorization
 
-        p["peerings"] = [peering_record.render(c, "circuit", row["id"], row) for c in peerings]
+        p["peerings"] = [
+            peering_record.render(c, "circuit", row["id"], row, global_reach.embedded(self.store, c["key"], conn))
+            for c in peerings
+        ]
         p["authorizations"] = [render_authorization(c, row["id"]) for c in authorizations]
         p["stag"] = internal(row).get("placement", {}).get("sTag", 0)
         out: dict[str, Any] = {
