@@ -369,3 +369,39 @@ def test_get_and_delete_of_what_does_not_exist(server: Server) -> None:
         _peers(server).get(GROUP, "er2", PP, "nosuch")
     _connections(server).begin_delete(GROUP, "er1", PP, "nosuch").result()
     assert list(_connections(server).list(GROUP, "er1", PP)) == []
+
+
+def _routes(server: Server, circuit: str, link: str = "primary") -> list[tuple[str, str]]:
+    net = server.network("customer")
+    result = net.express_route_circuits.begin_list_routes_table(GROUP, circuit, PP, link).result()
+    return [(r.network, r.path) for r in result.value]
+
+
+def test_route_tables_learn_the_other_side_through_microsoft(server: Server) -> None:
+    _two_circuits(server)
+    net = server.network("customer")
+    key2 = net.express_route_circuits.get(GROUP, "er2").service_key
+    r = server.operator(
+        "PUT",
+        f"/lab/circuits/{key2}/edge/primary",
+        {"peerings": {"AzurePrivatePeering": {"advertisedPrefixes": [{"prefix": "10.99.0.0/16", "asPath": "65100"}]}}},
+    )
+    assert r.status_code == 200, r.text
+    before = _routes(server, "er1")
+    assert all(not path.startswith("12076") for _network, path in before)
+    _put(server, _body(server))
+    after = _routes(server, "er1")
+    # er1 learns er2's on-premises prefix through Microsoft (12076), er2's ASN and path after it
+    assert ("10.99.0.0/16", "12076 65010 65100") in after
+    assert set(before) <= set(after)
+    # er2 learns er1's default on-premises prefixes the same way
+    learned = [(n, p) for n, p in _routes(server, "er2") if p.startswith("12076 ")]
+    assert ("10.10.0.0/16", "12076 65010") in learned
+    # the secondary link of er1: er2 declared nothing there, so its default prefixes
+    assert ("10.10.0.0/16", "12076 65010") in _routes(server, "er1", "secondary")
+    # a disabled peer peering: the connection is Disconnected and the routes are withdrawn
+    circuit_peering(server, PP, {**PRIVATE_B, "state": "Disabled"}, circuit="er2")
+    assert all(not p.startswith("12076 ") for _n, p in _routes(server, "er1"))
+    circuit_peering(server, PP, PRIVATE_B, circuit="er2")
+    _connections(server).begin_delete(GROUP, "er1", PP, "gr1").result()
+    assert _routes(server, "er1") == before
