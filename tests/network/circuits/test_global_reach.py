@@ -10,6 +10,7 @@ import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
 from tests.support import Server
+from tests.support.azure_cli import AzureCli
 from tests.support.network import (
     API,
     GROUP,
@@ -405,3 +406,31 @@ def test_route_tables_learn_the_other_side_through_microsoft(server: Server) -> 
     circuit_peering(server, PP, PRIVATE_B, circuit="er2")
     _connections(server).begin_delete(GROUP, "er1", PP, "gr1").result()
     assert _routes(server, "er1") == before
+
+
+def test_az_network_express_route_peering_connection(az_admin: AzureCli) -> None:
+    server = az_admin.server
+    _two_circuits(server)
+    az_admin("account", "set", "--subscription", server.subscription("customer"))
+    common = ["-g", GROUP, "--circuit-name", "er1", "--peering-name", PP]
+    error = az_admin.fails(
+        "network", "express-route", "peering", "connection", "create", *common, "-n", "gr1",
+        "--peer-circuit", "er2", "--address-prefix", "10.0.0.0/30",
+    )  # fmt: skip
+    assert "InvalidAddressPrefix" in error.stderr and "addressPrefix" in error.stderr
+    assert list(_connections(server).list(GROUP, "er1", PP)) == []
+
+    created = az_admin(
+        "network", "express-route", "peering", "connection", "create", *common, "-n", "gr1",
+        "--peer-circuit", "er2", "--address-prefix", "10.0.0.0/29",
+    )  # fmt: skip
+    assert created["name"] == "gr1" and created["provisioningState"] == "Succeeded"
+    assert created["circuitConnectionStatus"] == "Connected"
+    assert created["peerExpressRouteCircuitPeering"]["id"] == circuit_peering_path(server, PP, "er2")
+    shown = az_admin("network", "express-route", "peering", "connection", "show", *common, "-n", "gr1")
+    assert shown["addressPrefix"] == "10.0.0.0/29"
+    peering = az_admin("network", "express-route", "peering", "show", "-g", GROUP, "--circuit-name", "er2", "-n", PP)
+    assert [p["connectionName"] for p in peering["peeredConnections"]] == ["gr1"]
+    az_admin("network", "express-route", "peering", "connection", "delete", *common, "-n", "gr1")
+    assert list(_connections(server).list(GROUP, "er1", PP)) == []
+    assert list(_peers(server).list(GROUP, "er2", PP)) == []
