@@ -434,3 +434,44 @@ def test_az_network_express_route_peering_connection(az_admin: AzureCli) -> None
     az_admin("network", "express-route", "peering", "connection", "delete", *common, "-n", "gr1")
     assert list(_connections(server).list(GROUP, "er1", PP)) == []
     assert list(_peers(server).list(GROUP, "er2", PP)) == []
+
+
+def test_a_peer_in_another_subscription_needs_its_authorization_key(server: Server) -> None:
+    """The peer circuit lives in the provider subscription (the admin, Owner there, enables test
+    locations for it): the connection needs the peer's authorization key."""
+    from azure.mgmt.resource.features import FeatureClient
+
+    provisioned_circuit(server, "er1")
+    circuit_peering(server, PP, PRIVATE, circuit="er1")
+    other = server.subscription("partner")
+    features = FeatureClient(server.credential("admin"), other, base_url=server.base_url, connection_verify=server.ca)
+    feature = "AllowExpressRouteTestPeeringLocations"
+    if features.features.get("Microsoft.Network", feature).properties.state != "Registered":
+        features.features.register("Microsoft.Network", feature)
+        r = server.operator(
+            "POST", "/features/approve", {"subscriptionId": other, "feature": f"Microsoft.Network/{feature}"}
+        )
+        assert r.status_code == 200, r.text
+    server.resources("admin", other).resource_groups.create_or_update("remote-rg", {"location": "westus"})
+    remote = server.network("admin", other)
+    peer_circuit = remote.express_route_circuits.begin_create_or_update("remote-rg", "far", circuit_body()).result()
+    set_provider_state(server, find_cross_connection(server, peer_circuit.service_key), "Provisioned")
+    remote.express_route_circuit_peerings.begin_create_or_update(
+        "remote-rg", "far", PP, {"properties": PRIVATE_B}
+    ).result()
+    auth = remote.express_route_circuit_authorizations.begin_create_or_update(
+        "remote-rg", "far", "for-er1", {}
+    ).result()
+    peer_id = f"{peer_circuit.id}/peerings/{PP}"
+    body = {"properties": {"peerExpressRouteCircuitPeering": {"id": peer_id}, "addressPrefix": "10.0.0.0/29"}}
+    rejected(server, lambda: _put(server, body), 400, "AuthorizationKeyRequired", "authorizationKey")
+    body["properties"]["authorizationKey"] = auth.authorization_key
+    created = _put(server, body)
+    assert created.circuit_connection_status == "Connected"
+    assert remote.express_route_circuit_authorizations.get("remote-rg", "far", "for-er1").authorization_use_status == (
+        "Used"
+    )
+    peers = list(remote.peer_express_route_circuit_connections.list("remote-rg", "far", PP))
+    assert [(p.connection_name, p.peer_express_route_circuit_peering.id) for p in peers] == [
+        ("gr1", circuit_peering_path(server, PP, "er1"))
+    ]
