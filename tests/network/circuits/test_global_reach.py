@@ -475,3 +475,18 @@ def test_a_peer_in_another_subscription_needs_its_authorization_key(server: Serv
     assert [(p.connection_name, p.peer_express_route_circuit_peering.id) for p in peers] == [
         ("gr1", circuit_peering_path(server, PP, "er1"))
     ]
+
+
+def test_rbac_a_principal_without_access_to_the_circuit_is_refused(server: Server) -> None:
+    _two_circuits(server)
+    partner = server.network("partner", server.subscription("customer")).express_route_circuit_connections
+    rejected(
+        server,
+        lambda: partner.begin_create_or_update(GROUP, "er1", PP, "gr1", _body(server)).result(),
+        403,
+        "AuthorizationFailed",
+        "Microsoft.Network/expressRouteCircuits/peerings/connections/write",
+    )
+    _put(server, _body(server))
+    peers = server.network("partner", server.subscription("customer")).peer_express_route_circuit_connections
+    rejected(server, lambda: list(peers.list(GROUP, "er2", PP)), 403, "AuthorizationFailed", "peerConnections/read")
