@@ -140,9 +140,11 @@ class ExpressRouteCircuitConnections(ResourceType):
     def operation_lock_keys(self, op: Row) -> list[str]:
         keys = [op["resource_key"], records.circuit_key_of(op["resource_key"].rsplit("/connections/", 1)[0])]
         row = self.store.get_resource(op["resource_key"])
-        peer = internal(row).get("peerPeeringKey") if row else None
-        if peer:
-            keys.append(records.circuit_key_of(peer))
+        link = internal(row) if row else {}
+        if link.get("peerPeeringKey"):
+            keys.append(records.circuit_key_of(link["peerPeeringKey"]))
+        if link.get("authorizationRowKey"):  # a delete gives the redeemed authorization back
+            keys.append(link["authorizationRowKey"])
         return sorted(set(keys))
 
     def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
@@ -291,6 +293,10 @@ class ExpressRouteCircuitConnections(ResourceType):
                 ),
                 None,
             )
+            if auth is not None:
+                # its own writes lock only the authorization (a leaf): take it, then read it again
+                store.lock(conn, auth["key"])
+                auth = store.get_resource(auth["key"], conn)
             if auth is None:
                 raise _bad(
                     "InvalidAuthorizationKey",
