@@ -490,3 +490,24 @@ def test_rbac_a_principal_without_access_to_the_circuit_is_refused(server: Serve
     _put(server, _body(server))
     peers = server.network("partner", server.subscription("customer")).peer_express_route_circuit_connections
     rejected(server, lambda: list(peers.list(GROUP, "er2", PP)), 403, "AuthorizationFailed", "peerConnections/read")
+
+
+def test_a_circuit_with_connections_cannot_be_deleted(server: Server) -> None:
+    """Once the provider has deprovisioned it, a circuit can be deleted, but not while a Global
+    Reach connection uses its private peering (from either side)."""
+    _two_circuits(server)
+    _put(server, _body(server))
+    net = server.network("customer")
+    for name in ("er1", "er2"):
+        xc = find_cross_connection(server, net.express_route_circuits.get(GROUP, name).service_key)
+        set_provider_state(server, xc, "NotProvisioned")
+        rejected(
+            server,
+            lambda n=name: net.express_route_circuits.begin_delete(GROUP, n).result(),
+            400,
+            "CircuitInUseByGlobalReachConnections",
+            "peerings",
+        )
+    _connections(server).begin_delete(GROUP, "er1", PP, "gr1").result()
+    net.express_route_circuits.begin_delete(GROUP, "er2").result()
+    assert [c.name for c in net.express_route_circuits.list(GROUP)] == ["er1"]

@@ -235,6 +235,18 @@ class ExpressRouteCircuits(ResourceType):
                 "CircuitDeleteRequiresProviderDeprovisioning",
                 target="properties.serviceProviderProvisioningState",
             )
+        for peering in self.store.find_all(
+            "resources", conn, parent_key=existing["key"], type_key=peering_record.PEERING_TYPE
+        ):
+            linked = global_reach.all_connections(self.store, peering["key"], conn)
+            if linked:
+                raise BadRequest(
+                    f"The circuit cannot be deleted while Global Reach connections (expressRouteCircuitConnections) "
+                    f"use its {peering['name']}: {', '.join(sorted(r['id'] for r in linked))}. Delete those "
+                    "connections first.",
+                    "CircuitInUseByGlobalReachConnections",
+                    target="peerings",
+                )
         return super().delete(request, existing, conn)
 
     def on_delete(self, row: Row, conn: Connection) -> None:
