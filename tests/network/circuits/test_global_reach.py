@@ -511,3 +511,18 @@ def test_a_circuit_with_connections_cannot_be_deleted(server: Server) -> None:
     _connections(server).begin_delete(GROUP, "er1", PP, "gr1").result()
     net.express_route_circuits.begin_delete(GROUP, "er2").result()
     assert [c.name for c in net.express_route_circuits.list(GROUP)] == ["er1"]
+
+
+def test_a_peering_sent_back_with_its_connections_keeps_them(server: Server) -> None:
+    """The SDK's read-modify-write of the private peering sends `connections` back: it is read-only
+    there, the connection is neither changed nor removed."""
+    _two_circuits(server)
+    created = _put(server, _body(server))
+    peerings = server.network("customer").express_route_circuit_peerings
+    peering = peerings.get(GROUP, "er1", PP)
+    assert [c.name for c in peering.connections] == ["gr1"]
+    peering.peer_asn = 65011
+    updated = peerings.begin_create_or_update(GROUP, "er1", PP, peering).result()
+    assert updated.peer_asn == 65011
+    assert [c.address_prefix for c in updated.connections] == ["10.0.0.0/29"]
+    assert _connections(server).get(GROUP, "er1", PP, "gr1").etag == created.etag
