@@ -484,3 +484,42 @@ def test_route_filter_rules_and_attachments_at_once(cluster: Cluster) -> None:
         assert r.status_code == 200, r.text
         listed = [p["id"].split("/")[-3] for p in r.json()["properties"].get("peerings", [])]
         assert sorted(listed) == [f"rf-{i:02d}" for i in attached]
+
+
+def test_global_reach_both_directions_at_once_one_connection_per_pair(cluster: Cluster) -> None:
+    """On 10 pairs of provisioned circuits with private peerings, each circuit connects to the
+    other at the same moment (20 requests, from both replicas): per pair one 201, the other 400
+    GlobalReachConnectionAlreadyExists; every pair ends with exactly one connection, seen from
+    both sides (connections on one, peerConnections on the other)."""
+    make_group(cluster)
+    path = circuits_path(cluster)
+    provisioned_circuits(cluster, "gr", count=20)
+    peerings = cluster.fire(
+        [
+            Call("customer", "PUT", f"{path}/gr-{i:02d}/peerings/AzurePrivatePeering", {"properties": PRIVATE})
+            for i in range(20)
+        ]
+    )
+    assert [r.status_code for r in peerings] == [201] * 20, answers(peerings)
+    wait_settled(cluster)
+
+    def private(i: int) -> str:
+        return f"{path}/gr-{i:02d}/peerings/AzurePrivatePeering"
+
+    calls = []
+    for pair in range(10):
+        a, b = 2 * pair, 2 * pair + 1
+        for me, peer in ((a, b), (b, a)):
+            body = {
+                "properties": {"peerExpressRouteCircuitPeering": {"id": private(peer)}, "addressPrefix": "10.0.0.0/29"}
+            }
+            calls.append(Call("customer", "PUT", f"{private(me)}/connections/to-{peer:02d}", body))
+    responses, got = cluster.race(calls)
+    assert got == collections.Counter({"201": 10, "400 GlobalReachConnectionAlreadyExists": 10}), got
+    wait_settled(cluster)
+    for pair in range(10):
+        a, b = 2 * pair, 2 * pair + 1
+        own = [cluster.list_all("customer", f"{private(i)}/connections") for i in (a, b)]
+        peered = [cluster.list_all("customer", f"{private(i)}/peerConnections") for i in (a, b)]
+        assert sorted(len(x) for x in own) == [0, 1], (pair, own)
+        assert [len(x) for x in peered] == [len(own[1]), len(own[0])], (pair, peered)

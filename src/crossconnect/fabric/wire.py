@@ -84,6 +84,9 @@ class LinkInputs:
     prefix_limit: int
     admin_down_reason: str | None  # peering disabled, Microsoft prefixes not validated, ...
     microsoft_advertises: list[str] = field(default_factory=list)
+    # Global Reach: the on-premises routes of peer circuits, learned through Microsoft's network
+    # ([{"prefix", "asPath"}], the path as the peer's edge sent it, its ASN first)
+    global_reach: list[dict[str, Any]] = field(default_factory=list)
     since: float = 0.0  # when this link's inputs last changed
 
 
@@ -187,6 +190,11 @@ def route_table(i: LinkInputs) -> list[dict[str, Any]]:
     for prefix in i.microsoft_advertises:
         routes.append(
             {"network": prefix, "nextHop": i.programmed.msee_address, "locPrf": "", "weight": 0, "path": str(AZURE_ASN)}
+        )
+    for ad in i.global_reach:
+        path = " ".join(x for x in [str(AZURE_ASN), str(ad.get("asPath", "")).strip()] if x)
+        routes.append(
+            {"network": ad["prefix"], "nextHop": i.programmed.msee_address, "locPrf": "", "weight": 0, "path": path}
         )
     return routes
 

@@ -7,6 +7,7 @@ from crossconnect.arm.http import Endpoint
 from crossconnect.arm.resource_type import ResourceType
 from crossconnect.network.api_versions import NETWORK_VERSIONS
 from crossconnect.network.catalog import provider_ports, service_providers
+from crossconnect.network.circuits.connections import ExpressRouteCircuitConnections, PeerExpressRouteCircuitConnections
 from crossconnect.network.circuits.resource_types import CircuitAuthorizations, CircuitPeerings, ExpressRouteCircuits
 from crossconnect.network.cross_connections.resource_types import CrossConnectionPeerings, ExpressRouteCrossConnections
 from crossconnect.network.route_filters import endpoints as community_endpoints
@@ -17,6 +18,8 @@ TYPES: list[type[ResourceType]] = [
     ExpressRouteCircuits,
     CircuitAuthorizations,
     CircuitPeerings,
+    ExpressRouteCircuitConnections,
+    PeerExpressRouteCircuitConnections,
     ExpressRouteCrossConnections,
     CrossConnectionPeerings,
     RouteFilters,

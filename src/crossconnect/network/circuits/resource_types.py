@@ -28,6 +28,7 @@ from crossconnect.network.circuits.bodies import (
 )
 from crossconnect.network.common import NAMES, NAMESPACE, cross_connection_group, internal, props, versions
 from crossconnect.network.lab import troubleshooting
+from crossconnect.network.peerings import connections as global_reach
 from crossconnect.network.peerings import record as peering_record
 from crossconnect.network.peerings.resource_types import PeeringRecordType
 from crossconnect.resources.locations import LOCATION_NAMES
@@ -63,7 +64,10 @@ class ExpressRouteCircuits(ResourceType):
         authorizations = [c for c in children if c["type_key"].endswith("/authorizations")]
         from crossconnect.network.circuits.bodies import render_authorization
 
-        p["peerings"] = [peering_record.render(c, "circuit", row["id"], row) for c in peerings]
+        p["peerings"] = [
+            peering_record.render(c, "circuit", row["id"], row, global_reach.embedded(self.store, c["key"], conn))
+            for c in peerings
+        ]
         p["authorizations"] = [render_authorization(c, row["id"]) for c in authorizations]
         p["stag"] = internal(row).get("placement", {}).get("sTag", 0)
         out: dict[str, Any] = {
@@ -231,6 +235,18 @@ class ExpressRouteCircuits(ResourceType):
                 "CircuitDeleteRequiresProviderDeprovisioning",
                 target="properties.serviceProviderProvisioningState",
             )
+        for peering in self.store.find_all(
+            "resources", conn, parent_key=existing["key"], type_key=peering_record.PEERING_TYPE
+        ):
+            linked = global_reach.all_connections(self.store, peering["key"], conn)
+            if linked:
+                raise BadRequest(
+                    f"The circuit cannot be deleted while Global Reach connections (expressRouteCircuitConnections) "
+                    f"use its {peering['name']}: {', '.join(sorted(r['id'] for r in linked))}. Delete those "
+                    "connections first.",
+                    "CircuitInUseByGlobalReachConnections",
+                    target="peerings",
+                )
         return super().delete(request, existing, conn)
 
     def on_delete(self, row: Row, conn: Connection) -> None:

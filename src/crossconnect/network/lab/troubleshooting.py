@@ -20,6 +20,7 @@ from crossconnect.arm.resource_type import ResourceType
 from crossconnect.fabric import edge as edges
 from crossconnect.fabric import faults, wire
 from crossconnect.network.common import internal
+from crossconnect.network.peerings import connections as global_reach
 from crossconnect.store import Store
 
 DEVICE_PATHS = ("primary", "secondary")
@@ -45,7 +46,36 @@ def microsoft_advertises(store: Store, peering: dict[str, Any]) -> list[str]:
     return [prefix for prefix, _community in advertised_prefixes(store, peering)]
 
 
-def link_inputs(store: Store, circuit: dict[str, Any], peering: dict[str, Any], link: str) -> wire.LinkInputs:
+def global_reach_routes(store: Store, peering: dict[str, Any], link: str) -> list[dict[str, Any]]:
+    """The on-premises routes a private peering learns through Global Reach: for every connected
+    expressRouteCircuitConnection it takes part in, what the peer circuit's edge advertises on
+    the same link while that peer's own BGP session is established (path: the peer's ASN and its
+    path; the route table puts Microsoft's 12076 in front)."""
+    if peering["body"]["properties"]["peeringType"] != "AzurePrivatePeering":
+        return []
+    routes: list[dict[str, Any]] = []
+    for connection in global_reach.all_connections(store, peering["key"]):
+        if global_reach.status(store, connection) != "Connected":
+            continue
+        ends = {connection["parent_key"], internal(connection).get("peerPeeringKey", "")}
+        other_key = next((k for k in ends if k != peering["key"]), "")
+        other = store.get_resource(other_key) if other_key else None
+        other_circuit = store.get_resource(other["parent_key"]) if other else None
+        if other is None or other_circuit is None:
+            continue
+        peer_inputs = link_inputs(store, other_circuit, other, link, with_global_reach=False)
+        if not wire.session(peer_inputs).established or peer_inputs.edge_peering is None:
+            continue
+        asn = str(peer_inputs.edge_peering.asn)
+        for ad in peer_inputs.edge_peering.advertised:
+            path = " ".join(x for x in [asn, str(ad.get("asPath", "")).strip()] if x)
+            routes.append({"prefix": ad["prefix"], "asPath": path})
+    return routes
+
+
+def link_inputs(
+    store: Store, circuit: dict[str, Any], peering: dict[str, Any], link: str, with_global_reach: bool = True
+) -> wire.LinkInputs:
     props = peering["body"]["properties"]
     placement = internal(circuit).get("placement", {})
     service_key = circuit["body"]["properties"]["serviceKey"]
@@ -88,6 +118,7 @@ def link_inputs(store: Store, circuit: dict[str, Any], peering: dict[str, Any], 
         prefix_limit=prefix_limit(circuit, props["peeringType"]),
         admin_down_reason=admin_down,
         microsoft_advertises=microsoft_advertises(store, peering),
+        global_reach=global_reach_routes(store, peering, link) if with_global_reach else [],
         since=since,
     )
 

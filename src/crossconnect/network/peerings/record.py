@@ -93,7 +93,15 @@ def _config_differs(sent_config: dict[str, Any], stored_config: dict[str, Any]) 
     return False
 
 
-def render(row: dict[str, Any], view: View, parent_id: str, circuit: dict[str, Any] | None) -> dict[str, Any]:
+def render(
+    row: dict[str, Any],
+    view: View,
+    parent_id: str,
+    circuit: dict[str, Any] | None,
+    connections: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """``connections``: the Global Reach ``connections`` and ``peeredConnections`` the circuit
+    view embeds (``peerings.connections.embedded``); none when not given."""
     props = dict(row["body"]["properties"])
     placement = (circuit or {}).get("body", {}).get("internal", {}).get("placement") or {}
     out_props: dict[str, Any] = {
@@ -116,8 +124,9 @@ def render(row: dict[str, Any], view: View, parent_id: str, circuit: dict[str, A
         if props.get(key):
             out_props[key] = props[key]
     if view == "circuit":
-        out_props["connections"] = []
-        out_props["peeredConnections"] = []
+        own, peered = connections or ([], [])
+        out_props["connections"] = own
+        out_props["peeredConnections"] = peered
         type_name = "Microsoft.Network/expressRouteCircuits/peerings"
     else:
         type_name = "Microsoft.Network/expressRouteCrossConnections/peerings"

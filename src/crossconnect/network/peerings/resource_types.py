@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from crossconnect.arm.errors import ArmError
+from crossconnect.arm.errors import ArmError, BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
 from crossconnect.network.lab import netns_wire, troubleshooting
 from crossconnect.network.peerings import bodies as peering_rules
+from crossconnect.network.peerings import connections as global_reach
 from crossconnect.network.peerings import record as peering_record
 from crossconnect.network.route_filters import attachment as filter_attachment
 
@@ -45,7 +46,8 @@ class PeeringRecordType(ResourceType):
         parent_id = (
             self.parent_id(request, circuit, conn) if circuit is not None else row["id"].rsplit("/peerings/", 1)[0]
         )
-        return peering_record.render(row, self.view, parent_id, circuit)
+        links = global_reach.embedded(self.store, row["key"], conn) if self.view == "circuit" else None
+        return peering_record.render(row, self.view, parent_id, circuit, links)
 
     def operation_location(self, row: Row) -> str:
         circuit = self.store.get_resource(row["parent_key"])
@@ -73,6 +75,18 @@ class PeeringRecordType(ResourceType):
             return Write({**existing, "body": body, "etag": new_etag()}, operation="put")
         canonical = peering_record.canonical_peering_name(name) or name
         return Write(peering_record.new_row(circuit, canonical, new_props), created=True, operation="put")
+
+    def delete(self, request: ArmRequest, existing: Row, conn: Connection) -> Write:
+        linked = global_reach.all_connections(self.store, existing["key"], conn)
+        if linked:
+            names = ", ".join(sorted(r["id"] for r in linked))
+            raise BadRequest(
+                f"The peering '{existing['name']}' cannot be deleted while Global Reach connections "
+                f"(expressRouteCircuitConnections) use it: {names}. Delete those connections first.",
+                "PeeringInUseByGlobalReachConnections",
+                target="peeringName",
+            )
+        return super().delete(request, existing, conn)
 
     def complete_operation(self, op: Row, conn: Connection) -> Any:
         if op["kind"] in troubleshooting.KINDS:

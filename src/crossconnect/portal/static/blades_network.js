@@ -78,8 +78,26 @@
       table([{ title: "Name", key: "name" }, { title: "Status", render: x => badge(x.properties.state) },
         { title: "Primary subnet", render: x => x.properties.primaryPeerAddressPrefix }, { title: "Secondary subnet", render: x => x.properties.secondaryPeerAddressPrefix, optional: true },
         { title: "VLAN", render: x => x.properties.vlanId }, { title: "Peer ASN", render: x => x.properties.peerASN, optional: true },
-        { title: "Last modified by", render: x => x.properties.lastModifiedBy || "", optional: true }], p.peerings || [])];
+        { title: "Last modified by", render: x => x.properties.lastModifiedBy || "", optional: true }], p.peerings || []),
+      ...globalReach(p.peerings || [])];
   };
+
+  /** Global Reach: the private peering's connections (this circuit initiated them) and peered
+      connections (another circuit did), each naming the circuit at the other end. */
+  function globalReach(peerings) {
+    const priv = peerings.find(x => x.name === "AzurePrivatePeering");
+    if (!priv) return [];
+    const circuitOf = peeringId => (peeringId || "").split("/peerings/")[0].split("/").pop();
+    const rows = [
+      ...(priv.properties.connections || []).map(x => ({ name: x.name, direction: "Outgoing",
+        peer: circuitOf(x.properties.peerExpressRouteCircuitPeering.id), ...x.properties })),
+      ...(priv.properties.peeredConnections || []).map(x => ({ name: x.properties.connectionName, direction: "Incoming",
+        peer: circuitOf(x.properties.peerExpressRouteCircuitPeering.id), ...x.properties }))];
+    return [h("h2", "Global Reach"), h("div#global-reach", rows.length ? table([{ title: "Connection", key: "name" },
+      { title: "Direction", key: "direction" }, { title: "Peer circuit", key: "peer" },
+      { title: "Address prefix", key: "addressPrefix" }, { title: "Status", render: x => badge(x.circuitConnectionStatus) }], rows)
+      : h("p.hint", "No Global Reach connections on the private peering."))];
+  }
 
   // ---- route filters -------------------------------------------------------------------------
   P.blades.routefilters = async () => {
