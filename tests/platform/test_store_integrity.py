@@ -25,7 +25,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from crossconnect.store import Store
-from tests.test_store_queries import store  # noqa: F401 - the fixture: a migrated store on each backend
+from tests.platform.test_store_queries import store  # noqa: F401 - the fixture: a migrated store on each backend
 
 
 @pytest.fixture
