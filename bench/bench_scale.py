@@ -35,6 +35,7 @@ from _common import BenchError, Server, fetch_tokens, machine_notes, run, start_
 from bench_troubleshooting import (  # noqa: E402
     API_VERSION,
     BANDWIDTH_MBPS,
+    CUSTOMER_GROUP,
     PEERING_LOCATION,
     PROVIDER,
     _write,
@@ -117,7 +118,22 @@ class Caller:
         if record:
             self.get_ms.append(elapsed)
 
+    def touch(self) -> None:
+        """A write (the customer's resource group PUT again, unchanged). On SQLite the server serves
+        reads made since its last write from memory: walking the same 100 items again and again
+        would measure that memory, while a walk of 10,000 items outgrows it and reads the database.
+        Each walk starts after a write, so both read the database."""
+        r = self.client.put(
+            f"/subscriptions/{self.server.subscription('customer')}/resourceGroups/{CUSTOMER_GROUP}",
+            params={"api-version": "2021-04-01"},
+            json={"location": "westus"},
+            headers=self.server.headers("customer"),
+        )
+        if r.status_code not in (200, 201):
+            raise BenchError(f"PUT of the customer's resource group failed: {r.status_code} {r.text[:2000]}")
+
     def walk(self, record: bool) -> None:
+        self.touch()
         url: str | None = XC_LIST.format(sub=self.server.subscription("partner")) + f"?api-version={API_VERSION}"
         items, pages = 0, 0
         started = time.perf_counter()
