@@ -426,16 +426,26 @@ class Store:
         type_key: str,
         group_key: str | None = None,
         parent_key: str | None = None,
+        name: str | None = None,
         after_seq: int = 0,
         limit: int | None = None,
         conn: Connection | None = None,
     ) -> list[Row]:
+        """Resources of one type in a subscription (a group, a parent) in ``seq`` order, after
+        ``after_seq``, at most ``limit``. ``name``: only those of that name, compared without case
+        as SQL's ``lower()`` does (ASCII letters on SQLite; the names looked up are service keys,
+        hex GUIDs), served by the index on ``lower(name)``."""
         where: dict[str, Any] = {"subscription_id": subscription_id, "type_key": type_key.lower()}
         if group_key is not None:
             where["group_key"] = group_key.lower()
         if parent_key is not None:
             where["parent_key"] = parent_key.lower()
-        return self.find_all("resources", conn, after_seq=after_seq, limit=limit, **where)
+        if name is None:
+            return self.find_all("resources", conn, after_seq=after_seq, limit=limit, **where)
+        if unmatchable({**where, "name": name}):
+            return []
+        with self._read(conn) as c:
+            return [dict(r._mapping) for r in c.execute(_named_resources(where, name, after_seq, limit))]
 
     def put_resource(self, row: Row, conn: Connection | None = None, expected_etag: str | None = None) -> bool:
         """Insert or replace a resource. With ``expected_etag`` the replace only happens when the
@@ -576,6 +586,16 @@ class Store:
         else:
             with self.engine.connect() as c:
                 yield c
+
+
+def _named_resources(where: dict[str, Any], name: str, after_seq: int, limit: int | None) -> Select[Any]:
+    """The statement of ``Store.list_resources(name=...)``."""
+    t = schema.resources
+    stmt = select(t).where(func.lower(t.c.name) == name.lower(), t.c.seq > after_seq)
+    for column, value in where.items():
+        stmt = stmt.where(t.c[column] == value)
+    stmt = stmt.order_by(t.c.seq)
+    return stmt if limit is None else stmt.limit(limit)
 
 
 def meta_lock(key: str) -> str:

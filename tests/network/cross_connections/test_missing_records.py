@@ -59,6 +59,10 @@ def test_a_cross_connection_without_its_circuit_is_not_shown(server: Server) -> 
     assert listed == [circuit.service_key]  # 200, the orphan left out
     assert [x.name for x in partner.express_route_cross_connections.list_by_resource_group(XC_GROUP)] == listed
     assert partner.express_route_cross_connections.get(XC_GROUP, circuit.service_key).name == circuit.service_key
+    # the look-up by service key leaves it out too
+    assert list(partner.express_route_cross_connections.list(filter=f"name eq '{orphan.upper()}'")) == []
+    found = partner.express_route_cross_connections.list(filter=f"name eq '{circuit.service_key}'")
+    assert [x.name for x in found] == [circuit.service_key]
     with httpx.Client(base_url=server.base_url, verify=server.tls(), timeout=30,
                       headers={"Authorization": f"Bearer {server.token('partner')}"}) as c:  # fmt: skip
         path = cross_connection_path(server, orphan)

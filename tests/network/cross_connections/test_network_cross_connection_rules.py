@@ -223,6 +223,17 @@ def test_list_by_filter_and_by_resource_group(server: Server) -> None:
         second.service_key
     ]
     assert list(partner.express_route_cross_connections.list(filter="name eq 'no-such-key'")) == []
+    # the service key compares without case, also within a resource group (found through the index)
+    upper = f"name eq '{first.service_key.upper()}'"
+    assert [x.name for x in partner.express_route_cross_connections.list(filter=upper)] == [first.service_key]
+    with server.http("partner") as client:
+        for group, expected in ((XC_GROUP, [first.service_key]), ("CrossConnection-EUAPTest", [])):
+            r = client.get(
+                f"/subscriptions/{server.subscription('partner')}/resourceGroups/{group}/providers/"
+                "Microsoft.Network/expressRouteCrossConnections",
+                params={"api-version": API, "$filter": upper},
+            )
+            assert r.status_code == 200 and [x["name"] for x in r.json()["value"]] == expected, r.text
     in_area51 = {x.name for x in partner.express_route_cross_connections.list_by_resource_group(XC_GROUP)}
     assert in_area51 == {first.service_key, second.service_key}
     in_euap = list(partner.express_route_cross_connections.list_by_resource_group("CrossConnection-EUAPTest"))

@@ -81,14 +81,20 @@ class ExpressRouteCrossConnections(ResourceType):
         if name is None:
             base = super().list_rows
             return self._linked(lambda after_seq, n: base(request, after_seq, n), after, limit)
-        rows = self.store.list_resources(
-            subscription_id=request.subscription_id,
-            type_key=self.type_key,
-            group_key=request.params.get("resourceGroupName"),
-            after_seq=after,
-            limit=None,
+        # The partner's look-up by service key: the store finds the name through its index
+        # (ix_resources_name), not by reading and decoding every cross connection of the scope.
+        return self._linked(
+            lambda after_seq, n: self.store.list_resources(
+                subscription_id=request.subscription_id,
+                type_key=self.type_key,
+                group_key=request.params.get("resourceGroupName"),
+                name=name,
+                after_seq=after_seq,
+                limit=n,
+            ),
+            after,
+            limit,
         )
-        return [r for r in rows if r["name"].lower() == name.lower() and self.circuit_of(r) is not None][:limit]
 
     def _linked(self, fetch: Callable[[int, int], list[Row]], after: int, limit: int) -> list[Row]:
         """Up to ``limit`` rows after ``after`` whose circuit exists: dangling rows are skipped
