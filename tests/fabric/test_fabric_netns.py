@@ -9,42 +9,22 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import Server, create_postgres_database, drop_postgres_database, free_port, postgres_available
+from tests.fabric.support import NETNS_MARKS
+from tests.support import Server, free_port
 from tests.support.network import MICROSOFT, PRIVATE, XC_GROUP, provisioned_circuit, xc_peering
 
-pytestmark = [
-    pytest.mark.netns,
-    pytest.mark.skipif(os.geteuid() != 0, reason="the netns fabric needs root (network namespaces)"),
-    pytest.mark.skipif(shutil.which("bird") is None, reason="the netns fabric needs BIRD 2 (apt-get install bird2)"),
-]
-
-
-@pytest.fixture(scope="module")
-def netns_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One netns server per module and store backend (the wire is rebuilt from either store)."""
-    database = None
-    if backend == "postgresql":
-        if not postgres_available():
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-        database = create_postgres_database()
-    server = Server(tmp_path_factory.mktemp("netns") / "data", free_port(), database, ["--fabric", "netns"])
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        if database is not None:
-            drop_postgres_database(database)
+pytestmark = NETNS_MARKS
 
 
 @pytest.fixture
 def server(netns_server: Server) -> Server:
+    """The module's netns server (tests/fabric/conftest.py), reset to the seeded set-up."""
     netns_server.reset()
     return netns_server
 

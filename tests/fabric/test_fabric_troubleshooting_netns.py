@@ -4,42 +4,18 @@ network namespaces). Needs root and BIRD 2."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-
 import pytest
 
+from tests.fabric.support import NETNS_MARKS
 from tests.fabric.test_fabric_troubleshooting import *  # noqa: F403 - the model's tests, collected again here
-from tests.support import Server, create_postgres_database, drop_postgres_database, free_port, postgres_available
+from tests.support import Server
 
-pytestmark = [
-    pytest.mark.netns,
-    pytest.mark.skipif(os.geteuid() != 0, reason="the netns fabric needs root (network namespaces)"),
-    pytest.mark.skipif(shutil.which("bird") is None, reason="the netns fabric needs BIRD 2 (apt-get install bird2)"),
-]
-
-
-@pytest.fixture(scope="module")
-def netns_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One netns server per module and store backend (the wire is rebuilt from either store)."""
-    database = None
-    if backend == "postgresql":
-        if not postgres_available():
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-        database = create_postgres_database()
-    server = Server(tmp_path_factory.mktemp("netns-ts") / "data", free_port(), database, ["--fabric", "netns"])
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        if database is not None:
-            drop_postgres_database(database)
+pytestmark = NETNS_MARKS
 
 
 @pytest.fixture
-def server(netns_server: Server) -> Server:
+def server(netns_server: Server) -> Server:  # noqa: F811 - the model module's tests use this server
+    """The module's netns server (tests/fabric/conftest.py), reset to the seeded set-up."""
     netns_server.reset()
     return netns_server
 
