@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.support import Server
 
@@ -25,30 +22,6 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 NARROW = {"width": 420, "height": 860}
 SESSION_KEY = "crossconnect.session"  # core.js keeps the signed-in session there (sessionStorage)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing in CI (.ci/run installs Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) for browser tests")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="session")
-def screenshots(artifacts: Path) -> Path:
-    path = artifacts / "screenshots"
-    path.mkdir(parents=True, exist_ok=True)
-    print(f"\nportal screenshots: {path}")
-    return path
 
 
 class Portal:
@@ -99,15 +72,6 @@ class Portal:
         self.page.evaluate("() => document.getElementById('toasts')?.replaceChildren()")
         self.page.screenshot(path=str(path), full_page=True)
         return path
-
-
-@pytest.fixture
-def portal(server: Server, chromium: Any, screenshots: Path) -> Iterator[Portal]:
-    context = chromium.new_context(ignore_https_errors=True, viewport=DESKTOP)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield Portal(server, page, screenshots)
-    context.close()
 
 
 # -- layout and errors: what tests/test_portal_browser.py checks on every blade ------------------

@@ -16,17 +16,7 @@ import jwt
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
-from tests.portal.support import (  # noqa: F401 - fixtures
-    NARROW,
-    WATCH_NOTIFICATIONS,
-    WIDTHS,
-    PageErrors,
-    Portal,
-    chromium,
-    layout_problems,
-    portal,
-    screenshots,
-)
+from tests.portal.support import NARROW, WATCH_NOTIFICATIONS, WIDTHS, PageErrors, Portal, layout_problems
 from tests.support import ARM_SCOPE, Server
 from tests.support.network import PRIVATE, PeeringView, ensure_group, peering, provisioned_circuit
 from tests.support.platform import SUBSCRIPTIONS_API, client, signing_key

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.portal.support import PageErrors, Portal, chromium, portal, screenshots  # noqa: F401 - fixtures
+from tests.portal.support import PageErrors, Portal
 from tests.support import Server
 from tests.support.network import GROUP, PRIVATE, circuit_peering, circuit_peering_path, provisioned_circuit
 
