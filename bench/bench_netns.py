@@ -27,9 +27,11 @@ Exit status: 0 PASS, 1 FAIL, 2 the benchmark could not run.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -77,6 +79,44 @@ def time_to_established(server: Server, key: str, rounds: int) -> list[float]:
     return out
 
 
+def bird_memory_kib() -> int:
+    """Resident memory of every BIRD process on the machine (the servers' MSEE speakers and
+    partner edges; nothing else runs BIRD here), in KiB."""
+    out = subprocess.run(["ps", "-C", "bird", "-o", "rss="], capture_output=True, text=True).stdout
+    return sum(int(v) for v in out.split())
+
+
+def many_established_together(server: Server, count: int) -> tuple[float, int, int]:
+    """``count`` provisioned circuits, then every private peering PUT at once (threads, as the
+    partner); the time until all 2 x count sessions are Established, and BIRD's memory before and
+    after. Each circuit gets its own /30s (the MSEE namespaces hold every circuit's links)."""
+    keys = []
+    for i in range(count):
+        _, xc = provisioned_circuit(server, f"many{i}")
+        keys.append(xc.name)
+    before = bird_memory_kib()
+    start = time.perf_counter()
+
+    def put(i: int) -> None:
+        props = {
+            **PRIVATE,
+            "primaryPeerAddressPrefix": f"172.16.{i}.0/30",
+            "secondaryPeerAddressPrefix": f"172.16.{i}.4/30",
+        }
+        xc_peering(server, keys[i], "AzurePrivatePeering", props)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(put, range(count)))
+    pending = set(keys)
+    while pending:
+        if time.perf_counter() - start > 300:
+            raise RuntimeError(f"{len(pending)} circuits not Established within 300 s")
+        pending = {k for k in pending if not both_established(server, k)}
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - start
+    return elapsed, before, bird_memory_kib()
+
+
 def troubleshooting_latency(server: Server, key: str, calls: int) -> list[float]:
     base = f"{cross_connection_path(server, key)}/peerings/AzurePrivatePeering"
     out = []
@@ -98,6 +138,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--calls", type=int, default=60)
+    parser.add_argument("--many", type=int, default=0, help="also: this many circuits established together")
     args = parser.parse_args()
     if os.geteuid() != 0 or shutil.which("bird") is None:
         print("bench_netns: needs root and BIRD 2 (apt-get install -y bird2)", file=sys.stderr)
@@ -117,6 +158,7 @@ def main() -> int:
         xc_peering(servers["model"], keys["model"], "AzurePrivatePeering", PRIVATE)
         time.sleep(3)  # let the netns sessions settle before timing reads
         latency = {name: troubleshooting_latency(s, keys[name], args.calls) for name, s in servers.items()}
+        many = many_established_together(servers["netns"], args.many) if args.many else None
     finally:
         for server in servers.values():
             server.stop()
@@ -131,6 +173,17 @@ def main() -> int:
         )
     passed = statistics.median(up) <= 5.0
     print("PASS" if passed else "FAIL", "(target: p50 <= 5 s)")
+    if many is not None:
+        elapsed, before, after = many
+        sessions = 2 * args.many
+        print(
+            f"{args.many} circuits, private peering on both links, PUT together -> all {sessions} sessions Established:"
+        )
+        print(f"  {elapsed:.1f} s   ({'PASS' if elapsed <= 60 else 'FAIL'}, target <= 60 s)")
+        print(
+            f"  BIRD memory {before / 1024:.1f} -> {after / 1024:.1f} MiB: {(after - before) / sessions:.0f} KiB per session"
+        )
+        passed = passed and elapsed <= 60
     return 0 if passed else 1
 
 
