@@ -132,7 +132,10 @@ def test_circuit_on_port_rules(server: Server) -> None:
         (
             {
                 **direct_circuit_body(server),
-                "properties": {"expressRoutePort": {"id": f"{other_sub}/expressRoutePorts/port1"}, "bandwidthInGbps": 5},
+                "properties": {
+                    "expressRoutePort": {"id": f"{other_sub}/expressRoutePorts/port1"},
+                    "bandwidthInGbps": 5,
+                },
             },
             "ExpressRoutePortNotFound",
             "properties.expressRoutePort.id",
@@ -171,7 +174,11 @@ def test_circuit_on_port_rules(server: Server) -> None:
     # a provider's circuit cannot move onto a port
     create_circuit(server, "er1")
     rejected(
-        server, _put(server, direct_circuit_body(server), "er1"), 400, "CannotChangeExpressRoutePort", "expressRoutePort"
+        server,
+        _put(server, direct_circuit_body(server), "er1"),
+        400,
+        "CannotChangeExpressRoutePort",
+        "expressRoutePort",
     )
 
 
@@ -209,7 +216,7 @@ def test_authorization_redeemed_by_a_circuit_in_another_subscription(server: Ser
             "direct-rg", "dcy", direct_circuit_body(server, authorizationKey=key)
         ).result(),
         400,
-        "InvalidAuthorizationKey",
+        "AuthorizationKeyAlreadyUsed",
         "authorizationKey",
     )
     rejected(

@@ -270,5 +270,7 @@ def test_partner_and_reader_cannot_touch_ports(server: Server) -> None:
         r = client.post(port_path(server) + "/generateLoa", params={"api-version": API}, json={"customerName": "x"})
         assert r.status_code == 403 and r.json()["error"]["code"] == "AuthorizationFailed", r.text
         sub = server.subscription("customer")
-        r = client.get(f"/subscriptions/{sub}/providers/Microsoft.Network/expressRoutePorts", params={"api-version": API})
+        r = client.get(
+            f"/subscriptions/{sub}/providers/Microsoft.Network/expressRoutePorts", params={"api-version": API}
+        )
         assert r.status_code == 403, r.text

@@ -77,18 +77,23 @@ def _redeem(store: Store, conn: Connection, port: Row, key: str, circuit_id: str
         if props(auth).get("authorizationKey") == key:
             store.lock(conn, auth["key"])
             auth = store.get_resource(auth["key"], conn) or auth
-            if props(auth).get("authorizationUseStatus") == "Available":
-                body = dict(auth["body"])
-                body["properties"] = {
-                    **body["properties"],
-                    "authorizationUseStatus": "InUse",
-                    "circuitResourceUri": circuit_id,
-                }
-                redeemed = {**auth, "body": body, "etag": new_etag()}
-                store.put_resource(redeemed, conn)
-                return redeemed
+            if props(auth).get("authorizationUseStatus") != "Available":
+                raise BadRequest(
+                    f"The authorization '{auth['name']}' of the ExpressRoute port is already used by another circuit.",
+                    "AuthorizationKeyAlreadyUsed",
+                    target="properties.authorizationKey",
+                )
+            body = dict(auth["body"])
+            body["properties"] = {
+                **body["properties"],
+                "authorizationUseStatus": "InUse",
+                "circuitResourceUri": circuit_id,
+            }
+            redeemed = {**auth, "body": body, "etag": new_etag()}
+            store.put_resource(redeemed, conn)
+            return redeemed
     raise BadRequest(
-        "The authorizationKey does not match an available authorization of the ExpressRoute port.",
+        "The authorizationKey does not match an authorization of the ExpressRoute port.",
         "InvalidAuthorizationKey",
         target="properties.authorizationKey",
     )
