@@ -6,8 +6,10 @@ stored)."""
 from __future__ import annotations
 
 import base64
+import io
 from typing import Any
 
+import pypdf
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -119,6 +121,12 @@ def test_generate_loa_is_a_pdf_naming_customer_and_port(server: Server) -> None:
     port = ports(server).get(GROUP, "port1")
     for link in port.links:
         assert link.interface_name.encode() in document and link.patch_panel_id.encode() in document
+    # a PDF reader (strict: a broken cross-reference table is an error) reads the letter's text
+    reader = pypdf.PdfReader(io.BytesIO(document), strict=True)
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    assert "Customer: Contoso (Ltd)" in text and "Peering location: Area51" in text
+    assert port.links[0].router_name in text and port.links[1].rack_id in text
     # the cross-reference table points at every object exactly
     xref = int(document.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
     assert document[xref:].startswith(b"xref")
