@@ -77,10 +77,34 @@ def test_circuit_on_a_port_round_trip(server: Server) -> None:
     assert port.provisioned_bandwidth_in_gbps == 10 and [c.id for c in port.circuits] == [created.id]
 
 
-def test_dot1q_port_circuits_have_no_stag(server: Server) -> None:
+def test_dot1q_port_circuits_have_no_stag_and_share_the_vlans(server: Server) -> None:
     create_port(server, body=port_body(100, "Dot1Q"))
     circuit = create_direct_circuit(server, bandwidth=40)
     assert circuit.stag == 0
+    create_direct_circuit(server, "dc2", bandwidth=5)
+    circuit_peering(server, "AzurePrivatePeering", PRIVATE, circuit="dc1")
+    # one tag only on a Dot1Q port: dc2 cannot use dc1's VLAN, on any peering
+    other_subnets = {"primaryPeerAddressPrefix": "192.168.200.0/30", "secondaryPeerAddressPrefix": "192.168.200.4/30"}
+    rejected(
+        server,
+        lambda: circuit_peering(server, "AzurePrivatePeering", {**PRIVATE, **other_subnets}, circuit="dc2"),
+        400,
+        "VlanIdInUse",
+        "properties.vlanId",
+    )
+    assert circuit_peering(server, "AzurePrivatePeering", {**PRIVATE, **other_subnets, "vlanId": 101}, circuit="dc2")
+    # dc1 may rewrite its own peering with its VLAN
+    assert (
+        circuit_peering(server, "AzurePrivatePeering", {**PRIVATE, "peerASN": 65011}, circuit="dc1").peer_asn == 65011
+    )
+
+
+def test_qinq_port_circuits_may_reuse_a_vlan(server: Server) -> None:
+    create_port(server)
+    create_direct_circuit(server, "dc1")
+    create_direct_circuit(server, "dc2")
+    circuit_peering(server, "AzurePrivatePeering", PRIVATE, circuit="dc1")
+    assert circuit_peering(server, "AzurePrivatePeering", PRIVATE, circuit="dc2").vlan_id == PRIVATE["vlanId"]
 
 
 def test_bandwidth_is_twice_the_port(server: Server) -> None:

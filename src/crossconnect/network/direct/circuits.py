@@ -227,3 +227,30 @@ def link_enabled(store: Store, circuit: dict[str, Any], link: str) -> bool:
         return False
     name = "link1" if link == "primary" else "link2"
     return bool(port["body"]["links"][name].get("adminState") == "Enabled")
+
+
+_PEERING_TYPE = "microsoft.network/expressroutecircuits/peerings"
+
+
+def check_port_vlan(store: Store, conn: Connection, circuit: Row, vlan_id: int) -> None:
+    """On a Dot1Q port the customer's frames carry one tag only, so a VLAN belongs to one peering
+    on the whole port (on QinQ the circuit's s-tag keeps circuits apart). The port is locked
+    first: peering writes on the port's circuits, from any replica, take turns."""
+    direct = internal(circuit).get("direct")
+    if not direct:
+        return
+    store.lock(conn, direct["portKey"])
+    port = store.get_resource(direct["portKey"], conn)
+    if port is None or props(port).get("encapsulation") != "Dot1Q":
+        return
+    for circuit_id in direct_ports.usage(store, direct["portPair"], conn)["circuits"]:
+        if circuit_id.lower() == circuit["key"]:
+            continue
+        for peering in store.find_all("resources", conn, parent_key=circuit_id.lower(), type_key=_PEERING_TYPE):
+            if peering["body"]["properties"].get("vlanId") == vlan_id:
+                raise BadRequest(
+                    f"vlanId {vlan_id} is already used by peering '{peering['name']}' of circuit {circuit_id} on the "
+                    "same Dot1Q ExpressRoute port; on a Dot1Q port every peering of every circuit needs its own VLAN.",
+                    "VlanIdInUse",
+                    target="properties.vlanId",
+                )
