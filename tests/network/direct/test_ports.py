@@ -21,7 +21,7 @@ from tests.network.direct.support import (
     port_path,
     ports,
 )
-from tests.support import Server
+from tests.support import Server, rbac
 from tests.support.network import API, GROUP, ensure_group, rejected
 
 
@@ -282,3 +282,37 @@ def test_partner_and_reader_cannot_touch_ports(server: Server) -> None:
             f"/subscriptions/{sub}/providers/Microsoft.Network/expressRoutePorts", params={"api-version": API}
         )
         assert r.status_code == 403, r.text
+
+
+def test_reader_reads_ports_but_cannot_write_nor_get_a_letter(server: Server) -> None:
+    """Azure's action names: a Reader reads ports, links and locations; the letter of authorization
+    is an action (``…/generateloa/action``) that Reader lacks and a custom role can grant."""
+    create_port(server)
+    sub = server.subscription("customer")
+    scope = f"/subscriptions/{sub}"
+    reader = rbac.create_identity(server, "direct-reader")
+    rbac.assign(server, reader, rbac.ROLE_IDS["Reader"], scope)
+    net = rbac.network(server, reader, sub)
+    assert net.express_route_ports.get(GROUP, "port1").name == "port1"
+    assert [link.name for link in net.express_route_links.list(GROUP, "port1")] == ["link1", "link2"]
+    assert LOCATION in [loc.name for loc in net.express_route_ports_locations.list()]
+    rbac.assert_denied(
+        server,
+        lambda: net.express_route_ports.generate_loa(GROUP, "port1", {"customerName": "Contoso"}),
+        "Microsoft.Network/expressRoutePorts/generateloa/action",
+    )
+    rbac.assert_denied(
+        server,
+        lambda: net.express_route_ports.begin_create_or_update(GROUP, "port2", port_body()).result(),
+        "Microsoft.Network/expressRoutePorts/write",
+    )
+    rbac.assert_denied(
+        server,
+        lambda: net.express_route_port_authorizations.begin_create_or_update(GROUP, "port1", "a1", {}).result(),
+        "Microsoft.Network/expressRoutePorts/authorizations/write",
+    )
+    letters = rbac.create_custom_role(
+        server, "Direct letters", ["Microsoft.Network/expressRoutePorts/generateloa/action"], [scope]
+    )
+    rbac.assign(server, reader, letters, scope)
+    assert net.express_route_ports.generate_loa(GROUP, "port1", {"customerName": "Contoso"}).encoded_content
