@@ -90,6 +90,13 @@ def free_bandwidths(store: Store, peering_location: str, conn: Connection | None
     return sorted({p.bandwidth_gbps for p in pairs(peering_location) if p.descriptor not in taken})
 
 
+def owner(store: Store, pair: DirectPair, conn: Connection | None = None) -> str | None:
+    """The resource id of the port that holds the pair (None: free)."""
+    taken = (store.get_meta(_stock_key(pair.peering_location), conn) or {}).get("allocated", {})
+    owner_id = taken.get(pair.descriptor)
+    return str(owner_id) if owner_id else None
+
+
 def allocate(store: Store, conn: Connection, peering_location: str, bandwidth_gbps: int, owner: str) -> DirectPair:
     """Reserve the first free pair of ``bandwidth_gbps`` at the location for port ``owner``."""
     stock = dict(store.get_meta(_stock_key(peering_location), conn, for_update=True) or {})

@@ -43,8 +43,17 @@ def test_locations_list_and_get_with_the_stock(server: Server) -> None:
         _locations(server).get("Atlantis")
 
     # the one 100 Gbps pair is taken by a port: 100 Gbps is no longer offered there
-    create_port(server, "big", port_body(100))
+    big = create_port(server, "big", port_body(100))
     assert [b.value_in_gbps for b in _locations(server).get(LOCATION).available_bandwidths] == [10]
+    # the operator's devices API shows the location's Direct pairs and who holds them
+    r = server.operator("GET", f"/devices?location={LOCATION}")
+    assert r.status_code == 200, r.text
+    direct = {p["portPairDescriptor"]: p for p in r.json()["value"] if p["kind"] == "ExpressRouteDirect"}
+    assert sorted(p["portBandwidthInMbps"] for p in direct.values()) == [10_000, 10_000, 100_000]
+    held = [p for p in direct.values() if p["expressRoutePort"]]
+    assert [(p["expressRoutePort"], p["portBandwidthInMbps"]) for p in held] == [(big.id, 100_000)]
+    assert held[0]["primaryAzurePort"] == big.links[0].interface_name
+    assert held[0]["primaryDevice"] == big.links[0].router_name
     ports(server).begin_delete(GROUP, "big").result()
     assert [b.value_in_gbps for b in _locations(server).get(LOCATION).available_bandwidths] == [10, 100]
 

@@ -19,7 +19,7 @@ from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest, NotFound
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page_static
-from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
+from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, render_template, validate_tags
 from crossconnect.fabric import direct_ports
 from crossconnect.network.common import NAMES, NAMESPACE, internal, props, versions
 from crossconnect.network.direct import loa
@@ -152,7 +152,13 @@ class ExpressRoutePorts(ResourceType):
         )
         if existing is None:
             try:
-                pair = direct_ports.allocate(self.store, conn, exact_location, int(bandwidth), self.key(request))
+                pair = direct_ports.allocate(
+                    self.store,
+                    conn,
+                    exact_location,
+                    int(bandwidth),
+                    render_template(self.item_template, request.params),
+                )
             except direct_ports.OutOfStock as exc:
                 raise BadRequest(
                     exc.message, "ExpressRoutePortsLocationOutOfStock", target="properties.peeringLocation"
