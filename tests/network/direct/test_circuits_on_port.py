@@ -287,6 +287,13 @@ def test_troubleshooting_a_direct_circuits_private_peering(server: Server) -> No
     routes = _circuits(server).begin_list_routes_table(GROUP, "dc1", "AzurePrivatePeering", "primary").result()
     assert "10.10.0.0/16" in [r.network for r in routes.value]
 
+    # the operator's port fault, named by the link's interface, takes that link down
+    interface = ports(server).get(GROUP, "port1").links[0].interface_name
+    assert server.operator("POST", "/faults/ports", {"name": interface}).status_code == 200
+    assert _arp(server) == [] and _summary(server, "secondary") == [("192.168.100.133", 65010, "3")]
+    server.operator("DELETE", "/faults")
+    assert _summary(server) == [("192.168.100.129", 65010, "3")]
+
     # disabling link2 takes the secondary path down only
     port = ports(server).get(GROUP, "port1")
     port.links[1].admin_state = "Disabled"
