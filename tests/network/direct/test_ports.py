@@ -325,3 +325,25 @@ def test_reader_reads_ports_but_cannot_write_nor_get_a_letter(server: Server) ->
     )
     rbac.assign(server, reader, letters, scope)
     assert net.express_route_ports.generate_loa(GROUP, "port1", {"customerName": "Contoso"}).encoded_content
+
+
+def test_ports_as_generic_resources(server: Server) -> None:
+    """Microsoft.Resources sees ports and their authorizations by id, and the provider metadata
+    lists the Direct types."""
+    port = create_port(server)
+    server.network("customer").express_route_port_authorizations.begin_create_or_update(
+        GROUP, "port1", "auth1", {}
+    ).result()
+    rc = server.resources("customer")
+    types = {t.resource_type: t.api_versions for t in rc.providers.get("Microsoft.Network").resource_types}
+    for name in ("expressRoutePorts", "expressRoutePorts/authorizations", "expressRoutePortsLocations"):
+        assert API in types[name], name
+    shown = rc.resources.get_by_id(port.id, api_version=API)
+    assert (shown.type, shown.properties["bandwidthInGbps"]) == ("Microsoft.Network/expressRoutePorts", 10)
+    auth_id = port.id + "/authorizations/auth1"
+    assert rc.resources.check_existence_by_id(auth_id, api_version=API) is True
+    listed = [r.id for r in rc.resources.list_by_resource_group(GROUP)]
+    assert port.id in listed
+    rc.resources.begin_delete_by_id(port.id, api_version=API).result()
+    assert rc.resources.check_existence_by_id(port.id, api_version=API) is False
+    assert [b.value_in_gbps for b in _locations(server).get(LOCATION).available_bandwidths] == [10, 100]
