@@ -262,9 +262,10 @@ def test_port_update_rules_and_stock(server: Server) -> None:
 
 
 def test_port_with_circuits_cannot_be_deleted(server: Server) -> None:
-    create_port(server)
+    before = create_port(server)
     circuit = create_direct_circuit(server)
     port = ports(server).get(GROUP, "port1")
+    assert port.etag != before.etag  # its circuits changed
     assert [c.id for c in port.circuits] == [circuit.id]
     assert port.provisioned_bandwidth_in_gbps == 5
     rejected(
@@ -275,7 +276,8 @@ def test_port_with_circuits_cannot_be_deleted(server: Server) -> None:
         circuit.id,
     )
     server.network("customer").express_route_circuits.begin_delete(GROUP, "dc1").result()
-    assert ports(server).get(GROUP, "port1").circuits == []
+    after = ports(server).get(GROUP, "port1")
+    assert after.circuits == [] and after.etag != port.etag
     ports(server).begin_delete(GROUP, "port1").result()
 
 

@@ -141,6 +141,7 @@ def write(
             )
         except CapacityExhausted as exc:
             raise _capacity(exc) from None
+        store.put_resource({**port, "etag": new_etag()}, conn)  # its circuits changed: a new ETag
         placement = {
             "portPair": pair.descriptor,
             "primaryAzurePort": pair.primary_port,
@@ -206,6 +207,9 @@ def release(store: Store, conn: Connection, circuit: Row) -> None:
     """The circuit is gone: its bandwidth goes back to the port, its authorization is Available."""
     direct = internal(circuit)["direct"]
     direct_ports.remove_circuit(store, conn, direct["portPair"], circuit["id"], props(circuit)["bandwidthInGbps"])
+    port = store.get_resource(direct["portKey"], conn)
+    if port is not None:
+        store.put_resource({**port, "etag": new_etag()}, conn)
     auth_key = direct.get("authorizationKey")
     auth = store.get_resource(auth_key, conn) if auth_key else None
     if auth is not None:

@@ -134,7 +134,7 @@ class ExpressRoutePorts(ResourceType):
             )
         assert isinstance(peering_location, str)
         if existing is not None:
-            self._check_update(old, peering_location, bandwidth, encapsulation, billing, conn)
+            self._check_update(old, peering_location, bandwidth, encapsulation, billing)
             exact_location = old["peeringLocation"]
         else:
             found = find_location(self.store, request.subscription_id, peering_location)
@@ -189,14 +189,9 @@ class ExpressRoutePorts(ResourceType):
             return Write(self.new_row(request, new_body), created=True, operation="put")
         return Write({**existing, "body": new_body, "etag": new_etag()}, operation="put")
 
+    @staticmethod
     def _check_update(
-        self,
-        old: dict[str, Any],
-        peering_location: str,
-        bandwidth: int,
-        encapsulation: str,
-        billing: str,
-        conn: Connection,
+        old: dict[str, Any], peering_location: str, bandwidth: int, encapsulation: str, billing: str
     ) -> None:
         if peering_location.replace(" ", "").lower() != old["peeringLocation"].replace(" ", "").lower():
             raise BadRequest(
