@@ -83,6 +83,29 @@ def test_az_network_express_route_port(az_admin: AzureCli, tmp_path: Path) -> No
     shown = az_admin("network", "express-route", "port", "show", *port)
     assert shown["provisionedBandwidthInGbps"] == 5 and [c["id"] for c in shown["circuits"]] == [circuit["id"]]
 
+    auths = ["-g", GROUP, "--port-name", "port1"]
+    assert [a["name"] for a in az_admin("network", "express-route", "port", "authorization", "list", *auths)] == [
+        "auth1"
+    ]
+    shown_auth = az_admin("network", "express-route", "port", "authorization", "show", *auths, "-n", "auth1")
+    assert shown_auth["authorizationKey"] == auth["authorizationKey"]
+    az_admin("network", "express-route", "port", "authorization", "delete", *auths, "-n", "auth1", "--yes")
+    assert az_admin("network", "express-route", "port", "authorization", "list", *auths) == []
+
+    # the circuit's private peering, troubleshot with the CLI: link1 was enabled above, link2 not
+    az_admin(
+        "network", "express-route", "peering", "create", "-g", GROUP, "--circuit-name", "dc1",
+        "--peering-type", "AzurePrivatePeering", "--peer-asn", "65010", "--vlan-id", "100",
+        "--primary-peer-subnet", "192.168.100.128/30", "--secondary-peer-subnet", "192.168.100.132/30",
+    )  # fmt: skip
+    tables = ["-g", GROUP, "-n", "dc1", "--peering-name", "AzurePrivatePeering"]
+    primary = az_admin("network", "express-route", "list-route-tables-summary", *tables, "--path", "primary")
+    assert [(r["neighbor"], r["statePfxRcd"]) for r in primary["value"]] == [("192.168.100.129", "3")]
+    secondary = az_admin("network", "express-route", "list-route-tables-summary", *tables, "--path", "secondary")
+    assert [r["statePfxRcd"] for r in secondary["value"]] == ["Idle"]
+    arp = az_admin("network", "express-route", "list-arp-tables", *tables, "--path", "primary")
+    assert [e["interface"] for e in arp["value"]] == ["On-Prem", "Microsoft"]
+
     # the port cannot go while the circuit is on it
     error = az_admin.fails("network", "express-route", "port", "delete", *port, "--yes")
     assert "ExpressRoutePortInUseByCircuits" in error.stderr
