@@ -83,6 +83,13 @@ def test_az_network_express_route_port(az_admin: AzureCli, tmp_path: Path) -> No
     shown = az_admin("network", "express-route", "port", "show", *port)
     assert shown["provisionedBandwidthInGbps"] == 5 and [c["id"] for c in shown["circuits"]] == [circuit["id"]]
 
+    # the CLI's read-modify-write of the circuit: a bandwidth increase, counted on the port
+    resized = az_admin("network", "express-route", "update", "-g", GROUP, "-n", "dc1", "--bandwidth", "10", "Gbps")
+    assert resized["bandwidthInGbps"] == 10 and "serviceProviderProperties" not in resized
+    assert az_admin("network", "express-route", "port", "show", *port)["provisionedBandwidthInGbps"] == 10
+    error = az_admin.fails("network", "express-route", "update", "-g", GROUP, "-n", "dc1", "--bandwidth", "2", "Gbps")
+    assert "CannotDecreaseBandwidth" in error.stderr
+
     auths = ["-g", GROUP, "--port-name", "port1"]
     assert [a["name"] for a in az_admin("network", "express-route", "port", "authorization", "list", *auths)] == [
         "auth1"
