@@ -3,7 +3,9 @@
 Creating a circuit places it on a port pair, gives it a service key and an s-tag, and makes its
 shadow cross connection appear in the provider's ExpressRoute management subscription (resource
 group ``CrossConnection-<PeeringLocation>``, named by the service key). The cross connection is
-a second view of this same record: see cross_connections.py.
+a second view of this same record: see cross_connections.py. A circuit on an ExpressRoute Direct
+port (``expressRoutePort`` + ``bandwidthInGbps``) has no provider and no cross connection; its
+placement is the port's pair (network/direct/circuits.py).
 """
 
 from __future__ import annotations
