@@ -103,8 +103,8 @@ def _provider_properties(
     field = "properties.serviceProviderProperties"
     if spp is None and existing is None:
         raise BadRequest(
-            "serviceProviderProperties is required (serviceProviderName, peeringLocation, bandwidthInMbps); "
-            "ExpressRoute Direct (expressRoutePort) circuits are not supported here.",
+            "serviceProviderProperties is required (serviceProviderName, peeringLocation, bandwidthInMbps), or, for a "
+            "circuit on an ExpressRoute Direct port, expressRoutePort and bandwidthInGbps.",
             "MissingServiceProviderProperties",
             target=field,
         )

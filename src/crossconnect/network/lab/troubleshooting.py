@@ -20,6 +20,7 @@ from crossconnect.arm.resource_type import ResourceType
 from crossconnect.fabric import edge as edges
 from crossconnect.fabric import faults, wire
 from crossconnect.network.common import internal
+from crossconnect.network.direct import circuits as direct_circuits
 from crossconnect.network.peerings import connections as global_reach
 from crossconnect.store import Store
 
@@ -91,7 +92,8 @@ def link_inputs(
     port = (programmed.port if programmed else placement.get(f"{link}AzurePort", "")).lower()
     device = wire.device_of(port.upper()).lower() if port else ""
     link_up = (
-        port not in fault["ports"]
+        direct_circuits.link_enabled(store, circuit, link)
+        and port not in fault["ports"]
         and device not in fault["devices"]
         and faults.link_id(service_key, link) not in fault["links"]
     )
