@@ -9,9 +9,13 @@ from crossconnect.network.api_versions import NETWORK_VERSIONS
 from crossconnect.network.catalog import provider_ports, service_providers
 from crossconnect.network.circuits.connections import ExpressRouteCircuitConnections, PeerExpressRouteCircuitConnections
 from crossconnect.network.circuits.resource_types import CircuitAuthorizations, CircuitPeerings, ExpressRouteCircuits
+from crossconnect.network.connections.resource_types import Connections
 from crossconnect.network.cross_connections.resource_types import CrossConnectionPeerings, ExpressRouteCrossConnections
+from crossconnect.network.gateways.resource_types import VirtualNetworkGateways
+from crossconnect.network.public_ips.resource_types import PublicIpAddresses
 from crossconnect.network.route_filters import endpoints as community_endpoints
 from crossconnect.network.route_filters.resource_types import RouteFilterRules, RouteFilters
+from crossconnect.network.virtual_networks.resource_types import Subnets, VirtualNetworks
 from crossconnect.resources.providers import add_resource_type
 
 TYPES: list[type[ResourceType]] = [
@@ -24,6 +28,11 @@ TYPES: list[type[ResourceType]] = [
     CrossConnectionPeerings,
     RouteFilters,
     RouteFilterRules,
+    VirtualNetworks,
+    Subnets,
+    PublicIpAddresses,
+    VirtualNetworkGateways,
+    Connections,
 ]
 
 
