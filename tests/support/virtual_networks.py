@@ -59,7 +59,9 @@ def create_public_ip(server: Server, name: str = "gw-ip", body: dict[str, Any] |
     return net(server).public_ip_addresses.begin_create_or_update(GROUP, name, body or public_ip_body()).result()
 
 
-def gateway_body(server: Server, vnet: str = "vnet1", public_ip: str = "gw-ip", sku: str = "Standard") -> dict[str, Any]:
+def gateway_body(
+    server: Server, vnet: str = "vnet1", public_ip: str = "gw-ip", sku: str = "Standard"
+) -> dict[str, Any]:
     return {
         "location": "westus",
         "properties": {
@@ -81,9 +83,7 @@ def gateway_body(server: Server, vnet: str = "vnet1", public_ip: str = "gw-ip", 
 
 def create_gateway(server: Server, name: str = "gw1", body: dict[str, Any] | None = None) -> Any:
     return (
-        net(server)
-        .virtual_network_gateways.begin_create_or_update(GROUP, name, body or gateway_body(server))
-        .result()
+        net(server).virtual_network_gateways.begin_create_or_update(GROUP, name, body or gateway_body(server)).result()
     )
 
 
