@@ -10,11 +10,12 @@ advertises the address space to each MSEE (AS path 65515)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from crossconnect.fabric import wire
 from crossconnect.network.connections import record as connections
-from crossconnect.network.lab import troubleshooting
+from crossconnect.network.lab import netns_wire, troubleshooting
 from crossconnect.store import Store
 
 Row = dict[str, Any]
@@ -26,8 +27,18 @@ def _vnet_prefixes(store: Store, gateway: Row) -> list[str]:
     return list(vnet["body"]["properties"]["addressSpace"]["addressPrefixes"]) if vnet else []
 
 
-def _msee_links(store: Store, gateway: Row) -> list[tuple[connections.VnetLink, wire.LinkInputs]]:
-    """For every Connected connection, the inputs of both MSEE links of the circuit's private peering."""
+@dataclass(frozen=True)
+class MseeLink:
+    """One MSEE link of the private peering of a circuit a Connected connection reaches."""
+
+    vnet: connections.VnetLink
+    circuit: Row
+    peering: Row
+    inputs: wire.LinkInputs
+
+
+def _msee_links(store: Store, gateway: Row) -> list[MseeLink]:
+    """For every Connected connection, both MSEE links of the circuit's private peering."""
     out = []
     for connection in connections.connections_of_gateway(store, gateway):
         found = connections.vnet_link(store, connection)
@@ -39,7 +50,7 @@ def _msee_links(store: Store, gateway: Row) -> list[tuple[connections.VnetLink, 
         if circuit is None or peering is None:
             continue
         for link in troubleshooting.DEVICE_PATHS:
-            out.append((found, troubleshooting.link_inputs(store, circuit, peering, link)))
+            out.append(MseeLink(found, circuit, peering, troubleshooting.link_inputs(store, circuit, peering, link)))
     return out
 
 
@@ -65,12 +76,12 @@ def learned(store: Store, gateway: Row) -> list[dict[str, Any]]:
                     "weight": LOCAL_WEIGHT,
                 }
             )
-    for vnet_link, inputs in _msee_links(store, gateway):
-        if not _msee_up(inputs):
+    for m in _msee_links(store, gateway):
+        if not _msee_up(m.inputs):
             continue
-        assert inputs.programmed is not None
-        msee = inputs.programmed.msee_address
-        for route in troubleshooting.msee_on_premises_routes(inputs):
+        assert m.inputs.programmed is not None
+        msee = m.inputs.programmed.msee_address
+        for route in netns_wire.msee_on_premises_routes(store, m.circuit, m.peering, m.inputs.link):
             for instance in instances:
                 rows.append(
                     {
@@ -80,7 +91,7 @@ def learned(store: Store, gateway: Row) -> list[dict[str, Any]]:
                         "sourcePeer": msee,
                         "origin": "EBgp",
                         "asPath": f"{wire.AZURE_ASN} {route['asPath']}".strip(),
-                        "weight": vnet_link.routing_weight,
+                        "weight": m.vnet.routing_weight,
                     }
                 )
     return rows
@@ -90,9 +101,9 @@ def bgp_peers(store: Store, gateway: Row) -> list[str]:
     """The MSEE addresses the gateway has a BGP session with (links up)."""
     return sorted(
         {
-            inputs.programmed.msee_address
-            for _, inputs in _msee_links(store, gateway)
-            if _msee_up(inputs) and inputs.programmed
+            m.inputs.programmed.msee_address
+            for m in _msee_links(store, gateway)
+            if m.inputs.programmed and _msee_up(m.inputs)
         }
     )
 
