@@ -220,3 +220,14 @@ def test_the_partner_cannot_read_or_write_the_customers_network(server: Server) 
         "AuthorizationFailed",
         "Microsoft.Network/virtualNetworks/subnets/delete",
     )
+
+
+def test_thousands_of_subnets_are_checked_and_capped(server: Server) -> None:
+    """A body with Azure's maximum of 3000 subnets is checked (overlap found at the very end, nothing
+    stored); one more is refused outright."""
+    create_vnet(server)
+    subnets = [(f"s{i}", f"10.17.{i // 32}.{(i % 32) * 8}/29") for i in range(2999)]
+    clash = [*subnets, ("last", "10.17.0.0/24")]
+    rejected(server, lambda: _put(server, vnet_body(subnets=clash)), 400, "NetcfgSubnetRangesOverlap", "subnets[2999]")
+    too_many = [*subnets, ("a", "10.17.200.0/29"), ("b", "10.17.200.8/29")]
+    rejected(server, lambda: _put(server, vnet_body(subnets=too_many)), 400, "SubnetsLimitReached", "subnets")

@@ -8,6 +8,7 @@ are accepted and ignored (``LenientModel``) instead of refused."""
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from typing import Any
 
@@ -72,6 +73,35 @@ class VirtualNetworkBody(LenientModel):
 
 
 Network = ipaddress.IPv4Network
+# Azure's limit of subnets per virtual network.
+MAX_SUBNETS = 3000
+
+
+class Taken:
+    """The subnets of one network, disjoint and sorted by first address: whether a new prefix
+    overlaps one of them is one binary search (a body with thousands of subnets stays O(n log n))."""
+
+    def __init__(self, subnets: list[tuple[str, Network]] | None = None) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._named: list[tuple[str, Network]] = []
+        for name, net in subnets or []:
+            self.add(name, net)
+
+    def overlapping(self, net: Network) -> tuple[str, Network] | None:
+        first, last = int(net.network_address), int(net.broadcast_address)
+        i = bisect.bisect_right(self._starts, last)
+        # disjoint blocks sorted by start have sorted ends: only the last one starting at or
+        # before ``last`` can reach into ``net``
+        if i and self._ends[i - 1] >= first:
+            return self._named[i - 1]
+        return None
+
+    def add(self, name: str, net: Network) -> None:
+        i = bisect.bisect_right(self._starts, int(net.network_address))
+        self._starts.insert(i, int(net.network_address))
+        self._ends.insert(i, int(net.broadcast_address))
+        self._named.insert(i, (name, net))
 
 
 def parse_prefix(value: Any, field: str, code: str, what: str) -> Network:
@@ -155,7 +185,7 @@ def subnet_prefix(
     field: str,
     vnet_name: str,
     space: list[Network],
-    used: list[tuple[str, Network]],
+    used: Taken,
 ) -> Network:
     """A subnet's one prefix, checked against the address space and the other subnets
     (``used``: name and prefix of each)."""
@@ -190,14 +220,15 @@ def subnet_prefix(
             "NetcfgSubnetRangeOutsideVnet",
             target=target,
         )
-    for other_name, other in used:
-        if other.overlaps(net):
-            raise BadRequest(
-                f"Subnet '{name}' is not valid because its IP address range overlaps with that of an existing "
-                f"subnet ('{other_name}', {other}) in virtual network '{vnet_name}'.",
-                "NetcfgSubnetRangesOverlap",
-                target=target,
-            )
+    clash = used.overlapping(net)
+    if clash is not None:
+        other_name, other = clash
+        raise BadRequest(
+            f"Subnet '{name}' is not valid because its IP address range overlaps with that of an existing "
+            f"subnet ('{other_name}', {other}) in virtual network '{vnet_name}'.",
+            "NetcfgSubnetRangesOverlap",
+            target=target,
+        )
     if name.lower() == GATEWAY_SUBNET.lower() and net.prefixlen > GATEWAY_SUBNET_MAX_PREFIX:
         raise BadRequest(
             f"The {GATEWAY_SUBNET} of virtual network '{vnet_name}' must be a /{GATEWAY_SUBNET_MAX_PREFIX} or "

@@ -98,7 +98,13 @@ class VirtualNetworks(ResourceType):
         vnet_id = existing["id"] if existing else self.new_row(request, {})["id"]
         current = {s["name"].lower(): s for s in (_subnets(self.store, key, conn) if existing else [])}
         sent = model.properties.subnets or []
-        used: list[tuple[str, bodies.Network]] = []
+        if len(sent) > bodies.MAX_SUBNETS:
+            raise BadRequest(
+                f"A virtual network has at most {bodies.MAX_SUBNETS} subnets ({len(sent)} sent).",
+                "SubnetsLimitReached",
+                target="properties.subnets",
+            )
+        used = bodies.Taken()
         rows: list[Row] = []
         seen: set[str] = set()
         for i, subnet in enumerate(sent):
@@ -122,7 +128,7 @@ class VirtualNetworks(ResourceType):
                     "InUseSubnetCannotBeUpdated",
                     target=f"{field}.addressPrefix",
                 )
-            used.append((subnet_name, net))
+            used.add(subnet_name, net)
             rows.append(self._subnet_row(request, vnet_id, key, old, subnet_name, str(net)))
         for old_key, old in current.items():
             if old_key not in seen:
@@ -200,11 +206,16 @@ class Subnets(ResourceType):
             raise self.registry.get(VirtualNetworks).not_found(request)
         name = _check_name(self.name(request), "subnetName")
         space = [ipaddress.IPv4Network(p) for p in vnet["body"]["properties"]["addressSpace"]["addressPrefixes"]]
-        used = [
-            (s["name"], ipaddress.IPv4Network(s["body"]["properties"]["addressPrefix"]))
-            for s in _subnets(self.store, vnet["key"], conn)
-            if s["key"] != self.key(request)
-        ]
+        siblings = [s for s in _subnets(self.store, vnet["key"], conn) if s["key"] != self.key(request)]
+        if existing is None and len(siblings) >= bodies.MAX_SUBNETS:
+            raise BadRequest(
+                f"The virtual network '{vnet['name']}' already has {bodies.MAX_SUBNETS} subnets, the most it can have.",
+                "SubnetsLimitReached",
+                target="subnetName",
+            )
+        used = bodies.Taken(
+            [(s["name"], ipaddress.IPv4Network(s["body"]["properties"]["addressPrefix"])) for s in siblings]
+        )
         net = bodies.subnet_prefix(name, model.properties, "properties", vnet["name"], space, used)
         if (
             existing is not None
