@@ -210,3 +210,27 @@ def test_the_partner_cannot_see_the_customers_gateway(server: Server) -> None:
         "AuthorizationFailed",
         "Microsoft.Network/virtualNetworkGateways/getLearnedRoutes/action",
     )
+
+
+def test_resources_of_another_subscription_look_missing(server: Server) -> None:
+    """A gateway references its own subscription's network and public IP only; one elsewhere is
+    answered as a missing one is, so the caller learns nothing about it."""
+    other = server.subscription("partner")
+    server.resources("admin", other).resource_groups.create_or_update("remote-rg", {"location": "westus"})
+    remote = server.network("admin", other)
+    remote.virtual_networks.begin_create_or_update(
+        "remote-rg", "vnet1", vnet_body(subnets=[("GatewaySubnet", "10.17.255.0/27")])
+    ).result()
+    remote.public_ip_addresses.begin_create_or_update("remote-rg", "gw-ip", public_ip_body()).result()
+    create_vnet(server)
+    create_public_ip(server)
+    remote_vnet = f"/subscriptions/{other}/resourceGroups/remote-rg/providers/Microsoft.Network/virtualNetworks/vnet1"
+    remote_ip = f"/subscriptions/{other}/resourceGroups/remote-rg/providers/Microsoft.Network/publicIPAddresses/gw-ip"
+    for change, field in (
+        (_config("subnet", {"id": f"{remote_vnet}/subnets/GatewaySubnet"}), "subnet.id"),
+        (_config("publicIPAddress", {"id": remote_ip}), "publicIPAddress.id"),
+    ):
+        error = rejected(
+            server, lambda c=change: _put(server, _body_with(server, c)), 400, "InvalidResourceReference", field
+        )
+        assert "was not found in the gateway's subscription" in error["message"]

@@ -131,16 +131,14 @@ class VirtualNetworkGateways(ResourceType):
         field = "properties.ipConfigurations[0].properties"
         subnet = self.store.get_resource(subnet_id, conn)
         vnet = self.store.get_resource(subnet_id.lower().rsplit("/subnets/", 1)[0], conn)
+        # one answer for "missing" and "in another subscription": a caller learns nothing about
+        # resources outside the subscription it writes to
+        if vnet is not None and vnet["subscription_id"] != request.subscription_id.lower():
+            vnet = subnet = None
         if vnet is None or subnet is None:
             what = "virtual network" if vnet is None else "GatewaySubnet of the virtual network"
             raise BadRequest(
-                f"The {what} referenced by '{subnet_id}' was not found.",
-                "InvalidResourceReference",
-                target=f"{field}.subnet.id",
-            )
-        if vnet["subscription_id"] != request.subscription_id.lower():
-            raise BadRequest(
-                "The virtual network of a gateway must be in the gateway's subscription.",
+                f"The {what} referenced by '{subnet_id}' was not found in the gateway's subscription.",
                 "InvalidResourceReference",
                 target=f"{field}.subnet.id",
             )
@@ -166,15 +164,13 @@ class VirtualNetworkGateways(ResourceType):
                 target=f"{field}.subnet.id",
             )
         public_ip = self.store.get_resource(public_ip_id, conn)
-        if public_ip is None or public_ip["body"]["properties"].get("provisioningState") == "Deleting":
+        if (
+            public_ip is None
+            or public_ip["body"]["properties"].get("provisioningState") == "Deleting"
+            or public_ip["subscription_id"] != request.subscription_id.lower()
+        ):
             raise BadRequest(
-                f"The public IP address '{public_ip_id}' was not found.",
-                "InvalidResourceReference",
-                target=f"{field}.publicIPAddress.id",
-            )
-        if public_ip["subscription_id"] != request.subscription_id.lower():
-            raise BadRequest(
-                "The public IP address of a gateway must be in the gateway's subscription.",
+                f"The public IP address '{public_ip_id}' was not found in the gateway's subscription.",
                 "InvalidResourceReference",
                 target=f"{field}.publicIPAddress.id",
             )
