@@ -9,6 +9,7 @@ import pytest
 
 from tests.portal.support import PageErrors, Portal
 from tests.support import Server
+from tests.support.network import find_cross_connection
 from tests.support.virtual_networks import circuit_with_private_peering, connect, customer_side
 
 pytestmark = pytest.mark.browser
@@ -31,4 +32,13 @@ def test_circuit_blade_lists_connected_virtual_networks(portal: Portal, server: 
     text = rows.first.inner_text()
     for expected in ("conn1", "gw1", "Connected"):
         assert expected in text, (expected, text)
+
+    # the partner's troubleshooting view: both sides in the MSEE's tables
+    xc = find_cross_connection(server, circuit.service_key)
+    portal.go(f"#/xc/{quote(xc.id, safe='')}/troubleshoot", "xcTroubleshoot")
+    page.wait_for_selector("#ts-secondary")
+    for link in ("primary", "secondary"):
+        shown = page.inner_text(f"#ts-{link}")
+        for expected in ("10.17.0.0/16", "10.17.255.4", "10.17.255.5", "65515", "10.10.0.0/16", "65010"):
+            assert expected in shown, (link, expected, shown)
     assert errors.seen == []
