@@ -245,3 +245,25 @@ def test_the_partner_cannot_connect_in_the_customers_subscription(server: Server
         "AuthorizationFailed",
         "Microsoft.Network/connections/write",
     )
+
+
+def test_a_circuit_deleted_and_created_again_is_not_reconnected(server: Server) -> None:
+    circuit = circuit_with_private_peering(server)
+    customer_side(server)
+    connect(server, circuit.id)
+    set_provider_state(server, find_cross_connection(server, circuit.service_key), "NotProvisioned")
+    net(server).express_route_circuits.begin_delete(GROUP, "er1").result()
+    assert _ops(server).get(GROUP, "conn1").connection_status == "NotConnected"
+    again = circuit_with_private_peering(server)  # same name and id, a new circuit (new service key)
+    assert again.id == circuit.id and again.service_key != circuit.service_key
+    assert _ops(server).get(GROUP, "conn1").connection_status == "NotConnected"
+    table = net(server).express_route_circuits.begin_list_routes_table(GROUP, "er1", PP, "primary").result().value
+    assert table and all(r.path != "65515" for r in table)
+    learned_routes = net(server).virtual_network_gateways.begin_get_learned_routes(GROUP, "gw1").result().value
+    assert {r.origin for r in learned_routes} == {"Network"}
+    # every stored resource still reads back by its id
+    snapshot = server.operator("GET", "/snapshot").json()["tables"]["resources"]
+    with server.http("admin") as client:
+        for row in snapshot:
+            version = "2021-04-01" if row["type_key"] == "microsoft.resources/resourcegroups" else "2026-03-01"
+            assert client.get(row["id"], params={"api-version": version}).status_code == 200, row["id"]

@@ -1,21 +1,24 @@
 """The record level of ExpressRoute connections (Microsoft.Network/connections): a connection is
-stored once, in the customer's resource group; the circuit holds a pointer row to it (type
-``…/expressRouteCircuits/vnetConnections``, never shown as a resource) so that what a circuit's
-private peering carries is found from the circuit in O(its connections), never by a scan.
+stored once, in the customer's resource group; an index per circuit (a stored value, not a
+resource: every resource row must read back by its id) names the circuit's connections, so that
+what a circuit's private peering carries is found from the circuit in O(its connections), never by
+a scan.
 
 This module answers, from live state, whether a connection is up and which routes it puts where;
 the troubleshooting views (``lab/troubleshooting.py``) and the gateway's route endpoints read it."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Connection
 
 from crossconnect.store import Store
 
 CONNECTION_TYPE = "microsoft.network/connections"
 CONNECTION_TYPE_NAME = "Microsoft.Network/connections"
-POINTER_TYPE = "microsoft.network/expressroutecircuits/vnetconnections"
 GATEWAY_TYPE = "microsoft.network/virtualnetworkgateways"
 PRIVATE = "AzurePrivatePeering"
 GATEWAY_ASN = 65515
@@ -38,16 +41,35 @@ def circuit_key_of_id(circuit_id: str) -> str:
     return circuit_id.lower()
 
 
-def pointers(store: Store, circuit_key: str, conn: Any = None) -> list[Row]:
-    return store.find_all("resources", conn, parent_key=circuit_key.lower(), type_key=POINTER_TYPE)
+def _index_key(circuit_key: str) -> str:
+    # meta keys are at most 100 characters; a circuit's key may be longer
+    return "network.vnetConnections." + hashlib.sha256(circuit_key.lower().encode()).hexdigest()[:40]
+
+
+def index(store: Store, conn: Connection, circuit_key: str, connection_key: str, present: bool) -> None:
+    """Add a connection to (or remove it from) its circuit's index, under the store's lock on
+    the index (``Store.update_meta``): concurrent connections to one circuit never lose an entry."""
+
+    def change(current: Any) -> list[str]:
+        keys = set(current or [])
+        (keys.add if present else keys.discard)(connection_key)
+        return sorted(keys)
+
+    if not store.update_meta(_index_key(circuit_key), change, conn):
+        store.delete_where("meta", conn, key=_index_key(circuit_key))
 
 
 def connections_of_circuit(store: Store, circuit_key: str, conn: Any = None) -> list[Row]:
+    """The connections whose peer is this circuit — this very circuit: one deleted and created
+    again under the same id has a new service key, and the old connections stay NotConnected."""
+    circuit = store.get_resource(circuit_key, conn)
+    if circuit is None:
+        return []
+    service_key = circuit["body"]["properties"].get("serviceKey")
     out = []
-    for pointer in pointers(store, circuit_key, conn):
-        key = pointer["body"].get("internal", {}).get("connectionKey", "")
-        row = store.get_resource(key, conn) if key else None
-        if row is not None:
+    for key in store.get_meta(_index_key(circuit_key), conn) or []:
+        row = store.get_resource(key, conn)
+        if row is not None and row["body"].get("internal", {}).get("circuitServiceKey") == service_key:
             out.append(row)
     return out
 
@@ -85,8 +107,11 @@ def status(store: Store, connection: Row, conn: Any = None) -> str:
     gateway = gateway_of(store, connection, conn)
     if gateway is None or gateway["body"]["properties"].get("provisioningState") != "Succeeded":
         return "NotConnected"
-    circuit_key = connection["body"].get("internal", {}).get("circuitKey", "")
-    return "Connected" if circuit_key and circuit_ready(store, circuit_key, conn) else "NotConnected"
+    link = connection["body"].get("internal", {})
+    circuit = store.get_resource(link.get("circuitKey", ""), conn) if link.get("circuitKey") else None
+    if circuit is None or circuit["body"]["properties"].get("serviceKey") != link.get("circuitServiceKey"):
+        return "NotConnected"  # the circuit is gone (or is another one of the same name)
+    return "Connected" if circuit_ready(store, circuit["key"], conn) else "NotConnected"
 
 
 def vnet_link(store: Store, connection: Row, conn: Any = None) -> VnetLink | None:

@@ -150,21 +150,8 @@ class Connections(ResourceType):
                 "authorization of the circuit, created by its owner).",
             )
         row = self.new_row(request, {})
-        pointer_name = str(uuid.uuid4())
-        link["pointerKey"] = f"{circuit['key']}/vnetconnections/{pointer_name}"
-        extra.append(
-            {
-                "key": link["pointerKey"],
-                "id": f"{circuit['id']}/vnetConnections/{pointer_name}",
-                "type_key": record.POINTER_TYPE,
-                "subscription_id": circuit["subscription_id"],
-                "group_key": circuit["group_key"],
-                "parent_key": circuit["key"],
-                "name": pointer_name,
-                "body": {"properties": {}, "internal": {"connectionKey": row["key"]}},
-                "etag": new_etag(),
-            }
-        )
+        link["circuitServiceKey"] = circuit["body"]["properties"].get("serviceKey")
+        record.index(store, conn, circuit["key"], row["key"], present=True)
         new_props: dict[str, Any] = {
             "provisioningState": "Updating",
             "resourceGuid": str(uuid.uuid4()),
@@ -184,6 +171,6 @@ class Connections(ResourceType):
 
     def on_delete(self, row: Row, conn: Connection) -> None:
         link = internal(row)
-        if link.get("pointerKey"):
-            self.store.delete_resource_tree(link["pointerKey"], conn)
+        if link.get("circuitKey"):
+            record.index(self.store, conn, link["circuitKey"], row["key"], present=False)
         release_authorization(self.store, conn, link.get("authorizationRowKey", ""))
