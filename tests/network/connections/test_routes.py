@@ -83,7 +83,8 @@ def _assert_agree(v: Views, prefixes: set[str]) -> None:
         # the gateway learns, from this MSEE, exactly what the MSEE has from on-premises
         msee = v.msee_address(link)
         from_this_msee = {(r.network, r.as_path) for r in ebgp if r.source_peer == msee}
-        assert from_this_msee == {(n, f"12076 {p}") for n, p in _on_premises(table)}
+        # (the MSEE table already shows Global Reach routes with 12076 in front)
+        assert from_this_msee == {(n, p if p.startswith("12076 ") else f"12076 {p}") for n, p in _on_premises(table)}
         assert {r.local_address for r in ebgp if r.source_peer == msee} == (INSTANCES if from_this_msee else set())
         # the summary counts what each gateway instance sent
         summary = v.summary(link)
@@ -177,3 +178,44 @@ def test_a_partner_session_down_keeps_the_gateway_routes_on_the_msee(server: Ser
     secondary_msee = v.msee_address("secondary")
     assert all(x.source_peer != secondary_msee for x in learned(server))
     assert (VNET, "12076 65515") in v.edge("primary")
+
+
+def test_global_reach_routes_reach_the_gateway_too(server: Server) -> None:
+    """er1 (connected to the virtual network) and er2 joined by Global Reach: the gateway learns
+    er2's on-premises prefixes through er1's MSEEs, as the MSEE route table lists them."""
+    from tests.support.network import circuit_peering_path, provisioned_circuit
+
+    circuit = circuit_with_private_peering(server)
+    provisioned_circuit(server, "er2")
+    circuit_peering(
+        server,
+        PP,
+        {**PRIVATE, "primaryPeerAddressPrefix": "192.168.200.0/30", "secondaryPeerAddressPrefix": "192.168.200.4/30"},
+        circuit="er2",
+    )
+    key2 = net(server).express_route_circuits.get(GROUP, "er2").service_key
+    r = server.operator(
+        "PUT",
+        f"/lab/circuits/{key2}/edge/primary",
+        {"peerings": {PP: {"advertisedPrefixes": [{"prefix": "10.99.0.0/16", "asPath": "65100"}]}}},
+    )
+    assert r.status_code == 200, r.text
+    customer_side(server)
+    connect(server, circuit.id)
+    body = {
+        "properties": {
+            "peerExpressRouteCircuitPeering": {"id": circuit_peering_path(server, PP, "er2")},
+            "addressPrefix": "10.0.0.0/29",
+        }
+    }
+    net(server).express_route_circuit_connections.begin_create_or_update(GROUP, "er1", PP, "gr1", body).result()
+    v = Views(server, circuit)
+    assert ("10.99.0.0/16", "12076 65010 65100") in {(n, p) for n, _h, p in v.msee("primary")}
+    primary_msee = v.msee_address("primary")
+    from_primary = {(x.network, x.as_path) for x in learned(server) if x.source_peer == primary_msee}
+    assert ("10.99.0.0/16", "12076 65010 65100") in from_primary
+    _assert_agree(v, {VNET})
+    # er2's edge does not receive the virtual network: Global Reach carries on-premises routes only
+    assert all(
+        "65515" not in path for _p, path in Views(server, type("C", (), {"service_key": key2})()).edge("primary")
+    )
