@@ -65,6 +65,13 @@ def test_az_vnet_public_ip_gateway_and_routes(az_admin: AzureCli) -> None:
     )  # fmt: skip
     assert "VirtualNetworkGatewayTypeNotSupported" in error.stderr, error.stderr
 
+    # what the gateway uses cannot be deleted
+    error = az_admin.fails("network", "public-ip", "delete", *g, "-n", "gw-ip")
+    assert "PublicIPAddressCannotBeDeleted" in error.stderr, error.stderr
+    error = az_admin.fails("network", "vnet", "subnet", "delete", *g, "--vnet-name", "vnet1", "-n", "GatewaySubnet")
+    assert "InUseSubnetCannotBeDeleted" in error.stderr, error.stderr
+    assert net(server).public_ip_addresses.get(GROUP, "gw-ip").ip_address == address
+
     # before any connection the gateway has its own address space only
     routes = az_admin("network", "vnet-gateway", "list-learned-routes", *g, "-n", "gw1")
     assert {(r["network"], r["origin"]) for r in routes["value"]} == {("10.17.0.0/16", "Network")}
