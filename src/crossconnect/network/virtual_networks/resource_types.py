@@ -105,7 +105,8 @@ class VirtualNetworks(ResourceType):
                 target="properties.subnets",
             )
         used = bodies.Taken()
-        rows: list[Row] = []
+        rows: list[Row] = []  # new subnets: inserted together
+        changed: list[Row] = []
         seen: set[str] = set()
         for i, subnet in enumerate(sent):
             field = f"properties.subnets[{i}]"
@@ -129,7 +130,10 @@ class VirtualNetworks(ResourceType):
                     target=f"{field}.addressPrefix",
                 )
             used.add(subnet_name, net)
-            rows.append(self._subnet_row(request, vnet_id, key, old, subnet_name, str(net)))
+            if old is None:
+                rows.append(self._subnet_row(request, vnet_id, key, old, subnet_name, str(net)))
+            elif old["body"]["properties"]["addressPrefix"] != str(net):  # unchanged subnets are not rewritten
+                changed.append(self._subnet_row(request, vnet_id, key, old, subnet_name, str(net)))
         for old_key, old in current.items():
             if old_key not in seen:
                 if bodies.used_by(old):
@@ -142,9 +146,10 @@ class VirtualNetworks(ResourceType):
             "addressSpace": {"addressPrefixes": [str(n) for n in space]},
         }
         new_body = {"location": location, "tags": tags, "properties": new_props}
+        self.store.insert_resources(rows, conn)
         if existing is None:
-            return Write(self.new_row(request, new_body), created=True, operation="put", extra_rows=rows)
-        return Write({**existing, "body": new_body, "etag": new_etag()}, operation="put", extra_rows=rows)
+            return Write(self.new_row(request, new_body), created=True, operation="put", extra_rows=changed)
+        return Write({**existing, "body": new_body, "etag": new_etag()}, operation="put", extra_rows=changed)
 
     def _subnet_row(
         self, request: ArmRequest, vnet_id: str, vnet_key: str, old: Row | None, name: str, prefix: str
