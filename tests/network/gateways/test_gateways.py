@@ -234,3 +234,27 @@ def test_resources_of_another_subscription_look_missing(server: Server) -> None:
             server, lambda c=change: _put(server, _body_with(server, c)), 400, "InvalidResourceReference", field
         )
         assert "was not found in the gateway's subscription" in error["message"]
+
+
+def test_route_posts_refuse_a_missing_peer_or_gateway(server: Server) -> None:
+    customer_side(server)
+    gateway = path(server, "virtualNetworkGateways", "gw1")
+
+    def post(url: str, **params: str) -> Any:
+        with server.http("customer") as client:
+            return client.post(url, params={"api-version": API, **params})
+
+    rejected(server, lambda: post(f"{gateway}/getAdvertisedRoutes"), 400, "MissingPeer", "peer")
+    rejected(server, lambda: post(f"{gateway}/getAdvertisedRoutes", peer=" "), 400, "MissingPeer", "peer")
+    missing = path(server, "virtualNetworkGateways", "nope")
+    rejected(server, lambda: post(f"{missing}/getLearnedRoutes"), 404, "ResourceNotFound", "nope")
+    # an address the gateway has no session with: nothing advertised to it
+    assert (
+        list(
+            net(server)
+            .virtual_network_gateways.begin_get_advertised_routes(GROUP, "gw1", peer="192.0.2.1")
+            .result()
+            .value
+        )
+        == []
+    )
