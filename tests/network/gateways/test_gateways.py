@@ -258,3 +258,20 @@ def test_route_posts_refuse_a_missing_peer_or_gateway(server: Server) -> None:
         )
         == []
     )
+
+
+def test_a_gateway_subnet_being_deleted_cannot_take_a_gateway(server: Server) -> None:
+    create_vnet(server)
+    create_public_ip(server)
+    subnet = f"{path(server, 'virtualNetworks', 'vnet1')}/subnets/GatewaySubnet"
+    assert server.operator("POST", "/faults-latency", {"resourceId": subnet, "seconds": 120}).status_code == 200
+    net(server).subnets.begin_delete(GROUP, "vnet1", "GatewaySubnet")  # still running
+    assert net(server).subnets.get(GROUP, "vnet1", "GatewaySubnet").provisioning_state == "Deleting"
+    with server.http("customer") as client:
+        r = client.put(
+            path(server, "virtualNetworkGateways", "gw1"), params={"api-version": API}, json=gateway_body(server)
+        )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidResourceReference", r.text
+    with pytest.raises(ResourceNotFoundError):
+        net(server).virtual_network_gateways.get(GROUP, "gw1")
+    assert server.operator("POST", "/faults-latency", {"resourceId": subnet, "seconds": 0}).status_code == 200

@@ -135,6 +135,11 @@ class VirtualNetworkGateways(ResourceType):
         # resources outside the subscription it writes to
         if vnet is not None and vnet["subscription_id"] != request.subscription_id.lower():
             vnet = subnet = None
+        # one being deleted is as good as gone: the gateway would outlive it
+        if vnet is not None and vnet["body"]["properties"].get("provisioningState") == "Deleting":
+            vnet = subnet = None
+        if subnet is not None and subnet["body"]["properties"].get("provisioningState") == "Deleting":
+            subnet = None
         if vnet is None or subnet is None:
             what = "virtual network" if vnet is None else "GatewaySubnet of the virtual network"
             raise BadRequest(
