@@ -9,11 +9,15 @@ from crossconnect.network.api_versions import NETWORK_VERSIONS
 from crossconnect.network.catalog import provider_ports, service_providers
 from crossconnect.network.circuits.connections import ExpressRouteCircuitConnections, PeerExpressRouteCircuitConnections
 from crossconnect.network.circuits.resource_types import CircuitAuthorizations, CircuitPeerings, ExpressRouteCircuits
+from crossconnect.network.connections.resource_types import Connections
 from crossconnect.network.cross_connections.resource_types import CrossConnectionPeerings, ExpressRouteCrossConnections
 from crossconnect.network.direct import locations as direct_locations
 from crossconnect.network.direct.resource_types import ExpressRoutePortAuthorizations, ExpressRoutePorts
+from crossconnect.network.gateways.resource_types import VirtualNetworkGateways
+from crossconnect.network.public_ips.resource_types import PublicIpAddresses
 from crossconnect.network.route_filters import endpoints as community_endpoints
 from crossconnect.network.route_filters.resource_types import RouteFilterRules, RouteFilters
+from crossconnect.network.virtual_networks.resource_types import Subnets, VirtualNetworks
 from crossconnect.resources.providers import add_resource_type
 
 TYPES: list[type[ResourceType]] = [
@@ -28,6 +32,11 @@ TYPES: list[type[ResourceType]] = [
     RouteFilterRules,
     ExpressRoutePorts,
     ExpressRoutePortAuthorizations,
+    VirtualNetworks,
+    Subnets,
+    PublicIpAddresses,
+    VirtualNetworkGateways,
+    Connections,
 ]
 
 

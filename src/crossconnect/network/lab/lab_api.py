@@ -9,14 +9,14 @@ from starlette.requests import Request
 
 from crossconnect.arm.errors import BadRequest, Forbidden, NotFound
 from crossconnect.authz.enforcer import Authorizer
-from crossconnect.fabric import backend, direct_ports, faults, placement
+from crossconnect.fabric import backend, direct_ports, faults, placement, wire
 from crossconnect.fabric import edge as edges
 from crossconnect.identity.tokens import Principal
 from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.common import internal
 from crossconnect.network.lab import lab_inputs, netns_wire
 from crossconnect.network.lab.operator_routes import OperatorRoutes
-from crossconnect.network.lab.troubleshooting import DEVICE_PATHS
+from crossconnect.network.lab.troubleshooting import DEVICE_PATHS, link_inputs
 from crossconnect.store import Store
 
 
@@ -125,6 +125,11 @@ def register(admin: OperatorRoutes, authorizer: Authorizer) -> None:
                 "peerings": {t: dict(p.__dict__) for t, p in edge_link.peerings.items()},
                 "sessions": {
                     p["body"]["properties"]["peeringType"]: _session(store, circuit, p, link) for p in peerings
+                },
+                # what the edge learns from the MSEE (the model's answer; "wire" below has the daemon's)
+                "received": {
+                    p["body"]["properties"]["peeringType"]: wire.edge_received(link_inputs(store, circuit, p, link))
+                    for p in peerings
                 },
             }
         out = {"serviceKey": key, "declared": edges.declaration(store, key), "effective": effective}

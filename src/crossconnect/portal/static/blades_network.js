@@ -86,8 +86,28 @@
         { title: "Primary subnet", render: x => x.properties.primaryPeerAddressPrefix }, { title: "Secondary subnet", render: x => x.properties.secondaryPeerAddressPrefix, optional: true },
         { title: "VLAN", render: x => x.properties.vlanId }, { title: "Peer ASN", render: x => x.properties.peerASN, optional: true },
         { title: "Last modified by", render: x => x.properties.lastModifiedBy || "", optional: true }], p.peerings || []),
-      ...globalReach(p.peerings || [])];
+      ...globalReach(p.peerings || []), ...await connectedNetworks(c)];
   };
+
+  /** Virtual networks connected to the circuit: the ExpressRoute connections (in any subscription
+      the user sees) whose peer is this circuit, with their gateway and status. */
+  async function connectedNetworks(circuit) {
+    const rows = [];
+    for (const s of await P.subscriptions()) {
+      let found = [];
+      try { found = await P.armList(`/subscriptions/${s.subscriptionId}/resources?$filter=${encodeURIComponent("resourceType eq 'Microsoft.Network/connections'")}`, RES); }
+      catch (e) { continue; }
+      for (const item of found) {
+        let x; try { x = (await P.arm("GET", item.id)).data; } catch (e) { continue; }
+        if ((x.properties.peer || {}).id && x.properties.peer.id.toLowerCase() === circuit.id.toLowerCase())
+          rows.push({ name: x.name, gateway: x.properties.virtualNetworkGateway1.id.split("/").pop(), ...x.properties });
+      }
+    }
+    return [h("h2", "Connections"), h("div#circuit-connections", rows.length ? table([{ title: "Connection", key: "name" },
+      { title: "Virtual network gateway", key: "gateway" }, { title: "Routing weight", key: "routingWeight", optional: true },
+      { title: "Status", render: x => badge(x.connectionStatus) }], rows)
+      : h("p.hint", "No virtual networks are connected to this circuit."))];
+  }
 
   /** Global Reach: the private peering's connections (this circuit initiated them) and peered
       connections (another circuit did), each naming the circuit at the other end. */
