@@ -23,6 +23,8 @@ from crossconnect.resources.deployments.template_language import TemplateError
 
 BASE = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.Resources/deployments"
 ITEM = BASE + "/{deploymentName}"
+# Deployment operations sit outside the provider path (DeploymentOperations_List in Azure's spec)
+OPERATIONS = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/deployments/{deploymentName}/operations"
 _ACTIVE = {"Accepted", "Running"}
 
 
@@ -313,8 +315,8 @@ def endpoints(inner: InnerRequests, versions: ApiVersions) -> list[Endpoint]:
         Endpoint("POST", ITEM + "/validate", d.validate, versions, _action("validate/action"), ns),
         Endpoint("POST", ITEM + "/cancel", d.cancel, versions, _action("cancel/action"), ns),
         Endpoint("POST", ITEM + "/exportTemplate", d.export_template, versions, _action("exportTemplate/action"), ns),
-        Endpoint("GET", ITEM + "/operations", d.operations, versions, _action("operations/read"), ns),
-        Endpoint("GET", ITEM + "/operations/{operationId}", d.operation, versions, _action("operations/read"), ns),
+        Endpoint("GET", OPERATIONS, d.operations, versions, _action("operations/read"), ns),
+        Endpoint("GET", OPERATIONS + "/{operationId}", d.operation, versions, _action("operations/read"), ns),
         Endpoint("GET", ITEM + "/operationStatuses/{operationId}", d.status, versions,
                  _action("operationstatuses/read"), ns),
     ]  # fmt: skip

@@ -133,7 +133,7 @@ def build_plan(template: Any, given: Any, ctx: Context) -> Plan:
     for name in variables:  # every variable is evaluated once, so an error is found now
         _static(ctx, f"[variables('{name.replace(chr(39), chr(39) * 2)}')]", f"variables.{name}", "variable")
     resources = _flatten(ctx, template.get("resources", []))
-    ordered = _order(resources)
+    ordered = _order(ctx, resources)
     outputs = _require_object(template.get("outputs", {}), "outputs")
     if len(outputs) > MAX_OUTPUTS:
         raise TemplateError(f"The template has {len(outputs)} outputs; at most {MAX_OUTPUTS} are allowed.")
@@ -326,7 +326,7 @@ def _check_body(ctx: Context, value: Any, path: str) -> None:
                 raise TemplateError(exc.message, exc.path or where) from None
 
 
-def _order(resources: list[PlannedResource]) -> list[PlannedResource]:
+def _order(ctx: Context, resources: list[PlannedResource]) -> list[PlannedResource]:
     """Resolve ``dependsOn`` (a resource id, ``type/name`` or a name unique in the template) and
     the implicit dependencies (the parent of a nested or child resource, a resource read by
     ``reference()``), then sort them so that each comes after what it depends on."""
@@ -341,6 +341,7 @@ def _order(resources: list[PlannedResource]) -> list[PlannedResource]:
             raise TemplateError("The resource property 'dependsOn' must be an array.", f"{r.path}.dependsOn")
         for i, entry in enumerate(raw_depends):
             where = f"{r.path}.dependsOn[{i}]"
+            entry = _static(ctx, entry, where, "dependsOn entry")
             if not isinstance(entry, str):
                 raise TemplateError("A dependsOn entry must be a string.", where)
             target = _resolve(entry, where, by_id, by_type_name, by_name)
