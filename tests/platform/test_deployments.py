@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from azure.core.exceptions import HttpResponseError
-
 from tests.support import Server
 from tests.support.deployments import GROUP, body, deployments, ensure_group, filter_template
 
@@ -20,7 +17,9 @@ def network(server: Server) -> Any:
 def test_a_deployment_creates_its_resources_in_order_and_shows_outputs(server: Server) -> None:
     ensure_group(server)
     client = deployments(server)
-    result = client.deployments.begin_create_or_update(GROUP, "filters", body(filter_template(), {"env": "prod"})).result()
+    result = client.deployments.begin_create_or_update(
+        GROUP, "filters", body(filter_template(), {"env": "prod"})
+    ).result()
     props = result.properties
     assert props.provisioning_state == "Succeeded"
     assert props.mode == "Incremental"
@@ -42,7 +41,10 @@ def test_a_deployment_creates_its_resources_in_order_and_shows_outputs(server: S
     assert shown.properties.provisioning_state == "Succeeded" and shown.properties.template_hash
     assert [d.name for d in client.deployments.list_by_resource_group(GROUP)] == ["filters"]
     operations = list(client.deployment_operations.list(GROUP, "filters"))
-    assert sorted(o.properties.target_resource.resource_name for o in operations) == ["filter1", "filter1/allow-exchange"]
+    assert sorted(o.properties.target_resource.resource_name for o in operations) == [
+        "filter1",
+        "filter1/allow-exchange",
+    ]
     assert {o.properties.provisioning_state for o in operations} == {"Succeeded"}
     assert {o.properties.status_code for o in operations} == {"Created"}
     exported = client.deployments.export_template(GROUP, "filters")

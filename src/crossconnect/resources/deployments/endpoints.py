@@ -24,7 +24,9 @@ from crossconnect.resources.deployments.template_language import TemplateError
 BASE = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.Resources/deployments"
 ITEM = BASE + "/{deploymentName}"
 # Deployment operations sit outside the provider path (DeploymentOperations_List in Azure's spec)
-OPERATIONS = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/deployments/{deploymentName}/operations"
+OPERATIONS = (
+    "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/deployments/{deploymentName}/operations"
+)
 _ACTIVE = {"Accepted", "Running"}
 
 

@@ -147,8 +147,7 @@ def build_plan(template: Any, given: Any, ctx: Context) -> Plan:
             raise TemplateError(f"The output '{name}' must have a type of {', '.join(sorted(_OUTPUT_TYPES))}.", path)
         if "value" not in output:
             raise TemplateError(f"The output '{name}' has no value.", path)
-        for where, node in expressions_in(output, path):
-            check_functions(node, where)
+        _check_body(ctx, output, path)
     return Plan(ctx, parameter_types, ordered, outputs)
 
 
