@@ -4,10 +4,27 @@ through their own types' strategies in dependency order; outputs with reference(
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from tests.support import Server
-from tests.support.deployments import GROUP, body, deployments, ensure_group, filter_template
+import pytest
+from azure.core.exceptions import HttpResponseError
+
+from tests.support import Server, rbac
+from tests.support.deployments import (
+    GROUP,
+    body,
+    deployments,
+    ensure_group,
+    filter_rule,
+    filter_template,
+    route_filter,
+    template,
+)
+from tests.support.platform import ServerFactory, dedicated_servers
 
 
 def network(server: Server) -> Any:
@@ -49,3 +66,151 @@ def test_a_deployment_creates_its_resources_in_order_and_shows_outputs(server: S
     assert {o.properties.status_code for o in operations} == {"Created"}
     exported = client.deployments.export_template(GROUP, "filters")
     assert exported.template == filter_template()
+
+
+def test_a_failing_resource_fails_the_deployment_and_what_was_created_stays(server: Server) -> None:
+    ensure_group(server)
+    client = deployments(server)
+    bad_rule = filter_rule("f1", "r1", ["not-a-community"], dependsOn=["f1"])
+    never = filter_rule(
+        "f1",
+        "r2",
+        ["12076:5010"],
+        dependsOn=["[resourceId('Microsoft.Network/routeFilters/routeFilterRules', 'f1', 'r1')]"],
+    )
+    with pytest.raises(HttpResponseError) as caught:
+        client.deployments.begin_create_or_update(
+            GROUP, "half", body(template([route_filter("f1"), bad_rule, never]))
+        ).result()
+    error = caught.value.error
+    assert error.code == "DeploymentFailed"
+    [detail] = error.details
+    assert "not-a-community" in detail.message
+    shown = client.deployments.get(GROUP, "half").properties
+    assert shown.provisioning_state == "Failed" and shown.error.code == "DeploymentFailed"
+    states = {o.properties.target_resource.resource_name: (o.properties.provisioning_state, o.properties.status_code)
+              for o in client.deployment_operations.list(GROUP, "half")}  # fmt: skip
+    assert states == {"f1": ("Succeeded", "Created"), "f1/r1": ("Failed", "BadRequest")}  # r2 never started
+    # incremental: the filter made before the failure stays
+    assert network(server).route_filters.get(GROUP, "f1").name == "f1"
+
+
+def test_a_reader_cannot_deploy(server: Server) -> None:
+    ensure_group(server)
+    sub = server.subscription("customer")
+    reader = rbac.create_identity(server, "deploy-reader")
+    rbac.assign(server, reader, rbac.ROLE_IDS["Reader"], f"/subscriptions/{sub}/resourceGroups/{GROUP}")
+    client = deployments(server, reader)
+    rbac.assert_denied(
+        server,
+        lambda: client.deployments.begin_create_or_update(GROUP, "d", body(filter_template())),
+        "Microsoft.Resources/deployments/write",
+    )
+    assert list(client.deployments.list_by_resource_group(GROUP)) == []
+
+
+def test_each_resource_is_authorized_as_the_deploying_caller(server: Server) -> None:
+    """A role that may deploy and write route filters, but not their rules: the filter is created,
+    the rule fails with AuthorizationFailed, as the caller's own PUT of the rule would."""
+    ensure_group(server)
+    sub = server.subscription("customer")
+    scope = f"/subscriptions/{sub}/resourceGroups/{GROUP}"
+    role = rbac.create_custom_role(server, "Filter deployer", [
+        "Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
+        "Microsoft.Network/routeFilters/write", "Microsoft.Network/routeFilters/read"], [scope])  # fmt: skip
+    who = rbac.create_identity(server, "filter-deployer")
+    rbac.assign(server, who, role, scope)
+    client = deployments(server, who)
+    rule = filter_rule("f1", "r1", ["12076:5010"], dependsOn=["f1"])
+    with pytest.raises(HttpResponseError) as caught:
+        client.deployments.begin_create_or_update(GROUP, "partly", body(template([route_filter("f1"), rule]))).result()
+    assert caught.value.error.code == "DeploymentFailed"
+    [detail] = caught.value.error.details
+    assert detail.code == "AuthorizationFailed"
+    assert "Microsoft.Network/routeFilters/routeFilterRules/write" in detail.message
+    assert network(server).route_filters.get(GROUP, "f1").rules == []
+    codes = {o.properties.target_resource.resource_name: o.properties.status_code
+             for o in client.deployment_operations.list(GROUP, "partly")}  # fmt: skip
+    assert codes == {"f1": "Created", "f1/r1": "Forbidden"}
+
+
+def test_child_resources_nested_in_their_parent_and_conditions(server: Server) -> None:
+    ensure_group(server)
+    nested = {"type": "routeFilterRules", "apiVersion": "2024-07-01", "name": "nested",
+              "location": "westus", "dependsOn": ["f1"],
+              "properties": {"access": "Allow", "routeFilterRuleType": "Community", "communities": ["12076:5010"]}}  # fmt: skip
+    skipped = route_filter("never", condition="[equals(parameters('make'), 'yes')]")
+    t = template(
+        [route_filter("f1", resources=[nested]), skipped], parameters={"make": {"type": "string", "defaultValue": "no"}}
+    )
+    result = deployments(server).deployments.begin_create_or_update(GROUP, "nested", body(t)).result()
+    assert [r.id.rsplit("/", 1)[1] for r in result.properties.output_resources] == ["f1", "nested"]
+    names = [f.name for f in network(server).route_filters.list_by_resource_group(GROUP)]
+    assert names == ["f1"]
+
+
+def test_a_secure_parameter_is_never_shown(server: Server) -> None:
+    ensure_group(server)
+    t = template([route_filter("f1", tags={"hint": "[string(length(parameters('secret')))]"})],
+                 parameters={"secret": {"type": "securestring"}},
+                 outputs={"s": {"type": "securestring", "value": "[parameters('secret')]"}})  # fmt: skip
+    client = deployments(server)
+    result = client.deployments.begin_create_or_update(GROUP, "secret", body(t, {"secret": "hunter2"})).result()
+    assert result.properties.parameters["secret"] == {"type": "SecureString"}
+    assert result.properties.outputs["s"] == {"type": "Securestring"}
+    assert network(server).route_filters.get(GROUP, "f1").tags == {"hint": "7"}
+    assert "hunter2" not in json.dumps(server.snapshot())
+
+
+def test_redeploying_is_incremental_and_deleting_the_group_removes_its_deployments(server: Server) -> None:
+    ensure_group(server)
+    client = deployments(server)
+    client.deployments.begin_create_or_update(GROUP, "again", body(filter_template())).result()
+    second = client.deployments.begin_create_or_update(
+        GROUP, "again", body(filter_template(), {"env": "prod"})
+    ).result()
+    assert second.properties.provisioning_state == "Succeeded"
+    assert network(server).route_filters.get(GROUP, "filter1").tags["env"] == "prod"
+    assert client.deployments.check_existence(GROUP, "again") is True
+    server.resources("admin", server.subscription("customer")).resource_groups.begin_delete(GROUP).result()
+    ensure_group(server)
+    assert list(client.deployments.list_by_resource_group(GROUP)) == []
+
+
+@pytest.fixture
+def servers(backend: str, tmp_path: Path) -> Iterator[ServerFactory]:
+    yield from dedicated_servers(backend, tmp_path)
+
+
+def test_a_running_deployment_conflicts_can_be_canceled_and_resumes_after_a_restart(servers: ServerFactory) -> None:
+    server = servers.start("--operation-delay", "3")
+    ensure_group(server)
+    client = deployments(server)
+    poller = client.deployments.begin_create_or_update(GROUP, "slow", body(filter_template()))
+    assert client.deployments.get(GROUP, "slow").properties.provisioning_state in ("Accepted", "Running")
+    with pytest.raises(HttpResponseError) as active:
+        client.deployments.begin_create_or_update(GROUP, "slow", body(filter_template()))
+    assert active.value.status_code == 409 and active.value.error.code == "DeploymentActive"
+    with pytest.raises(HttpResponseError) as deleting:
+        client.deployments.begin_delete(GROUP, "slow").result()
+    assert deleting.value.error.code == "DeploymentActive"
+    client.deployments.cancel(GROUP, "slow")
+    assert client.deployments.get(GROUP, "slow").properties.provisioning_state == "Canceled"
+    with pytest.raises(HttpResponseError):
+        poller.result()
+    with pytest.raises(HttpResponseError) as again:
+        client.deployments.cancel(GROUP, "slow")
+    assert again.value.error.code == "DeploymentCannotBeCancelled"
+
+    # a deployment in progress when the server stops is finished by the next one
+    client.deployments.begin_create_or_update(GROUP, "resumed", body(filter_template()))
+    server.stop()
+    server = servers.restart(server)
+    client = deployments(server)
+    deadline = time.time() + 60
+    while client.deployments.get(GROUP, "resumed").properties.provisioning_state != "Succeeded":
+        assert time.time() < deadline, client.deployments.get(GROUP, "resumed").properties.provisioning_state
+        time.sleep(0.5)
+    assert network(server).route_filters.get(GROUP, "filter1", expand="rules").rules[0].name == "allow-exchange"
+    client.deployments.begin_delete(GROUP, "slow").result()
+    assert [d.name for d in client.deployments.list_by_resource_group(GROUP)] == ["resumed"]

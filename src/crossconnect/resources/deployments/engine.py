@@ -69,9 +69,9 @@ class DeploymentRunner:
         waiting = False
         failed = any(s["state"] == "Failed" for s in steps.values())
         for resource in plan.resources:
-            step = steps[resource.id.lower()]
-            if step["state"] in _TERMINAL or not resource.deployed:
-                continue
+            step = steps.get(resource.id.lower())
+            if step is None or step["state"] in _TERMINAL:
+                continue  # not deployed (its condition is false), or done
             if step["state"] == "Running":
                 self._follow(step)
                 waiting |= step["state"] == "Running"
@@ -79,8 +79,9 @@ class DeploymentRunner:
                 continue
             if failed:
                 continue  # nothing new starts once a resource failed
-            deps = [steps[d.lower()] for d in resource.depends_on]
-            if any(d["state"] != "Succeeded" and plan.by_id()[d["id"].lower()].deployed for d in deps):
+            # a dependency whose condition is false counts as done, as on Azure
+            deps = [steps[d.lower()] for d in resource.depends_on if d.lower() in steps]
+            if any(d["state"] != "Succeeded" for d in deps):
                 waiting |= not any(d["state"] == "Failed" for d in deps)
                 continue
             self._deploy(row, plan, resource, step)
