@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crossconnect.resources.deployments.template_language import (
+    INTEGER_TEXT,
     RUNTIME_FUNCTIONS,
     Access,
     Call,
@@ -209,7 +210,7 @@ def _bind_parameters(template: dict[str, Any], given: Any, ctx: Context) -> dict
 
 def _coerce(name: str, ptype: str, value: Any, path: str) -> Any:
     expected = PARAMETER_TYPES[ptype]
-    if ptype == "int" and isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) <= 20:
+    if ptype == "int" and isinstance(value, str) and INTEGER_TEXT.match(value.strip()):
         return int(value.strip())  # Azure converts "5" for an int parameter
     if ptype == "bool" and isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"

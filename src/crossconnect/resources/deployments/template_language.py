@@ -15,6 +15,7 @@ at most ``MAX_DEPTH`` calls or accesses deep; values built by ``concat``/``forma
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from typing import Any
 MAX_EXPRESSION = 24_576  # characters of one "[...]" string (Azure: 24,576)
 MAX_DEPTH = 32  # nested calls, accesses and indexes in one expression
 MAX_VALUE = 131_072  # characters of a string an expression builds
+
+_DIGITS = "0123456789"  # ASCII only: str.isdigit() also accepts '²' and other digits int() refuses
+INTEGER_TEXT = re.compile(r"^-?[0-9]{1,19}$")
 
 
 class TemplateError(Exception):
@@ -105,8 +109,8 @@ class _Parser:
 
     def expression(self) -> Node:
         self.nest()
+        entered = self.depth
         node = self.primary()
-        accesses = 0
         while True:
             char = self.peek()
             start = self.pos
@@ -121,10 +125,8 @@ class _Parser:
                 node = Access(node, key, start)
             else:
                 break
-            accesses += 1
-            if accesses > MAX_DEPTH:
-                raise self.fail(f"more than {MAX_DEPTH} property accesses in a row")
-        self.depth -= 1
+            self.nest()  # an access nests like a call: evaluating it recurses once more
+        self.depth = entered - 1
         return node
 
     def identifier(self) -> str:
@@ -143,7 +145,7 @@ class _Parser:
         start = self.pos
         if char == "'":
             return Literal(self.string())
-        if char == "-" or char.isdigit():
+        if char and (char == "-" or char in _DIGITS):
             return Literal(self.integer())
         if char.isascii() and (char.isalpha() or char == "_"):
             name = self.identifier()
@@ -187,7 +189,7 @@ class _Parser:
         if self.text[self.pos] == "-":
             self.pos += 1
         digits = self.pos
-        while self.pos < len(self.text) and self.text[self.pos].isdigit():
+        while self.pos < len(self.text) and self.text[self.pos] in _DIGITS:
             self.pos += 1
         if digits == self.pos or self.pos - digits > 19:
             raise self.fail("expected an integer of at most 19 digits")
@@ -380,7 +382,7 @@ def _format(ctx: Context, args: list[Any], call: Call) -> Any:
             end = pattern.find("}", i)
             spec = pattern[i + 1 : end] if end > 0 else ""
             index_text = spec.split(":")[0].split(",")[0].strip()
-            if end < 0 or not index_text.isdigit() or int(index_text) + 1 >= len(args):
+            if end < 0 or not INTEGER_TEXT.match(index_text) or not 0 <= int(index_text) < len(args) - 1:
                 raise _fail(call, f"the format item at {i} is invalid or has no argument")
             out.append(_as_text(args[int(index_text) + 1]))
             i = end + 1
@@ -441,7 +443,7 @@ def _int_fn(ctx: Context, args: list[Any], call: Call) -> Any:
     value = args[0]
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) <= 20:
+    if isinstance(value, str) and INTEGER_TEXT.match(value.strip()):
         return int(value.strip())
     raise _fail(call, f"'{_clip(_as_text(value), 40)}' is not an integer")
 
