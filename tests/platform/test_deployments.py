@@ -214,3 +214,16 @@ def test_a_running_deployment_conflicts_can_be_canceled_and_resumes_after_a_rest
     assert network(server).route_filters.get(GROUP, "filter1", expand="rules").rules[0].name == "allow-exchange"
     client.deployments.begin_delete(GROUP, "slow").result()
     assert [d.name for d in client.deployments.list_by_resource_group(GROUP)] == ["resumed"]
+
+
+def test_tags_of_the_resource_group_and_of_a_resource_as_template_resources(server: Server) -> None:
+    """``Microsoft.Resources/tags`` named ``default`` tags the deployment's resource group; the
+    tags endpoint at any scope is reached like every other resource."""
+    ensure_group(server)
+    group_tags = {"type": "Microsoft.Resources/tags", "apiVersion": "2021-04-01", "name": "default",
+                  "properties": {"tags": {"costCenter": "[parameters('cc')]"}}}  # fmt: skip
+    t = template([route_filter("f1"), group_tags], parameters={"cc": {"type": "string"}})
+    result = deployments(server).deployments.begin_create_or_update(GROUP, "tags", body(t, {"cc": "4711"})).result()
+    assert result.properties.provisioning_state == "Succeeded"
+    group = server.resources("admin", server.subscription("customer")).resource_groups.get(GROUP)
+    assert group.tags == {"costCenter": "4711"}

@@ -39,6 +39,12 @@ def test_az_deployment_group_create_show_list_operations_export_and_delete(az_ad
     assert len(validated["properties"]["validatedResources"]) == 2
     assert az_admin("network", "route-filter", "list", "-g", GROUP) == []  # validation creates nothing
 
+    changes = az_admin("deployment", "group", "what-if", "-g", GROUP, "--template-file", template_file,
+                       "--parameters", "filterName=edge", "--no-pretty-print")["changes"]  # fmt: skip
+    assert sorted((c["changeType"], c["resourceId"].rsplit("/", 1)[1]) for c in changes) == [
+        ("Create", "allow-exchange"),
+        ("Create", "edge"),
+    ]
     created = az_admin("deployment", "group", "create", "-g", GROUP, "-n", "filters", "--template-file",
                        template_file, "--parameters", "env=prod", "filterName=edge")  # fmt: skip
     props = created["properties"]

@@ -85,6 +85,11 @@ RULES: list[tuple[str, Change, str]] = [
         lambda t: t["resources"].append({**route_filter("x"), "type": "Microsoft.Nothing/things"}),
         "Microsoft.Nothing/things",
     ),
+    (
+        "nested deployment",
+        lambda t: t["resources"].append({**route_filter("inner"), "type": "Microsoft.Resources/deployments"}),
+        "Nested deployments",
+    ),
     ("name segments", _set(["resources", 1, "name"], "r1"), "segment"),
     ("duplicate resource", lambda t: t["resources"].append(route_filter("f1")), "multiple times"),
     ("unknown dependsOn", _set(["resources", 1, "dependsOn"], ["Microsoft.Network/routeFilters/nope"]), "nope"),

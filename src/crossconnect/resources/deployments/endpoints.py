@@ -190,6 +190,22 @@ class Deployments:
                "properties": self._validated_properties(plan, template)}  # fmt: skip
         return ArmResponse(200, out)
 
+    async def what_if(self, request: ArmRequest) -> ArmResponse:
+        """What the deployment would do to each resource: ``Create`` when it does not exist yet,
+        otherwise ``Deploy`` (Azure's change type for a resource that is redeployed and whose
+        property changes are not predicted); the caller's read access decides what it may see."""
+        group = self._group(request)
+        bodies.check_name(request.params["deploymentName"])
+        template, given, _tags = bodies.parse_request(self._body(request))
+        plan = self._plan(request, group, template, given)
+        changes = []
+        for resource in plan.resources:
+            if not resource.deployed:
+                continue
+            exists = request.services.store.get_resource(resource.id) is not None
+            changes.append({"resourceId": resource.id, "changeType": "Deploy" if exists else "Create"})
+        return ArmResponse(200, {"status": "Succeeded", "properties": {"changes": changes}})
+
     async def get(self, request: ArmRequest) -> ArmResponse:
         return ArmResponse(200, bodies.render(self._load(request)))
 
@@ -315,6 +331,7 @@ def endpoints(inner: InnerRequests, versions: ApiVersions) -> list[Endpoint]:
         Endpoint("DELETE", ITEM, d.delete, versions, _action("delete"), ns),
         Endpoint("GET", BASE, d.list, versions, _action("read"), ns),
         Endpoint("POST", ITEM + "/validate", d.validate, versions, _action("validate/action"), ns),
+        Endpoint("POST", ITEM + "/whatIf", d.what_if, versions, _action("whatIf/action"), ns),
         Endpoint("POST", ITEM + "/cancel", d.cancel, versions, _action("cancel/action"), ns),
         Endpoint("POST", ITEM + "/exportTemplate", d.export_template, versions, _action("exportTemplate/action"), ns),
         Endpoint("GET", OPERATIONS, d.operations, versions, _action("operations/read"), ns),

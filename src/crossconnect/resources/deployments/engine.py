@@ -169,6 +169,9 @@ class DeploymentRunner:
             self._failed(step, exc.status, exc.body()["error"])
             return
         step["statusCode"] = _STATUS_TEXT.get(response.status, str(response.status))
+        if not ({"azure-asyncoperation", "location"} & {h.lower() for h in response.headers}):
+            self._succeeded(step)  # a write that finished within its request (tags)
+            return
         step["state"] = "Running"
         self._follow(step)
 
@@ -191,9 +194,12 @@ class DeploymentRunner:
         elif state in ("Updating", "Deleting", "Creating", "Accepted"):
             return
         else:
-            step["state"] = "Succeeded"
-            step["finishedAt"] = time.time()
-            step["statusMessage"] = {"status": "OK"}
+            self._succeeded(step)
+
+    def _succeeded(self, step: dict[str, Any]) -> None:
+        step["state"] = "Succeeded"
+        step["finishedAt"] = time.time()
+        step["statusMessage"] = {"status": "OK"}
 
     def _failed(self, step: dict[str, Any], status: int, error: dict[str, Any]) -> None:
         step["state"] = "Failed"

@@ -296,6 +296,9 @@ def _resource(ctx: Context, raw: Any, path: str, parent: PlannedResource | None)
             "per type segment after the namespace.",
             f"{path}.name",
         )
+    if rtype.lower() == "microsoft.resources/deployments":
+        raise TemplateError("Nested deployments (a resource of type 'Microsoft.Resources/deployments') are not "
+                            "supported.", f"{path}.type")  # fmt: skip
     deployed = True
     if "condition" in raw:
         condition = _static(ctx, raw["condition"], f"{path}.condition", "condition")
