@@ -227,3 +227,14 @@ def test_tags_of_the_resource_group_and_of_a_resource_as_template_resources(serv
     assert result.properties.provisioning_state == "Succeeded"
     group = server.resources("admin", server.subscription("customer")).resource_groups.get(GROUP)
     assert group.tags == {"costCenter": "4711"}
+
+
+def test_a_large_template_is_deployed_in_passes(server: Server) -> None:
+    """More resources than one pass starts (MAX_STARTED_PER_PASS): all are created, in order."""
+    ensure_group(server)
+    count = 120
+    filters = [route_filter(f"f{i:03d}", dependsOn=[f"f{i - 1:03d}"] if i % 2 else []) for i in range(count)]
+    result = deployments(server).deployments.begin_create_or_update(GROUP, "large", body(template(filters))).result()
+    assert result.properties.provisioning_state == "Succeeded"
+    assert len(result.properties.output_resources) == count
+    assert len(list(network(server).route_filters.list_by_resource_group(GROUP))) == count

@@ -27,6 +27,9 @@ from crossconnect.resources.deployments.template_language import Context, Templa
 from crossconnect.store import Store
 
 POLL_SECONDS = 1.0  # how soon a deployment looks again at resources still provisioning
+# Resources started per pass: a pass runs under the operation's lease (30 s), so a large template
+# is deployed in several passes, each well within it, and the next pass follows at once.
+MAX_STARTED_PER_PASS = 50
 _TERMINAL = {"Succeeded", "Failed", "Canceled"}
 _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "NoContent", 400: "BadRequest", 403: "Forbidden",
                 404: "NotFound", 409: "Conflict", 412: "PreconditionFailed", 429: "TooManyRequests"}  # fmt: skip
@@ -67,6 +70,7 @@ class DeploymentRunner:
         plan = self._plan(row)
         steps = {s["id"].lower(): s for s in body["steps"]}
         waiting = False
+        started = 0
         failed = any(s["state"] == "Failed" for s in steps.values())
         for resource in plan.resources:
             step = steps.get(resource.id.lower())
@@ -84,6 +88,10 @@ class DeploymentRunner:
             if any(d["state"] != "Succeeded" for d in deps):
                 waiting |= not any(d["state"] == "Failed" for d in deps)
                 continue
+            if started >= MAX_STARTED_PER_PASS:
+                waiting = True
+                break
+            started += 1
             self._deploy(row, plan, resource, step)
             self._save(row)
             waiting |= step["state"] == "Running"
@@ -97,7 +105,7 @@ class DeploymentRunner:
                                  "target": exc.path or None}  # fmt: skip
         self._save(row)
         if waiting:
-            raise NotReady(POLL_SECONDS)
+            raise NotReady(0.0 if started >= MAX_STARTED_PER_PASS else POLL_SECONDS)
 
     def complete_operation(self, op: dict[str, Any], conn: Connection) -> Any:
         row = self.store.find("deployments", conn, key=op["resource_key"])
