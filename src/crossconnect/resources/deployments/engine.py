@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from crossconnect.arm.errors import ArmError, BadRequest
 from crossconnect.arm.inner_requests import InnerRequests
-from crossconnect.arm.operations import NotReady
+from crossconnect.arm.operations import NotReady, iso_time
 from crossconnect.arm.services import ArmServices
 from crossconnect.identity.tokens import Principal
 from crossconnect.resources.deployments.template import Plan, PlannedResource, build_plan
@@ -270,6 +270,4 @@ class DeploymentRunner:
 
 
 def _now() -> str:
-    from crossconnect.arm.operations import iso_time
-
     return str(iso_time(time.time()))
