@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 import uuid
 
 import pytest
@@ -153,3 +154,15 @@ def test_a_chain_of_dependencies_is_ordered_whatever_the_template_order(n: int) 
     ]  # fmt: skip
     plan = build_plan({"resources": resources}, {}, context())
     assert [r.name for r in plan.resources] == [f"f{i}" for i in reversed(range(n + 1))]
+
+
+def test_variables_that_double_each_other_are_refused_not_expanded() -> None:
+    """60 variables, each an array of the previous one twice: 2**60 leaves if expanded."""
+    variables: dict[str, object] = {"v0": "[string('x')]"}
+    for i in range(1, 61):
+        variables[f"v{i}"] = [f"[variables('v{i - 1}')]", f"[variables('v{i - 1}')]"]
+    variables["all"] = "[string(variables('v60'))]"
+    started = time.monotonic()
+    with pytest.raises(TemplateError, match="expands to more than"):
+        build_plan({"variables": variables, "resources": []}, {}, context())
+    assert time.monotonic() - started < 10

@@ -23,7 +23,7 @@ from crossconnect.arm.operations import NotReady, iso_time
 from crossconnect.arm.services import ArmServices
 from crossconnect.identity.tokens import Principal
 from crossconnect.resources.deployments.template import Plan, PlannedResource, build_plan
-from crossconnect.resources.deployments.template_language import Context, TemplateError, evaluate_value
+from crossconnect.resources.deployments.template_language import Context, TemplateError, check_size, evaluate_value
 from crossconnect.store import Store
 
 POLL_SECONDS = 1.0  # how soon a deployment looks again at resources still provisioning
@@ -166,6 +166,7 @@ class DeploymentRunner:
             put = {key: evaluate_value(plan.context, resource.template[key], f"{resource.path}.{key}")
                    for key in ("location", "tags", "sku", "kind", "properties", "zones", "identity", "plan",
                                "managedBy", "extendedLocation") if key in resource.template}  # fmt: skip
+            check_size(put, resource.path, plan.context.sizes)
             response = self.inner.call(
                 self.services, principal_of(body["principal"]), "PUT", resource.id, resource.api_version,
                 body["baseUrl"], put,
@@ -221,13 +222,14 @@ class DeploymentRunner:
         for name, output in plan.outputs.items():
             if "condition" in output and evaluate_value(plan.context, output["condition"], f"outputs.{name}") is False:
                 continue
-            value = evaluate_value(plan.context, output["value"], f"outputs.{name}.value")
+            value = check_size(evaluate_value(plan.context, output["value"], f"outputs.{name}.value"), name,
+                               plan.context.sizes)  # fmt: skip
             kind = str(output["type"])
             shown: dict[str, Any] = {"type": kind[0].upper() + kind[1:]}
             if kind.lower() not in ("securestring", "secureobject"):
                 shown["value"] = value
             out[name] = shown
-        return out
+        return check_size(out, "outputs", plan.context.sizes)  # all outputs together, as one value
 
     def _failure(self, row: dict[str, Any]) -> ArmError:
         body = row["body"]

@@ -25,6 +25,10 @@ MAX_EXPRESSION = 24_576  # characters of one "[...]" string (Azure: 24,576)
 MAX_DEPTH = 32  # nested calls, accesses and indexes in one expression
 MAX_VALUE = 131_072  # characters of a string an expression builds
 
+# What one evaluated value may expand to (characters of its strings plus one per member and
+# element, shared parts counted each time they appear): variables may refer to one another
+# several times, so a few lines of template could otherwise stand for an exponential value.
+MAX_EXPANDED = 1024 * 1024
 _DIGITS = "0123456789"  # ASCII only: str.isdigit() also accepts '²' and other digits int() refuses
 INTEGER_TEXT = re.compile(r"^-?[0-9]{1,19}$")
 
@@ -231,6 +235,7 @@ class Context:
     reference: Callable[[str, str | None, bool], Any] | None = None
     resource_types: dict[str, str] = field(default_factory=dict)  # symbolic name -> id (for reference by name)
     evaluating: set[str] = field(default_factory=set)
+    sizes: dict[int, int] = field(default_factory=dict)  # expanded sizes of the variables' values (check_size)
 
     @property
     def group_id(self) -> str:
@@ -270,6 +275,32 @@ def _type_name(value: Any) -> str:
     return "Null"
 
 
+def check_size(value: Any, path: str = "", known: dict[int, int] | None = None, remember: bool = False) -> Any:
+    """``value`` when it expands to at most ``MAX_EXPANDED``; stops counting as soon as it is over.
+    ``known``: the sizes of values checked before (variables), by identity, so that a value built
+    from them is not walked through them again; ``remember`` adds this one (only for values that
+    stay alive as long as ``known``: an identity is reused once its object is gone)."""
+    budget = MAX_EXPANDED
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if known is not None and id(item) in known:
+            budget -= known[id(item)]
+        else:
+            budget -= len(item) if isinstance(item, str) else 1
+            if isinstance(item, dict):
+                budget -= sum(len(k) for k in item)
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+        if budget < 0:
+            raise TemplateError(f"The value of the expression expands to more than {MAX_EXPANDED} characters and "
+                                "elements.", path)  # fmt: skip
+    if remember and known is not None and isinstance(value, dict | list):
+        known[id(value)] = MAX_EXPANDED - budget
+    return value
+
+
 def _capped(call: Call, text: str) -> str:
     if len(text) > MAX_VALUE:
         raise _fail(call, f"the result is longer than {MAX_VALUE} characters")
@@ -295,7 +326,8 @@ def _variables(ctx: Context, args: list[Any], call: Call) -> Any:
                     raise _fail(call, f"the variable '{name}' refers to itself")
                 ctx.evaluating.add(key)
                 try:
-                    ctx.variables[key] = evaluate_value(ctx, ctx.variable_nodes[key], f"variables.{key}")
+                    evaluated = evaluate_value(ctx, ctx.variable_nodes[key], f"variables.{key}")
+                    ctx.variables[key] = check_size(evaluated, f"variables.{key}", ctx.sizes, remember=True)
                 finally:
                     ctx.evaluating.discard(key)
             return ctx.variables[key]
@@ -347,7 +379,7 @@ def _concat(ctx: Context, args: list[Any], call: Call) -> Any:
         out: list[Any] = []
         for a in args:
             out.extend(a)
-        return out
+        return check_size(out, known=ctx.sizes)
     if any(isinstance(a, list | dict) for a in args):
         raise _fail(call, "the arguments must be all arrays or all strings and integers")
     return _capped(call, "".join(_as_text(a) for a in args))
@@ -435,7 +467,7 @@ def _or(ctx: Context, args: list[Any], call: Call) -> Any:
 
 def _string_fn(ctx: Context, args: list[Any], call: Call) -> Any:
     _want_args(call, args, 1)
-    return _capped(call, _as_text(args[0]))
+    return _capped(call, _as_text(check_size(args[0], known=ctx.sizes)))
 
 
 def _int_fn(ctx: Context, args: list[Any], call: Call) -> Any:
