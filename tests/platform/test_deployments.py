@@ -238,3 +238,28 @@ def test_a_large_template_is_deployed_in_passes(server: Server) -> None:
     assert result.properties.provisioning_state == "Succeeded"
     assert len(result.properties.output_resources) == count
     assert len(list(network(server).route_filters.list_by_resource_group(GROUP))) == count
+
+
+def test_validate_and_what_if_create_nothing(server: Server) -> None:
+    ensure_group(server)
+    client = deployments(server)
+    validated = client.deployments.begin_validate(GROUP, "check", body(filter_template())).result()
+    assert validated.error is None
+    assert len(validated.properties.validated_resources) == 2
+    assert validated.properties.provisioning_state == "Succeeded"
+    with pytest.raises(HttpResponseError) as caught:
+        client.deployments.begin_validate(GROUP, "check", body(template([route_filter("[nope()]")]))).result()
+    assert caught.value.error.code == "InvalidTemplate" and "nope" in caught.value.error.message
+    changes = client.deployments.begin_what_if(GROUP, "check", body(filter_template())).result().changes
+    assert {c.change_type for c in changes} == {"Create"}
+    assert list(network(server).route_filters.list_by_resource_group(GROUP)) == []
+    assert list(client.deployments.list_by_resource_group(GROUP)) == []
+    client.deployments.begin_create_or_update(GROUP, "made", body(filter_template())).result()
+    changes = client.deployments.begin_what_if(GROUP, "check", body(filter_template())).result().changes
+    assert {c.change_type for c in changes} == {"Deploy"}
+
+
+def test_the_provider_metadata_lists_deployments(server: Server) -> None:
+    provider = server.resources("admin", server.subscription("customer")).providers.get("Microsoft.Resources")
+    types = {t.resource_type: t.api_versions for t in provider.resource_types}
+    assert "2025-04-01" in types["deployments"] and "deployments/operations" in types
