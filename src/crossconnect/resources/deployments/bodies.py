@@ -103,8 +103,9 @@ def _jsonc_to_json(text: str) -> str:
     return "".join(out)
 
 
-def parse_request(body: Any) -> tuple[dict[str, Any], Any, dict[str, str]]:
-    """(template, given parameters, tags) of a deployment PUT or validate body."""
+def parse_request(body: Any, *, what_if: bool = False) -> tuple[dict[str, Any], Any, dict[str, str]]:
+    """(template, given parameters, tags) of a deployment PUT, validate or what-if body (what-if
+    also takes ``whatIfSettings``, e.g. the CLI's ``resultFormat``)."""
     if not isinstance(body, dict):
         raise invalid_content("Expected an object.", "")
     extra = sorted(set(body) - {"properties", "location", "tags", "id", "name", "type", "identity"})
@@ -114,7 +115,7 @@ def parse_request(body: Any) -> tuple[dict[str, Any], Any, dict[str, str]]:
     if not isinstance(props, dict):
         raise BadRequest("The request content was invalid: 'properties' is required.", "InvalidRequestContent",
                          target="properties")  # fmt: skip
-    extra = sorted(set(props) - _PROPERTIES)
+    extra = sorted(set(props) - _PROPERTIES - ({"whatIfSettings"} if what_if else set()))
     if extra:
         raise invalid_content(
             f"Could not find member '{extra[0]}' on object of type 'DeploymentProperties'.", f"properties.{extra[0]}"

@@ -162,7 +162,7 @@ class Deployments:
                                f"{existing['body']['properties']['provisioningState']}). Please see "
                                "https://aka.ms/arm-deploy for usage details.", "DeploymentActive")  # fmt: skip
             values = {"id": self._id(request), "subscription_id": request.subscription_id,
-                      "group_key": group["group_key"] if "group_key" in group else request.params["resourceGroupName"].lower(),
+                      "group_key": group["group_key"],
                       "name": name, "body": body, "secrets": secrets or None, "updated_at": now}  # fmt: skip
             if existing is None:
                 store.insert("deployments", {"key": key, "created_at": now, **values}, conn)
@@ -196,7 +196,7 @@ class Deployments:
         property changes are not predicted); the caller's read access decides what it may see."""
         group = self._group(request)
         bodies.check_name(request.params["deploymentName"])
-        template, given, _tags = bodies.parse_request(self._body(request))
+        template, given, _tags = bodies.parse_request(self._body(request), what_if=True)
         plan = self._plan(request, group, template, given)
         changes = []
         for resource in plan.resources:
@@ -219,7 +219,7 @@ class Deployments:
     async def list(self, request: ArmRequest) -> ArmResponse:
         group = self._group(request)
         store = request.services.store
-        group_key = str(group.get("group_key") or request.params["resourceGroupName"].lower())
+        group_key = str(group["group_key"])
 
         def rows(after: int, limit: int) -> list[dict[str, Any]]:
             found = store.find_all("deployments", subscription_id=request.subscription_id, group_key=group_key,

@@ -67,6 +67,8 @@ class DeploymentRunner:
         if row is None:
             return  # deleted meanwhile: complete_operation then finishes the operation
         body = row["body"]
+        if body["properties"]["provisioningState"] == "Accepted":
+            body["properties"]["provisioningState"] = "Running"
         plan = self._plan(row)
         steps = {s["id"].lower(): s for s in body["steps"]}
         waiting = False
