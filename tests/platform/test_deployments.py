@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -263,3 +264,34 @@ def test_the_provider_metadata_lists_deployments(server: Server) -> None:
     provider = server.resources("admin", server.subscription("customer")).providers.get("Microsoft.Resources")
     types = {t.resource_type: t.api_versions for t in provider.resource_types}
     assert "2025-04-01" in types["deployments"] and "deployments/operations" in types
+
+
+def test_one_deployment_name_put_at_once_on_two_replicas(replicas: tuple[Server, Server]) -> None:
+    """Twenty PUTs of one deployment, spread over two replicas on one PostgreSQL database: one
+    creates it (201); each other one either finds it running (409 DeploymentActive) or replaces it
+    after it finished (200); never a 5xx, and the template's resources exist once."""
+    first, second = replicas
+    ensure_group(first)
+    sub = first.subscription("customer")
+    url = f"/subscriptions/{sub}/resourcegroups/{GROUP}/providers/Microsoft.Resources/deployments/race"
+    clients = [first.http("admin"), second.http("admin")]
+
+    def put(i: int) -> int:
+        answer = clients[i % 2].put(url, params={"api-version": "2025-04-01"}, json=body(filter_template()))
+        assert answer.status_code in (200, 201, 409), answer.text
+        if answer.status_code == 409:
+            assert answer.json()["error"]["code"] == "DeploymentActive"
+        return answer.status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(put, range(20)))
+    assert statuses.count(201) == 1, statuses
+    client = deployments(first)
+    deadline = time.time() + 60
+    while client.deployments.get(GROUP, "race").properties.provisioning_state != "Succeeded":
+        assert time.time() < deadline
+        time.sleep(0.5)
+    assert [d.name for d in client.deployments.list_by_resource_group(GROUP)] == ["race"]
+    assert [f.name for f in network(first).route_filters.list_by_resource_group(GROUP)] == ["filter1"]
+    for c in clients:
+        c.close()

@@ -134,3 +134,26 @@ def test_az_network_vpn_connection_create_deploys_an_expressroute_connection(az_
     [deployment] = az_admin("deployment", "group", "list", "-g", GROUP)
     assert deployment["name"].startswith("vpn_connection_deploy_")
     assert deployment["properties"]["provisioningState"] == "Succeeded"
+
+
+def test_az_deployment_group_create_reports_invalid_templates_and_failed_resources(
+    az_admin: AzureCli, tmp_path: Path
+) -> None:
+    server = az_admin.server
+    ensure_group(server)
+    az_admin("account", "set", "--subscription", server.subscription("customer"))
+    bad = filter_template()
+    bad["variables"]["tags"]["owner"] = "[concatenate('team-', 'noc')]"
+    error = az_admin.fails("deployment", "group", "create", "-g", GROUP, "-n", "bad", "--template-file",
+                           _write(tmp_path, "bad.json", json.dumps(bad)))  # fmt: skip
+    assert "InvalidTemplate" in error.stderr and "concatenate" in error.stderr
+    assert az_admin("deployment", "group", "list", "-g", GROUP) == []
+
+    failing = filter_template()
+    failing["parameters"]["communities"]["defaultValue"] = ["not-a-community"]
+    error = az_admin.fails("deployment", "group", "create", "-g", GROUP, "-n", "failing", "--template-file",
+                           _write(tmp_path, "failing.json", json.dumps(failing)))  # fmt: skip
+    assert "DeploymentFailed" in error.stderr and "not-a-community" in error.stderr
+    [shown] = az_admin("deployment", "group", "list", "-g", GROUP)
+    assert shown["properties"]["provisioningState"] == "Failed"
+    assert az_admin("network", "route-filter", "show", "-g", GROUP, "-n", "filter1")["name"] == "filter1"
