@@ -111,6 +111,13 @@ RULES: list[tuple[str, Change, str]] = [
     ("expression too deep", _deep_expression, "deeper"),
     ("output type", _set(["outputs", "o", "type"], "number"), "'o'"),
     ("resources not an array", _set(["resources"], {"a": 1}), "resources"),
+    (
+        "subscription-scope schema",
+        _set(
+            ["$schema"], "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"
+        ),
+        "$schema",
+    ),
     ("template not an object", lambda t: t.clear() or t.update({"$schema": 5}), "$schema"),
 ]
 

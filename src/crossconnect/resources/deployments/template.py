@@ -121,6 +121,11 @@ def build_plan(template: Any, given: Any, ctx: Context) -> Plan:
     for key in ("$schema", "contentVersion"):
         if key in template and not isinstance(template[key], str):
             raise TemplateError(f"The template property '{key}' must be a string.", key)
+    schema = str(template.get("$schema", "")).lower()
+    for other in ("subscriptiondeploymenttemplate", "managementgroupdeploymenttemplate", "tenantdeploymenttemplate"):
+        if other in schema:
+            raise TemplateError(f"The template schema '{template['$schema']}' is not supported for a resource group "
+                                "deployment: use deploymentTemplate.json.", "$schema")  # fmt: skip
     parameter_types = _bind_parameters(template, given, ctx)
     variables = _require_object(template.get("variables", {}), "variables")
     if len(variables) > MAX_VARIABLES:
