@@ -25,6 +25,7 @@ from tests.support.deployments import (
     route_filter,
     template,
 )
+from tests.support.network import PRIVATE, XC_GROUP, provisioned_circuit, rejected
 from tests.support.platform import ServerFactory, dedicated_servers
 
 
@@ -295,3 +296,34 @@ def test_one_deployment_name_put_at_once_on_two_replicas(replicas: tuple[Server,
     assert [f.name for f in network(first).route_filters.list_by_resource_group(GROUP)] == ["filter1"]
     for c in clients:
         c.close()
+
+
+def test_the_partner_deploys_a_peering_on_its_cross_connection(server: Server) -> None:
+    """The partner (Network Contributor on its provider subscription) configures private peering
+    through a template: the cross connection's own peering type takes the PUT, and reference()
+    with 'Full' reads the whole cross connection."""
+    _circuit, xc = provisioned_circuit(server)
+    peering_type = "Microsoft.Network/expressRouteCrossConnections/peerings"
+    t = template(
+        [{"type": peering_type, "apiVersion": "2024-07-01", "name": "[concat(parameters('key'), '/AzurePrivatePeering')]",
+          "properties": {**PRIVATE, "vlanId": "[parameters('vlan')]"}}],
+        parameters={"key": {"type": "string"}, "vlan": {"type": "int", "minValue": 1, "maxValue": 4094}},
+        outputs={
+            "state": {"type": "string", "value": "[reference(resourceId('Microsoft.Network/expressRouteCrossConnections', parameters('key')), '2024-07-01', 'Full').properties.serviceProviderProvisioningState]"},
+            "vlan": {"type": "int", "value": "[reference(resourceId('Microsoft.Network/expressRouteCrossConnections/peerings', parameters('key'), 'AzurePrivatePeering'), '2024-07-01').vlanId]"},
+        },
+    )  # fmt: skip
+    client = deployments(server, "partner", server.subscription("partner"))
+    result = client.deployments.begin_create_or_update(
+        XC_GROUP, "private", body(t, {"key": xc.name, "vlan": "200"})
+    ).result()
+    assert result.properties.outputs == {"state": {"type": "String", "value": "Provisioned"},
+                                         "vlan": {"type": "Int", "value": 200}}  # fmt: skip
+    peering = server.network("partner").express_route_cross_connection_peerings.get(
+        XC_GROUP, xc.name, "AzurePrivatePeering"
+    )
+    assert peering.vlan_id == 200 and peering.peer_asn == PRIVATE["peerASN"]
+    # the parameter's bounds are checked before anything is written
+    error = rejected(server, lambda: client.deployments.begin_create_or_update(
+        XC_GROUP, "private2", body(t, {"key": xc.name, "vlan": 5000})), 400, "InvalidTemplate", "vlan")  # fmt: skip
+    assert "maxValue" in error["message"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
@@ -180,32 +181,30 @@ class DeploymentRunner:
             self._failed(step, exc.status, exc.body()["error"])
             return
         step["statusCode"] = _STATUS_TEXT.get(response.status, str(response.status))
-        if not ({"azure-asyncoperation", "location"} & {h.lower() for h in response.headers}):
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        status_url = headers.get("azure-asyncoperation") or headers.get("location")
+        if status_url is None:
             self._succeeded(step)  # a write that finished within its request (tags)
             return
+        # the resource's own long-running operation, followed as a client follows it: by its status
+        step["resourceOperation"] = urlsplit(status_url).path.rstrip("/").rsplit("/", 1)[-1]
         step["state"] = "Running"
         self._follow(step)
 
     def _follow(self, step: dict[str, Any]) -> None:
-        """Settle the resource's own operation; take its provisioning state when it is final."""
-        self.services.operations.settle_resource(step["id"])
-        stored = self.store.get_resource(step["id"])
-        if stored is None:
-            self._failed(step, 404, {"code": "ResourceNotFound", "message": f"The resource '{step['id']}' was "
-                                     "removed while it was deployed."})  # fmt: skip
-            return
-        state = (stored["body"].get("properties") or {}).get("provisioningState", "Succeeded")
-        if state == "Failed":
-            op = self.store.find_all("operations", resource_key=step["id"].lower())
-            error = next((o["error"] for o in reversed(op) if o["error"]), None) or {
-                "code": "ResourceDeploymentFailure",
-                "message": "The resource operation completed with terminal provisioning state 'Failed'.",
-            }
-            self._failed(step, 400, error)
-        elif state in ("Updating", "Deleting", "Creating", "Accepted"):
-            return
-        else:
+        """Settle the resource's own operation; take its outcome when it has one. The operation,
+        not the stored row, is what is followed: a view (a cross connection's peering) keeps its
+        record under another resource."""
+        op = self.services.operations.settle(step["resourceOperation"])
+        if op is None:
+            self._failed(step, 404, {"code": "OperationNotFound", "message": f"The operation of the resource "
+                                     f"'{step['id']}' could not be found."})  # fmt: skip
+        elif op["status"] == "Succeeded":
             self._succeeded(step)
+        elif op["status"] != "InProgress":
+            error = op["error"] or {"code": "ResourceDeploymentFailure", "message": "The resource operation completed "
+                                    f"with terminal provisioning state '{op['status']}'."}  # fmt: skip
+            self._failed(step, int(op["payload"].get("failureStatus", 400)), error)
 
     def _succeeded(self, step: dict[str, Any]) -> None:
         step["state"] = "Succeeded"
