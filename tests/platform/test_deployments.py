@@ -327,3 +327,21 @@ def test_the_partner_deploys_a_peering_on_its_cross_connection(server: Server) -
     error = rejected(server, lambda: client.deployments.begin_create_or_update(
         XC_GROUP, "private2", body(t, {"key": xc.name, "vlan": 5000})), 400, "InvalidTemplate", "vlan")  # fmt: skip
     assert "maxValue" in error["message"]
+
+
+def test_deployments_are_part_of_snapshots_and_resets(server: Server) -> None:
+    ensure_group(server)
+    client = deployments(server)
+    client.deployments.begin_create_or_update(GROUP, "kept", body(filter_template())).result()
+    snapshot = server.operator("GET", "/snapshot").json()
+    assert [r["name"] for r in snapshot["tables"]["deployments"]] == ["kept"]
+    assert all(r["secrets"] is None for r in snapshot["tables"]["deployments"])  # nothing secret once finished
+    server.reset()
+    ensure_group(server)
+    assert list(client.deployments.list_by_resource_group(GROUP)) == []
+    assert server.operator("PUT", "/snapshot", snapshot).status_code == 200
+    shown = client.deployments.get(GROUP, "kept")
+    assert (
+        shown.properties.provisioning_state == "Succeeded"
+        and shown.properties.outputs["ruleAccess"]["value"] == "Allow"
+    )
