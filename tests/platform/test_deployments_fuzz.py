@@ -42,16 +42,26 @@ def base() -> dict[str, Any]:
     )
 
 
+def _put(t: dict[str, Any], path: list[Any], value: Any) -> None:
+    """Set ``value`` at ``path``, unless an earlier change left no container on the way."""
+    target: Any = t
+    for step in path[:-1]:
+        if not isinstance(target, dict | list) or (isinstance(target, list) and not isinstance(step, int)):
+            return
+        if isinstance(target, list) and step >= len(target) or isinstance(target, dict) and step not in target:
+            return
+        target = target[step]
+    if isinstance(target, dict) or (isinstance(target, list) and isinstance(path[-1], int) and path[-1] < len(target)):
+        target[path[-1]] = value
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=st.lists(st.tuples(st.sampled_from(range(len(PLACES))), json_values), min_size=1, max_size=3))
 def test_hostile_templates_never_cause_a_server_error(server: Server, changes: list[tuple[int, Any]]) -> None:
     ensure_group(server)
     t = copy.deepcopy(base())
     for place, value in changes:
-        target: Any = t
-        for step in PLACES[place][:-1]:
-            target = target[step]
-        target[PLACES[place][-1]] = value
+        _put(t, PLACES[place], value)
     sub = server.subscription("customer")
     url = f"/subscriptions/{sub}/resourcegroups/{GROUP}/providers/Microsoft.Resources/deployments/fuzz"
     with server.http("admin") as http:
