@@ -60,6 +60,7 @@ STATE_TABLES = [
     schema.feature_registrations,
     schema.resources,
     schema.operations,
+    schema.deployments,
     schema.role_definitions,
     schema.role_assignments,
     schema.rbac_generation,
