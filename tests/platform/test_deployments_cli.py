@@ -1,7 +1,8 @@
 """Template deployments through the real Azure CLI: ``az deployment group create/validate/show/list/
 delete/export/cancel``, ``az deployment operation group list`` (the CLI validates first, then sends
-the template file verbatim — comments and all — after an unquoted ``template:`` member name), and
-``az network vpn-connection create``, which submits a template the CLI builds itself."""
+the template file verbatim — comments and all — after an unquoted ``template:`` member name).
+``az network vpn-connection create``, which submits a template the CLI builds itself, is tested
+with the gateways (tests/network/gateways/test_gateways_az.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Server
 from tests.support.azure_cli import AzureCli
 from tests.support.deployments import GROUP, ensure_group, filter_template
-from tests.support.network import circuit_body
 
 pytestmark = pytest.mark.azure_cli
 
@@ -69,71 +68,6 @@ def test_az_deployment_group_create_show_list_operations_export_and_delete(az_ad
     assert az_admin("deployment", "group", "list", "-g", GROUP) == []
     # deleting the record leaves the resources
     assert az_admin("network", "route-filter", "show", "-g", GROUP, "-n", "edge")["name"] == "edge"
-
-
-def _served(server: Server, path: str) -> bool:
-    """Whether the server knows the resource type of ``path`` (a GET answers anything but
-    InvalidResourceType)."""
-    with server.http("admin") as http:
-        answer = http.get(path, params={"api-version": "2024-07-01"})
-    return not (answer.status_code == 404 and answer.json()["error"]["code"] == "InvalidResourceType")
-
-
-def _gateway_ids(server: Server) -> tuple[str, str]:
-    sub = server.subscription("customer")
-    base = f"/subscriptions/{sub}/resourceGroups/{GROUP}/providers/Microsoft.Network"
-    return f"{base}/virtualNetworkGateways/gw1", f"{base}/expressRouteCircuits/er1"
-
-
-def test_az_network_vpn_connection_create_is_refused_while_connections_are_unknown(
-    az_admin: AzureCli,
-) -> None:
-    """Before Microsoft.Network/connections exists, the template the CLI builds is refused at once
-    with InvalidTemplate naming the type, and nothing is kept."""
-    server = az_admin.server
-    ensure_group(server)
-    gateway, circuit = _gateway_ids(server)
-    if _served(server, gateway.replace("virtualNetworkGateways/gw1", "connections/conn1")):
-        pytest.skip("Microsoft.Network/connections is served: the next test deploys a real connection")
-    az_admin("account", "set", "--subscription", server.subscription("customer"))
-    error = az_admin.fails("network", "vpn-connection", "create", "-g", GROUP, "-n", "conn1",
-                           "--vnet-gateway1", gateway, "--express-route-circuit2", circuit)  # fmt: skip
-    assert "InvalidTemplate" in error.stderr and "Microsoft.Network/connections" in error.stderr
-    assert az_admin("deployment", "group", "list", "-g", GROUP) == []
-
-
-def test_az_network_vpn_connection_create_deploys_an_expressroute_connection(az_admin: AzureCli) -> None:
-    """``az network vpn-connection create --vnet-gateway1 … --express-route-circuit2 …`` submits a
-    template deployment (the CLI's ArmTemplateBuilder) and prints its output: the connection."""
-    server = az_admin.server
-    ensure_group(server)
-    gateway, circuit = _gateway_ids(server)
-    if not _served(server, gateway):
-        pytest.skip(
-            "Microsoft.Network/virtualNetworkGateways is not served yet (branch vnet): enabled once the gateway, "
-            "virtual network and connection types are merged"
-        )
-    customer = server.network("customer")
-    customer.express_route_circuits.begin_create_or_update(GROUP, "er1", circuit_body()).result()
-    customer.virtual_networks.begin_create_or_update(GROUP, "vnet1", {
-        "location": "westus", "address_space": {"address_prefixes": ["10.1.0.0/16"]},
-        "subnets": [{"name": "GatewaySubnet", "address_prefix": "10.1.255.0/27"}]}).result()  # fmt: skip
-    ip = customer.public_ip_addresses.begin_create_or_update(GROUP, "gw1-ip", {
-        "location": "westus", "sku": {"name": "Standard"}, "public_ip_allocation_method": "Static"}).result()  # fmt: skip
-    subnet = customer.subnets.get(GROUP, "vnet1", "GatewaySubnet")
-    customer.virtual_network_gateways.begin_create_or_update(GROUP, "gw1", {
-        "location": "westus", "gateway_type": "ExpressRoute", "sku": {"name": "Standard", "tier": "Standard"},
-        "ip_configurations": [{"name": "default", "subnet": {"id": subnet.id}, "public_ip_address": {"id": ip.id}}],
-    }).result()  # fmt: skip
-    az_admin("account", "set", "--subscription", server.subscription("customer"))
-    created = az_admin("network", "vpn-connection", "create", "-g", GROUP, "-n", "conn1",
-                       "--vnet-gateway1", gateway, "--express-route-circuit2", circuit)  # fmt: skip
-    connection = created.get("resource", created)
-    assert connection["connectionType"] == "ExpressRoute"
-    assert connection["peer"]["id"].lower() == circuit.lower()
-    [deployment] = az_admin("deployment", "group", "list", "-g", GROUP)
-    assert deployment["name"].startswith("vpn_connection_deploy_")
-    assert deployment["properties"]["provisioningState"] == "Succeeded"
 
 
 def test_az_deployment_group_create_reports_invalid_templates_and_failed_resources(

@@ -5,11 +5,9 @@ vpn-connection create --express-route-circuit2`` (which submits an ARM template 
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support.azure_cli import AzureCli
 from tests.support.network import GROUP, ensure_group
-from tests.support.virtual_networks import circuit_with_private_peering, connect, net, path
+from tests.support.virtual_networks import circuit_with_private_peering, connect, customer_side, net, path
 
 
 def _customer(az: AzureCli) -> None:
@@ -87,33 +85,34 @@ def test_az_vnet_public_ip_gateway_and_routes(az_admin: AzureCli) -> None:
 
 
 def test_az_vpn_connection_create_express_route(az_admin: AzureCli) -> None:
-    """``az network vpn-connection create`` submits a Microsoft.Resources/deployments template: it
-    runs once the deployments engine exists on this server."""
+    """``az network vpn-connection create --express-route-circuit2`` submits a
+    Microsoft.Resources/deployments template (the CLI's ArmTemplateBuilder): the deployment creates
+    the connection through the same resource type as a direct PUT, and the connection comes up."""
     server = az_admin.server
     _customer(az_admin)
-    with server.http("customer") as client:
-        probe = client.put(
-            f"/subscriptions/{server.subscription('customer')}/resourceGroups/{GROUP}/providers/"
-            "Microsoft.Resources/deployments/probe",
-            params={"api-version": "2022-09-01"},
-            json={"properties": {"mode": "Incremental", "template": {}}},
-        )
-    if probe.status_code in (400, 404) and probe.json().get("error", {}).get("code") in (
-        "InvalidResourceType",
-        "ResourceNotFound",
-        "NotFound",
-        "NoRegisteredProviderFound",
-    ):
-        pytest.skip("ARM template deployments (Microsoft.Resources/deployments) are not served yet")
-    from tests.support.virtual_networks import customer_side
-
     circuit = circuit_with_private_peering(server)
     customer_side(server)
-    az_admin(
+    created = az_admin(
         "network", "vpn-connection", "create", "-g", GROUP, "-n", "conn1", "--vnet-gateway1", "gw1",
         "--express-route-circuit2", circuit.id, "-l", "westus",
     )  # fmt: skip
+    connection = created.get("resource", created)
+    assert connection["connectionType"] == "ExpressRoute"
     got = net(server).virtual_network_gateway_connections.get(GROUP, "conn1")
     assert got.connection_status == "Connected"
     assert got.peer.id == circuit.id
     assert got.virtual_network_gateway1.id == path(server, "virtualNetworkGateways", "gw1")
+    [deployment] = az_admin("deployment", "group", "list", "-g", GROUP)
+    assert deployment["name"].startswith("vpn_connection_deploy_")
+    assert deployment["properties"]["provisioningState"] == "Succeeded"
+    # the same command against a circuit without private peering fails the deployment, naming why
+    az_admin("network", "express-route", "peering", "delete", "-g", GROUP, "--circuit-name", "er1",
+             "-n", "AzurePrivatePeering")  # fmt: skip
+    error = az_admin.fails(
+        "network", "vpn-connection", "create", "-g", GROUP, "-n", "conn2", "--vnet-gateway1", "gw1",
+        "--express-route-circuit2", circuit.id, "-l", "westus",
+    )  # fmt: skip
+    assert "PrivatePeeringNotProvisioned" in error.stderr or "GatewayAlreadyConnectedToCircuit" in error.stderr, (
+        error.stderr
+    )
+    assert [c.name for c in net(server).virtual_network_gateway_connections.list(GROUP)] == ["conn1"]
