@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
+import select as _select
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -34,11 +36,20 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 
-from crossconnect.store import schema
+from crossconnect.store import freshness, schema
+from crossconnect.store.executor import BlockingCalls
 from crossconnect.store.values import check_row, unmatchable
 
 T = TypeVar("T")
+
+log = logging.getLogger("crossconnect.store")
+
+# PostgreSQL: the threads that run store work for requests (``BlockingCalls``). Each holds one
+# autocommit connection for its reads and takes at most one more for a transaction, so the pool
+# has room for all of them, the event loop's own reads and the reconciler's.
+STORE_THREADS = 6
 
 _MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -93,25 +104,35 @@ class Store:
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs["pool_size"] = 10
-            kwargs["pool_pre_ping"] = True
+            # No pre-ping (a round trip on every checkout): a checked-out connection is looked at
+            # without one (``_still_connected``), and the held read connections reconnect once.
+            kwargs["pool_size"] = 2 * STORE_THREADS + 2
+            kwargs["max_overflow"] = STORE_THREADS
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine, "checkout", _still_connected)
+            event.listen(self.engine, "before_cursor_execute", _note_writes)
         event.listen(self.engine, "handle_error", _without_row_values)
+        self.calls = BlockingCalls(0 if self.is_sqlite else STORE_THREADS)
         # Prepared SELECTs of find_all, by (table, where columns, after_seq?, limit?): building a
         # statement and its cache key costs more than running it; values are bound per call.
         self._selects: dict[tuple[str, tuple[str, ...], bool, bool], Select[Any]] = {}
-        # SQLite: one server process owns the file (the data-dir lock), and every write goes
-        # through tx()/_conn(), which forget all remembered reads when they end. So raw rows of
-        # reads made since the last write can be served from memory. (Rows are decoded anew on
-        # each call: callers get fresh dicts they may change.) PostgreSQL replicas share the
-        # database, so there every read goes to it.
-        self._remembered: dict[tuple[str, tuple[Any, ...]], list[Any]] | None = {} if self.is_sqlite else None
+        # Every write of this process goes through tx()/_conn(), which forget all remembered reads
+        # when they end. SQLite: one server process owns the file (the data-dir lock), so raw rows
+        # of reads made since the last write can be served from memory. PostgreSQL: replicas share
+        # the database, so remembered reads are served only inside ``fresh_reads()``, which first
+        # checks that no replica wrote since they were made (``freshness``). (Rows are decoded
+        # anew on each call: callers get fresh dicts they may change.)
+        self._remembered: dict[tuple[str, tuple[Any, ...]], list[Any]] = {}
         # Values derived from reads (see ``remembered``), under the same rule as remembered rows.
-        self._memo: dict[Hashable, Any] | None = {} if self.is_sqlite else None
+        self._memo: dict[Hashable, Any] = {}
         # Bumped whenever remembered reads are dropped: a read that raced a write is not kept.
         self._read_generation = 0
+        # PostgreSQL: the database's write generation the remembered reads belong to, and since when
+        self._db_generation = -1
+        self._remembered_since = time.monotonic()
         self._fast: dict[tuple[str, tuple[str, ...], bool, bool], tuple[str, list[str], list[tuple[str, Any]]]] = {}
         # reads outside a transaction: one connection per thread, kept open in autocommit mode
         self._peek_local = threading.local()
@@ -127,8 +148,11 @@ class Store:
             self.lock(conn, "store.migrate")
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+            if not self.is_sqlite:
+                conn.exec_driver_sql(freshness.CREATE)
 
     def dispose(self) -> None:
+        self.calls.shutdown()
         with self._peek_lock:
             for held in self._peek_connections:
                 with contextlib.suppress(Exception):
@@ -145,11 +169,16 @@ class Store:
         owning process takes its turn, and ``lock`` has nothing left to do. PostgreSQL: READ
         COMMITTED; a transaction that must not act on what another replica is changing takes
         ``lock`` on the records it reads before reading them."""
+        wrote = False
         try:
             with self.engine.begin() as conn:
                 if self.is_sqlite:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.info["wrote"] = False  # set by ``_note_writes``
                 yield conn
+                wrote = bool(conn.info.get("wrote"))
+            if wrote and not self.is_sqlite:
+                self._bump_generation()  # committed: the other replicas learn it before we answer
         finally:
             self._forget_reads()
 
@@ -302,26 +331,14 @@ class Store:
             params += (after_seq,)
         if limit is not None:
             params += (limit,)
-        remembered = self._remembered.get((sql, params)) if self._remembered is not None else None
+        use_memory = self._may_remember()
+        remembered = self._remembered.get((sql, params)) if use_memory else None
         if remembered is not None:
             raw_rows = remembered
         else:
             generation = self._read_generation
-            for attempt in (1, 2):
-                held = self._peek_connection()
-                try:
-                    cursor = held.driver_connection.cursor()
-                    try:
-                        cursor.execute(sql, params)
-                        raw_rows = cursor.fetchall()
-                    finally:
-                        cursor.close()
-                    break
-                except Exception:
-                    self._drop_peek_connection()  # e.g. the database restarted: reconnect once
-                    if attempt == 2:
-                        raise
-            if self._remembered is not None:
+            raw_rows = self._peek_rows(sql, params)
+            if use_memory:
                 self._remember(self._remembered, (sql, params), raw_rows, generation)
         rows = []
         for raw in raw_rows:
@@ -330,6 +347,54 @@ class Store:
                 row[name] = decode(row[name])
             rows.append(row)
         return rows
+
+    def _peek_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """One statement in autocommit on this thread's held connection; a connection the database
+        dropped (a restart, a terminated backend) is replaced and the statement run once more."""
+        for attempt in (1, 2):
+            held = self._peek_connection()
+            try:
+                cursor = held.driver_connection.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    return list(cursor.fetchall())
+                finally:
+                    cursor.close()
+            except Exception:
+                self._drop_peek_connection()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- what replicas remember (PostgreSQL; see ``freshness``) -----------------------------------
+    @contextmanager
+    def fresh_reads(self) -> Iterator[None]:
+        """Within: reads outside a transaction may be served from memory. SQLite: always so.
+        PostgreSQL: one round trip first reads the database's write generation; when another
+        replica wrote since the remembered reads were made (or they are older than
+        ``freshness.MAX_AGE``), they are dropped first. For one request's work on one thread."""
+        if self.is_sqlite:
+            yield
+            return
+        (generation,) = self._peek_rows(freshness.READ)[0]
+        if generation > self._db_generation or time.monotonic() - self._remembered_since > freshness.MAX_AGE:
+            self._forget_reads()
+            self._db_generation = max(self._db_generation, generation)
+        local = self._peek_local
+        local.fresh = True
+        try:
+            yield
+        finally:
+            local.fresh = False
+
+    def _may_remember(self) -> bool:
+        return self.is_sqlite or getattr(self._peek_local, "fresh", False)
+
+    def _bump_generation(self) -> None:
+        try:
+            self._peek_rows(freshness.BUMP)
+        except Exception:  # the write stands; the other replicas drop what they remember within MAX_AGE
+            log.warning("could not move the write generation on; other replicas catch up within %ss", freshness.MAX_AGE)
 
     def _fast_sql(
         self, table: str, columns: tuple[str, ...], after_seq: bool, limit: bool
@@ -547,18 +612,17 @@ class Store:
     def _forget_reads(self) -> None:
         """Every transaction that may have written ends here: drop the remembered reads."""
         self._read_generation += 1
-        if self._remembered is not None:
-            self._remembered.clear()
-        if self._memo is not None:
-            self._memo.clear()
+        self._remembered_since = time.monotonic()
+        self._remembered.clear()
+        self._memo.clear()
 
     def remembered(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """``compute()``, a value derived from reads only, kept until this process's next write on
-        SQLite (the rule of remembered rows above); computed on every call on PostgreSQL, where
-        other replicas write. For the few reads every ARM request makes (its subscription, the
+        """``compute()``, a value derived from reads only, kept until this process's next write
+        (the rule of remembered rows above; on PostgreSQL only inside ``fresh_reads()``, elsewhere
+        computed on every call). For the few reads every ARM request makes (its subscription, the
         provider registration, the access-control generation). Callers must not change the value."""
         memo = self._memo
-        if memo is None:
+        if not self._may_remember():
             return compute()
         try:
             return cast(T, memo[key])
@@ -606,6 +670,31 @@ def meta_lock(key: str) -> str:
 def _lock_id(name: str) -> int:
     """A lock name as PostgreSQL's advisory-lock key (a signed 64-bit integer)."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _still_connected(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled PostgreSQL connection handed out must still be connected. Looked at without a
+    round trip: an idle connection has nothing to read, so a readable socket means the server
+    closed it (a restart, ``pg_terminate_backend``: its last message and EOF wait there). Raising
+    DisconnectionError makes the pool discard it and hand out a fresh one."""
+    pgconn = getattr(dbapi_conn, "pgconn", None)
+    if pgconn is None:
+        return
+    try:
+        poller = _select.poll()
+        poller.register(pgconn.socket, _select.POLLIN)
+        if poller.poll(0):
+            raise DisconnectionError("the server closed this connection")
+    except DisconnectionError:
+        raise
+    except Exception as exc:  # no socket: closed already
+        raise DisconnectionError("the connection is closed") from exc
+
+
+def _note_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    """Mark a transaction that changes rows: when it commits it moves the write generation on."""
+    if freshness.writes(statement):
+        conn.info["wrote"] = True
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
