@@ -34,9 +34,7 @@ class BlockingCalls:
         if self._pool is None:
             return fn(*args)
         context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, functools.partial(context.run, fn, *args)
-        )
+        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(context.run, fn, *args))
 
     def shutdown(self) -> None:
         if self._pool is not None:
