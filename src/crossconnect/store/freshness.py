@@ -15,6 +15,9 @@ commit) is covered by ``MAX_AGE``: nothing remembered is served longer than that
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 # Seconds after which remembered reads are dropped even if the generation never moved.
 MAX_AGE = 5.0
 
@@ -30,3 +33,43 @@ WRITES = ("insert", "update", "delete", "truncate", "alter", "create", "drop")
 
 def writes(statement: str) -> bool:
     return statement.lstrip()[:8].lower().startswith(WRITES)
+
+
+class SharedReads:
+    """Reads of the generation shared by the requests that wait for one at the same time.
+
+    A request may use any read that *began* after it asked (a write answered before the request
+    arrived moved the sequence before that read), so while one read is under way, the requests
+    that ask meanwhile wait for it to end and then share the next one: under load one round trip
+    serves many requests, alone a request makes its own."""
+
+    def __init__(self, read: Callable[[], int]) -> None:
+        self._read = read
+        self._changed = threading.Condition()
+        self._began = 0  # reads begun so far (numbered 1, 2, …)
+        self._ended = 0  # the number of the latest read that ended
+        self._value = 0  # what it read
+        self._running = False
+
+    def latest(self) -> int:
+        with self._changed:
+            needed = self._began + 1  # a read that begins after this moment
+            while self._ended < needed:
+                if not self._running:
+                    self._running = True
+                    self._began += 1
+                    mine = self._began
+                    break
+                self._changed.wait()
+            else:
+                return self._value
+        value: int | None = None
+        try:
+            value = self._read()
+            return value
+        finally:
+            with self._changed:
+                self._running = False
+                if value is not None:
+                    self._ended, self._value = mine, value
+                self._changed.notify_all()

@@ -134,6 +134,7 @@ class Store:
         self._read_generation = 0
         # PostgreSQL: the database's write generation the remembered reads belong to, and since when
         self._db_generation = -1
+        self._generation_reads = freshness.SharedReads(lambda: int(self._peek_rows(freshness.READ)[0][0]))
         self._remembered_since = time.monotonic()
         self._fast: dict[tuple[str, tuple[str, ...], bool, bool], tuple[str, list[str], list[tuple[str, Any]]]] = {}
         # reads outside a transaction: one connection per thread, kept open in autocommit mode
@@ -395,7 +396,7 @@ class Store:
         if self.is_sqlite:
             yield
             return
-        (generation,) = self._peek_rows(freshness.READ)[0]
+        generation = self._generation_reads.latest()
         if generation > self._db_generation or time.monotonic() - self._remembered_since > freshness.MAX_AGE:
             self._forget_reads()
             self._db_generation = max(self._db_generation, generation)
