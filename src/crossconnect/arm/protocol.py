@@ -225,7 +225,7 @@ class ArmProtocol:
         store = self.services.store
         subscription_id = request.subscription_id
         subscription = store.remembered(
-            ("subscription", subscription_id), lambda: store.find("subscriptions", id=subscription_id)
+            ("subscription", subscription_id), lambda: store.find("subscriptions", id=subscription_id), "subscriptions"
         )
         if subscription is None:
             raise subscription_not_found(request.params["subscriptionId"])

@@ -35,6 +35,19 @@ def writes(statement: str) -> bool:
     return statement.lstrip()[:8].lower().startswith(WRITES)
 
 
+def written_table(statement: str) -> str | None:
+    """The table of ``INSERT INTO t``, ``UPDATE t``, ``DELETE FROM t`` (None for anything else)."""
+    words = statement.split(None, 3)
+    verb = words[0].lower() if words else ""
+    if verb == "update" and len(words) > 1:
+        name = words[1]
+    elif verb in ("insert", "delete") and len(words) > 2 and words[1].lower() in ("into", "from"):
+        name = words[2]
+    else:
+        return None
+    return name.split("(", 1)[0].strip('"').lower()
+
+
 class SharedReads:
     """Reads of the generation shared by the requests that wait for one at the same time.
 

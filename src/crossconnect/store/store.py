@@ -113,7 +113,7 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             event.listen(self.engine, "checkout", _still_connected)
-            event.listen(self.engine, "before_cursor_execute", _note_writes)
+        event.listen(self.engine, "before_cursor_execute", _note_writes)
         event.listen(self.engine, "handle_error", _without_row_values)
         self.calls = BlockingCalls(0 if self.is_sqlite else STORE_THREADS)
         # Prepared SELECTs of find_all, by (table, where columns, after_seq?, limit?): building a
@@ -127,13 +127,17 @@ class Store:
         # the database, so remembered reads are served only inside ``fresh_reads()``, which first
         # checks that no replica wrote since they were made (``freshness``). (Rows are decoded
         # anew on each call: callers get fresh dicts they may change.)
-        self._remembered: dict[tuple[str, tuple[Any, ...]], list[Any]] = {}
-        # Values derived from reads (see ``remembered``), under the same rule as remembered rows.
-        self._memo: dict[Hashable, Any] = {}
+        # A write forgets what was read from the tables it wrote (a write whose tables are not
+        # known forgets everything). By table: (sql, params) → raw rows.
+        self._remembered: dict[str, dict[tuple[str, tuple[Any, ...]], list[Any]]] = {}
+        # Values derived from reads (see ``remembered``), by the table they were read from ("*":
+        # not said), under the same rule as remembered rows.
+        self._memo: dict[str, dict[Hashable, Any]] = {}
         # Bumped whenever remembered reads are dropped: a read that raced a write is not kept.
         self._read_generation = 0
         # PostgreSQL: the database's write generation the remembered reads belong to, and since when
         self._db_generation = -1
+        self._own_generations: set[int] = set()  # moved on by this process's writes, not yet seen by a request
         self._generation_reads = freshness.SharedReads(lambda: int(self._peek_rows(freshness.READ)[0][0]))
         self._remembered_since = time.monotonic()
         self._fast: dict[tuple[str, tuple[str, ...], bool, bool], tuple[str, list[str], list[tuple[str, Any]]]] = {}
@@ -172,18 +176,20 @@ class Store:
         owning process takes its turn, and ``lock`` has nothing left to do. PostgreSQL: READ
         COMMITTED; a transaction that must not act on what another replica is changing takes
         ``lock`` on the records it reads before reading them."""
+        written: set[str] | None = None  # unknown until it committed: forget everything
         try:
             with self.engine.connect() as conn:
                 with conn.begin():
                     if self.is_sqlite:
                         conn.exec_driver_sql("BEGIN IMMEDIATE")
-                    conn.info["wrote"] = False  # set by ``_note_writes``
+                    conn.info["written"] = set()  # filled by ``_note_writes``
                     yield conn
-                    wrote = bool(conn.info.get("wrote"))
-                if wrote and not self.is_sqlite:
+                    written = conn.info.get("written")
+                if written and not self.is_sqlite:
                     self._bump_generation(conn)  # committed: the other replicas learn it before we answer
         finally:
-            self._forget_reads()
+            if written is None or written:
+                self._forget_reads(written)
 
     def lock(self, conn: Connection, *names: str) -> None:
         """Hold a lock on each name until ``conn``'s transaction ends: a second transaction, on
@@ -347,15 +353,15 @@ class Store:
                 return self._decoded(cursor.fetchall(), names, decoders)
             finally:
                 cursor.close()
-        use_memory = self._may_remember()
-        remembered = self._remembered.get((sql, params)) if use_memory else None
+        memory = self._remembered.setdefault(table, {}) if self._may_remember() else None
+        remembered = memory.get((sql, params)) if memory is not None else None
         if remembered is not None:
             raw_rows = remembered
         else:
             generation = self._read_generation
             raw_rows = self._peek_rows(sql, params)
-            if use_memory:
-                self._remember(self._remembered, (sql, params), raw_rows, generation)
+            if memory is not None:
+                self._remember(memory, (sql, params), raw_rows, generation)
         return self._decoded(raw_rows, names, decoders)
 
     @staticmethod
@@ -397,8 +403,14 @@ class Store:
             yield
             return
         generation = self._generation_reads.latest()
-        if generation > self._db_generation or time.monotonic() - self._remembered_since > freshness.MAX_AGE:
+        if time.monotonic() - self._remembered_since > freshness.MAX_AGE:
             self._forget_reads()
+        if generation > self._db_generation:
+            own = self._own_generations
+            if not all(g in own for g in range(self._db_generation + 1, generation + 1)):
+                self._forget_reads()  # another replica wrote: what it wrote is not known here
+            # (moved on only by this process's writes: each forgot what it wrote when it ended)
+            own.difference_update(range(self._db_generation + 1, generation + 1))
             self._db_generation = max(self._db_generation, generation)
         local = self._peek_local
         local.fresh = True
@@ -418,9 +430,12 @@ class Store:
         try:
             driver.autocommit = True
             try:
-                driver.execute(freshness.BUMP)
+                row = driver.execute(freshness.BUMP).fetchone()
             finally:
                 driver.autocommit = False
+            if len(self._own_generations) > 10_000:
+                self._own_generations.clear()  # (never seen by a request: forgetting costs one reload)
+            self._own_generations.add(int(row[0]))
         except Exception:  # the write stands; the other replicas drop what they remember within MAX_AGE
             log.warning("could not move the write generation on; other replicas catch up within %ss", freshness.MAX_AGE)
 
@@ -652,21 +667,30 @@ class Store:
             with self.tx() as c:
                 yield c
 
-    def _forget_reads(self) -> None:
-        """Every transaction that may have written ends here: drop the remembered reads."""
+    def _forget_reads(self, tables: set[str] | None = None) -> None:
+        """Every transaction that wrote ends here: drop the remembered reads of the tables it
+        wrote (all of them when not known). Reads under way, of any table, are not kept."""
         self._read_generation += 1
-        self._remembered_since = time.monotonic()
-        self._remembered.clear()
-        self._memo.clear()
+        if tables is None or "*" in tables:
+            self._remembered_since = time.monotonic()
+            self._remembered.clear()
+            self._memo.clear()
+            return
+        for table in tables:
+            self._remembered.pop(table, None)
+            self._memo.pop(table, None)
+        self._memo.pop("*", None)
 
-    def remembered(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def remembered(self, key: Hashable, compute: Callable[[], T], table: str = "*") -> T:
         """``compute()``, a value derived from reads only, kept until this process's next write
         (the rule of remembered rows above; on PostgreSQL only inside ``fresh_reads()``, elsewhere
         computed on every call). For the few reads every ARM request makes (its subscription, the
-        provider registration, the access-control generation). Callers must not change the value."""
-        memo = self._memo
+        provider registration, the access-control generation). ``table``: the one table ``compute``
+        reads (only writes to it forget the value); by default any write does. Callers must not
+        change the value."""
         if not self._may_remember():
             return compute()
+        memo = self._memo.setdefault(table, {})
         try:
             return cast(T, memo[key])
         except KeyError:
@@ -735,9 +759,14 @@ def _still_connected(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
 
 
 def _note_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-    """Mark a transaction that changes rows: when it commits it moves the write generation on."""
+    """Note the tables a transaction changes (``tx``): when it commits, what was remembered of
+    them is forgotten, and on PostgreSQL the write generation moves on. A change whose table is
+    not a known one counts as a change of everything."""
     if freshness.writes(statement):
-        conn.info["wrote"] = True
+        written = conn.info.get("written")
+        if written is not None:
+            table = freshness.written_table(statement)
+            written.add(table if table in schema.metadata.tables else "*")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
