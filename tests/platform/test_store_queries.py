@@ -207,7 +207,9 @@ def test_a_write_forgets_what_was_read_from_its_tables_only(store: Store) -> Non
     """Rows and values read from a table are forgotten when a transaction writing that table
     commits; what was read from other tables is kept (SQLite; PostgreSQL within one
     ``fresh_reads``, where this process's own writes are known)."""
-    store.insert("subscriptions", {"id": "sub-1", "tenant_id": "t", "display_name": "one", "state": "Enabled", "created_at": 1.0})
+    store.insert(
+        "subscriptions", {"id": "sub-1", "tenant_id": "t", "display_name": "one", "state": "Enabled", "created_at": 1.0}
+    )
     with store.fresh_reads():
         assert store.remembered("sub", lambda: store.find("subscriptions", id="sub-1"), "subscriptions") is not None
         assert store.find("subscriptions", id="sub-1")["display_name"] == "one"
