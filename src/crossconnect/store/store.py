@@ -119,8 +119,8 @@ class Store:
         # Prepared SELECTs of find_all, by (table, where columns, after_seq?, limit?): building a
         # statement and its cache key costs more than running it; values are bound per call.
         self._selects: dict[tuple[str, tuple[str, ...], bool, bool], Select[Any]] = {}
-        # Prepared UPDATEs of put_resource, by (columns written, compare the etag?).
-        self._updates: dict[tuple[tuple[str, ...], bool], Any] = {}
+        # Prepared UPDATEs of put_resource (SQL text), by (columns written, compare the etag?).
+        self._updates: dict[tuple[tuple[str, ...], bool], str] = {}
         # Every write of this process goes through tx()/_conn(), which forget all remembered reads
         # when they end. SQLite: one server process owns the file (the data-dir lock), so raw rows
         # of reads made since the last write can be served from memory. PostgreSQL: replicas share
@@ -568,29 +568,49 @@ class Store:
         now = time.time()
         key = row["key"].lower()
         values = {k: v for k, v in row.items() if k not in ("key", "seq", "created_at", "updated_at")}
-        stmt = self._resource_update(tuple(values), expected_etag is not None)
-        params = {f"v_{k}": v for k, v in values.items()}
-        params["v_updated_at"] = now
-        params["w_key"] = key
-        if expected_etag is not None:
-            params["w_etag"] = expected_etag
+        sql = self._resource_update(tuple(values), expected_etag is not None)
+        params = [self._bound(schema.resources.c[k], v) for k, v in values.items()]
+        params += [now, key] if expected_etag is None else [now, key, expected_etag]
         with self._conn(conn) as c:
-            if c.execute(stmt, params).rowcount == 1:
+            written = c.info.get("written")
+            if written is not None:
+                written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
+            cursor = c.connection.cursor()
+            try:
+                cursor.execute(sql, params)
+                updated = cursor.rowcount
+            except Exception as exc:
+                _first_line_only(exc)
+                raise
+            finally:
+                cursor.close()
+            if updated == 1:
                 return True
             if expected_etag is not None:
                 return False  # gone, or changed meanwhile
             return self.insert_if_absent("resources", {**row, "key": key, "created_at": now, "updated_at": now}, c)
 
-    def _resource_update(self, columns: tuple[str, ...], with_etag: bool) -> Any:
-        stmt = self._updates.get((columns, with_etag))
-        if stmt is None:
-            t = schema.resources
-            stmt = update(t).where(t.c.key == bindparam("w_key", type_=t.c.key.type))
+    def _resource_update(self, columns: tuple[str, ...], with_etag: bool) -> str:
+        """The UPDATE of put_resource as SQL text, prepared once per set of columns."""
+        sql = self._updates.get((columns, with_etag))
+        if sql is None:
+            mark = "?" if self.is_sqlite else "%s"
+            assignments = ", ".join(f'"{schema.resources.c[c].name}" = {mark}' for c in (*columns, "updated_at"))
+            sql = f'UPDATE "resources" SET {assignments} WHERE "key" = {mark}'
             if with_etag:
-                stmt = stmt.where(t.c.etag == bindparam("w_etag", type_=t.c.etag.type))
-            stmt = stmt.values({t.c[c]: bindparam(f"v_{c}", type_=t.c[c].type) for c in (*columns, "updated_at")})
-            self._updates[(columns, with_etag)] = stmt
-        return stmt
+                sql += f' AND "etag" = {mark}'
+            self._updates[(columns, with_etag)] = sql
+        return sql
+
+    def _bound(self, column: Any, value: Any) -> Any:
+        """A value as the DBAPI takes it for ``column`` (what SQLAlchemy's types would bind)."""
+        if value is None or not isinstance(column.type, JSON):
+            return value
+        if self.is_sqlite:
+            return json.dumps(value)
+        from psycopg.types.json import Json
+
+        return Json(value)
 
     def delete_resource_tree(self, key: str, conn: Connection | None = None) -> int:
         """Delete a resource and every resource nested below it: exactly its own subtree, found by
@@ -783,8 +803,13 @@ def _without_row_values(context: Any) -> None:
     included), ``HINT`` and ``CONTEXT`` lines; ``hide_parameters`` does not cover them. The error's
     class and diagnostics (SQLSTATE, constraint name) stay for whoever handles it."""
     for error in (context.original_exception, context.sqlalchemy_exception):
-        if error is not None and error.args and isinstance(error.args[0], str) and "\n" in error.args[0]:
-            error.args = (error.args[0].split("\n", 1)[0], *error.args[1:])
+        if error is not None:
+            _first_line_only(error)
+
+
+def _first_line_only(error: BaseException) -> None:
+    if error.args and isinstance(error.args[0], str) and "\n" in error.args[0]:
+        error.args = (error.args[0].split("\n", 1)[0], *error.args[1:])
 
 
 def _json_value(value: Any) -> Any:
