@@ -189,19 +189,22 @@ class ArmProtocol:
         # database holds up no other), each within ``fresh_reads`` (what may be served from memory).
         calls = self.services.store.calls
         if method in ("PUT", "PATCH", "POST"):
-            if endpoint.needs_subscription:
+            checked = endpoint.needs_subscription
+            if checked:
                 await calls.run(self._checked, arm_request, endpoint)
             # the body is read only once the caller may make this request (authorization above)
             arm_request.body_bytes = await _read_body(receive, declared)
-            return await calls.run(self._served, arm_request, endpoint, False)
-        return await calls.run(self._served, arm_request, endpoint, endpoint.needs_subscription)
+            return await calls.run(self._served, arm_request, endpoint, False, checked)
+        return await calls.run(self._served, arm_request, endpoint, endpoint.needs_subscription, False)
 
     def _checked(self, request: ArmRequest, endpoint: Endpoint) -> None:
         with self.services.store.fresh_reads():
             self._check_subscription(request, endpoint)
 
-    def _served(self, request: ArmRequest, endpoint: Endpoint, check: bool) -> ArmResponse:
-        with self.services.store.fresh_reads():
+    def _served(self, request: ArmRequest, endpoint: Endpoint, check: bool, fresh: bool) -> ArmResponse:
+        # fresh: the request's first step checked what may be served from memory (a second check
+        # would only see writes that began after this request did)
+        with self.services.store.fresh_reads(checked=fresh):
             if check:
                 self._check_subscription(request, endpoint)
             return run_to_end(endpoint.handler(request))

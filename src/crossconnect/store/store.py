@@ -394,14 +394,25 @@ class Store:
 
     # -- what replicas remember (PostgreSQL; see ``freshness``) -----------------------------------
     @contextmanager
-    def fresh_reads(self) -> Iterator[None]:
+    def fresh_reads(self, checked: bool = False) -> Iterator[None]:
         """Within: reads outside a transaction may be served from memory. SQLite: always so.
         PostgreSQL: one round trip first reads the database's write generation; when another
         replica wrote since the remembered reads were made (or they are older than
-        ``freshness.MAX_AGE``), they are dropped first. For one request's work on one thread."""
+        ``freshness.MAX_AGE``), they are dropped first. For one request's work on one thread;
+        ``checked``: this request checked the generation already (an earlier step of it)."""
         if self.is_sqlite:
             yield
             return
+        if not checked:
+            self._check_generation()
+        local = self._peek_local
+        local.fresh = True
+        try:
+            yield
+        finally:
+            local.fresh = False
+
+    def _check_generation(self) -> None:
         generation = self._generation_reads.latest()
         if time.monotonic() - self._remembered_since > freshness.MAX_AGE:
             self._forget_reads()
@@ -412,12 +423,6 @@ class Store:
             # (moved on only by this process's writes: each forgot what it wrote when it ended)
             own.difference_update(range(self._db_generation + 1, generation + 1))
             self._db_generation = max(self._db_generation, generation)
-        local = self._peek_local
-        local.fresh = True
-        try:
-            yield
-        finally:
-            local.fresh = False
 
     def _may_remember(self) -> bool:
         return self.is_sqlite or getattr(self._peek_local, "fresh", False)
