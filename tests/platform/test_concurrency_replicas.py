@@ -604,3 +604,48 @@ def test_circuits_on_one_direct_port_at_once_never_overfill_it(cluster: Cluster)
         assert circuits == set(), "circuits on a deleted port"
     else:
         assert {c["id"] for c in r.json()["properties"]["circuits"]} == circuits
+def test_puts_of_one_resource_without_if_match_are_last_writer_wins(cluster: Cluster) -> None:
+    """100 PUTs of one resource group, each with its own tags and no If-Match, at once over both
+    replicas: ARM applies the last writer's (no 412 without a condition; the SDK does not retry
+    one). One 201, 99 × 200; what is stored is one of the writes, whole. The same for 100 PUTs of
+    the group's tags (Microsoft.Resources/tags/default); 40 tag merges at once all 200, none lost. With If-Match of the ETag they all read
+    first, one wins and the other 99 are 412."""
+    sub = cluster.servers[0].subscription("customer")
+    path = f"/subscriptions/{sub}/resourceGroups/lww-rg"
+    writes = [
+        Call("admin", "PUT", path, {"location": "westus", "tags": {"writer": str(i), "n": str(i)}}, api_version="2021-04-01")
+        for i in range(100)
+    ]  # fmt: skip
+    responses, got = cluster.race(writes)
+    assert got == {"201": 1, "200": 99}
+    for replica in (0, 1):
+        tags = cluster.client(replica, "admin").get(path, params={"api-version": "2021-04-01"}).json()["tags"]
+        assert tags["writer"] == tags["n"] and int(tags["writer"]) in range(100), tags
+
+    tags_path = f"{path}/providers/Microsoft.Resources/tags/default"
+    tag_writes = [
+        Call("admin", "PUT", tags_path, {"properties": {"tags": {"writer": str(i), "n": str(i)}}}, api_version="2021-04-01")
+        for i in range(100)
+    ]  # fmt: skip
+    responses, got = cluster.race(tag_writes)
+    assert got == {"200": 100}
+    tags = cluster.client(1, "admin").get(path, params={"api-version": "2021-04-01"}).json()["tags"]
+    assert tags["writer"] == tags["n"] and int(tags["writer"]) in range(100), tags
+
+    # merges read, change and write back: 40 at once each keep their own tag (none is lost)
+    merges = [
+        Call("admin", "PATCH", tags_path, {"operation": "Merge", "properties": {"tags": {f"m{i}": "x"}}}, api_version="2021-04-01")
+        for i in range(40)
+    ]  # fmt: skip
+    responses, got = cluster.race(merges)
+    assert got == {"200": 40}
+    tags = cluster.client(0, "admin").get(path, params={"api-version": "2021-04-01"}).json()["tags"]
+    assert {f"m{i}" for i in range(40)} <= set(tags) and tags["writer"] == tags["n"], tags
+
+    etag = cluster.client(0, "admin").get(path, params={"api-version": "2021-04-01"}).headers["ETag"]
+    guarded = [
+        Call("admin", "PUT", path, {"location": "westus", "tags": {"g": str(i)}}, {"If-Match": etag}, "2021-04-01")
+        for i in range(100)
+    ]
+    responses, got = cluster.race(guarded)
+    assert got == {"200": 1, "412 PreconditionFailed": 99}

@@ -194,9 +194,36 @@ def test_reading_keeps_remembered_values(store: Store) -> None:
     with store.reading() as conn:
         conn.execute(select(schema.meta.c.key)).all()
     assert store.remembered("k", lambda: "recomputed") == ("kept" if store.is_sqlite else "recomputed")
-    with store.tx() as conn:
-        conn.execute(select(schema.meta.c.key)).all()
-    assert store.remembered("k", lambda: "after tx") == "after tx"
+    with store.fresh_reads():
+        store.remembered("k", lambda: "kept")
+        with store.tx() as conn:  # a transaction that wrote nothing forgets nothing
+            conn.execute(select(schema.meta.c.key)).all()
+        assert store.remembered("k", lambda: "after tx") == "kept"
+        store.set_meta("touched", 1)
+        assert store.remembered("k", lambda: "after a write") == "after a write"
+
+
+def test_a_write_forgets_what_was_read_from_its_tables_only(store: Store) -> None:
+    """Rows and values read from a table are forgotten when a transaction writing that table
+    commits; what was read from other tables is kept (SQLite; PostgreSQL within one
+    ``fresh_reads``, where this process's own writes are known)."""
+    store.insert(
+        "subscriptions", {"id": "sub-1", "tenant_id": "t", "display_name": "one", "state": "Enabled", "created_at": 1.0}
+    )
+    with store.fresh_reads():
+        assert store.remembered("sub", lambda: store.find("subscriptions", id="sub-1"), "subscriptions") is not None
+        assert store.find("subscriptions", id="sub-1")["display_name"] == "one"
+        store.set_meta("other-table", 1)  # meta: the subscription stays remembered
+        assert store.remembered("sub", lambda: None, "subscriptions") is not None
+        assert store.remembered("any", lambda: "computed") == "computed"
+        store.update_where("subscriptions", {"display_name": "two"}, id="sub-1")
+        assert store.remembered("sub", lambda: None, "subscriptions") is None
+        assert store.find("subscriptions", id="sub-1")["display_name"] == "two"
+        # a write whose table is not known forgets everything
+        store.remembered("meta-read", lambda: "kept", "meta")
+        with store.tx() as conn:
+            conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS scratch_forget (x INTEGER)")
+        assert store.remembered("meta-read", lambda: "recomputed", "meta") == "recomputed"
 
 
 def _resource(

@@ -64,6 +64,7 @@ class OperationEngine:
         self.owner = uuid.uuid4().hex
         self._completers: dict[str, Completer] = {}
         self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the reconciler's (set when it runs)
         # Fault-injection seams (wired by the app): extra latency for an operation on a resource,
         # and a check run before completing one that may raise the ArmError it must fail with.
         self.extra_delay: Callable[[str], float] = lambda resource_key: 0.0
@@ -104,8 +105,21 @@ class OperationEngine:
             "finished_at": None,
         }
         self.store.insert("operations", op, conn)
-        self._wakeup.set()
+        self._wake()
         return op
+
+    def _wake(self) -> None:
+        """Wake the reconciler. Requests may run on the store's threads (PostgreSQL), and an
+        asyncio event is set only from its loop's own thread."""
+        loop = self._loop
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is None or running is loop:
+            self._wakeup.set()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._wakeup.set)
 
     def finished_delete_status(self, op: dict[str, Any]) -> int:
         """What the final Location poll of a finished delete answers (the type decides: 204 or 200)."""
@@ -243,11 +257,13 @@ class OperationEngine:
 
     async def run_forever(self) -> None:
         """The reconciler: resume everything unfinished at start, then complete operations as
-        they fall due. Polls at least every second so that work from other replicas is seen."""
+        they fall due. Polls at least every second so that work from other replicas is seen. The
+        passes run where the store runs blocking work (``Store.calls``): off the event loop on
+        PostgreSQL."""
+        self._loop = asyncio.get_running_loop()
         while True:
             try:
-                self.run_due()
-                due = self.next_due()
+                due = await self.store.calls.run(self._pass)
             except Exception:
                 log.exception("reconciler pass failed")
                 due = None
@@ -255,6 +271,10 @@ class OperationEngine:
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
+
+    def _pass(self) -> float | None:
+        self.run_due()
+        return self.next_due()
 
     def headers_for(
         self, request: StatusUrls, op: dict[str, Any], *, location: bool, async_operation: bool

@@ -8,8 +8,9 @@ and middleware cost more per request than the rest of a resource GET (see bench/
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from random import getrandbits
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
@@ -183,12 +184,30 @@ class ArmProtocol:
             base_url=origin(scope, headers),
             body_bytes=b"",
         )
-        if endpoint.needs_subscription:
-            self._check_subscription(arm_request, endpoint)
-        # the body is read only once the caller may make this request (authorization above)
+        # The checks and the handler read and write the store: they run where the store runs
+        # blocking work (``Store.calls``: threads on PostgreSQL, so a request waiting on the
+        # database holds up no other), each within ``fresh_reads`` (what may be served from memory).
+        calls = self.services.store.calls
         if method in ("PUT", "PATCH", "POST"):
+            checked = endpoint.needs_subscription
+            if checked:
+                await calls.run(self._checked, arm_request, endpoint)
+            # the body is read only once the caller may make this request (authorization above)
             arm_request.body_bytes = await _read_body(receive, declared)
-        return await endpoint.handler(arm_request)
+            return await calls.run(self._served, arm_request, endpoint, False, checked)
+        return await calls.run(self._served, arm_request, endpoint, endpoint.needs_subscription, False)
+
+    def _checked(self, request: ArmRequest, endpoint: Endpoint) -> None:
+        with self.services.store.fresh_reads():
+            self._check_subscription(request, endpoint)
+
+    def _served(self, request: ArmRequest, endpoint: Endpoint, check: bool, fresh: bool) -> ArmResponse:
+        # fresh: the request's first step checked what may be served from memory (a second check
+        # would only see writes that began after this request did)
+        with self.services.store.fresh_reads(checked=fresh):
+            if check:
+                self._check_subscription(request, endpoint)
+            return run_to_end(endpoint.handler(request))
 
     def _authenticate(self, headers: dict[str, str]) -> Principal:
         header = headers.get("authorization")
@@ -209,7 +228,7 @@ class ArmProtocol:
         store = self.services.store
         subscription_id = request.subscription_id
         subscription = store.remembered(
-            ("subscription", subscription_id), lambda: store.find("subscriptions", id=subscription_id)
+            ("subscription", subscription_id), lambda: store.find("subscriptions", id=subscription_id), "subscriptions"
         )
         if subscription is None:
             raise subscription_not_found(request.params["subscriptionId"])
@@ -254,6 +273,19 @@ class ArmProtocol:
                     "InvalidResourceType",
                 )
         return NotFound(f"The requested path '{path}' was not found.", "NotFound")
+
+
+def run_to_end(handler: Awaitable[ArmResponse]) -> ArmResponse:
+    """The result of an ARM handler, run on the calling thread. Handlers are coroutines by
+    convention but do their work synchronously (the store is synchronous; ``await`` only calls
+    another handler), so the coroutine ends at its first step; one that suspends is a bug."""
+    coroutine = cast(Coroutine[Any, Any, ArmResponse], handler)
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return cast(ArmResponse, done.value)
+    coroutine.close()
+    raise RuntimeError("an ARM handler suspended: handlers must not await anything but other handlers")
 
 
 async def _read_body(receive: Receive, declared: int) -> bytes:

@@ -3,8 +3,9 @@
 
 Nothing here knows a resource type. The scope is routed like any request to the typed GET and
 PATCH endpoints, so reading and writing tags runs the type's own strategy: its validation of
-tags, its not-found errors, its ETag compare-and-swap (the PATCH carries the ETag the GET
-returned, so a concurrent change is never overwritten).
+tags, its not-found errors, its ETag compare-and-swap (a merge's PATCH carries the ETag the GET
+returned, so a concurrent change is never overwritten; a replacement carries none: last writer
+wins, as for a PUT of the resource).
 
 Who may use it is Azure's rule: whoever holds ``Microsoft.Resources/tags/<verb>`` at the scope (Tag
 Contributor, Contributor), or the resource's own read/write action (a Network Contributor tags its
@@ -21,7 +22,7 @@ from sqlalchemy import Connection
 
 from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.bodies import ArmModel, parse
-from crossconnect.arm.errors import BadRequest, invalid_content
+from crossconnect.arm.errors import BadRequest, PreconditionFailed, invalid_content
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import TypeRegistry, validate_tags
 from crossconnect.arm.routing import Router
@@ -30,6 +31,9 @@ from crossconnect.store import Store
 SUFFIX = "/providers/Microsoft.Resources/tags/default"
 TEMPLATE = "/subscriptions/{subscriptionId}/{scopePath:path}" + SUFFIX
 _OPERATIONS = {"replace": "Replace", "merge": "Merge", "delete": "Delete"}
+# Rounds of read-change-write a merge makes before a lost race reaches its caller as 412: each
+# round one writer of the record wins, so only a storm of writes to one resource gets there.
+_ATTEMPTS = 50
 
 
 class TagsProperties(ArmModel):
@@ -147,14 +151,33 @@ class ScopeTags:
         response = await self._call(request, "PATCH", {"tags": tags}, etag)
         return dict(response.body.get("tags") or {})
 
+    async def _change(self, request: ArmRequest, change: Callable[[dict[str, str]], dict[str, str]]) -> dict[str, str]:
+        """Read the tags, ``change`` them and write them back as one step: a change made meanwhile
+        (another request, another replica) is never overwritten. The client sent no condition,
+        so losing the race is not its 412: the PATCH's compare-and-swap refuses the stale write
+        and the change is applied again to what the winner stored."""
+        if _is_subscription(request):
+            store = request.services.store
+            key = subscription_tags_key(request.subscription_id)
+            return dict(store.update_meta(key, lambda current: validate_tags(change(dict(current or {})))))
+        for attempt in range(_ATTEMPTS):
+            current, etag = await self._current(request)
+            try:
+                return await self._write(request, change(current), etag)
+            except PreconditionFailed:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
     async def get(self, request: ArmRequest) -> ArmResponse:
         tags, _ = await self._current(request)
         return ArmResponse(200, self._render(request, tags))
 
     async def put(self, request: ArmRequest) -> ArmResponse:
+        # A replacement depends on nothing stored: last writer wins, as a PUT of the resource does
+        # (no read first, no ETag: Tags_CreateOrUpdateAtScope takes no If-Match).
         wanted = parse(TagsResourceBody, request.json_body(), "TagsResource")
-        _, etag = await self._current(request)
-        tags = await self._write(request, _as_tags(wanted.properties.tags), etag)
+        tags = await self._write(request, _as_tags(wanted.properties.tags), None)
         return ArmResponse(200, self._render(request, tags))
 
     async def patch(self, request: ArmRequest) -> ArmResponse:
@@ -167,18 +190,19 @@ class ScopeTags:
                 "operation",
             )
         given = _as_tags(wanted.properties.tags)
-        current, etag = await self._current(request)
         if operation == "Replace":
-            tags = given
-        elif operation == "Merge":
-            tags = {**current, **given}
-        else:  # Delete: by name, or by name and value when a value is given
-            tags = {k: v for k, v in current.items() if not (k in given and given[k] in ("", v))}
-        return ArmResponse(200, self._render(request, await self._write(request, tags, etag)))
+            return ArmResponse(200, self._render(request, await self._write(request, given, None)))
+
+        def change(current: dict[str, str]) -> dict[str, str]:
+            if operation == "Merge":
+                return {**current, **given}
+            # Delete: by name, or by name and value when a value is given
+            return {k: v for k, v in current.items() if not (k in given and given[k] in ("", v))}
+
+        return ArmResponse(200, self._render(request, await self._change(request, change)))
 
     async def delete(self, request: ArmRequest) -> ArmResponse:
-        _, etag = await self._current(request)
-        await self._write(request, {}, etag)
+        await self._write(request, {}, None)
         return ArmResponse(200)
 
 

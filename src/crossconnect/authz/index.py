@@ -57,7 +57,7 @@ class AccessIndex:
 
     def current(self) -> AccessSnapshot:
         store = self.repository.store
-        token = store.remembered("rbac-generation", self.repository.generation)
+        token = store.remembered("rbac-generation", self.repository.generation, "rbac_generation")
         snapshot = self._snapshot
         # No token (an emptied store, mid-reset) is never trusted: reload until one is written.
         if snapshot is not None and token is not None and snapshot.token == token:

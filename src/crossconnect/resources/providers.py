@@ -47,6 +47,7 @@ def registration_state(store: Store, subscription_id: str, namespace: str) -> st
     row = store.remembered(
         ("provider_registration", subscription, key),
         lambda: store.find("provider_registrations", subscription_id=subscription, namespace_key=key),
+        "provider_registrations",
     )
     if row is None:
         return "NotRegistered"

@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
+import select as _select
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -34,11 +36,20 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 
-from crossconnect.store import schema
+from crossconnect.store import freshness, schema
+from crossconnect.store.executor import BlockingCalls
 from crossconnect.store.values import check_row, unmatchable
 
 T = TypeVar("T")
+
+log = logging.getLogger("crossconnect.store")
+
+# PostgreSQL: the threads that run store work for requests (``BlockingCalls``). Each holds one
+# autocommit connection for its reads and takes at most one more for a transaction, so the pool
+# has room for all of them, the event loop's own reads and the reconciler's.
+STORE_THREADS = 6
 
 _MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -94,25 +105,42 @@ class Store:
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs["pool_size"] = 10
-            kwargs["pool_pre_ping"] = True
+            # No pre-ping (a round trip on every checkout): a checked-out connection is looked at
+            # without one (``_still_connected``), and the held read connections reconnect once.
+            kwargs["pool_size"] = 2 * STORE_THREADS + 2
+            kwargs["max_overflow"] = STORE_THREADS
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine, "checkout", _still_connected)
+        event.listen(self.engine, "before_cursor_execute", _note_writes)
         event.listen(self.engine, "handle_error", _without_row_values)
+        self.calls = BlockingCalls(0 if self.is_sqlite else STORE_THREADS)
         # Prepared SELECTs of find_all, by (table, where columns, after_seq?, limit?): building a
         # statement and its cache key costs more than running it; values are bound per call.
         self._selects: dict[tuple[str, tuple[str, ...], bool, bool], Select[Any]] = {}
-        # SQLite: one server process owns the file (the data-dir lock), and every write goes
-        # through tx()/_conn(), which forget all remembered reads when they end. So raw rows of
-        # reads made since the last write can be served from memory. (Rows are decoded anew on
-        # each call: callers get fresh dicts they may change.) PostgreSQL replicas share the
-        # database, so there every read goes to it.
-        self._remembered: dict[tuple[str, tuple[Any, ...]], list[Any]] | None = {} if self.is_sqlite else None
-        # Values derived from reads (see ``remembered``), under the same rule as remembered rows.
-        self._memo: dict[Hashable, Any] | None = {} if self.is_sqlite else None
+        # Prepared UPDATEs of put_resource (SQL text), by (columns written, compare the etag?).
+        self._updates: dict[tuple[tuple[str, ...], bool], str] = {}
+        # Every write of this process goes through tx()/_conn(), which forget all remembered reads
+        # when they end. SQLite: one server process owns the file (the data-dir lock), so raw rows
+        # of reads made since the last write can be served from memory. PostgreSQL: replicas share
+        # the database, so remembered reads are served only inside ``fresh_reads()``, which first
+        # checks that no replica wrote since they were made (``freshness``). (Rows are decoded
+        # anew on each call: callers get fresh dicts they may change.)
+        # A write forgets what was read from the tables it wrote (a write whose tables are not
+        # known forgets everything). By table: (sql, params) → raw rows.
+        self._remembered: dict[str, dict[tuple[str, tuple[Any, ...]], list[Any]]] = {}
+        # Values derived from reads (see ``remembered``), by the table they were read from ("*":
+        # not said), under the same rule as remembered rows.
+        self._memo: dict[str, dict[Hashable, Any]] = {}
         # Bumped whenever remembered reads are dropped: a read that raced a write is not kept.
         self._read_generation = 0
+        # PostgreSQL: the database's write generation the remembered reads belong to, and since when
+        self._db_generation = -1
+        self._own_generations: set[int] = set()  # moved on by this process's writes, not yet seen by a request
+        self._generation_reads = freshness.SharedReads(lambda: int(self._peek_rows(freshness.READ)[0][0]))
+        self._remembered_since = time.monotonic()
         self._fast: dict[tuple[str, tuple[str, ...], bool, bool], tuple[str, list[str], list[tuple[str, Any]]]] = {}
         # reads outside a transaction: one connection per thread, kept open in autocommit mode
         self._peek_local = threading.local()
@@ -128,8 +156,11 @@ class Store:
             self.lock(conn, "store.migrate")
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+            if not self.is_sqlite:
+                conn.exec_driver_sql(freshness.CREATE)
 
     def dispose(self) -> None:
+        self.calls.shutdown()
         with self._peek_lock:
             for held in self._peek_connections:
                 with contextlib.suppress(Exception):
@@ -146,13 +177,20 @@ class Store:
         owning process takes its turn, and ``lock`` has nothing left to do. PostgreSQL: READ
         COMMITTED; a transaction that must not act on what another replica is changing takes
         ``lock`` on the records it reads before reading them."""
+        written: set[str] | None = None  # unknown until it committed: forget everything
         try:
-            with self.engine.begin() as conn:
-                if self.is_sqlite:
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-                yield conn
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    if self.is_sqlite:
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    conn.info["written"] = set()  # filled by ``_note_writes``
+                    yield conn
+                    written = conn.info.get("written")
+                if written and not self.is_sqlite:
+                    self._bump_generation(conn)  # committed: the other replicas learn it before we answer
         finally:
-            self._forget_reads()
+            if written is None or written:
+                self._forget_reads(written)
 
     def lock(self, conn: Connection, *names: str) -> None:
         """Hold a lock on each name until ``conn``'s transaction ends: a second transaction, on
@@ -268,10 +306,13 @@ class Store:
     ) -> list[Row]:
         if unmatchable(where):
             return []
-        if conn is None and all(isinstance(v, _BINDABLE) for v in where.values()):
-            return self._fast_rows(table, where, after_seq, limit)
+        bindable = all(isinstance(v, _BINDABLE) for v in where.values())
+        if bindable:
+            # inside a transaction: the same prepared text on its own DBAPI connection (what the
+            # transaction wrote is seen; nothing is remembered)
+            return self._fast_rows(table, where, after_seq, limit, None if conn is None else conn.connection)
         params: dict[str, Any] | None = None
-        if all(isinstance(v, _BINDABLE) for v in where.values()):
+        if bindable:
             stmt = self._select(table, tuple(where), after_seq is not None, limit is not None)
             params = {f"w_{column}": value for column, value in where.items()}
             if after_seq is not None:
@@ -292,38 +333,40 @@ class Store:
         with self._read(conn) as c:
             return [dict(r._mapping) for r in c.execute(stmt, params)]
 
-    def _fast_rows(self, table: str, where: dict[str, Any], after_seq: int | None, limit: int | None) -> list[Row]:
-        """Reads outside a transaction take the hot path: SQL text prepared once per shape, run in
-        autocommit on this thread's held DBAPI connection (the one ``peek`` uses), so each read
-        sees the latest commit exactly as a fresh transaction would — at a few µs instead of the
-        ~50 µs of a pooled SQLAlchemy round trip."""
+    def _fast_rows(
+        self, table: str, where: dict[str, Any], after_seq: int | None, limit: int | None, in_tx: Any = None
+    ) -> list[Row]:
+        """Reads take the hot path: SQL text prepared once per shape, run on a DBAPI connection
+        directly, at a few µs instead of the ~50 µs of a SQLAlchemy execution. Outside a
+        transaction: in autocommit on this thread's held connection (the one ``peek`` uses), so
+        each read sees the latest commit exactly as a fresh transaction would. ``in_tx``: the
+        DBAPI connection of the caller's transaction."""
         sql, names, decoders = self._fast_sql(table, tuple(where), after_seq is not None, limit is not None)
         params: tuple[Any, ...] = tuple(where.values())
         if after_seq is not None:
             params += (after_seq,)
         if limit is not None:
             params += (limit,)
-        remembered = self._remembered.get((sql, params)) if self._remembered is not None else None
+        if in_tx is not None:
+            cursor = in_tx.cursor()
+            try:
+                cursor.execute(sql, params)
+                return self._decoded(cursor.fetchall(), names, decoders)
+            finally:
+                cursor.close()
+        memory = self._remembered.setdefault(table, {}) if self._may_remember() else None
+        remembered = memory.get((sql, params)) if memory is not None else None
         if remembered is not None:
             raw_rows = remembered
         else:
             generation = self._read_generation
-            for attempt in (1, 2):
-                held = self._peek_connection()
-                try:
-                    cursor = held.driver_connection.cursor()
-                    try:
-                        cursor.execute(sql, params)
-                        raw_rows = cursor.fetchall()
-                    finally:
-                        cursor.close()
-                    break
-                except Exception:
-                    self._drop_peek_connection()  # e.g. the database restarted: reconnect once
-                    if attempt == 2:
-                        raise
-            if self._remembered is not None:
-                self._remember(self._remembered, (sql, params), raw_rows, generation)
+            raw_rows = self._peek_rows(sql, params)
+            if memory is not None:
+                self._remember(memory, (sql, params), raw_rows, generation)
+        return self._decoded(raw_rows, names, decoders)
+
+    @staticmethod
+    def _decoded(raw_rows: Sequence[Any], names: list[str], decoders: list[tuple[str, Any]]) -> list[Row]:
         rows = []
         for raw in raw_rows:
             row = dict(zip(names, raw, strict=True))
@@ -331,6 +374,76 @@ class Store:
                 row[name] = decode(row[name])
             rows.append(row)
         return rows
+
+    def _peek_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """One statement in autocommit on this thread's held connection; a connection the database
+        dropped (a restart, a terminated backend) is replaced and the statement run once more."""
+        for attempt in (1, 2):
+            held = self._peek_connection()
+            try:
+                cursor = held.driver_connection.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    return list(cursor.fetchall())
+                finally:
+                    cursor.close()
+            except Exception:
+                self._drop_peek_connection()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- what replicas remember (PostgreSQL; see ``freshness``) -----------------------------------
+    @contextmanager
+    def fresh_reads(self, checked: bool = False) -> Iterator[None]:
+        """Within: reads outside a transaction may be served from memory. SQLite: always so.
+        PostgreSQL: one round trip first reads the database's write generation; when another
+        replica wrote since the remembered reads were made (or they are older than
+        ``freshness.MAX_AGE``), they are dropped first. For one request's work on one thread;
+        ``checked``: this request checked the generation already (an earlier step of it)."""
+        if self.is_sqlite:
+            yield
+            return
+        if not checked:
+            self._check_generation()
+        local = self._peek_local
+        local.fresh = True
+        try:
+            yield
+        finally:
+            local.fresh = False
+
+    def _check_generation(self) -> None:
+        generation = self._generation_reads.latest()
+        if time.monotonic() - self._remembered_since > freshness.MAX_AGE:
+            self._forget_reads()
+        if generation > self._db_generation:
+            own = self._own_generations
+            if not all(g in own for g in range(self._db_generation + 1, generation + 1)):
+                self._forget_reads()  # another replica wrote: what it wrote is not known here
+            # (moved on only by this process's writes: each forgot what it wrote when it ended)
+            own.difference_update(range(self._db_generation + 1, generation + 1))
+            self._db_generation = max(self._db_generation, generation)
+
+    def _may_remember(self) -> bool:
+        return self.is_sqlite or getattr(self._peek_local, "fresh", False)
+
+    def _bump_generation(self, conn: Connection) -> None:
+        """On the connection of the transaction that just committed, in autocommit (one round trip;
+        ``nextval`` is not transactional anyway)."""
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        try:
+            driver.autocommit = True
+            try:
+                row = driver.execute(freshness.BUMP).fetchone()
+            finally:
+                driver.autocommit = False
+            if len(self._own_generations) > 10_000:
+                self._own_generations.clear()  # (never seen by a request: forgetting costs one reload)
+            self._own_generations.add(int(row[0]))
+        except Exception:  # the write stands; the other replicas drop what they remember within MAX_AGE
+            log.warning("could not move the write generation on; other replicas catch up within %ss", freshness.MAX_AGE)
 
     def _fast_sql(
         self, table: str, columns: tuple[str, ...], after_seq: bool, limit: bool
@@ -452,23 +565,58 @@ class Store:
         """Insert or replace a resource. With ``expected_etag`` the replace only happens when the
         stored etag still matches (compare-and-swap); returns False when it did not. An insert
         that meets a row another transaction inserted meanwhile leaves that row as it is and
-        returns False (the key is unique: never two resources with one id)."""
+        returns False (the key is unique: never two resources with one id).
+
+        The replace is tried first, as one prepared UPDATE (a write's hot path: building the
+        statement per call cost more than running it); only when it matched no row is this an
+        insert."""
         check_row(schema.resources, row)
         now = time.time()
         key = row["key"].lower()
+        values = {k: v for k, v in row.items() if k not in ("key", "seq", "created_at", "updated_at")}
+        sql = self._resource_update(tuple(values), expected_etag is not None)
+        params = [self._bound(schema.resources.c[k], v) for k, v in values.items()]
+        params += [now, key] if expected_etag is None else [now, key, expected_etag]
         with self._conn(conn) as c:
-            t = schema.resources
-            existing = c.execute(select(t.c.seq, t.c.etag).where(t.c.key == key)).first()
-            if existing is None:
-                if expected_etag is not None:
-                    return False
-                values = {**row, "key": key, "created_at": now, "updated_at": now}
-                return self.insert_if_absent("resources", values, c)
-            stmt = update(t).where(t.c.key == key)
+            written = c.info.get("written")
+            if written is not None:
+                written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
+            cursor = c.connection.cursor()
+            try:
+                cursor.execute(sql, params)
+                updated = cursor.rowcount
+            except Exception as exc:
+                _first_line_only(exc)
+                raise
+            finally:
+                cursor.close()
+            if updated == 1:
+                return True
             if expected_etag is not None:
-                stmt = stmt.where(t.c.etag == expected_etag)
-            values = {k: v for k, v in row.items() if k not in ("key", "seq", "created_at", "updated_at")}
-            return c.execute(stmt.values(**values, updated_at=now)).rowcount == 1
+                return False  # gone, or changed meanwhile
+            return self.insert_if_absent("resources", {**row, "key": key, "created_at": now, "updated_at": now}, c)
+
+    def _resource_update(self, columns: tuple[str, ...], with_etag: bool) -> str:
+        """The UPDATE of put_resource as SQL text, prepared once per set of columns."""
+        sql = self._updates.get((columns, with_etag))
+        if sql is None:
+            mark = "?" if self.is_sqlite else "%s"
+            assignments = ", ".join(f'"{schema.resources.c[c].name}" = {mark}' for c in (*columns, "updated_at"))
+            sql = f'UPDATE "resources" SET {assignments} WHERE "key" = {mark}'
+            if with_etag:
+                sql += f' AND "etag" = {mark}'
+            self._updates[(columns, with_etag)] = sql
+        return sql
+
+    def _bound(self, column: Any, value: Any) -> Any:
+        """A value as the DBAPI takes it for ``column`` (what SQLAlchemy's types would bind)."""
+        if value is None or not isinstance(column.type, JSON):
+            return value
+        if self.is_sqlite:
+            return json.dumps(value)
+        from psycopg.types.json import Json
+
+        return Json(value)
 
     def insert_resources(self, rows: Sequence[Row], conn: Connection) -> None:
         """Insert new resources in one statement: a write that creates many children at once (a
@@ -558,22 +706,30 @@ class Store:
             with self.tx() as c:
                 yield c
 
-    def _forget_reads(self) -> None:
-        """Every transaction that may have written ends here: drop the remembered reads."""
+    def _forget_reads(self, tables: set[str] | None = None) -> None:
+        """Every transaction that wrote ends here: drop the remembered reads of the tables it
+        wrote (all of them when not known). Reads under way, of any table, are not kept."""
         self._read_generation += 1
-        if self._remembered is not None:
+        if tables is None or "*" in tables:
+            self._remembered_since = time.monotonic()
             self._remembered.clear()
-        if self._memo is not None:
             self._memo.clear()
+            return
+        for table in tables:
+            self._remembered.pop(table, None)
+            self._memo.pop(table, None)
+        self._memo.pop("*", None)
 
-    def remembered(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """``compute()``, a value derived from reads only, kept until this process's next write on
-        SQLite (the rule of remembered rows above); computed on every call on PostgreSQL, where
-        other replicas write. For the few reads every ARM request makes (its subscription, the
-        provider registration, the access-control generation). Callers must not change the value."""
-        memo = self._memo
-        if memo is None:
+    def remembered(self, key: Hashable, compute: Callable[[], T], table: str = "*") -> T:
+        """``compute()``, a value derived from reads only, kept until this process's next write
+        (the rule of remembered rows above; on PostgreSQL only inside ``fresh_reads()``, elsewhere
+        computed on every call). For the few reads every ARM request makes (its subscription, the
+        provider registration, the access-control generation). ``table``: the one table ``compute``
+        reads (only writes to it forget the value); by default any write does. Callers must not
+        change the value."""
+        if not self._may_remember():
             return compute()
+        memo = self._memo.setdefault(table, {})
         try:
             return cast(T, memo[key])
         except KeyError:
@@ -622,6 +778,36 @@ def _lock_id(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
+def _still_connected(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled PostgreSQL connection handed out must still be connected. Looked at without a
+    round trip: an idle connection has nothing to read, so a readable socket means the server
+    closed it (a restart, ``pg_terminate_backend``: its last message and EOF wait there). Raising
+    DisconnectionError makes the pool discard it and hand out a fresh one."""
+    pgconn = getattr(dbapi_conn, "pgconn", None)
+    if pgconn is None:
+        return
+    try:
+        poller = _select.poll()
+        poller.register(pgconn.socket, _select.POLLIN)
+        if poller.poll(0):
+            raise DisconnectionError("the server closed this connection")
+    except DisconnectionError:
+        raise
+    except Exception as exc:  # no socket: closed already
+        raise DisconnectionError("the connection is closed") from exc
+
+
+def _note_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    """Note the tables a transaction changes (``tx``): when it commits, what was remembered of
+    them is forgotten, and on PostgreSQL the write generation moves on. A change whose table is
+    not a known one counts as a change of everything."""
+    if freshness.writes(statement):
+        written = conn.info.get("written")
+        if written is not None:
+            table = freshness.written_table(statement)
+            written.add(table if table in schema.metadata.tables else "*")
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -636,8 +822,13 @@ def _without_row_values(context: Any) -> None:
     included), ``HINT`` and ``CONTEXT`` lines; ``hide_parameters`` does not cover them. The error's
     class and diagnostics (SQLSTATE, constraint name) stay for whoever handles it."""
     for error in (context.original_exception, context.sqlalchemy_exception):
-        if error is not None and error.args and isinstance(error.args[0], str) and "\n" in error.args[0]:
-            error.args = (error.args[0].split("\n", 1)[0], *error.args[1:])
+        if error is not None:
+            _first_line_only(error)
+
+
+def _first_line_only(error: BaseException) -> None:
+    if error.args and isinstance(error.args[0], str) and "\n" in error.args[0]:
+        error.args = (error.args[0].split("\n", 1)[0], *error.args[1:])
 
 
 def _json_value(value: Any) -> Any:

@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""PostgreSQL vs SQLite, one replica vs two, a write vs a read (issue 19, the PostgreSQL rows).
+
+One run starts, side by side on this machine:
+
+* a crossconnect server on SQLite (its own data dir);
+* two crossconnect replicas on one fresh PostgreSQL database (127.0.0.1:5432, trust auth; the
+  database is dropped at the end), sharing credentials and certificates as behind one load
+  balancer.
+
+Each round measures, with ``wrk`` over HTTPS keep-alive (16 connections by default):
+
+* ``GET`` of a resource group on SQLite, and on one PostgreSQL replica: requests/s and the
+  server's CPU per request (``/proc/<pid>/stat``);
+* the same ``GET`` spread over both PostgreSQL replicas (two ``wrk`` at once, half the
+  connections each): their summed requests/s against one replica's;
+* ``PUT …/providers/Microsoft.Resources/tags/default`` of that resource group (a write: the tags
+  replaced) on SQLite: server CPU per request against the GET's.
+
+The figures of a round are taken one right after the other, so the ratios compare like with like
+on a shared machine; the row reported is the median ratio over ``--rounds``. ``rows()`` returns
+the PASS/FAIL rows (``row``, ``value``, ``target``, ``passed``) for ``bench_scale.py``.
+
+    python bench/bench_postgres.py [--rounds 3] [--duration 5] [--src /other/checkout/src]
+
+``--src``: run the servers from another source tree (the "before" figures of a change).
+Exit status: 0 PASS, 1 FAIL, 2 the benchmark could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402
+    HOST,
+    PRIVATE_PEERING,
+    REPO,
+    BenchError,
+    Children,
+    fetch_tokens,
+    free_port,
+    machine_notes,
+    run,
+    wait_until_up,
+    workspace,
+)
+from bench_get_resource_group import _WRK_LUA, Measurement, cpu_seconds, run_wrk, with_cpu  # noqa: E402
+
+API_VERSION = "2021-04-01"
+GROUP = "bench-pg-rg"
+ADMIN_URL = os.environ.get("CROSSCONNECT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+TARGETS = {
+    "PostgreSQL GET / SQLite GET, one replica (req/s)": 0.6,
+    "two PostgreSQL replicas / one (req/s)": 1.8,
+    "PUT tags / GET, server CPU per request (SQLite)": 3.0,
+    "SDK peering PUT (LRO) / GET, end to end (SQLite)": 4.0,
+    "SDK peering PUT (LRO) / GET, end to end (PostgreSQL)": 4.0,
+}
+_AT_MOST = {name for name in TARGETS if "/ GET" in name}
+
+_PUT_LUA = (
+    'wrk.method = "PUT"\n'
+    'wrk.headers["Content-Type"] = "application/json"\n'
+    'wrk.body = \'{"properties": {"tags": {"bench": "yes", "round": "1"}}}\'\n' + _WRK_LUA
+)
+
+
+def _env(src: Path) -> dict[str, str]:
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": str(src) + (os.pathsep + path if path else "")}
+
+
+def _start(children: Children, src: Path, work: Path, extra: list[str], port: int) -> dict[str, Any]:
+    work.mkdir(parents=True, exist_ok=True)
+    data_dir = work / "data"
+    data_dir.mkdir(exist_ok=True)
+    log = work / "crossconnect.log"
+    cmd = [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            cmd + extra, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=_env(src), start_new_session=True
+        )
+    children.processes.append(proc)
+    base = f"https://{HOST}:{port}"
+    cafile = str(data_dir / "ca.pem")
+    wait_until_up(proc, f"{base}/_crossconnect/health", cafile, log)
+    env = json.loads(
+        subprocess.check_output(
+            [sys.executable, "-m", "crossconnect.cli.main", "env", "--data-dir", str(data_dir), "--json"],
+            cwd=REPO,
+            env=_env(src),
+            timeout=60,
+        )
+    )
+    from _common import Server
+
+    return {"server": Server(proc, port, base, cafile, data_dir, log, env)}
+
+
+def _create_database() -> str:
+    import psycopg
+
+    name = f"crossconnect_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def _prepare(server: Any) -> str:
+    """Tokens, the resource group; the GET path."""
+    import httpx
+
+    fetch_tokens(server, ["partner", "admin"])
+    path = f"/subscriptions/{server.subscription('partner')}/resourceGroups/{GROUP}?api-version={API_VERSION}"
+    with httpx.Client(base_url=server.base, verify=server.tls(), timeout=30) as client:
+        r = client.put(path, json={"location": "westeurope"}, headers={"Authorization": server.bearer("admin")})
+        if r.status_code not in (200, 201):
+            raise BenchError(f"creating the resource group failed: {r.status_code} {r.text}")
+    return path
+
+
+def _wrk(server: Any, url: str, opts: argparse.Namespace, lua: Path, connections: int) -> Measurement:
+    o = argparse.Namespace(threads=1, connections=connections)
+    return run_wrk("x", url, server.bearer("partner"), o, opts.duration, lua)
+
+
+def _measure(server: Any, path: str, opts: argparse.Namespace, lua: Path, role: str = "partner") -> Measurement:
+    url = f"https://{HOST}:{server.port}{path}"
+    o = argparse.Namespace(threads=1, connections=opts.connections)
+    run_wrk("warm", url, server.bearer(role), o, 1, lua)
+    before = cpu_seconds(server.proc.pid)
+    m = run_wrk("x", url, server.bearer(role), o, opts.duration, lua)
+    return with_cpu(m, cpu_seconds(server.proc.pid) - before, m.seconds)
+
+
+def _both(servers: list[Any], path: str, opts: argparse.Namespace, lua: Path) -> float:
+    """Two wrk at once, one per replica, half the connections each: summed requests/s."""
+    results: list[Measurement] = []
+    errors: list[Exception] = []
+
+    def one(server: Any) -> None:
+        try:
+            results.append(_wrk(server, f"https://{HOST}:{server.port}{path}", opts, lua, opts.connections // 2))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(s,)) for s in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise BenchError(str(errors[0]))
+    if any(m.errors for m in results):
+        raise BenchError(f"wrk errors on the replicas: {[m.errors for m in results]}")
+    return sum(m.rps for m in results)
+
+
+XC_GROUP = "CrossConnection-Area51"
+
+
+def _lro_vs_get(server: Any, calls: int) -> tuple[float, float]:
+    """Through the Azure SDK (its default pipeline and poller, over HTTPS): the median wall time of
+    a long-running private-peering PUT on a provisioned cross connection (``.result()``: the PUT
+    and its polls until Succeeded) and of a GET of that peering."""
+    import time
+
+    from azure.identity import ClientSecretCredential
+    from azure.mgmt.network import NetworkManagementClient
+
+    def client(role: str) -> Any:
+        p = server.env[role]
+        credential = ClientSecretCredential(
+            server.tenant(role), p["client_id"], p["client_secret"], authority=server.base,
+            disable_instance_discovery=True, connection_verify=server.cafile,
+        )  # fmt: skip
+        return NetworkManagementClient(
+            credential, p["subscription_id"], base_url=server.base, connection_verify=server.cafile
+        )
+
+    customer, partner = client("customer"), client("partner")
+    group = f"lro-{uuid.uuid4().hex[:6]}"
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    p = server.env["customer"]
+    ResourceManagementClient(
+        ClientSecretCredential(
+            server.tenant("customer"), p["client_id"], p["client_secret"], authority=server.base,
+            disable_instance_discovery=True, connection_verify=server.cafile,
+        ),
+        p["subscription_id"], base_url=server.base, connection_verify=server.cafile,
+    ).resource_groups.create_or_update(group, {"location": "westus"})  # fmt: skip
+    circuit = customer.express_route_circuits.begin_create_or_update(
+        group, "er1", {
+            "location": "westus",
+            "sku": {"name": "Standard_MeteredData", "tier": "Standard", "family": "MeteredData"},
+            "properties": {"serviceProviderProperties": {
+                "serviceProviderName": "Ibiza Test Provider", "peeringLocation": "Area51", "bandwidthInMbps": 50}},
+        },
+    ).result()  # fmt: skip
+    xcs = partner.express_route_cross_connections
+    xc = xcs.get(XC_GROUP, circuit.service_key)
+    xc.service_provider_provisioning_state = "Provisioned"
+    xcs.begin_create_or_update(XC_GROUP, circuit.service_key, xc).result()
+    peers = partner.express_route_cross_connection_peerings
+    puts, gets = [], []
+    for i in range(calls + 2):  # the first two warm the connections and caches
+        body = {"properties": {**PRIVATE_PEERING, "vlanId": 100 + i % 2}}
+        started = time.perf_counter()
+        peering = peers.begin_create_or_update(XC_GROUP, circuit.service_key, "AzurePrivatePeering", body).result()
+        took = time.perf_counter() - started
+        if peering.provisioning_state != "Succeeded":
+            raise BenchError(f"peering PUT ended {peering.provisioning_state}")
+        started = time.perf_counter()
+        peers.get(XC_GROUP, circuit.service_key, "AzurePrivatePeering")
+        if i >= 2:
+            puts.append(took)
+            gets.append(time.perf_counter() - started)
+    return statistics.median(puts), statistics.median(gets)
+
+
+def bench(opts: argparse.Namespace) -> dict[str, Any]:
+    if not shutil.which("wrk"):
+        raise BenchError("wrk is not installed")
+    src = Path(opts.src).resolve() if opts.src else REPO / "src"
+    notes = machine_notes(src=str(src))
+    database = _create_database()
+    try:
+        with workspace("cc-bench-pg-", opts.keep) as (work, children):
+            get_lua, put_lua = work / "get.lua", work / "put.lua"
+            get_lua.write_text(_WRK_LUA)
+            put_lua.write_text(_PUT_LUA)
+            lite = _start(children, src, work / "sqlite", [], free_port())["server"]
+            first_port = free_port()
+            public = ["--public-url", f"https://{HOST}:{first_port}"]
+            pg1 = _start(children, src, work / "pg1", ["--database", database, *public], first_port)["server"]
+            (work / "pg2" / "data").mkdir(parents=True)
+            for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
+                shutil.copy2(pg1.data_dir / name, work / "pg2" / "data" / name)
+            if (pg1.data_dir / "key-encryption.key").exists():
+                shutil.copy2(pg1.data_dir / "key-encryption.key", work / "pg2" / "data" / "key-encryption.key")
+            pg2 = _start(children, src, work / "pg2", ["--database", database, *public], free_port())["server"]
+            lite_path = _prepare(lite)
+            pg_path = _prepare(pg1)
+            pg2.tokens = dict(pg1.tokens)
+            tags_path = lite_path.replace("?", "/providers/Microsoft.Resources/tags/default?")
+            rounds = []
+            for _ in range(opts.rounds):
+                sqlite_get = _measure(lite, lite_path, opts, get_lua)
+                pg_get = _measure(pg1, pg_path, opts, get_lua)
+                two = _both([pg1, pg2], pg_path, opts, get_lua)
+                put = _measure(lite, tags_path, opts, put_lua, role="admin")  # the partner may not write groups
+                for name, m in (("sqlite GET", sqlite_get), ("pg GET", pg_get), ("PUT tags", put)):
+                    if m.errors:
+                        raise BenchError(f"{name}: wrk reported {m.errors} errors (non-2xx or socket)")
+                rounds.append(
+                    {
+                        "sqlite_get_rps": sqlite_get.rps,
+                        "sqlite_get_cpu_us": sqlite_get.server_cpu_us_per_request,
+                        "pg_get_rps": pg_get.rps,
+                        "pg_get_cpu_us": pg_get.server_cpu_us_per_request,
+                        "pg_two_replicas_rps": two,
+                        "sqlite_put_tags_rps": put.rps,
+                        "sqlite_put_tags_cpu_us": put.server_cpu_us_per_request,
+                    }
+                )
+                print(json.dumps(rounds[-1]), file=sys.stderr)
+            lro = {}
+            for name, server in (("sqlite", lite), ("postgresql", pg1)):
+                put_s, get_s = _lro_vs_get(server, opts.lro_calls)
+                lro[name] = {"peering_put_ms": 1000 * put_s, "get_ms": 1000 * get_s}
+                print(json.dumps({name: lro[name]}), file=sys.stderr)
+    finally:
+        _drop_database(database)
+    ratios = {
+        "PostgreSQL GET / SQLite GET, one replica (req/s)": [r["pg_get_rps"] / r["sqlite_get_rps"] for r in rounds],
+        "two PostgreSQL replicas / one (req/s)": [r["pg_two_replicas_rps"] / r["pg_get_rps"] for r in rounds],
+        "PUT tags / GET, server CPU per request (SQLite)": [
+            r["sqlite_put_tags_cpu_us"] / r["sqlite_get_cpu_us"] for r in rounds
+        ],
+        "SDK peering PUT (LRO) / GET, end to end (SQLite)": [lro["sqlite"]["peering_put_ms"] / lro["sqlite"]["get_ms"]],
+        "SDK peering PUT (LRO) / GET, end to end (PostgreSQL)": [
+            lro["postgresql"]["peering_put_ms"] / lro["postgresql"]["get_ms"]
+        ],
+    }
+    table = []
+    for name, values in ratios.items():
+        value = statistics.median(values)
+        target = TARGETS[name]
+        passed = value <= target if name in _AT_MOST else value >= target
+        table.append({"row": name, "value": round(value, 3), "target": target, "passed": passed, "rounds": values})
+    notes["loadavg_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return {"machine": notes, "rounds": rounds, "lro": lro, "rows": table, "passed": all(r["passed"] for r in table)}
+
+
+_LAST: dict[str, Any] = {}
+
+
+def rows(rounds: int = 3, duration: float = 5.0) -> list[dict[str, Any]]:
+    """The PASS/FAIL rows of one run, for ``bench_scale.py``."""
+    opts = argparse.Namespace(
+        rounds=rounds, duration=duration, connections=16, lro_calls=20, src=None, keep=False, json=False
+    )
+    result = bench(opts)
+    _LAST.update(result)
+    return [{k: r[k] for k in ("row", "value", "target", "passed")} for r in result["rows"]]
+
+
+def print_table(result: dict[str, Any]) -> None:
+    m = result["machine"]
+    print(f"machine: {m['cpus']} CPU, load average before {m['loadavg_before']}, after {m['loadavg_after']}")
+    print(f"servers run from: {m['src']}")
+    keys = list(result["rounds"][0])
+    print("per round: " + ", ".join(keys))
+    for r in result["rounds"]:
+        print("  " + "  ".join(f"{r[k]:9.0f}" for k in keys))
+    print(f"{'row':<54}{'value':>8}{'target':>9}  result   (rounds)")
+    for r in result["rows"]:
+        op = "≤" if r["row"] in _AT_MOST else "≥"
+        verdict = "PASS" if r["passed"] else "FAIL"
+        spread = ", ".join(f"{v:.2f}" for v in r["rounds"])
+        print(f"{r['row']:<54}{r['value']:>8.2f}{op:>4}{r['target']:>5.1f}  {verdict}     ({spread})")
+    for name, figures in result["lro"].items():
+        print(
+            f"SDK on {name}: peering PUT {figures['peering_put_ms']:.1f} ms, GET {figures['get_ms']:.1f} ms (medians)"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--duration", type=float, default=5.0, help="seconds of each wrk measurement")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--lro-calls", type=int, default=20, help="SDK peering PUTs (and GETs) timed per backend")
+    p.add_argument("--src", help="run the servers from this source tree (default: the one next to this script)")
+    p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument("--json", action="store_true")
+    return run(bench, print_table, p.parse_args(argv), time_limit=1800)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Two replicas on one PostgreSQL database, as a client sees them one request after another:
+
+* what a replica remembers never outlives a write on the other (docs/behaviour.md "What replicas
+  cache and how they learn of writes"): a client that got a write's answer from one replica reads
+  it from the other at once — resources, tags and access rights (a revoked role denies at once);
+* a request waiting on the database (a record another transaction holds) does not hold up the
+  other requests of its replica (store work runs off the event loop);
+* database connections the server closed (a restart, ``pg_terminate_backend``) are replaced
+  without an error for the next request (no ``pool_pre_ping``).
+
+PostgreSQL only: a SQLite store belongs to one server process (its races are in
+test_concurrency_replicas.py, its caching rule in test_store_queries.py).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import Server, postgres_available, running_replicas
+from tests.support.rbac import ROLE_IDS
+
+pytestmark = pytest.mark.slow
+
+RG_API = {"api-version": "2021-04-01"}
+
+
+@pytest.fixture(scope="module")
+def pair(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
+    if backend != "postgresql":
+        pytest.skip("replicas share a PostgreSQL database; a SQLite store is owned by one server process")
+    if not postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    with running_replicas(tmp_path_factory.mktemp("freshness")) as servers:
+        yield servers
+
+
+@pytest.fixture
+def clients(pair: tuple[Server, Server]) -> Iterator[dict[tuple[int, str], httpx.Client]]:
+    pair[1].reset()
+    made: dict[tuple[int, str], httpx.Client] = {}
+    for i, server in enumerate(pair):
+        for role in ("admin", "partner"):
+            made[(i, role)] = httpx.Client(
+                base_url=server.base_url,
+                verify=server.tls(),
+                headers={"Authorization": f"Bearer {server.token(role)}"},
+                timeout=60,
+            )
+    try:
+        yield made
+    finally:
+        for c in made.values():
+            c.close()
+
+
+def group_path(server: Server, name: str) -> str:
+    return f"/subscriptions/{server.subscription('partner')}/resourceGroups/{name}"
+
+
+def put_group(client: httpx.Client, path: str, tags: dict[str, str] | None = None) -> httpx.Response:
+    r = client.put(path, params=RG_API, json={"location": "westus", "tags": tags or {}})
+    assert r.status_code in (200, 201), r.text
+    return r
+
+
+def test_a_write_on_one_replica_is_read_on_the_other_at_once(
+    pair: tuple[Server, Server], clients: dict[tuple[int, str], httpx.Client]
+) -> None:
+    """200 times: a write on one replica, then at once a read on the other (alternating), of a
+    group both replicas have read (and remember) just before: the read shows the write."""
+    path = group_path(pair[0], "fresh-rg")
+    put_group(clients[(0, "admin")], path)
+    tags_path = f"{path}/providers/Microsoft.Resources/tags/default"
+    for i in range(200):
+        writer, reader = i % 2, 1 - i % 2
+        for replica in (0, 1):  # both remember the current state
+            assert clients[(replica, "partner")].get(path, params=RG_API).status_code == 200
+        if i % 4 < 2:
+            put_group(clients[(writer, "admin")], path, {"i": str(i)})
+        else:
+            r = clients[(writer, "admin")].put(tags_path, params=RG_API, json={"properties": {"tags": {"i": str(i)}}})
+            assert r.status_code == 200, r.text
+        got = clients[(reader, "partner")].get(path, params=RG_API)
+        assert got.status_code == 200 and got.json()["tags"] == {"i": str(i)}, (i, got.text)
+    # a delete on one is a 404 on the other
+    r = clients[(0, "admin")].delete(path, params=RG_API)
+    assert r.status_code in (200, 202), r.text
+    deadline = time.time() + 30
+    while clients[(0, "partner")].get(path, params=RG_API).status_code != 404:
+        assert time.time() < deadline
+        time.sleep(0.1)
+    assert clients[(1, "partner")].get(path, params=RG_API).status_code == 404
+
+
+def test_a_role_granted_or_revoked_on_one_replica_applies_on_the_other_at_once(
+    pair: tuple[Server, Server], clients: dict[tuple[int, str], httpx.Client]
+) -> None:
+    """The partner (Network Contributor) may read a group but not write it. Granted Contributor
+    on the group through one replica, it may write it through the other at once; revoked through
+    one, it is refused (403) by the other at once. Ten rounds, alternating replicas."""
+    path = group_path(pair[0], "rbac-fresh-rg")
+    put_group(clients[(0, "admin")], path)
+    partner = pair[0].env["partner"]["object_id"]
+    sub = pair[0].subscription("partner")
+    role_id = f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ROLE_IDS['Contributor']}"
+    body = {"properties": {"roleDefinitionId": role_id, "principalId": partner, "principalType": "ServicePrincipal"}}
+    for i in range(10):
+        a, b = i % 2, 1 - i % 2
+        # both replicas have just refused (and remembered the access rules of) the partner's write
+        for replica in (0, 1):
+            r = clients[(replica, "partner")].put(path, params=RG_API, json={"location": "westus"})
+            assert r.status_code == 403 and r.json()["error"]["code"] == "AuthorizationFailed", r.text
+        assignment = f"{path}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}"
+        r = clients[(a, "admin")].put(assignment, params={"api-version": "2022-04-01"}, json=body)
+        assert r.status_code == 201, r.text
+        r = clients[(b, "partner")].put(path, params=RG_API, json={"location": "westus", "tags": {"i": str(i)}})
+        assert r.status_code == 200, (i, r.text)
+        r = clients[(b, "admin")].delete(assignment, params={"api-version": "2022-04-01"})
+        assert r.status_code == 200, r.text
+        r = clients[(a, "partner")].put(path, params=RG_API, json={"location": "westus"})
+        assert r.status_code == 403, (i, r.text)
+
+
+def _waiting_for_locks(database: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()
+        return int(row[0]) if row else 0
+
+
+def test_a_request_waiting_on_the_database_does_not_hold_up_the_others(
+    pair: tuple[Server, Server], clients: dict[tuple[int, str], httpx.Client]
+) -> None:
+    """The test holds the lock of a group's record (as a transaction of another replica would):
+    a PUT of that group on replica 0 waits for it. Meanwhile replica 0 answers 50 GETs and a PUT
+    of another group, all while that PUT still waits; released, the PUT completes (200)."""
+    import psycopg
+
+    from crossconnect.store.store import _lock_id
+
+    server = pair[0]
+    assert server.database is not None
+    held_path = group_path(server, "held-rg")
+    other_path = group_path(server, "other-rg")
+    put_group(clients[(0, "admin")], held_path)
+    put_group(clients[(0, "admin")], other_path)
+    outcome: dict[str, Any] = {}
+
+    def blocked_put() -> None:
+        outcome["response"] = clients[(0, "admin")].put(
+            held_path, params=RG_API, json={"location": "westus", "tags": {"after": "wait"}}
+        )
+
+    with psycopg.connect(server.database, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (_lock_id(held_path.lower()),))
+        waiter = threading.Thread(target=blocked_put)
+        waiter.start()
+        deadline = time.time() + 30
+        while _waiting_for_locks(server.database) == 0:
+            assert time.time() < deadline, "the PUT never reached the lock"
+            time.sleep(0.05)
+        for _ in range(50):
+            r = clients[(0, "partner")].get(other_path, params=RG_API)
+            assert r.status_code == 200, r.text
+        put_group(clients[(0, "admin")], other_path, {"during": "wait"})
+        assert waiter.is_alive() and "response" not in outcome, "the held PUT did not wait"
+        holder.execute("SELECT pg_advisory_unlock(%s)", (_lock_id(held_path.lower()),))
+    waiter.join(60)
+    assert outcome["response"].status_code == 200, outcome["response"].text
+    got = clients[(1, "partner")].get(held_path, params=RG_API).json()
+    assert got["tags"] == {"after": "wait"}
+
+
+def test_connections_the_database_closed_are_replaced_without_an_error(
+    pair: tuple[Server, Server], clients: dict[tuple[int, str], httpx.Client]
+) -> None:
+    """Five times: every connection of both replicas is terminated (``pg_terminate_backend``, as a
+    database restart or failover does); the next GETs and writes on both answer as before, no 500."""
+    import psycopg
+
+    database = pair[0].database
+    assert database is not None
+    name = database.rsplit("/", 1)[1]
+    path = group_path(pair[0], "reconnect-rg")
+    put_group(clients[(0, "admin")], path)
+    for i in range(5):
+        for replica in (0, 1):  # connections in use by every kind of request before the cut
+            assert clients[(replica, "partner")].get(path, params=RG_API).status_code == 200
+            put_group(clients[(replica, "admin")], path, {"before": str(i)})
+        with psycopg.connect(database, autocommit=True) as conn:
+            killed = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchone()
+        assert killed is not None and killed[0] > 0
+        time.sleep(0.2)  # the server-side ends of the connections are closed
+        for replica in (0, 1):
+            r = clients[(replica, "partner")].get(path, params=RG_API)
+            assert r.status_code == 200, (i, replica, r.text)
+            r = clients[(replica, "admin")].put(path, params=RG_API, json={"location": "westus", "tags": {"n": str(i)}})
+            assert r.status_code == 200, (i, replica, r.text)
+            assert clients[(1 - replica, "partner")].get(path, params=RG_API).json()["tags"] == {"n": str(i)}
