@@ -604,6 +604,8 @@ def test_circuits_on_one_direct_port_at_once_never_overfill_it(cluster: Cluster)
         assert circuits == set(), "circuits on a deleted port"
     else:
         assert {c["id"] for c in r.json()["properties"]["circuits"]} == circuits
+
+
 def test_puts_of_one_resource_without_if_match_are_last_writer_wins(cluster: Cluster) -> None:
     """100 PUTs of one resource group, each with its own tags and no If-Match, at once over both
     replicas: ARM applies the last writer's (no 412 without a condition; the SDK does not retry
