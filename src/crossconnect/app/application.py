@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,6 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crossconnect import clock, entropy
+from crossconnect.admin import clock as operator_clock
 from crossconnect.admin.routes import AdminApi, AdminContext
 from crossconnect.app import proxy_hosts
 from crossconnect.app import seed as seeding
@@ -59,6 +62,9 @@ from crossconnect.store import InvalidValue, Store, database_url
 log = logging.getLogger("crossconnect")
 
 VERSION = "0.1.0"
+# How long a replica on PostgreSQL uses the clock's setting before reading it again: another
+# replica's advance is seen within this time (the one that made it sees it at once).
+CLOCK_RELOAD_SECONDS = 0.5
 ALL_METHODS = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS"]
 
 
@@ -122,14 +128,24 @@ class Runtime:
     sign_in: UserSignIn
 
     def reset(self) -> None:
+        # Back to the seeded set-up: real time (or --clock-start), every seeded stream from its start.
+        # How far the clock ever ran ahead is kept: tokens issued meanwhile stay accepted.
+        before = clock.setting()
+        entropy.restart()
         seeding.reset(self.store, self.directory, self.credentials, self.seed_hooks)
         self.sign_in.forget()  # pending device codes and wrong-password counts (in the store, not in snapshots)
+        started = operator_clock.load(self.store)
+        operator_clock.save(self.store, replace(started, reached=max(before.reached, before.now(), started.reached)))
+        clock.reload()
 
 
 def build_runtime(config: ServerConfig) -> Runtime:
     make_private(config.data_dir)
+    entropy.seed(config.seed)
     store = Store(database_url(config.database, config.data_dir))
     store.migrate()
+    # The clock's setting is a database row every replica reads; a SQLite file has one server.
+    clock.use(lambda: operator_clock.load(store), math.inf if store.is_sqlite else CLOCK_RELOAD_SECONDS)
     # A rotated-out key stays accepted while tokens it signed may be valid: their lifetime, plus
     # the clock skew between replicas (one may sign with it just before it sees the rotation).
     keys = SigningKeys(store, key_encryption_key(config.key_file), config.token_lifetime + config.clock_skew)
@@ -151,6 +167,9 @@ def build_runtime(config: ServerConfig) -> Runtime:
     credentials = seeding.load_or_create_credentials(config.data_dir, config.bare)
     sign_in = UserSignIn(store, directory, tokens)
     hooks: list[seeding.SeedHook] = [seeding.seed_network]
+    if config.clock_start is not None:
+        start = clock.Setting(frozen_at=config.clock_start)
+        hooks.append(lambda context: operator_clock.save(context.store, start, context.conn))
     runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, hooks, sign_in)
     return runtime
 

@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from crossconnect import clock
 from crossconnect.store import schema
 from crossconnect.store.values import check_row, unmatchable
 
@@ -453,7 +453,7 @@ class Store:
         that meets a row another transaction inserted meanwhile leaves that row as it is and
         returns False (the key is unique: never two resources with one id)."""
         check_row(schema.resources, row)
-        now = time.time()
+        now = clock.now()
         key = row["key"].lower()
         with self._conn(conn) as c:
             t = schema.resources

@@ -8,11 +8,11 @@ a second view of this same record: see cross_connections.py.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import Connection
 
+from crossconnect import entropy
 from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
@@ -129,7 +129,7 @@ class ExpressRouteCircuits(ResourceType):
                 place = fabric.place(store, conn, peering_location, provider.name, bandwidth)
             except fabric.CapacityExhausted as exc:
                 raise BadRequest(exc.message, exc.code, target=exc.target) from None
-            service_key = str(uuid.uuid4())
+            service_key = entropy.guid(entropy.SERVICE_KEYS)
             placement = {
                 "portPair": place.port_pair,
                 "primaryAzurePort": place.primary_port,
@@ -299,7 +299,8 @@ class CircuitAuthorizations(ResourceType):
         if existing is not None:
             return Write({**existing, "etag": new_etag()}, operation="put")
         row = self.new_row(
-            request, {"properties": {"authorizationKey": str(uuid.uuid4()), "authorizationUseStatus": "Available"}}
+            request,
+            {"properties": {"authorizationKey": entropy.guid(entropy.CODES), "authorizationUseStatus": "Available"}},
         )
         return Write(row, created=True, operation="put")
 
