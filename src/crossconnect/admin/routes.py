@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.requests import Request
@@ -283,6 +283,7 @@ class AdminApi:
                 "InvalidSnapshot",
             )
         self._check_keeps_operator(data["tables"])
+        before = clock.setting()
         try:
             # the snapshot's own generation token may be the one every replica's access index is
             # cached under: write a fresh one, or imported roles and assignments would go unseen
@@ -291,7 +292,12 @@ class AdminApi:
             raise BadRequest(
                 f"The snapshot could not be imported, nothing was changed: {exc}", "InvalidSnapshot"
             ) from None
-        clock.reload()  # the snapshot carries the clock's setting (or none: real time)
+        # the snapshot carries the clock's setting (or none: real time); how far the clock ever ran
+        # ahead is kept (tokens issued meanwhile stay accepted, admin/clock.py)
+        imported = operator_clock.load(self.ctx.store)
+        reached = max(before.reached, before.now(), imported.reached)
+        operator_clock.save(self.ctx.store, replace(imported, reached=reached))
+        clock.changed(replace(imported, reached=reached))
         return {"status": "imported", "tables": {k: len(v) for k, v in data["tables"].items()}}
 
     @staticmethod

@@ -126,17 +126,20 @@ class Runtime:
     credentials: dict[str, Any]
     seed_hooks: list[seeding.SeedHook]
     sign_in: UserSignIn
+    clock_start: clock.Setting  # where the clock stands after seeding: real time, or --clock-start
 
     def reset(self) -> None:
         # Back to the seeded set-up: real time (or --clock-start), every seeded stream from its start.
         # How far the clock ever ran ahead is kept: tokens issued meanwhile stay accepted.
+        # The seeded set-up is written at the starting time (a secret made while the clock ran ahead
+        # would not be valid yet once it is back).
         before = clock.setting()
+        start = replace(self.clock_start, reached=max(before.reached, before.now()))
+        clock.changed(start)
         entropy.restart()
         seeding.reset(self.store, self.directory, self.credentials, self.seed_hooks)
         self.sign_in.forget()  # pending device codes and wrong-password counts (in the store, not in snapshots)
-        started = operator_clock.load(self.store)
-        operator_clock.save(self.store, replace(started, reached=max(before.reached, before.now(), started.reached)))
-        clock.reload()
+        operator_clock.save(self.store, start)
 
 
 def build_runtime(config: ServerConfig) -> Runtime:
@@ -167,10 +170,10 @@ def build_runtime(config: ServerConfig) -> Runtime:
     credentials = seeding.load_or_create_credentials(config.data_dir, config.bare)
     sign_in = UserSignIn(store, directory, tokens)
     hooks: list[seeding.SeedHook] = [seeding.seed_network]
+    start = clock.REAL if config.clock_start is None else clock.Setting(frozen_at=config.clock_start)
     if config.clock_start is not None:
-        start = clock.Setting(frozen_at=config.clock_start)
         hooks.append(lambda context: operator_clock.save(context.store, start, context.conn))
-    runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, hooks, sign_in)
+    runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, hooks, sign_in, start)
     return runtime
 
 
@@ -193,7 +196,10 @@ def build_app(runtime: Runtime) -> FrontDoor:
     engine = runtime.services.operations
     engine.extra_delay = lambda resource_key: faults.latency_for(runtime.store, resource_key)
     engine.before_complete = lambda op: _injected_failure(runtime, op)
+    if runtime.store.get_meta("seeded") is None:
+        clock.changed(runtime.clock_start)  # a fresh store is seeded at the starting time
     seeding.ensure_seeded(runtime.store, runtime.directory, runtime.credentials, runtime.seed_hooks)
+    clock.reload()
 
     wire = _netns_fabric(runtime)
 

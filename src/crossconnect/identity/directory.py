@@ -11,6 +11,7 @@ from crossconnect.identity import secrets
 from crossconnect.store import Store
 
 SECRET_LIFETIME = 2 * 365 * 24 * 3600
+SEEDED_UNTIL = 4102444800.0  # 2100-01-01: the end of the range of the clock (admin/clock.py)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,9 @@ class Directory:
         salt, secret_hash = hashed or (secrets.new_salt(), "")
         secret_hash = secret_hash or secrets.hash_secret(secret, salt)
         now = clock.now()
+        # The seeded secrets (``hashed``) sign in whatever the operator's clock says (1970–2100),
+        # so that ``--clock-start`` and ``crossconnect clock real`` never lock the seeded principals out.
+        valid_from, valid_until = (0.0, SEEDED_UNTIL) if hashed is not None else (now, now + SECRET_LIFETIME)
         key_id = entropy.guid()
         self.store.insert(
             "client_credentials",
@@ -118,8 +122,8 @@ class Directory:
                 "secret_hash": secret_hash,
                 "certificate_pem": "",
                 "thumbprint": "",
-                "start_at": now,
-                "end_at": now + SECRET_LIFETIME,
+                "start_at": valid_from,
+                "end_at": valid_until,
             },
             conn,
         )
