@@ -135,11 +135,14 @@ class Runtime:
         # would not be valid yet once it is back).
         before = clock.setting()
         start = replace(self.clock_start, reached=max(before.reached, before.now()))
+        # stored first (committed), so that no replica reads the old setting while the reset runs
+        operator_clock.save(self.store, start)
         clock.changed(start)
         entropy.restart()
         seeding.reset(self.store, self.directory, self.credentials, self.seed_hooks)
         self.sign_in.forget()  # pending device codes and wrong-password counts (in the store, not in snapshots)
-        operator_clock.save(self.store, start)
+        operator_clock.save(self.store, start)  # the seed wrote the starting setting without ``reached``
+        clock.changed(start)
 
 
 def build_runtime(config: ServerConfig) -> Runtime:
