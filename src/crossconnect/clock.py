@@ -20,6 +20,7 @@ import contextlib
 import math
 import threading
 import time
+from time import monotonic
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -76,8 +77,11 @@ _lock = threading.Lock()
 
 
 def now() -> float:
-    """Seconds since the epoch on the server's clock."""
-    return _current().now()
+    """Seconds since the epoch on the server's clock (on every request's path: kept to a few
+    attribute reads beyond ``time.time()``)."""
+    setting = _current() if _load is not None and monotonic() >= _reload_at else _setting
+    frozen = setting.frozen_at
+    return frozen if frozen is not None else time.time() + setting.offset
 
 
 def utcnow() -> datetime:
