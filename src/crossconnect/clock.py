@@ -20,10 +20,10 @@ import contextlib
 import math
 import threading
 import time
-from time import monotonic
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from time import monotonic
 
 
 @dataclass(frozen=True)

@@ -310,5 +310,14 @@ def test_the_clock_command(server: Server) -> None:
         and "[400 InvalidRequestContent]" in refused.stderr
     )
     assert clock_now(server) == at + 90
+    for bad, words in (
+        ("-5", "must not be negative"),
+        ("soon", "'soon' is not a number of seconds"),
+        ("nan", "not a number of seconds"),
+    ):
+        refused = _cli(server, "advance", bad)
+        assert refused.returncode in (1, 2) and refused.stderr.count("\n") == 1, refused.stderr
+        assert words in refused.stderr
+    assert clock_now(server) == at + 90
     real = _cli(server, "real")
     assert real.returncode == 0 and "(running," in real.stdout

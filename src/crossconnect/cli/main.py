@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -408,13 +409,20 @@ def clock_show(data_dir: DataDir = Path(".crossconnect")) -> None:
     _clock_call(data_dir, None)
 
 
-@clock_app.command("advance")
+@clock_app.command("advance", context_settings={"ignore_unknown_options": True})
 def clock_advance(
-    seconds: Annotated[float, typer.Argument(help="Seconds to move the clock forward.")],
+    seconds: Annotated[str, typer.Argument(help="Seconds to move the clock forward.")],
     data_dir: DataDir = Path(".crossconnect"),
 ) -> None:
     """Move the clock forward (frozen or running)."""
-    _clock_call(data_dir, {"advance": seconds})
+    try:
+        amount = float(seconds)
+    except ValueError:
+        amount = math.nan
+    if not math.isfinite(amount):
+        raise fail(f"'{seconds}' is not a number of seconds.")
+    # the server checks the rest (negative, too large) and answers in one line
+    _clock_call(data_dir, {"advance": int(amount) if amount.is_integer() else amount})
 
 
 @clock_app.command("freeze")
