@@ -5,6 +5,7 @@ change request must follow."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,15 @@ def load(store: Store) -> clock.Setting:
 
 def save(store: Store, setting: clock.Setting, conn: Connection | None = None) -> None:
     store.set_meta(CLOCK_META, setting.to_json(), conn)
+
+
+def carried(before: clock.Setting, after: clock.Setting) -> clock.Setting:
+    """``after`` (the setting a reset or an import puts in place), remembering how far the clock
+    had run ahead of it: tokens issued then have an ``nbf`` still in the future and stay accepted.
+    Unchanged when the clock never showed a later instant (the common case: a snapshot imports
+    as it was exported)."""
+    reached = max(before.reached, before.now(), after.reached)
+    return replace(after, reached=reached) if reached > after.now() else after
 
 
 def parse(body: dict[str, Any]) -> tuple[str, float]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -295,9 +295,10 @@ class AdminApi:
         # the snapshot carries the clock's setting (or none: real time); how far the clock ever ran
         # ahead is kept (tokens issued meanwhile stay accepted, admin/clock.py)
         imported = operator_clock.load(self.ctx.store)
-        reached = max(before.reached, before.now(), imported.reached)
-        operator_clock.save(self.ctx.store, replace(imported, reached=reached))
-        clock.changed(replace(imported, reached=reached))
+        kept = operator_clock.carried(before, imported)
+        if kept != imported:
+            operator_clock.save(self.ctx.store, kept)
+        clock.changed(kept)
         return {"status": "imported", "tables": {k: len(v) for k, v in data["tables"].items()}}
 
     @staticmethod

@@ -9,7 +9,7 @@ import math
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -133,15 +133,15 @@ class Runtime:
         # How far the clock ever ran ahead is kept: tokens issued meanwhile stay accepted.
         # The seeded set-up is written at the starting time (a secret made while the clock ran ahead
         # would not be valid yet once it is back).
-        before = clock.setting()
-        start = replace(self.clock_start, reached=max(before.reached, before.now()))
+        start = operator_clock.carried(clock.setting(), self.clock_start)
         # stored first (committed), so that no replica reads the old setting while the reset runs
         operator_clock.save(self.store, start)
         clock.changed(start)
         entropy.restart()
         seeding.reset(self.store, self.directory, self.credentials, self.seed_hooks)
         self.sign_in.forget()  # pending device codes and wrong-password counts (in the store, not in snapshots)
-        operator_clock.save(self.store, start)  # the seed wrote the starting setting without ``reached``
+        if start != self.clock_start:
+            operator_clock.save(self.store, start)  # the seed wrote the starting setting alone
         clock.changed(start)
 
 
