@@ -321,3 +321,18 @@ def test_the_clock_command(server: Server) -> None:
     assert clock_now(server) == at + 90
     real = _cli(server, "real")
     assert real.returncode == 0 and "(running," in real.stdout
+
+
+@pytest.mark.parametrize("value", ["soon", "1900-01-01T00:00:00Z", "2100-01-01T00:00:00Z", "2026-13-01"])
+def test_a_bad_clock_start_is_refused_before_anything_is_made(tmp_path: Path, value: str) -> None:
+    data_dir = tmp_path / "data"
+    r = subprocess.run(
+        [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(data_dir), "--clock-start", value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and f"--clock-start '{value}' is not valid" in r.stderr, r.stderr
+    assert not data_dir.exists()
