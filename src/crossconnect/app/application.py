@@ -131,17 +131,15 @@ class Runtime:
     def reset(self) -> None:
         # Back to the seeded set-up: real time (or --clock-start), every seeded stream from its start.
         # How far the clock ever ran ahead is kept: tokens issued meanwhile stay accepted.
-        # The seeded set-up is written at the starting time (a secret made while the clock ran ahead
-        # would not be valid yet once it is back).
-        start = operator_clock.carried(clock.setting(), self.clock_start)
+        # The seeded set-up is written at the starting time.
+        # Tokens issued while the clock ran ahead are not carried over: a reset is the start again.
+        start = self.clock_start
         # stored first (committed), so that no replica reads the old setting while the reset runs
         operator_clock.save(self.store, start)
         clock.changed(start)
         entropy.restart()
         seeding.reset(self.store, self.directory, self.credentials, self.seed_hooks)
         self.sign_in.forget()  # pending device codes and wrong-password counts (in the store, not in snapshots)
-        if start != self.clock_start:
-            operator_clock.save(self.store, start)  # the seed wrote the starting setting alone
         clock.changed(start)
 
 

@@ -148,9 +148,11 @@ class TokenService:
             hit = self._cache.get(token)
         if hit is not None and self.keys.accepted(hit[1]) is not None:  # its key may have been retired since
             cached = hit[0]
-            exp = cached.claims["exp"]
-            if clock.now() >= exp:
+            exp, nbf, now = cached.claims["exp"], cached.claims["nbf"], clock.now()
+            if now >= exp:
                 raise _expired(exp)
+            if now < nbf and nbf > clock.setting().reached:  # the clock was set back since
+                raise _not_yet_valid(nbf, now)
             if cached.audience not in audiences:
                 raise _wrong_audience(cached.audience, audiences)
             return cached
@@ -213,10 +215,14 @@ def _check_times(claims: dict[str, Any]) -> None:
         raise _expired(exp)
     # a token this server issued while its clock ran ahead (then set back) is not refused as early
     if now < nbf and nbf > clock.setting().reached:
-        raise TokenError(
-            "InvalidAuthenticationToken",
-            f"The access token validity start time '{_utc(nbf)}' is later than current UTC time '{_utc(now)}'.",
-        )
+        raise _not_yet_valid(nbf, now)
+
+
+def _not_yet_valid(nbf: float, now: float) -> TokenError:
+    return TokenError(
+        "InvalidAuthenticationToken",
+        f"The access token validity start time '{_utc(nbf)}' is later than current UTC time '{_utc(now)}'.",
+    )
 
 
 def _utc(epoch: float) -> str:

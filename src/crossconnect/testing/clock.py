@@ -16,6 +16,8 @@ class Clock:
 
     def _call(self, body: dict[str, Any] | None) -> datetime:
         method = "GET" if body is None else "POST"
+        if body is not None:
+            self._state.clock_moved = True
         answer = self._state._operator(method, "/clock", body)
         return datetime.fromisoformat(answer["now"].replace("Z", "+00:00"))
 
