@@ -129,12 +129,11 @@ class Runtime:
     clock_start: clock.Setting  # where the clock stands after seeding: real time, or --clock-start
 
     def reset(self) -> None:
-        # Back to the seeded set-up: real time (or --clock-start), every seeded stream from its start.
-        # How far the clock ever ran ahead is kept: tokens issued meanwhile stay accepted.
-        # The seeded set-up is written at the starting time.
-        # Tokens issued while the clock ran ahead are not carried over: a reset is the start again.
+        # Back to the seeded set-up, written at the starting time: real time (or --clock-start), every
+        # seeded stream from its start. A reset is the start again: how far the clock ran ahead is
+        # forgotten (tokens issued ahead of it are not valid yet). The starting setting is stored
+        # (committed) first, so that no replica reads the old one while the reset runs.
         start = self.clock_start
-        # stored first (committed), so that no replica reads the old setting while the reset runs
         operator_clock.save(self.store, start)
         clock.changed(start)
         entropy.restart()
