@@ -83,6 +83,12 @@ def guid(stream: str = IDS) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
+def request_id() -> str:
+    """``guid(REQUEST_IDS)`` on every request's path, without the stream look-up when unseeded."""
+    h = f"{_fast.getrandbits(128) if _seed is None else _bits(REQUEST_IDS, 128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
 def hex_id(stream: str = IDS) -> str:
     """A GUID's 32 hex digits without hyphens."""
     return guid(stream).replace("-", "")

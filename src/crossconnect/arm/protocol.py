@@ -39,9 +39,8 @@ _READS_LEFT = (b"x-ms-ratelimit-remaining-subscription-reads", b"11999")
 _WRITES_LEFT = (b"x-ms-ratelimit-remaining-subscription-writes", b"1199")
 
 
-def new_request_id() -> str:
-    """A random (version 4) GUID, as Azure's request ids are (``entropy``: seeded with --seed)."""
-    return entropy.guid(entropy.REQUEST_IDS)
+# A random (version 4) GUID, as Azure's request ids are (``entropy``: seeded with --seed).
+new_request_id = entropy.request_id
 
 
 def parse_query(query_string: bytes) -> dict[str, str]:
