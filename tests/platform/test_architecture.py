@@ -14,16 +14,31 @@ ALLOWED = {
     "cli": {"app"},
     "limits": set(),  # request size limits every HTTP surface shares (a leaf module)
     "untrusted": set(),  # decoding untrusted JSON and text once for every layer (a leaf module)
-    "app": {"admin", "arm", "authz", "fabric", "identity", "network", "portal", "resources", "store", "limits"},
-    "admin": {"arm", "authz", "identity", "resources", "store", "limits"},
+    "clock": set(),  # the server's clock, which the operator may move (a leaf module)
+    "entropy": set(),  # every generated value, seeded with --seed (a leaf module)
+    "app": {
+        "admin",
+        "arm",
+        "authz",
+        "fabric",
+        "identity",
+        "network",
+        "portal",
+        "resources",
+        "store",
+        "limits",
+        "clock",
+        "entropy",
+    },
+    "admin": {"arm", "authz", "identity", "resources", "store", "limits", "clock", "entropy"},
     "portal": {"identity"},
-    "network": {"arm", "authz", "fabric", "identity", "resources", "store"},
-    "resources": {"arm", "authz", "identity", "store"},
-    "arm": {"authz", "identity", "store", "limits", "untrusted"},
-    "authz": {"identity", "store"},
-    "identity": {"store", "limits", "untrusted"},
-    "fabric": {"store"},
-    "store": {"untrusted"},
+    "network": {"arm", "authz", "fabric", "identity", "resources", "store", "clock", "entropy"},
+    "resources": {"arm", "authz", "identity", "store", "clock", "entropy"},
+    "arm": {"authz", "identity", "store", "limits", "untrusted", "clock", "entropy"},
+    "authz": {"identity", "store", "clock", "entropy"},
+    "identity": {"store", "limits", "untrusted", "clock", "entropy"},
+    "fabric": {"store", "clock", "entropy"},
+    "store": {"untrusted", "clock", "entropy"},
     "testing": set(),  # a client of the server over HTTPS and the `crossconnect` command only
 }
 

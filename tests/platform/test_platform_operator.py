@@ -34,6 +34,8 @@ OPERATOR_ENDPOINTS = [
     ("GET", "/snapshot", None),
     ("PUT", "/snapshot", {"format": "crossconnect-snapshot/1", "tables": {}}),
     ("POST", "/signing-keys/rotate", None),
+    ("GET", "/clock", None),
+    ("POST", "/clock", {"advance": 60}),
     ("GET", "/no-such-endpoint", None),
 ]
 

@@ -7,7 +7,6 @@ operator principal (its own tenant, its own credential).
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from crossconnect import clock, entropy
+from crossconnect.admin import clock as operator_clock
 from crossconnect.arm.errors import ArmError, BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from crossconnect.arm.http import decode_body, payload_too_large
 from crossconnect.authz.repository import RbacRepository
@@ -72,6 +73,8 @@ class AdminApi:
             ("GET", "/snapshot", self.export_snapshot),
             ("PUT", "/snapshot", self.import_snapshot),
             ("POST", "/signing-keys/rotate", self.rotate_keys),
+            ("GET", "/clock", self.show_clock),
+            ("POST", "/clock", self.set_clock),
         ]
         routes = [Route("/_crossconnect/health", self.health, methods=["GET"])]
         for method, path, handler in own + self.extra_routes:
@@ -175,7 +178,7 @@ class AdminApi:
             )
         if self.ctx.store.find("tenants", id=tenant_id) is None:
             raise NotFound(f"The tenant '{tenant_id}' does not exist.", "TenantNotFound", target="tenantId")
-        sub_id = str(data.get("subscriptionId") or uuid.uuid4()).lower()
+        sub_id = str(data.get("subscriptionId") or entropy.guid()).lower()
         if self.ctx.store.find("subscriptions", id=sub_id):
             raise Conflict(f"The subscription '{sub_id}' already exists.", "SubscriptionAlreadyExists")
         row = {
@@ -183,7 +186,7 @@ class AdminApi:
             "tenant_id": tenant_id,
             "display_name": name,
             "state": "Enabled",
-            "created_at": time.time(),
+            "created_at": clock.now(),
         }
         owners = self._owners(data, tenant_id)
         with self.ctx.store.tx() as conn:
@@ -270,7 +273,7 @@ class AdminApi:
         return {"status": "reset"}
 
     async def export_snapshot(self, request: Request, _: Principal) -> Any:
-        return {"format": "crossconnect-snapshot/1", "exportedAt": time.time(), "tables": self.ctx.store.export_state()}
+        return {"format": "crossconnect-snapshot/1", "exportedAt": clock.now(), "tables": self.ctx.store.export_state()}
 
     async def import_snapshot(self, request: Request, _: Principal) -> Any:
         data = await self.body(request)
@@ -280,6 +283,7 @@ class AdminApi:
                 "InvalidSnapshot",
             )
         self._check_keeps_operator(data["tables"])
+        before = clock.setting()
         try:
             # the snapshot's own generation token may be the one every replica's access index is
             # cached under: write a fresh one, or imported roles and assignments would go unseen
@@ -288,6 +292,13 @@ class AdminApi:
             raise BadRequest(
                 f"The snapshot could not be imported, nothing was changed: {exc}", "InvalidSnapshot"
             ) from None
+        # the snapshot carries the clock's setting (or none: real time); how far the clock ever ran
+        # ahead is kept (tokens issued meanwhile stay accepted, admin/clock.py)
+        imported = operator_clock.load(self.ctx.store)
+        kept = operator_clock.carried(before, imported)
+        if kept != imported:
+            operator_clock.save(self.ctx.store, kept)
+        clock.changed(kept)
         return {"status": "imported", "tables": {k: len(v) for k, v in data["tables"].items()}}
 
     @staticmethod
@@ -315,6 +326,14 @@ class AdminApi:
 
     async def not_found(self, request: Request, _: Principal) -> Any:
         raise NotFound(f"The operator API has no endpoint '{request.method} {request.url.path}'.", "NotFound")
+
+    async def show_clock(self, request: Request, _: Principal) -> Any:
+        return operator_clock.describe(clock.setting())
+
+    async def set_clock(self, request: Request, _: Principal) -> Any:
+        """``{"advance": seconds}``, ``{"freeze": true}`` or ``{"real": true}`` (admin/clock.py)."""
+        action, seconds = operator_clock.parse(await self.body(request))
+        return operator_clock.describe(operator_clock.change(self.ctx.store, action, seconds))
 
     async def rotate_keys(self, request: Request, _: Principal) -> Any:
         kid = self.ctx.tokens.keys.rotate()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 import time
 from collections.abc import AsyncIterator
@@ -17,6 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crossconnect import clock, entropy
+from crossconnect.admin import clock as operator_clock
 from crossconnect.admin.routes import AdminApi, AdminContext
 from crossconnect.app import proxy_hosts
 from crossconnect.app import seed as seeding
@@ -59,6 +62,9 @@ from crossconnect.store import InvalidValue, Store, database_url
 log = logging.getLogger("crossconnect")
 
 VERSION = "0.1.0"
+# How long a replica on PostgreSQL uses the clock's setting before reading it again: another
+# replica's advance is seen within this time (the one that made it sees it at once).
+CLOCK_RELOAD_SECONDS = 0.5
 ALL_METHODS = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS"]
 
 
@@ -120,16 +126,29 @@ class Runtime:
     credentials: dict[str, Any]
     seed_hooks: list[seeding.SeedHook]
     sign_in: UserSignIn
+    clock_start: clock.Setting  # where the clock stands after seeding: real time, or --clock-start
 
     def reset(self) -> None:
+        # Back to the seeded set-up, written at the starting time: real time (or --clock-start), every
+        # seeded stream from its start. A reset is the start again: how far the clock ran ahead is
+        # forgotten (tokens issued ahead of it are not valid yet). The starting setting is stored
+        # (committed) first, so that no replica reads the old one while the reset runs.
+        start = self.clock_start
+        operator_clock.save(self.store, start)
+        clock.changed(start)
+        entropy.restart()
         seeding.reset(self.store, self.directory, self.credentials, self.seed_hooks)
         self.sign_in.forget()  # pending device codes and wrong-password counts (in the store, not in snapshots)
+        clock.changed(start)
 
 
 def build_runtime(config: ServerConfig) -> Runtime:
     make_private(config.data_dir)
+    entropy.seed(config.seed)
     store = Store(database_url(config.database, config.data_dir))
     store.migrate()
+    # The clock's setting is a database row every replica reads; a SQLite file has one server.
+    clock.use(lambda: operator_clock.load(store), math.inf if store.is_sqlite else CLOCK_RELOAD_SECONDS)
     # A rotated-out key stays accepted while tokens it signed may be valid: their lifetime, plus
     # the clock skew between replicas (one may sign with it just before it sees the rotation).
     keys = SigningKeys(store, key_encryption_key(config.key_file), config.token_lifetime + config.clock_skew)
@@ -151,7 +170,10 @@ def build_runtime(config: ServerConfig) -> Runtime:
     credentials = seeding.load_or_create_credentials(config.data_dir, config.bare)
     sign_in = UserSignIn(store, directory, tokens)
     hooks: list[seeding.SeedHook] = [seeding.seed_network]
-    runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, hooks, sign_in)
+    start = clock.REAL if config.clock_start is None else clock.Setting(frozen_at=config.clock_start)
+    if config.clock_start is not None:
+        hooks.append(lambda context: operator_clock.save(context.store, start, context.conn))
+    runtime = Runtime(config, store, directory, keys, tokens, services, registry, credentials, hooks, sign_in, start)
     return runtime
 
 
@@ -174,7 +196,10 @@ def build_app(runtime: Runtime) -> FrontDoor:
     engine = runtime.services.operations
     engine.extra_delay = lambda resource_key: faults.latency_for(runtime.store, resource_key)
     engine.before_complete = lambda op: _injected_failure(runtime, op)
+    if runtime.store.get_meta("seeded") is None:
+        clock.changed(runtime.clock_start)  # a fresh store is seeded at the starting time
     seeding.ensure_seeded(runtime.store, runtime.directory, runtime.credentials, runtime.seed_hooks)
+    clock.reload()
 
     wire = _netns_fabric(runtime)
 

@@ -31,6 +31,8 @@ class ServerConfig:
     proxy_port: int | None = None  # the intercepting HTTPS proxy for public-cloud code (app/proxy.py)
     fabric: str = "model"  # model (derived from declared state) or netns (real BGP speakers)
     fabric_uplink: str | None = None
+    seed: int | None = None  # every generated value repeats from run to run (entropy.py); tests only
+    clock_start: float | None = None  # the clock starts frozen at this instant (epoch seconds)
 
     @property
     def base_url(self) -> str:
@@ -70,3 +72,22 @@ def public_url(value: str) -> str:
             "e.g. https://crossconnect.example.com or https://127.0.0.1:8443."
         )
     return value.strip().rstrip("/")
+
+
+def clock_start(value: str) -> float:
+    """``--clock-start``: an ISO 8601 instant (``2026-01-01T00:00:00Z``; without an offset, UTC)
+    between 1970 and 2100."""
+    from datetime import UTC, datetime
+
+    try:
+        instant = datetime.fromisoformat(value.strip().replace("z", "Z"))
+    except ValueError:
+        instant = None
+    if instant is not None and instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    if instant is None or not datetime(1970, 1, 1, tzinfo=UTC) <= instant < datetime(2100, 1, 1, tzinfo=UTC):
+        raise ConfigError(
+            f"--clock-start '{value}' is not valid: give an ISO 8601 instant between 1970 and 2100, "
+            "e.g. 2026-01-01T00:00:00Z."
+        )
+    return instant.timestamp()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from crossconnect import clock, entropy
 from crossconnect.admin.routes import TENANT_ADMINS_META
 from crossconnect.app.data_dir import make_private, write_private
 from crossconnect.authz.repository import RbacRepository
@@ -41,23 +40,29 @@ GROUP_READ_WRITE_ALL = "Group.ReadWrite.All"
 
 def _principal(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {
-        "client_id": str(uuid.uuid4()),
-        "client_secret": new_secret(),
-        "object_id": str(uuid.uuid4()),
-        "app_object_id": str(uuid.uuid4()),
+        "client_id": entropy.guid(entropy.CREDENTIALS),
+        "client_secret": new_secret(entropy.CREDENTIALS),
+        "object_id": entropy.guid(entropy.CREDENTIALS),
+        "app_object_id": entropy.guid(entropy.CREDENTIALS),
         **(extra or {}),
     }
 
 
 def new_credentials(bare: bool) -> dict[str, Any]:
     creds: dict[str, Any] = {
-        "operator": _principal({"tenant_id": str(uuid.uuid4()), "tenant_domain": "operator.crossconnect.local"}),
+        "operator": _principal(
+            {"tenant_id": entropy.guid(entropy.CREDENTIALS), "tenant_domain": "operator.crossconnect.local"}
+        ),
     }
     if not bare:
-        creds["tenant_id"] = str(uuid.uuid4())
+        creds["tenant_id"] = entropy.guid(entropy.CREDENTIALS)
         creds["tenant_domain"] = "partnerdev.onmicrosoft.com"
-        creds["partner"] = _principal({"subscription_id": str(uuid.uuid4()), "display_name": "partner-automation"})
-        creds["customer"] = _principal({"subscription_id": str(uuid.uuid4()), "display_name": "customer-automation"})
+        creds["partner"] = _principal(
+            {"subscription_id": entropy.guid(entropy.CREDENTIALS), "display_name": "partner-automation"}
+        )
+        creds["customer"] = _principal(
+            {"subscription_id": entropy.guid(entropy.CREDENTIALS), "display_name": "customer-automation"}
+        )
         creds["admin"] = _new_admin(creds)
         creds["user"] = _new_user(creds)
         creds["group"] = _new_group()
@@ -67,7 +72,11 @@ def new_credentials(bare: bool) -> dict[str, Any]:
 def _new_group() -> dict[str, str]:
     """The operations group: Network Contributor on the provider subscription, the partner
     application a member (the seed's step 4 done with a group)."""
-    return {"object_id": str(uuid.uuid4()), "display_name": OPERATIONS_GROUP, "mail_nickname": "er-partner-ops"}
+    return {
+        "object_id": entropy.guid(entropy.CREDENTIALS),
+        "display_name": OPERATIONS_GROUP,
+        "mail_nickname": "er-partner-ops",
+    }
 
 
 def _new_admin(creds: dict[str, Any]) -> dict[str, str]:
@@ -79,8 +88,8 @@ def _new_user(creds: dict[str, Any]) -> dict[str, str]:
     """The admin user who signs in to the portal (and ``az login --use-device-code``)."""
     return {
         "username": f"admin@{creds['tenant_domain']}",
-        "password": new_secret(),
-        "object_id": str(uuid.uuid4()),
+        "password": new_secret(entropy.CREDENTIALS),
+        "object_id": entropy.guid(entropy.CREDENTIALS),
         "display_name": "Subscription Admin",
     }
 
@@ -141,7 +150,7 @@ def seed(
     store: Store, directory: Directory, creds: dict[str, Any], hooks: list[SeedHook], within: Connection | None = None
 ) -> None:
     """Write the seeded setup into an empty store, in one transaction (``within``: the caller's)."""
-    now = time.time()
+    now = clock.now()
     with store.tx() if within is None else contextlib.nullcontext(within) as conn:
         op = creds["operator"]
         directory.create_tenant("crossconnect operator", op["tenant_domain"], op["tenant_id"], conn)
@@ -224,7 +233,7 @@ def seed_access_control(store: Store, directory: Directory, creds: dict[str, Any
         rbac.grant(conn, principal_id=principal["object_id"], role=role, scope=scope, tenant_id=tenant)
     seed_user(store, directory, creds, conn)
     store.set_meta(TENANT_ADMINS_META, {tenant: admin["object_id"]}, conn)  # owner of enlisted subscriptions
-    store.set_meta("access_control_seeded", {"at": time.time()}, conn)
+    store.set_meta("access_control_seeded", {"at": clock.now()}, conn)
 
 
 def seed_user(store: Store, directory: Directory, creds: dict[str, Any], conn: Connection) -> None:
@@ -283,7 +292,7 @@ def seed_group(store: Store, directory: Directory, creds: dict[str, Any], conn: 
     if admin is not None and GROUP_READ_WRITE_ALL not in roles:
         data = {**admin["data"], "graphAppRoles": [*roles, GROUP_READ_WRITE_ALL]}
         store.update_where("service_principals", {"data": data}, conn, object_id=admin["object_id"])
-    store.set_meta("groups_seeded", {"at": time.time()}, conn)  # a deleted seeded group stays deleted
+    store.set_meta("groups_seeded", {"at": clock.now()}, conn)  # a deleted seeded group stays deleted
 
 
 def _has_user(directory: Directory, creds: dict[str, Any], conn: Connection) -> bool:

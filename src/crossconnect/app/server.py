@@ -135,5 +135,12 @@ def _banner(console: Console, config: ServerConfig, ca: str, creds: dict) -> Non
             )
     else:
         console.print("  bare start: only the operator credential is seeded")
+    if config.seed is not None:
+        console.print(
+            f"  [bold yellow]warning:[/bold yellow] --seed {config.seed}: keys, GUIDs and the credentials of a fresh "
+            "data dir are predictable; for tests only, never on a shared network."
+        )
+    if config.clock_start is not None:
+        console.print("  clock: frozen at the --clock-start instant (crossconnect clock advance|real)")
     console.print(f"  next: [bold]crossconnect env --data-dir {config.data_dir}[/bold] prints credentials and exports")
     console.print("  Ctrl-C stops the server.")

@@ -5,9 +5,9 @@ then the result)."""
 from __future__ import annotations
 
 import functools
-import time
 from typing import Any
 
+from crossconnect import clock
 from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import ArmError, NotFound
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
@@ -33,7 +33,7 @@ async def status(engine: OperationEngine, request: ArmRequest) -> ArmResponse:
     }
     headers: dict[str, str] = {}
     if op["status"] == "InProgress":
-        headers["Retry-After"] = retry_after(op["due_at"] - time.time())
+        headers["Retry-After"] = retry_after(op["due_at"] - clock.now())
     else:
         body["endTime"] = iso_time(op["finished_at"])
     if op["error"]:
@@ -48,7 +48,7 @@ async def result(engine: OperationEngine, request: ArmRequest) -> ArmResponse:
         return ArmResponse(
             202,
             None,
-            {"Location": request.url_for(request.path), "Retry-After": retry_after(op["due_at"] - time.time())},
+            {"Location": request.url_for(request.path), "Retry-After": retry_after(op["due_at"] - clock.now())},
         )
     if op["status"] == "Failed":
         error = op["error"] or {"code": "InternalServerError", "message": "The operation failed."}

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, or_, select, update
 
+from crossconnect import clock, entropy
 from crossconnect.arm.errors import ArmError
 from crossconnect.arm.settings import ArmSettings
 from crossconnect.store import Store, schema
@@ -61,7 +62,7 @@ class OperationEngine:
     def __init__(self, store: Store, settings: ArmSettings) -> None:
         self.store = store
         self.settings = settings
-        self.owner = uuid.uuid4().hex
+        self.owner = uuid.uuid4().hex  # never seeded: replicas with one seed must not share leases
         self._completers: dict[str, Completer] = {}
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None  # the reconciler's (set when it runs)
@@ -85,10 +86,10 @@ class OperationEngine:
         resource_type: str,
         payload: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        now = time.time()
+        now = clock.now()
         delay = self.settings.operation_delay + self.extra_delay(resource_key.lower())
         op = {
-            "id": str(uuid.uuid4()),
+            "id": entropy.guid(entropy.OPERATIONS),
             "subscription_id": subscription_id.lower(),
             "location": location or "global",
             "kind": kind,
@@ -131,19 +132,19 @@ class OperationEngine:
     # -- completing ------------------------------------------------------------------------
     def settle_resource(self, resource_key: str) -> None:
         for op in self.store.find_all("operations", resource_key=resource_key.lower(), status="InProgress"):
-            if op["due_at"] <= time.time():
+            if op["due_at"] <= clock.now():
                 self._run(op["id"])
 
     def settle(self, op_id: str) -> dict[str, Any] | None:
         op = self.store.find("operations", id=op_id)
-        if op is not None and op["status"] == "InProgress" and op["due_at"] <= time.time():
+        if op is not None and op["status"] == "InProgress" and op["due_at"] <= clock.now():
             self._run(op_id)
             op = self.store.find("operations", id=op_id)
         return op
 
     def run_due(self) -> int:
         t = schema.operations
-        now = time.time()
+        now = clock.now()
         with self.store.reading() as conn:
             ids = [
                 r[0]
@@ -165,7 +166,7 @@ class OperationEngine:
 
     def _claim(self, op_id: str) -> bool:
         t = schema.operations
-        now = time.time()
+        now = clock.now()
         with self.store.tx() as conn:
             claimed = conn.execute(
                 update(t)
@@ -204,7 +205,7 @@ class OperationEngine:
             with self.store.tx() as conn:
                 self.store.update_where(
                     "operations",
-                    {"due_at": time.time() + not_ready.retry_after, "lease_owner": None, "lease_until": None},
+                    {"due_at": clock.now() + not_ready.retry_after, "lease_owner": None, "lease_until": None},
                     conn,
                     id=op_id,
                 )
@@ -246,7 +247,7 @@ class OperationEngine:
                 "status": status,
                 "result": result,
                 "error": error,
-                "finished_at": time.time(),
+                "finished_at": clock.now(),
                 "lease_owner": None,
                 "lease_until": None,
             },
@@ -257,18 +258,26 @@ class OperationEngine:
 
     async def run_forever(self) -> None:
         """The reconciler: resume everything unfinished at start, then complete operations as
-        they fall due. Polls at least every second so that work from other replicas is seen. The
+        they fall due. Polls at least every second so that work from other replicas is seen, and
+        wakes at once when the operator moves the clock (operations may have fallen due). The
         passes run where the store runs blocking work (``Store.calls``): off the event loop on
         PostgreSQL."""
         self._loop = asyncio.get_running_loop()
+        forget = clock.on_change(self._wake)  # _wake is safe from any thread
+        try:
+            await self._reconcile()
+        finally:
+            forget()
+
+    async def _reconcile(self) -> None:
         while True:
+            self._wakeup.clear()  # before the pass: a wake-up during it runs the next pass at once
             try:
                 due = await self.store.calls.run(self._pass)
             except Exception:
                 log.exception("reconciler pass failed")
                 due = None
-            wait = 1.0 if due is None else max(0.0, min(1.0, due - time.time()))
-            self._wakeup.clear()
+            wait = 1.0 if due is None else max(0.0, min(1.0, due - clock.now()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
 
@@ -281,7 +290,7 @@ class OperationEngine:
     ) -> dict[str, str]:
         """The polling headers for an operation, absolute URLs on this server with api-version."""
         base = f"/subscriptions/{op['subscription_id']}/providers/{_namespace(op)}/locations/{op['location']}"
-        headers = {"Retry-After": retry_after(op["due_at"] - time.time())}
+        headers = {"Retry-After": retry_after(op["due_at"] - clock.now())}
         if async_operation:
             headers["Azure-AsyncOperation"] = request.url_for(f"{base}/operations/{op['id']}")
         if location:

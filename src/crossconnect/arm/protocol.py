@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from random import getrandbits
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
 
+from crossconnect import entropy
 from crossconnect.arm.errors import (
     ArmError,
     BadRequest,
@@ -38,14 +38,10 @@ log = logging.getLogger("crossconnect.arm")
 _JSON = (b"content-type", b"application/json")
 _READS_LEFT = (b"x-ms-ratelimit-remaining-subscription-reads", b"11999")
 _WRITES_LEFT = (b"x-ms-ratelimit-remaining-subscription-writes", b"1199")
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
-def new_request_id() -> str:
-    """A random (version 4) GUID, as Azure's request ids are. Not a secret, so the fast
-    Mersenne Twister serves; ``uuid.uuid4`` would make a system call per request."""
-    h = f"{getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+# A random (version 4) GUID, as Azure's request ids are (``entropy``: seeded with --seed).
+new_request_id = entropy.request_id
 
 
 def parse_query(query_string: bytes) -> dict[str, str]:

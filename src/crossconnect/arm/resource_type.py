@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection
 
+from crossconnect import entropy
 from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import (
     ArmError,
@@ -38,7 +38,7 @@ _PARAM = re.compile(r"\{(\w+)\}")
 
 
 def new_etag() -> str:
-    return f'W/"{uuid.uuid4()}"'
+    return f'W/"{entropy.guid(entropy.ETAGS)}"'
 
 
 def render_template(template: str, params: dict[str, str]) -> str:

@@ -7,13 +7,13 @@ change on its very next request.
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
+from crossconnect import clock
 from crossconnect.authz import scopes
 from crossconnect.authz.roles import BUILT_IN_ROLES, RoleDefinition
 from crossconnect.store import Store
@@ -105,6 +105,7 @@ class RbacRepository:
 
     def changed(self, conn: Connection) -> None:
         """A new generation token: every replica reloads access control on its next request."""
+        # never seeded: a token repeated after a reset would let a cached access index pass as current
         token = str(uuid.uuid4())
         if not self.store.update_where("rbac_generation", {"token": token}, conn, id=_GENERATION_ROW):
             self.store.insert("rbac_generation", {"id": _GENERATION_ROW, "token": token}, conn)
@@ -127,7 +128,7 @@ class RbacRepository:
     def save_custom_role(self, role: RoleDefinition, by: str, conn: Connection) -> RoleDefinition:
         """Create or replace a custom role (``role.tenant_id`` is required)."""
         assert role.tenant_id is not None
-        now = time.time()
+        now = clock.now()
         values = {
             "tenant_id": role.tenant_id,
             "role_name": role.role_name,
@@ -189,7 +190,7 @@ class RbacRepository:
         subscription = scopes.subscription_of(scope.lower())
         assert subscription is not None
         name = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{principal_id}|{role.id}|{scope.lower()}"))
-        now = time.time()
+        now = clock.now()
         return self.create_assignment(
             RoleAssignment(
                 name=name,

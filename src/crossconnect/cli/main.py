@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -110,11 +111,29 @@ def serve(
         str | None,
         typer.Option(envvar="CROSSCONNECT_FABRIC_UPLINK", help="netns: put links on QinQ sub-interfaces of this NIC."),
     ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            envvar="CROSSCONNECT_SEED",
+            min=0,
+            help="Tests only: every generated value (service keys, GUIDs, etags, request ids, the seeded "
+            "credentials of a fresh data dir) repeats from run to run. Predictable: never on a shared network.",
+        ),
+    ] = None,
+    clock_start: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CROSSCONNECT_CLOCK_START",
+            help="Start the server's clock frozen at this ISO 8601 instant (and again after every reset); "
+            "move it with `crossconnect clock advance`.",
+        ),
+    ] = None,
 ) -> None:
     """Start the HTTPS server (Azure AD + Resource Manager) with the seeded test setup."""
     from sqlalchemy.exc import DBAPIError
 
     from crossconnect.app.config import ConfigError
+    from crossconnect.app.config import clock_start as parse_clock_start
     from crossconnect.app.config import public_url as check_public_url
     from crossconnect.app.preflight import StartupError, describe_database_error, prepare
     from crossconnect.app.server import STARTUP_REFUSALS
@@ -137,6 +156,8 @@ def serve(
             proxy_port=proxy_port,
             fabric=fabric,
             fabric_uplink=fabric_uplink,
+            seed=seed,
+            clock_start=parse_clock_start(clock_start) if clock_start is not None else None,
         )
         listener = prepare(config)  # before anything is created or printed
     except (StartupError, ConfigError) as exc:
@@ -367,6 +388,53 @@ def import_(
             f"'{src}' is not a snapshot written by 'crossconnect operator export' (not JSON: {exc})", 1
         ) from None
     print(json.dumps(_operator_call(data_dir, "PUT", "/snapshot", snapshot), indent=2))
+
+
+clock_app = typer.Typer(
+    help="The server's clock (operation delays, token lifetimes, BGP times…).", no_args_is_help=True
+)
+app.add_typer(clock_app, name="clock")
+
+
+def _clock_call(data_dir: Path, body: dict[str, Any] | None) -> None:
+    result = _operator_call(data_dir, "POST" if body is not None else "GET", "/clock", body)
+    print(
+        f"{result['now']}  ({'frozen' if result['frozen'] else 'running'}, {result['offsetSeconds']:+.3f} s from real time)"
+    )
+
+
+@clock_app.command("show")
+def clock_show(data_dir: DataDir = Path(".crossconnect")) -> None:
+    """Print the server's time."""
+    _clock_call(data_dir, None)
+
+
+@clock_app.command("advance", context_settings={"ignore_unknown_options": True})
+def clock_advance(
+    seconds: Annotated[str, typer.Argument(help="Seconds to move the clock forward.")],
+    data_dir: DataDir = Path(".crossconnect"),
+) -> None:
+    """Move the clock forward (frozen or running)."""
+    try:
+        amount = float(seconds)
+    except ValueError:
+        amount = math.nan
+    if not math.isfinite(amount):
+        raise fail(f"'{seconds}' is not a number of seconds.")
+    # the server checks the rest (negative, too large) and answers in one line
+    _clock_call(data_dir, {"advance": int(amount) if amount.is_integer() else amount})
+
+
+@clock_app.command("freeze")
+def clock_freeze(data_dir: DataDir = Path(".crossconnect")) -> None:
+    """Stop the clock at its current instant."""
+    _clock_call(data_dir, {"freeze": True})
+
+
+@clock_app.command("real")
+def clock_real(data_dir: DataDir = Path(".crossconnect")) -> None:
+    """Back to real time."""
+    _clock_call(data_dir, {"real": True})
 
 
 lab_app = typer.Typer(help="The lab's partner edges (with serve --fabric netns).", no_args_is_help=True)

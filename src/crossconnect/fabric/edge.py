@@ -9,10 +9,10 @@ operations are useful out of the box.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from crossconnect import clock
 from crossconnect.fabric.addressing import link_addresses
 from crossconnect.store import Store
 
@@ -61,7 +61,7 @@ def declare(store: Store, service_key: str, link: str, changes: dict[str, Any]) 
             else:
                 link_decl[name] = value
         current[link] = link_decl
-        current["updatedAt"] = time.time()
+        current["updatedAt"] = clock.now()
         return current
 
     # one step: a declaration made at the same time (any replica) is merged, not overwritten
@@ -69,7 +69,7 @@ def declare(store: Store, service_key: str, link: str, changes: dict[str, Any]) 
 
 
 def clear(store: Store, service_key: str) -> None:
-    store.set_meta(_key(service_key), {"updatedAt": time.time()})
+    store.set_meta(_key(service_key), {"updatedAt": clock.now()})
 
 
 def updated_at(store: Store, service_key: str) -> float:

@@ -4,10 +4,10 @@ One call clears them all."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
+from crossconnect import clock
 from crossconnect.store import Store
 
 _KEY = "fabric.faults"
@@ -23,7 +23,7 @@ def current(store: Store) -> dict[str, Any]:
 
 
 def save(store: Store, faults: dict[str, Any]) -> dict[str, Any]:
-    faults = {**faults, "updatedAt": time.time()}
+    faults = {**faults, "updatedAt": clock.now()}
     store.set_meta(_KEY, faults)
     return faults
 
@@ -32,7 +32,7 @@ def change(store: Store, edit: Callable[[dict[str, Any]], dict[str, Any]], conn:
     """Apply ``edit`` to the current faults and store the result, as one step: faults set at the
     same time (any replica) all stay set."""
     return store.update_meta(
-        _KEY, lambda stored: {**edit({**_empty(), **(stored or {})}), "updatedAt": time.time()}, conn
+        _KEY, lambda stored: {**edit({**_empty(), **(stored or {})}), "updatedAt": clock.now()}, conn
     )
 
 
@@ -60,7 +60,7 @@ def set_down(store: Store, kind: str, name: str, down: bool) -> dict[str, Any]:
 
 def flap(store: Store, service_key: str, peering_type: str, link: str, seconds: float = FLAP_SECONDS) -> dict[str, Any]:
     flap_id = f"{link_id(service_key, link)}/{peering_type.lower()}"
-    return change(store, lambda faults: {**faults, "flaps": {**faults["flaps"], flap_id: time.time() + seconds}})
+    return change(store, lambda faults: {**faults, "flaps": {**faults["flaps"], flap_id: clock.now() + seconds}})
 
 
 def fail_next(store: Store, resource_id: str, count: int, code: str, message: str) -> dict[str, Any]:

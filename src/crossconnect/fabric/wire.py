@@ -9,10 +9,10 @@ belongs to one peering on one link, so a derivation costs O(that peering), never
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from crossconnect import clock
 from crossconnect.fabric.addressing import link_addresses, same_subnet
 from crossconnect.fabric.edge import EdgeLink, EdgePeering
 
@@ -126,7 +126,7 @@ def arp_table(i: LinkInputs, now: float | None = None) -> list[dict[str, Any]]:
     p = i.programmed
     if p is None or not i.microsoft_link_up:
         return []  # "You don't see an ARP table" when the Microsoft side is missing or down
-    now = now or time.time()
+    now = now or clock.now()
     microsoft = {"age": 0, "interface": "Microsoft", "ipAddress": p.msee_address, "macAddress": mac(f"msee/{p.port}")}
     if arp_resolves(i):
         assert i.edge_peering is not None
@@ -168,7 +168,7 @@ def session(i: LinkInputs) -> Session:
 def up_down(since: float, established: bool, now: float | None = None) -> str:
     if not established and since == 0:
         return "never"
-    seconds = int(max((now or time.time()) - since, 0))
+    seconds = int(max((now or clock.now()) - since, 0))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
@@ -256,5 +256,5 @@ def byte_counters(i: LinkInputs, now: float | None = None) -> tuple[int, int]:
     s = session(i)
     if not s.established:
         return 0, 0
-    seconds = max((now or time.time()) - s.since, 0)
+    seconds = max((now or clock.now()) - s.since, 0)
     return int(seconds * BYTES_PER_SECOND), int(seconds * BYTES_PER_SECOND * 0.8)

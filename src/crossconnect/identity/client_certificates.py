@@ -20,6 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from crossconnect import clock
+
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ALGORITHMS = ("RS256", "PS256")
 CLOCK_SKEW = 300  # seconds of leeway on exp/nbf, as Azure AD allows
@@ -85,7 +87,7 @@ def verify_assertion(
             5002738, f"Invalid JWT token. '{algorithm}' is not a supported signature algorithm (RS256, PS256)."
         )
     x5t, x5t256 = _thumbprint_bytes(header.get("x5t")), _thumbprint_bytes(header.get("x5t#S256"))
-    now = time.time()
+    now = clock.now()
     certificate = None
     for row in credentials:
         cert = load(row["certificate_pem"])

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from crossconnect import clock, entropy
 from crossconnect.identity import client_certificates as certificates
 from crossconnect.identity import secrets
 from crossconnect.store import Store
 
 SECRET_LIFETIME = 2 * 365 * 24 * 3600
+SEEDED_UNTIL = 4102444800.0  # 2100-01-01: the end of the range of the clock (admin/clock.py)
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,10 @@ class Directory:
 
     # -- tenants -----------------------------------------------------------------------------
     def create_tenant(self, display_name: str, domain: str, tenant_id: str | None = None, conn: Any = None) -> str:
-        tenant_id = tenant_id or str(uuid.uuid4())
+        tenant_id = tenant_id or entropy.guid()
         self.store.insert(
             "tenants",
-            {"id": tenant_id, "domain": domain.lower(), "display_name": display_name, "created_at": time.time()},
+            {"id": tenant_id, "domain": domain.lower(), "display_name": display_name, "created_at": clock.now()},
             conn,
         )
         return tenant_id
@@ -59,10 +59,10 @@ class Directory:
         conn: Any = None,
     ) -> NewApplication:
         """Register an application and its service principal; optionally add a client secret."""
-        now = time.time()
-        app_id = app_id or str(uuid.uuid4())
-        app_object_id = app_object_id or str(uuid.uuid4())
-        sp_object_id = sp_object_id or str(uuid.uuid4())
+        now = clock.now()
+        app_id = app_id or entropy.guid()
+        app_object_id = app_object_id or entropy.guid()
+        sp_object_id = sp_object_id or entropy.guid()
         self.store.insert(
             "applications",
             {
@@ -105,8 +105,11 @@ class Directory:
         secret = secret or secrets.new_secret()
         salt, secret_hash = hashed or (secrets.new_salt(), "")
         secret_hash = secret_hash or secrets.hash_secret(secret, salt)
-        now = time.time()
-        key_id = str(uuid.uuid4())
+        now = clock.now()
+        # The seeded secrets (``hashed``) sign in whatever the operator's clock says (1970–2100),
+        # so that ``--clock-start`` and ``crossconnect clock real`` never lock the seeded principals out.
+        valid_from, valid_until = (0.0, SEEDED_UNTIL) if hashed is not None else (now, now + SECRET_LIFETIME)
+        key_id = entropy.guid()
         self.store.insert(
             "client_credentials",
             {
@@ -119,8 +122,8 @@ class Directory:
                 "secret_hash": secret_hash,
                 "certificate_pem": "",
                 "thumbprint": "",
-                "start_at": now,
-                "end_at": now + SECRET_LIFETIME,
+                "start_at": valid_from,
+                "end_at": valid_until,
             },
             conn,
         )
@@ -141,7 +144,7 @@ class Directory:
         Its validity defaults to the certificate's own."""
         cert = certificates.load(certificate_pem)
         row = {
-            "key_id": key_id or str(uuid.uuid4()),
+            "key_id": key_id or entropy.guid(),
             "app_id": app_id,
             "kind": "certificate",
             "display_name": display_name,
@@ -172,7 +175,7 @@ class Directory:
 
     async def check_secret(self, app_id: str, secret: str) -> bool:
         """Whether ``secret`` is a current client secret of the application (hashed off the event loop)."""
-        now = time.time()
+        now = clock.now()
         current = [
             (cred["salt"], cred["secret_hash"])
             for cred in self.store.find_all("client_credentials", app_id=app_id, kind="secret")
@@ -200,12 +203,12 @@ class Directory:
     ) -> dict[str, Any]:
         """An application without a service principal (Graph creates the two separately)."""
         row = {
-            "object_id": str(uuid.uuid4()),
-            "app_id": str(uuid.uuid4()),
+            "object_id": entropy.guid(),
+            "app_id": entropy.guid(),
             "tenant_id": tenant_id,
             "display_name": display_name,
             "data": data,
-            "created_at": time.time(),
+            "created_at": clock.now(),
         }
         self.store.insert("applications", row, conn)
         return row
@@ -217,12 +220,12 @@ class Directory:
         self, tenant_id: str, app_id: str, display_name: str, data: dict[str, Any], conn: Any = None
     ) -> dict[str, Any]:
         row = {
-            "object_id": str(uuid.uuid4()),
+            "object_id": entropy.guid(),
             "app_id": app_id,
             "tenant_id": tenant_id,
             "display_name": display_name,
             "data": data,
-            "created_at": time.time(),
+            "created_at": clock.now(),
         }
         self.store.insert("service_principals", row, conn)
         return row
@@ -253,14 +256,14 @@ class Directory:
         salt, password_hash = hashed or (secrets.new_salt(), "")
         password_hash = password_hash or secrets.hash_secret(password, salt)
         row = {
-            "object_id": (object_id or str(uuid.uuid4())).lower(),
+            "object_id": (object_id or entropy.guid()).lower(),
             "tenant_id": tenant_id,
             "user_principal_name": user_principal_name.lower(),
             "display_name": display_name,
             "salt": salt,
             "password_hash": password_hash,
             "data": data or {},
-            "created_at": time.time(),
+            "created_at": clock.now(),
         }
         self.store.insert("users", row, conn)
         return row

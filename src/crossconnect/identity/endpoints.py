@@ -14,13 +14,13 @@ whatever the request carries (the right secret too). Secrets are hashed off the 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from crossconnect import clock
 from crossconnect.identity import client_certificates, throttle
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.errors import AadError, read_form
@@ -151,7 +151,7 @@ class AadEndpoints:
             token, lifetime = await self._grant(request, tenant, form, resource)
         except AadError as exc:
             return exc.response()
-        now = int(time.time())
+        now = int(clock.now())
         return JSONResponse(
             {
                 "token_type": "Bearer",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from crossconnect import clock, entropy
 from crossconnect.limits import BodyTooLarge
 from crossconnect.untrusted import printable
 
@@ -26,12 +24,12 @@ class AadError(Exception):
         return JSONResponse(
             {
                 "error": self.error,
-                "error_description": f"AADSTS{self.code}: {self.description}\r\nTrace ID: {uuid.uuid4()}\r\n"
-                f"Correlation ID: {uuid.uuid4()}\r\nTimestamp: {datetime.now(UTC):%Y-%m-%d %H:%M:%SZ}",
+                "error_description": f"AADSTS{self.code}: {self.description}\r\nTrace ID: {entropy.guid(entropy.REQUEST_IDS)}\r\n"
+                f"Correlation ID: {entropy.guid(entropy.REQUEST_IDS)}\r\nTimestamp: {clock.utcnow():%Y-%m-%d %H:%M:%SZ}",
                 "error_codes": [self.code],
-                "timestamp": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%SZ}",
-                "trace_id": str(uuid.uuid4()),
-                "correlation_id": str(uuid.uuid4()),
+                "timestamp": f"{clock.utcnow():%Y-%m-%d %H:%M:%SZ}",
+                "trace_id": entropy.guid(entropy.REQUEST_IDS),
+                "correlation_id": entropy.guid(entropy.REQUEST_IDS),
             },
             status_code=self.status,
             headers=self.headers,

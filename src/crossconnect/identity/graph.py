@@ -14,7 +14,6 @@ tenant; ``Application.ReadWrite.OwnedBy`` creates applications and manages those
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from crossconnect import clock, entropy
 from crossconnect.identity import client_certificates
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import base_url
@@ -56,7 +56,7 @@ class GraphError(Exception):
         self.status, self.code, self.message = status, code, message
 
     def response(self, request: Request) -> JSONResponse:
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        now = clock.utcnow().strftime("%Y-%m-%dT%H:%M:%S")
         return JSONResponse(
             {
                 "error": {
@@ -64,8 +64,10 @@ class GraphError(Exception):
                     "message": self.message,
                     "innerError": {
                         "date": now,
-                        "request-id": str(uuid.uuid4()),
-                        "client-request-id": request.headers.get("client-request-id", str(uuid.uuid4())),
+                        "request-id": entropy.guid(entropy.REQUEST_IDS),
+                        "client-request-id": request.headers.get(
+                            "client-request-id", entropy.guid(entropy.REQUEST_IDS)
+                        ),
                     },
                 }
             },
@@ -536,7 +538,7 @@ class GraphApi:
 
     # -- credentials -------------------------------------------------------------------------
     def _new_password(self, app: Row, wanted: dict[str, Any], conn: Any) -> dict[str, Any]:
-        now = time.time()
+        now = clock.now()
         start = _epoch(wanted.get("startDateTime"), now, "startDateTime")
         end = _epoch(wanted.get("endDateTime"), start + PASSWORD_LIFETIME, "endDateTime")
         _check_period(start, end, "PasswordCredential")

@@ -9,11 +9,10 @@ The callback is injected because ``authz`` sits above ``identity``.
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from crossconnect import clock, entropy
 from crossconnect.store import Store
 
 Row = dict[str, Any]
@@ -57,13 +56,13 @@ class GroupDirectory:
         conn: Any = None,
     ) -> Row:
         row = {
-            "object_id": (object_id or str(uuid.uuid4())).lower(),
+            "object_id": (object_id or entropy.guid()).lower(),
             "tenant_id": tenant_id,
             "display_name": display_name,
             "mail_nickname": mail_nickname,
             "description": description,
             "data": data or {},
-            "created_at": time.time(),
+            "created_at": clock.now(),
         }
         self.store.insert("groups", row, conn)
         return row
@@ -101,7 +100,7 @@ class GroupDirectory:
                 "member_id": member_id,
                 "member_type": member_type,
                 "tenant_id": group["tenant_id"],
-                "created_at": time.time(),
+                "created_at": clock.now(),
             },
             conn,
         )

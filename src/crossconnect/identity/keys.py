@@ -22,6 +22,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from crossconnect import clock
 from crossconnect.store import Store
 
 _CLEAR = "-----BEGIN PRIVATE KEY-----"  # a key stored before encryption (sealed at start)
@@ -91,8 +92,8 @@ class SigningKeys:
         """A new signing key; the one it replaces is accepted for ``retired_window`` more seconds.
         Keys retired longer ago than that are deleted."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        kid = uuid.uuid4().hex
-        now = time.time()
+        kid = uuid.uuid4().hex  # signing keys are never seeded (docs/behaviour.md)
+        now = clock.now()
         with self.store.tx() as conn:
             rows = self.store.find_all("signing_keys", conn)
             for row in rows:
@@ -143,7 +144,7 @@ class SigningKeys:
         """Like ``public_key`` from what this process last read (no store access: cheap enough
         for every request that presents an already verified token)."""
         key = self._keys.get(kid)
-        if key is None or (key.retired_at is not None and time.time() > key.retired_at + self.retired_window):
+        if key is None or (key.retired_at is not None and clock.now() > key.retired_at + self.retired_window):
             return None
         return key.public
 

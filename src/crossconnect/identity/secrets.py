@@ -15,16 +15,18 @@ import secrets as _secrets
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
+from crossconnect import entropy
+
 _ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789~._-"
 _ITERATIONS = 20_000
 
 
-def new_secret() -> str:
+def new_secret(stream: str = entropy.SECRETS) -> str:
     """A secret shaped like Azure AD's: three-character prefix, ``Q~``, then 37 characters."""
     return (
-        "".join(_secrets.choice(_ALPHABET[:62]) for _ in range(3))
+        "".join(entropy.choice(stream, _ALPHABET[:62]) for _ in range(3))
         + "8Q~"
-        + "".join(_secrets.choice(_ALPHABET) for _ in range(37))
+        + "".join(entropy.choice(stream, _ALPHABET) for _ in range(37))
     )
 
 

@@ -18,9 +18,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import secrets
-import time
-import uuid
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
@@ -28,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from crossconnect import clock, entropy
 from crossconnect.identity import signin_pages as pages
 from crossconnect.identity import throttle
 from crossconnect.identity.directory import Directory
@@ -223,13 +221,13 @@ class UserSignIn:
     ) -> tuple[str, str]:
         """Store a pending device code and count the request against ``counted`` (its throttle keys),
         in one transaction; the device code (kept only as its hash) and the user code."""
-        now = time.time()
+        now = clock.now()
         with self.store.tx() as conn:
             self.store.delete_before("device_codes", "expires_at", now, conn)
             throttle.count(self.store, *counted, conn=conn)
             while True:  # a user code still pending is never handed out twice
-                device_code = secrets.token_urlsafe(32)
-                user_code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(9))
+                device_code = entropy.token_urlsafe(entropy.CODES, 32)
+                user_code = "".join(entropy.choice(entropy.CODES, USER_CODE_ALPHABET) for _ in range(9))
                 row = {
                     "device_code_hash": _digest(device_code),
                     "user_code": user_code,
@@ -248,7 +246,7 @@ class UserSignIn:
         form = {k: str(v) for k, v in (await request.form()).items()}
         code = form.get("user_code", "").strip().upper().replace("-", "")
         entry = self.store.find("device_codes", user_code=code) if code else None
-        if entry is None or entry["expires_at"] < time.time():
+        if entry is None or entry["expires_at"] < clock.now():
             return pages.device_page(form, "That code didn't work. Check the code and try again.")
         tenant = self._tenant(entry["tenant_id"])
         assert tenant is not None
@@ -299,7 +297,7 @@ class UserSignIn:
             raise AadError(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied "
                            "in the authorization request for PKCE.")  # fmt: skip
         with self.store.tx() as conn:
-            self.store.delete_before("redeemed_codes", "expires_at", time.time(), conn)
+            self.store.delete_before("redeemed_codes", "expires_at", clock.now(), conn)
             redeemed = self.store.insert_if_absent(
                 "redeemed_codes", {"jti": claims["jti"], "expires_at": float(claims["exp"])}, conn
             )
@@ -324,7 +322,7 @@ class UserSignIn:
             raise missing("device_code")
         key = _digest(code)
         entry = self.store.find("device_codes", device_code_hash=key)
-        if entry is None or entry["expires_at"] < time.time() or entry["client_id"] != client_id:
+        if entry is None or entry["expires_at"] < clock.now() or entry["client_id"] != client_id:
             if entry is not None:
                 self.store.delete_where("device_codes", device_code_hash=key)
             raise _device_code_expired()
@@ -342,13 +340,13 @@ class UserSignIn:
     ) -> str:
         """A signed grant this server redeems itself (authorization code, refresh token): any
         replica verifies it with the shared signing keys; ``jti`` makes each one unique."""
-        now = int(time.time())
+        now = int(clock.now())
         return self.tokens.sign(
             {
                 "aud": audience,
                 "iat": now,
                 "exp": now + lifetime,
-                "jti": uuid.uuid4().hex,
+                "jti": entropy.hex_id(entropy.CODES),
                 "tid": tenant["id"],
                 "oid": user["object_id"],
                 "client_id": client_id,
@@ -377,7 +375,7 @@ class UserSignIn:
         access, lifetime = self.tokens.issue_user(
             tenant_id=tenant["id"], user=user, client_id=client_id, audience=audience, scope=scope
         )
-        now = int(time.time())
+        now = int(clock.now())
         id_claims = {
             "aud": client_id,
             "iss": self.tokens.issuer(tenant["id"]),

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import time
 from typing import Any
 
 from starlette.requests import Request
 
+from crossconnect import clock
 from crossconnect.identity.errors import AadError
 from crossconnect.store import Store
 
@@ -49,7 +49,7 @@ class FailureThrottle:
 
     def recent(self, key: str) -> list[float]:
         """The times of this key's attempts within the window, oldest first."""
-        since = time.time() - WINDOW
+        since = clock.now() - WINDOW
         return sorted(
             r["failed_at"] for r in self.store.find_all("sign_in_failures", user_key=key) if r["failed_at"] > since
         )
@@ -58,7 +58,7 @@ class FailureThrottle:
         """How long until fewer than ``limit`` of ``recent`` are within the window (0: not held back)."""
         if len(recent) < self.limit:
             return 0
-        return max(1, int(recent[-self.limit] + WINDOW - time.time() + 0.999))
+        return max(1, int(recent[-self.limit] + WINDOW - clock.now() + 0.999))
 
     def wait(self, key: str) -> int:
         return self.wait_seconds(self.recent(key))
@@ -70,7 +70,7 @@ class FailureThrottle:
 def count(store: Store, *keys: str, conn: Any = None) -> None:
     """Count one attempt against each key (keys of any kind), in one transaction (``conn``'s when
     given); attempts that left the window are dropped on the way."""
-    now = time.time()
+    now = clock.now()
     with store.tx() if conn is None else contextlib.nullcontext(conn) as c:
         store.delete_before("sign_in_failures", "failed_at", now - WINDOW, c)
         for key in keys:

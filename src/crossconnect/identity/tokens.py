@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
+from crossconnect import clock, entropy
 from crossconnect.identity.keys import SigningKeys
 
 TOKEN_LIFETIME = 3600  # seconds, as Azure AD's default access tokens (``--token-lifetime``)
@@ -103,7 +103,7 @@ class TokenService:
         return self._access_token(tenant_id, user["object_id"], client_id, audience, claims), self.lifetime
 
     def _access_token(self, tenant_id: str, object_id: str, app_id: str, audience: str, kind: dict[str, Any]) -> str:
-        now = int(time.time())
+        now = int(clock.now())
         claims = {
             "aud": audience,
             "iss": self.issuer(tenant_id),
@@ -117,7 +117,7 @@ class TokenService:
             "azp": app_id,
             **kind,
             "ver": "2.0",
-            "uti": uuid.uuid4().hex,
+            "uti": entropy.hex_id(entropy.CODES),
         }
         return self.sign(claims)
 
@@ -132,9 +132,13 @@ class TokenService:
             key = self.keys.public_key(str(jwt.get_unverified_header(token).get("kid", "")))
             if key is None:
                 return None
-            return dict(jwt.decode(token, key, algorithms=["RS256"], audience=audience))
+            claims = dict(jwt.decode(token, key, algorithms=["RS256"], audience=audience, options=_CLOCK_CHECKS))
         except jwt.PyJWTError:
             return None
+        exp = claims.get("exp")
+        if exp is not None and (not isinstance(exp, int | float) or clock.now() >= exp):
+            return None
+        return claims
 
     def verify(self, token: str, audiences: frozenset[str]) -> Principal:
         """Verify signature (by a key not retired too long ago), times, issuer and audience.
@@ -144,9 +148,11 @@ class TokenService:
             hit = self._cache.get(token)
         if hit is not None and self.keys.accepted(hit[1]) is not None:  # its key may have been retired since
             cached = hit[0]
-            exp = cached.claims["exp"]
-            if time.time() >= exp:
+            exp, nbf, now = cached.claims["exp"], cached.claims["nbf"], clock.now()
+            if now >= exp:
                 raise _expired(exp)
+            if now < nbf and nbf > clock.setting().reached:  # the clock was set back since
+                raise _not_yet_valid(nbf, now)
             if cached.audience not in audiences:
                 raise _wrong_audience(cached.audience, audiences)
             return cached
@@ -166,24 +172,15 @@ class TokenService:
                 token,
                 key,
                 algorithms=["RS256"],
-                options={"verify_aud": False, "require": ["exp", "nbf", "iat", "aud", "iss", "tid", "oid"]},
-                leeway=0,
+                options={**_CLOCK_CHECKS, "verify_aud": False, "require": [*_REQUIRED]},
             )
-        except jwt.ExpiredSignatureError:
-            exp = jwt.decode(token, options={"verify_signature": False}).get("exp", 0)
-            raise _expired(exp) from None
-        except jwt.ImmatureSignatureError:
-            nbf = jwt.decode(token, options={"verify_signature": False}).get("nbf", 0)
-            raise TokenError(
-                "InvalidAuthenticationToken",
-                f"The access token validity start time '{_utc(nbf)}' is later than current UTC time '{_utc(time.time())}'.",
-            ) from None
         except jwt.InvalidSignatureError:
             raise TokenError(
                 "InvalidAuthenticationToken", "The access token is invalid: its signature could not be verified."
             ) from None
         except jwt.PyJWTError as exc:
             raise TokenError("InvalidAuthenticationToken", f"The access token is invalid: {exc}.") from None
+        _check_times(claims)
         principal = Principal(
             object_id=str(claims["oid"]),
             tenant_id=str(claims["tid"]),
@@ -203,6 +200,31 @@ class TokenService:
         return principal
 
 
+# Token times are judged by the server's clock (crossconnect.clock), which the operator may move;
+# PyJWT would judge them by real time.
+_REQUIRED = ("exp", "nbf", "iat", "aud", "iss", "tid", "oid")
+_CLOCK_CHECKS: Any = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
+
+
+def _check_times(claims: dict[str, Any]) -> None:
+    exp, nbf = claims["exp"], claims["nbf"]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (exp, nbf, claims["iat"])):
+        raise TokenError("InvalidAuthenticationToken", "The access token is invalid: its times are not numbers.")
+    now = clock.now()
+    if now >= exp:
+        raise _expired(exp)
+    # a token this server issued while its clock ran ahead (then set back) is not refused as early
+    if now < nbf and nbf > clock.setting().reached:
+        raise _not_yet_valid(nbf, now)
+
+
+def _not_yet_valid(nbf: float, now: float) -> TokenError:
+    return TokenError(
+        "InvalidAuthenticationToken",
+        f"The access token validity start time '{_utc(nbf)}' is later than current UTC time '{_utc(now)}'.",
+    )
+
+
 def _utc(epoch: float) -> str:
     return time.strftime("%m/%d/%Y %H:%M:%S", time.gmtime(epoch))
 
@@ -210,7 +232,7 @@ def _utc(epoch: float) -> str:
 def _expired(exp: float) -> TokenError:
     return TokenError(
         "ExpiredAuthenticationToken",
-        f"The access token expiry UTC time '{_utc(exp)}' is earlier than current UTC time '{_utc(time.time())}'.",
+        f"The access token expiry UTC time '{_utc(exp)}' is earlier than current UTC time '{_utc(clock.now())}'.",
     )
 
 

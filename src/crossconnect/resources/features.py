@@ -6,10 +6,10 @@ operator approves (``Registered``) or denies (back to ``NotRegistered``) it.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from crossconnect import clock
 from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import NotFound
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
@@ -56,7 +56,7 @@ def feature_state(store: Store, subscription_id: str, feature: Feature) -> str:
     row = store.find("feature_registrations", subscription_id=subscription_id.lower(), feature_key=feature.key)
     if row is None:
         return "NotRegistered"
-    if row["state"] in ("Registering", "Unregistering") and row["due_at"] <= time.time():
+    if row["state"] in ("Registering", "Unregistering") and row["due_at"] <= clock.now():
         final = "Registered" if row["state"] == "Registering" else "Unregistered"
         set_feature_state(store, subscription_id, feature, final)
         return final
@@ -70,7 +70,7 @@ def is_feature_registered(store: Store, subscription_id: str, feature: Feature) 
 def set_feature_state(
     store: Store, subscription_id: str, feature: Feature, state: str, delay: float = 0.0, conn: Any = None
 ) -> None:
-    now = time.time()
+    now = clock.now()
     values = {"state": state, "due_at": now + delay, "updated_at": now}
     where = {"subscription_id": subscription_id.lower(), "feature_key": feature.key}
     if store.find("feature_registrations", conn, **where):

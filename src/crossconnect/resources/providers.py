@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from crossconnect import clock
 from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import NotFound
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
@@ -51,7 +51,7 @@ def registration_state(store: Store, subscription_id: str, namespace: str) -> st
     )
     if row is None:
         return "NotRegistered"
-    if row["state"] in ("Registering", "Unregistering") and row["due_at"] <= time.time():
+    if row["state"] in ("Registering", "Unregistering") and row["due_at"] <= clock.now():
         final = "Registered" if row["state"] == "Registering" else "NotRegistered"
         store.update_where("provider_registrations", {"state": final}, subscription_id=subscription, namespace_key=key)
         return final
@@ -66,7 +66,7 @@ def set_registration(
     store: Store, subscription_id: str, namespace: str, state: str, delay: float = 0.0, conn: Any = None
 ) -> None:
     key = namespace.lower()
-    values = {"state": state, "due_at": time.time() + delay}
+    values = {"state": state, "due_at": clock.now() + delay}
     if store.find("provider_registrations", conn, subscription_id=subscription_id.lower(), namespace_key=key):
         store.update_where(
             "provider_registrations", values, conn, subscription_id=subscription_id.lower(), namespace_key=key

@@ -6,10 +6,10 @@ operations (a role assignment id *is* ``{scope}/providers/Microsoft.Authorizatio
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from crossconnect import clock
 from crossconnect.arm.bodies import required_properties
 from crossconnect.arm.errors import BadRequest, Conflict, NotFound, resource_group_not_found, resource_not_found
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
@@ -105,7 +105,7 @@ async def put_assignment(request: ArmRequest) -> ArmResponse:
         for other in repo.assignments(conn, principal_id=wanted.principal_id, scope_key=scope.key):
             if other.role_definition_id == wanted.role_definition_id:
                 raise Conflict("The role assignment already exists.", "RoleAssignmentExists")
-        now = time.time()
+        now = clock.now()
         by = request.principal.object_id
         created = repo.create_assignment(
             RoleAssignment(

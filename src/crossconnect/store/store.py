@@ -11,7 +11,7 @@ import json
 import logging
 import select as _select
 import threading
-import time
+import time  # (monotonic ages of remembered reads: real time, not the operator clock)
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
 
+from crossconnect import clock
 from crossconnect.store import freshness, schema
 from crossconnect.store.executor import BlockingCalls
 from crossconnect.store.values import check_row, unmatchable
@@ -571,7 +572,7 @@ class Store:
         statement per call cost more than running it); only when it matched no row is this an
         insert."""
         check_row(schema.resources, row)
-        now = time.time()
+        now = clock.now()
         key = row["key"].lower()
         values = {k: v for k, v in row.items() if k not in ("key", "seq", "created_at", "updated_at")}
         sql = self._resource_update(tuple(values), expected_etag is not None)
@@ -624,7 +625,7 @@ class Store:
         new; the caller holds the lock on their parent, which every writer of them takes."""
         if not rows:
             return
-        now = time.time()
+        now = clock.now()
         values = []
         for row in rows:
             check_row(schema.resources, row)

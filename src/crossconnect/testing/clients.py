@@ -39,6 +39,10 @@ class Clients:
             )
         return self._credentials[role]
 
+    def forget_credentials(self) -> None:
+        """The next ``credential`` is a new one, with no cached token (after the clock moved)."""
+        self._credentials.clear()
+
     def client(
         self, client_class: type, role: str = "partner", subscription_id: str | None = None, **kwargs: Any
     ) -> Any:

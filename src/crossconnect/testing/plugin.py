@@ -21,6 +21,7 @@ import pytest
 
 if TYPE_CHECKING:
     from crossconnect.testing.clients import Clients
+    from crossconnect.testing.clock import Clock
     from crossconnect.testing.server import CrossconnectServer
     from crossconnect.testing.setups import ProvisionedCrossConnection
     from crossconnect.testing.state import ServerState
@@ -154,6 +155,16 @@ def crossconnect_state(_crossconnect_session_state: ServerState) -> ServerState:
     keep named snapshots for the session."""
     _crossconnect_session_state.reset()
     return _crossconnect_session_state
+
+
+@pytest.fixture
+def crossconnect_clock(crossconnect_state: ServerState) -> Clock:
+    """The server's clock: ``.advance(seconds)``, ``.freeze()``, ``.real()``, ``.now()``. The
+    reset of ``crossconnect_state`` puts it back where the server started (real time, or frozen at
+    ``serve --clock-start``), so a test that moves it moves it for itself."""
+    from crossconnect.testing.clock import Clock
+
+    return Clock(crossconnect_state)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ class ServerState:
         self.clients = clients
         self._http: Any = None
         self._built: dict[str, Any] = {}  # name -> what ``once``'s build returned
+        self.clock_moved = False  # set by crossconnect_clock: tokens cached since may not be valid after a reset
 
     @property
     def _snapshots(self) -> dict[str, Any]:
@@ -38,6 +39,11 @@ class ServerState:
     def reset(self) -> None:
         """Everything back to the seeded set-up (same tenant, principals and secrets)."""
         self._operator("POST", "/reset")
+        if self.clock_moved:
+            # the clock went back: tokens issued while it was ahead are not valid yet
+            self.clock_moved = False
+            self.clients.forget_credentials()
+            self.close()
 
     def save(self, name: str) -> None:
         """Remember the whole state under ``name`` (for this session)."""

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import uuid
 from typing import Any, ClassVar
 
 from pydantic import Field
 from sqlalchemy import Connection
 
+from crossconnect import entropy
 from crossconnect.arm.bodies import ArmModel, parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
@@ -284,7 +284,7 @@ class ExpressRouteCircuitConnections(ResourceType):
             auth = redeem_authorization(store, conn, peer_circuit, key_sent, f"{FIELD}.authorizationKey")
             extra.append(auth)
             link["authorizationRowKey"] = auth["key"]
-            link["authResourceGuid"] = auth["body"].get("internal", {}).get("resourceGuid") or str(uuid.uuid4())
+            link["authResourceGuid"] = auth["body"].get("internal", {}).get("resourceGuid") or entropy.guid()
         elif cross_subscription:
             raise _bad(
                 "AuthorizationKeyRequired",
@@ -309,7 +309,7 @@ class ExpressRouteCircuitConnections(ResourceType):
             row = {**existing, "body": {"properties": new_props, "internal": link}, "etag": new_etag()}
             return Write(row, operation="put", extra_rows=extra)
         row = self.new_row(request, {"properties": new_props, "internal": link})
-        pointer_name = str(uuid.uuid4())
+        pointer_name = entropy.guid()
         link["peerConnectionKey"] = f"{peer_key}/peerconnections/{pointer_name}"
         extra.append(
             {

@@ -10,11 +10,11 @@ placement is the port's pair (network/direct/circuits.py).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import Connection
 
+from crossconnect import entropy
 from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
@@ -130,7 +130,7 @@ class ExpressRouteCircuits(ResourceType):
                 place = fabric.place(store, conn, peering_location, provider.name, bandwidth)
             except fabric.CapacityExhausted as exc:
                 raise BadRequest(exc.message, exc.code, target=exc.target) from None
-            service_key = str(uuid.uuid4())
+            service_key = entropy.guid(entropy.SERVICE_KEYS)
             placement = {
                 "portPair": place.port_pair,
                 "primaryAzurePort": place.primary_port,
@@ -212,7 +212,7 @@ class ExpressRouteCircuits(ResourceType):
             else {
                 "circuitProvisioningState": "Enabled",
                 "serviceProviderProvisioningState": "Provisioned",
-                "serviceKey": str(uuid.uuid4()),
+                "serviceKey": entropy.guid(entropy.SERVICE_KEYS),
             }
         )
         new_props = {
@@ -359,7 +359,8 @@ class CircuitAuthorizations(ResourceType):
         if existing is not None:
             return Write({**existing, "etag": new_etag()}, operation="put")
         row = self.new_row(
-            request, {"properties": {"authorizationKey": str(uuid.uuid4()), "authorizationUseStatus": "Available"}}
+            request,
+            {"properties": {"authorizationKey": entropy.guid(entropy.CODES), "authorizationUseStatus": "Available"}},
         )
         return Write(row, created=True, operation="put")
 

@@ -6,11 +6,11 @@ connection is deleted. The routes it carries follow from state: ``connections/re
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import Connection
 
+from crossconnect import entropy
 from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
@@ -154,7 +154,7 @@ class Connections(ResourceType):
         record.index(store, conn, circuit["key"], row["key"], present=True)
         new_props: dict[str, Any] = {
             "provisioningState": "Updating",
-            "resourceGuid": str(uuid.uuid4()),
+            "resourceGuid": entropy.guid(),
             "connectionType": "ExpressRoute",
             "virtualNetworkGateway1": {"id": gateway["id"]},
             "peer": {"id": circuit["id"]},

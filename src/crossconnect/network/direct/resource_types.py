@@ -9,12 +9,11 @@ PUT of the port (``adminState``, ``macSecConfig``), as Azure does. Circuits crea
 
 from __future__ import annotations
 
-import datetime
-import uuid
 from typing import Any
 
 from sqlalchemy import Connection
 
+from crossconnect import clock, entropy
 from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest, NotFound
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
@@ -164,9 +163,9 @@ class ExpressRoutePorts(ResourceType):
                     exc.message, "ExpressRoutePortsLocationOutOfStock", target="properties.peeringLocation"
                 ) from None
             link_internal = {"portPair": pair.descriptor, "peeringLocation": exact_location}
-            now = datetime.datetime.now(datetime.UTC)
+            now = clock.utcnow()
             # Azure's format: "Friday, July 1, 2018"
-            created = {"resourceGuid": str(uuid.uuid4()), "allocationDate": f"{now:%A, %B} {now.day}, {now.year}"}
+            created = {"resourceGuid": entropy.guid(), "allocationDate": f"{now:%A, %B} {now.day}, {now.year}"}
         else:
             link_internal = internal(existing)
             created = {"resourceGuid": old["resourceGuid"], "allocationDate": old["allocationDate"]}
@@ -301,7 +300,8 @@ class ExpressRoutePortAuthorizations(ResourceType):
         if existing is not None:
             return Write({**existing, "etag": new_etag()}, operation="put")
         row = self.new_row(
-            request, {"properties": {"authorizationKey": str(uuid.uuid4()), "authorizationUseStatus": "Available"}}
+            request,
+            {"properties": {"authorizationKey": entropy.guid(entropy.CODES), "authorizationUseStatus": "Available"}},
         )
         return Write(row, created=True, operation="put")
 

@@ -10,11 +10,11 @@ addresses (ASN 65515) and the next hops of the virtual network's routes on the M
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import Connection
 
+from crossconnect import entropy
 from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
@@ -199,7 +199,7 @@ class VirtualNetworkGateways(ResourceType):
         instances = bodies.instance_addresses(prefix)
         new_props = {
             "provisioningState": "Updating",
-            "resourceGuid": str(uuid.uuid4()),
+            "resourceGuid": entropy.guid(),
             "gatewayType": "ExpressRoute",
             "vpnType": "RouteBased",
             "sku": {**sku, "capacity": 2},

@@ -9,11 +9,11 @@ This module gathers one peering's inputs and asks the wire model (fabric/wire.py
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import Connection
 
+from crossconnect import clock
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType
@@ -128,7 +128,7 @@ def link_inputs(
         and faults.link_id(service_key, link) not in fault["links"]
     )
     flap_until = fault["flaps"].get(f"{faults.link_id(service_key, link)}/{props['peeringType'].lower()}", 0.0)
-    now = time.time()
+    now = clock.now()
     since = max(
         internal(peering).get("programmedAt", 0.0),
         edges.updated_at(store, service_key),

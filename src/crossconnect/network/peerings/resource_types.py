@@ -5,11 +5,11 @@ The two views are ``circuits.resource_types.CircuitPeerings`` and
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy import Connection
 
+from crossconnect import clock
 from crossconnect.arm.errors import ArmError, BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
@@ -104,7 +104,7 @@ class PeeringRecordType(ResourceType):
         props = peering_record.settle_prefix_state(self.store, row["body"]["properties"], conn)
         props["provisioningState"] = "Succeeded"
         # The operation completes only after both MSEEs are programmed for the new configuration.
-        body_internal = {"programmed": troubleshooting.program(circuit, props), "programmedAt": time.time()}
+        body_internal = {"programmed": troubleshooting.program(circuit, props), "programmedAt": clock.now()}
         self.store.put_resource(
             {**row, "body": {**row["body"], "properties": props, "internal": body_internal}, "etag": new_etag()}, conn
         )

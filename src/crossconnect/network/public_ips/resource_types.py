@@ -3,11 +3,11 @@ already shows it, as Azure's does for a static address) and returned to the pool
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import Connection
 
+from crossconnect import entropy
 from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
@@ -83,7 +83,7 @@ class PublicIpAddresses(ResourceType):
         address = bodies.allocate(self.store, conn, self.key(request))
         new_props = {
             "provisioningState": "Updating",
-            "resourceGuid": str(uuid.uuid4()),
+            "resourceGuid": entropy.guid(),
             "ipAddress": address,
             "publicIPAddressVersion": "IPv4",
             "publicIPAllocationMethod": "Static",

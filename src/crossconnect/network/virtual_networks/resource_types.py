@@ -9,11 +9,11 @@ deleted (refused while a gateway uses it).
 from __future__ import annotations
 
 import ipaddress
-import uuid
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection
 
+from crossconnect import entropy
 from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
@@ -139,7 +139,7 @@ class VirtualNetworks(ResourceType):
                 if bodies.used_by(old):
                     raise _in_use(old)
                 self.store.delete_resource_tree(old["key"], conn)
-        p = props(existing) if existing else {"resourceGuid": str(uuid.uuid4())}
+        p = props(existing) if existing else {"resourceGuid": entropy.guid()}
         new_props = {
             "provisioningState": p.get("provisioningState", "Updating"),
             "resourceGuid": p["resourceGuid"],

@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from typing import Any
 
+from crossconnect import clock
 from crossconnect.arm.errors import BadRequest, invalid_content
 from crossconnect.arm.http import decode_body
 from crossconnect.arm.operations import iso_time
@@ -154,7 +154,7 @@ def template_hash(template: Any) -> str:
 
 
 def duration(start: float, end: float | None) -> str:
-    return f"PT{max(0.0, (end or time.time()) - start):.7f}S"
+    return f"PT{max(0.0, (end or clock.now()) - start):.7f}S"
 
 
 def deployment_id(subscription_id: str, group: str, name: str) -> str:

@@ -4,10 +4,9 @@ deployment's operations (one per resource)."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from typing import Any
 
+from crossconnect import clock, entropy
 from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import ArmError, BadRequest, Conflict, NotFound, UnsupportedMediaType
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
@@ -108,7 +107,7 @@ class Deployments:
             "parameters": plan.shown_parameters(),
             "mode": "Incremental",
             "provisioningState": "Succeeded",
-            "timestamp": iso_time(time.time()),
+            "timestamp": iso_time(clock.now()),
             "duration": "PT0S",
             "providers": _providers(plan),
             "dependencies": _dependencies(plan),
@@ -125,10 +124,10 @@ class Deployments:
         secure = {n for n, t in plan.parameter_types.items() if t.lower() in SECURE_TYPES}
         kept = {n: v for n, v in (given or {}).items() if n not in secure}
         secrets = {n: v.get("value") for n, v in (given or {}).items() if n in secure}
-        now = time.time()
-        correlation = request.header("x-ms-correlation-request-id") or str(uuid.uuid4())
+        now = clock.now()
+        correlation = request.header("x-ms-correlation-request-id") or entropy.guid()
         body = {
-            "runId": str(uuid.uuid4()),
+            "runId": entropy.guid(),
             "tags": tags,
             "template": template,
             "givenParameters": kept,
@@ -174,7 +173,7 @@ class Deployments:
         assert row is not None
         headers = {
             "Azure-AsyncOperation": request.url_for(f"{row['id']}/operationStatuses/{op['id']}"),
-            "Retry-After": retry_after(op["due_at"] - time.time()),
+            "Retry-After": retry_after(op["due_at"] - clock.now()),
         }
         return ArmResponse(201 if existing is None else 200, bodies.render(row), headers)
 
@@ -260,12 +259,12 @@ class Deployments:
             body["properties"] = {
                 **body["properties"],
                 "provisioningState": "Canceled",
-                "timestamp": iso_time(time.time()),
+                "timestamp": iso_time(clock.now()),
             }
-            body["finishedAt"] = time.time()
-            store.update_where("deployments", {"body": body, "secrets": None, "updated_at": time.time()}, conn,
+            body["finishedAt"] = clock.now()
+            store.update_where("deployments", {"body": body, "secrets": None, "updated_at": clock.now()}, conn,
                                key=row["key"])  # fmt: skip
-            store.update_where("operations", {"status": "Canceled", "finished_at": time.time(), "lease_owner": None,
+            store.update_where("operations", {"status": "Canceled", "finished_at": clock.now(), "lease_owner": None,
                                               "lease_until": None}, conn, resource_key=row["key"], status="InProgress")  # fmt: skip
         return ArmResponse(204)
 
@@ -292,7 +291,7 @@ class Deployments:
 
 def _step(rid: str, rtype: str, name: str, api_version: str) -> dict[str, Any]:
     return {"id": rid, "type": rtype, "name": name, "apiVersion": api_version, "state": "NotStarted",
-            "operationId": uuid.uuid4().hex[:16].upper(), "trackingId": str(uuid.uuid4())}  # fmt: skip
+            "operationId": entropy.hex_id()[:16].upper(), "trackingId": entropy.guid()}  # fmt: skip
 
 
 def _providers(plan: Plan) -> list[dict[str, Any]]:

@@ -11,13 +11,13 @@ resource that fails fails the deployment (``DeploymentFailed`` with the resource
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
+from crossconnect import clock
 from crossconnect.arm.errors import ArmError, BadRequest
 from crossconnect.arm.inner_requests import InnerRequests
 from crossconnect.arm.operations import NotReady, iso_time
@@ -163,7 +163,7 @@ class DeploymentRunner:
 
     def _deploy(self, row: dict[str, Any], plan: Plan, resource: PlannedResource, step: dict[str, Any]) -> None:
         body = row["body"]
-        step["startedAt"] = time.time()
+        step["startedAt"] = clock.now()
         plan.context.reference = self._reference(row)
         try:
             put = {key: evaluate_value(plan.context, resource.template[key], f"{resource.path}.{key}")
@@ -208,12 +208,12 @@ class DeploymentRunner:
 
     def _succeeded(self, step: dict[str, Any]) -> None:
         step["state"] = "Succeeded"
-        step["finishedAt"] = time.time()
+        step["finishedAt"] = clock.now()
         step["statusMessage"] = {"status": "OK"}
 
     def _failed(self, step: dict[str, Any], status: int, error: dict[str, Any]) -> None:
         step["state"] = "Failed"
-        step["finishedAt"] = time.time()
+        step["finishedAt"] = clock.now()
         step["statusCode"] = _STATUS_TEXT.get(status, str(status))
         step["statusMessage"] = {"status": "Failed", "error": {k: v for k, v in error.items() if v is not None}}
 
@@ -252,7 +252,7 @@ class DeploymentRunner:
                 return  # deleted or replaced meanwhile
             if current["body"]["properties"]["provisioningState"] == "Canceled":
                 row["body"]["properties"]["provisioningState"] = "Canceled"
-            self.store.update_where("deployments", {"body": row["body"], "updated_at": time.time()}, conn,
+            self.store.update_where("deployments", {"body": row["body"], "updated_at": clock.now()}, conn,
                                     key=row["key"])  # fmt: skip
 
     def _finish(self, row: dict[str, Any], state: str, error: Any, conn: Connection) -> None:
@@ -266,11 +266,11 @@ class DeploymentRunner:
         if error is not None:
             props["error"] = error
         body["properties"] = props
-        body["finishedAt"] = time.time()
+        body["finishedAt"] = clock.now()
         # the securestring values were needed while resources were deployed; not a moment longer
-        self.store.update_where("deployments", {"body": body, "secrets": None, "updated_at": time.time()}, conn,
+        self.store.update_where("deployments", {"body": body, "secrets": None, "updated_at": clock.now()}, conn,
                                 key=row["key"])  # fmt: skip
 
 
 def _now() -> str:
-    return str(iso_time(time.time()))
+    return str(iso_time(clock.now()))
