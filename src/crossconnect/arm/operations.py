@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -66,6 +67,8 @@ class OperationEngine:
         self._completers: dict[str, Completer] = {}
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None  # the reconciler's (set when it runs)
+        self._running: set[str] = set()  # operations this process is completing right now
+        self._running_lock = threading.Lock()
         # Fault-injection seams (wired by the app): extra latency for an operation on a resource,
         # and a check run before completing one that may raise the ArmError it must fail with.
         self.extra_delay: Callable[[str], float] = lambda resource_key: 0.0
@@ -180,8 +183,21 @@ class OperationEngine:
         return claimed == 1
 
     def _run(self, op_id: str) -> None:
-        if not self._claim(op_id):
-            return
+        # The lease keeps replicas apart, but a replica re-claims its own lease; its threads (the
+        # reconciler's pass and a status poll completing a due operation, both on the store's
+        # threads on PostgreSQL) are kept apart here, so one operation never runs twice at once.
+        with self._running_lock:
+            if op_id in self._running:
+                return
+            self._running.add(op_id)
+        try:
+            if self._claim(op_id):
+                self._run_claimed(op_id)
+        finally:
+            with self._running_lock:
+                self._running.discard(op_id)
+
+    def _run_claimed(self, op_id: str) -> None:
         op = self.store.find("operations", id=op_id)
         assert op is not None
         completer = self._completers.get(op["resource_type"])
