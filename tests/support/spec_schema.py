@@ -1,0 +1,471 @@
+"""Validate response bodies against the response schemas of Azure's OpenAPI (Swagger 2.0) files.
+
+The spec files are read where they are (``tests.support.SHARED / "spec"``), never copied. A
+:class:`SpecLibrary` indexes every operation of every spec file under that folder by method and
+path template, and answers, for a concrete response (method, path, status, JSON body), the list of
+:class:`Finding` s: divergences from the schema, properties the spec does not have (extensions),
+and parts it could not check (a ``$ref`` to a file that is not present).
+
+How Swagger maps onto JSON Schema (Draft 4, checked by the ``jsonschema`` library):
+
+- ``$ref`` across files is resolved by relative path; when the relative path leaves the local
+  tree (the files keep their upstream ``../../../../../common-types/...`` references), the file is
+  found by its path below a folder that exists locally (``common-types/resource-management/v2/...``).
+  A reference to a file that is not present becomes an "unchecked" marker: the data under it is
+  reported as unchecked, never silently passed.
+- ``allOf`` is kept as ``allOf``; the names of properties an object may have are the union of its
+  own and its ``allOf`` ancestors', and any other property in a response is an *extension*.
+- ``x-ms-client-flatten`` changes nothing: flattening is what the SDK does, the JSON stays nested.
+- ``readOnly`` changes nothing for responses.
+- ``enum`` is enforced only when closed: ``x-ms-enum.modelAsString: true`` means any string.
+- ``additionalProperties`` (a schema, as for ``tags``) is enforced; an object schema without
+  ``properties`` and without ``additionalProperties`` is open.
+- ``format``: int32/int64 are range-checked; date-time (RFC 3339) and uuid are checked lightly.
+- null: a property that is not ``required`` may be null (as Azure's own live validator treats
+  responses); a required one only with ``x-nullable: true``; ``x-nullable: false`` forbids it.
+- ``x-ms-pageable``: the list schemas declare ``value`` and ``nextLink`` themselves.
+- ``discriminator``: not used by the spec files this project reads; a schema with one is checked
+  as its base type only.
+
+Responses: a status the operation declares is checked against that status's schema (a status with
+no schema must have no body that matters: any JSON is accepted); another non-2xx status against the
+``default`` response (``CloudError``/``ErrorResponse``); another 2xx status is a divergence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft4Validator, FormatChecker, ValidationError, validators
+
+# -- deliberate extensions -------------------------------------------------------------------------
+
+# Properties crossconnect returns that Azure's spec does not declare, each with the reason it is
+# there. Keyed by (definition the property would belong to, property name). The same list, with the
+# same reasons, is in docs/behaviour.md ("Deliberate extensions to Azure's response shapes"); a
+# test checks that the two agree.
+EXTENSIONS: dict[tuple[str, str], str] = {
+    ("ExpressRouteCrossConnectionPeering", "type"): "every ARM resource carries its type, and the circuit-peering "
+    "definition of the same record declares it; the partner's view of the one peering record shows it too",
+    ("ExpressRouteCrossConnectionPeeringProperties", "routeFilter"): "a route filter can be attached from either view "
+    "of the one peering record (see Route filters); the partner's view shows what it attached",
+    ("RouteFilterRule", "type"): "Azure returns it (Microsoft.Network/routeFilters/routeFilterRules in the recorded "
+    "responses of azure-mgmt-network's route-filter tests), although the 2024-07-01 definition lacks it",
+    ("RoleDefinitionProperties", "createdOn"): "Azure returns the audit fields on role definitions; later "
+    "api-versions of Microsoft.Authorization declare them",
+    ("RoleDefinitionProperties", "updatedOn"): "as createdOn",
+    ("RoleDefinitionProperties", "createdBy"): "as createdOn",
+    ("RoleDefinitionProperties", "updatedBy"): "as createdOn",
+}
+
+
+# -- findings --------------------------------------------------------------------------------------
+
+DIVERGENCE = "divergence"
+EXTENSION = "extension"
+UNCHECKED = "unchecked"
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # DIVERGENCE, EXTENSION or UNCHECKED
+    operation: str  # operationId
+    status: int
+    where: str  # JSON pointer-ish path in the body, "$" for the root
+    message: str
+    definition: str = ""  # for an extension: the definition that lacks the property
+    name: str = ""  # for an extension: the property
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.operation} {self.status} {self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    template: str
+    spec_file: Path
+    responses: dict[str, dict[str, Any] | None]  # status or "default" → converted schema (None: no body)
+    pattern: re.Pattern[str]
+    specificity: tuple[int, int]  # literal segments, literal characters
+
+
+@dataclass
+class Report:
+    """What validating many responses found."""
+
+    validated: int = 0
+    no_spec: Counter[str] = field(default_factory=Counter)  # "METHOD path-shape" → responses
+    operations: Counter[str] = field(default_factory=Counter)  # operationId → responses validated
+    findings: list[Finding] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[Finding]:
+        return [f for f in self.findings if f.kind == kind]
+
+    def unlisted_extensions(self) -> list[Finding]:
+        return [f for f in self.of_kind(EXTENSION) if (f.definition, f.name) not in EXTENSIONS]
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.validated} responses validated against {len(self.operations)} operations; "
+            f"{sum(self.no_spec.values())} responses of {len(self.no_spec)} operations without a spec here",
+            f"{len(self.of_kind(DIVERGENCE))} divergences, {len(self.of_kind(EXTENSION))} extension occurrences "
+            f"({len(self.unlisted_extensions())} not in the allow-list), {len(self.of_kind(UNCHECKED))} unchecked parts",
+        ]
+        lines += [f"  no spec here: {shape} ({count})" for shape, count in sorted(self.no_spec.items())]
+        seen: set[str] = set()
+        for finding in self.findings:
+            if finding.kind == EXTENSION and (finding.definition, finding.name) in EXTENSIONS:
+                continue
+            text = str(finding)
+            if text not in seen:
+                seen.add(text)
+                lines.append("  " + text)
+        return "\n".join(lines)
+
+
+# -- formats ---------------------------------------------------------------------------------------
+
+_FORMATS = FormatChecker(formats=())
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+@_FORMATS.checks("date-time")
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    if not _DATE_TIME.match(value):
+        return False
+    datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00").replace("t", "T"))
+    return True
+
+
+@_FORMATS.checks("uuid", raises=ValueError)
+def _is_uuid(value: object) -> bool:
+    if isinstance(value, str):
+        uuid.UUID(value)
+    return True
+
+
+@_FORMATS.checks("int32")
+def _is_int32(value: object) -> bool:
+    return not isinstance(value, int) or -(2**31) <= value < 2**31
+
+
+@_FORMATS.checks("int64")
+def _is_int64(value: object) -> bool:
+    return not isinstance(value, int) or -(2**63) <= value < 2**63
+
+
+# -- the validator: Draft 4 with two keywords of our own -------------------------------------------
+
+
+def _known_properties(validator: Any, known: list[str], instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    """``x-known-properties``: every other property is an extension (reported, not a divergence)."""
+    if not isinstance(instance, dict):
+        return
+    for name in instance:
+        if name not in known:
+            yield ValidationError(
+                f"property {name!r} is not in the spec's {schema.get('x-definition', 'schema')}",
+                path=[name],
+                validator_value=schema.get("x-definition", ""),
+            )
+
+
+def _unchecked(validator: Any, ref: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    """``x-unchecked``: the schema here is in a spec file that is not present."""
+    yield ValidationError(f"not checked: {ref} is not available locally", validator_value=ref)
+
+
+SpecValidator = validators.extend(
+    Draft4Validator, {"x-known-properties": _known_properties, "x-unchecked": _unchecked}
+)
+
+
+# -- the library -----------------------------------------------------------------------------------
+
+
+class SpecLibrary:
+    """Every operation of the Swagger files below ``root`` (``examples`` folders excluded)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._documents: dict[Path, dict[str, Any] | None] = {}
+        self.definitions: dict[str, dict[str, Any]] = {}  # converted, by key
+        self.unresolved: set[str] = set()
+
+    # -- files and references --------------------------------------------------------------------
+    def document(self, path: Path) -> dict[str, Any] | None:
+        path = path.resolve()
+        if path not in self._documents:
+            found = path if path.is_file() else self._relocate(path)
+            self._documents[path] = json.loads(found.read_text()) if found else None
+        return self._documents[path]
+
+    def _relocate(self, path: Path) -> Path | None:
+        """An upstream relative path that leaves the local tree: find the file by the longest tail
+        of its path that exists below ``root`` (``common-types/resource-management/v2/types.json``)."""
+        parts = path.parts
+        for start in range(len(parts) - 1):
+            candidate = self.root.joinpath(*parts[start:])
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def resolve(self, base: Path, ref: str) -> tuple[Path, str]:
+        """A ``$ref`` seen in ``base``: the file it points to and the definition name."""
+        file_part, _, pointer = ref.partition("#")
+        target = (base.parent / file_part).resolve() if file_part else base.resolve()
+        return target, pointer
+
+    def _key(self, file: Path, pointer: str, closed: bool) -> str:
+        try:
+            rel = file.relative_to(self.root)
+        except ValueError:
+            rel = file
+        return f"{rel}#{pointer}" + ("" if closed else "|open")
+
+    # -- conversion --------------------------------------------------------------------------------
+    def ref_schema(self, base: Path, ref: str, closed: bool = True) -> dict[str, Any]:
+        """A JSON Schema ``$ref`` to the converted definition (converted on first use)."""
+        file, pointer = self.resolve(base, ref)
+        document = self.document(file)
+        target: Any = document
+        for part in pointer.strip("/").split("/") if pointer.strip("/") else []:
+            target = target.get(part) if isinstance(target, dict) else None
+        if target is None:
+            self.unresolved.add(ref)
+            return {"x-unchecked": ref}
+        key = self._key(file, pointer, closed)
+        if key not in self.definitions:
+            self.definitions[key] = {}  # placeholder: recursive definitions refer to themselves
+            self.definitions[key] = self.convert(file, target, closed, pointer.rsplit("/", 1)[-1])
+        return {"$ref": "#/definitions/" + _escape(key)}
+
+    def convert(self, base: Path, schema: dict[str, Any], closed: bool = True, name: str = "") -> dict[str, Any]:
+        """One Swagger schema as JSON Schema Draft 4 (see the module docstring)."""
+        if "$ref" in schema:
+            converted = self.ref_schema(base, schema["$ref"], closed)
+            return _nullable(converted) if schema.get("x-nullable") is True else converted
+        out: dict[str, Any] = {}
+        kind = schema.get("type")
+        if kind is None and ("properties" in schema or "allOf" in schema or "additionalProperties" in schema):
+            kind = "object"
+        if kind is not None and kind != "file":
+            out["type"] = kind
+        enum = schema.get("enum")
+        if enum is not None and not (schema.get("x-ms-enum") or {}).get("modelAsString", False):
+            out["enum"] = list(enum)
+        if "format" in schema:
+            out["format"] = schema["format"]
+        for word in ("minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems"):
+            # Constraints on values a client sends; kept only where they describe every response too.
+            if word in ("minimum", "maximum") and word in schema:
+                out[word] = schema[word]
+        if "items" in schema:
+            out["items"] = self.convert(base, schema["items"])
+        required = [r for r in schema.get("required", []) if r in _all_property_names(self, base, schema)]
+        if "properties" in schema:
+            props: dict[str, Any] = {}
+            for prop, sub in schema["properties"].items():
+                converted = self.convert(base, sub)
+                nullable = sub.get("x-nullable")
+                if nullable is True or (nullable is None and prop not in required):
+                    converted = _nullable(converted)
+                props[prop] = converted
+            out["properties"] = props
+        if required:
+            out["required"] = required
+        if "allOf" in schema:
+            out["allOf"] = [self.convert(base, parent, closed=False) for parent in schema["allOf"]]
+        additional = schema.get("additionalProperties")
+        if isinstance(additional, dict):
+            out["additionalProperties"] = self.convert(base, additional)
+        elif closed and kind == "object" and additional is None and _all_property_names(self, base, schema):
+            out["x-known-properties"] = sorted(_all_property_names(self, base, schema))
+            out["x-definition"] = name or "schema"
+        return out
+
+    # -- operations --------------------------------------------------------------------------------
+    @cached_property
+    def operations(self) -> list[Operation]:
+        found: list[Operation] = []
+        for spec_file in sorted(self.root.rglob("*.json")):
+            if "examples" in spec_file.parts:
+                continue
+            spec = self.document(spec_file) or {}
+            paths = {**spec.get("paths", {}), **spec.get("x-ms-paths", {})}
+            for template, methods in paths.items():
+                shared_params = methods.get("parameters", [])
+                for method, op in methods.items():
+                    if not isinstance(op, dict) or "operationId" not in op:
+                        continue
+                    params = [self._parameter(spec_file, p) for p in [*shared_params, *op.get("parameters", [])]]
+                    slashes = {p["name"] for p in params if p.get("in") == "path" and p.get("x-ms-skip-url-encoding")}
+                    clean = template.split("?", 1)[0]
+                    if re.fullmatch(r"/\{[^}]+\}", clean) and slashes:
+                        continue  # "by id" (/{resourceId}, /{roleAssignmentId}): see operation_for
+                    responses = {
+                        status: (self.convert(spec_file, r["schema"]) if "schema" in r else None)
+                        for status, r in op.get("responses", {}).items()
+                    }
+                    found.append(
+                        Operation(
+                            op["operationId"],
+                            method.upper(),
+                            clean,
+                            spec_file,
+                            responses,
+                            _path_pattern(clean, slashes),
+                            _specificity(clean),
+                        )
+                    )
+        return found
+
+    def _parameter(self, base: Path, parameter: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" not in parameter:
+            return parameter
+        file, pointer = self.resolve(base, parameter["$ref"])
+        target: Any = self.document(file)
+        for part in pointer.strip("/").split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        return target if isinstance(target, dict) else {}
+
+    def operation_for(self, method: str, path: str) -> Operation | None:
+        """The most specific operation whose template matches: most literal segments, then most
+        literal characters (``.../expressRouteCircuits/{circuitName}`` over the generic
+        ``.../providers/{resourceProviderNamespace}/{parentResourcePath}/{resourceType}/{resourceName}``,
+        ``{scope}/providers/Microsoft.Resources/tags/default`` over both).
+
+        Operations whose whole template is one parameter that may hold slashes (``/{resourceId}``,
+        ``/{roleAssignmentId}``, ``/{roleId}``) are not indexed: they match every path, and the
+        paths they stand for have named templates too (the SDK's ``*_by_id`` methods send them)."""
+        matches = [op for op in self.operations if op.method == method.upper() and op.pattern.fullmatch(path)]
+        return max(matches, key=lambda op: op.specificity, default=None)
+
+    # -- validation --------------------------------------------------------------------------------
+    def check(self, operation: Operation, status: int, body: Any) -> list[Finding]:
+        """The findings for one response of ``operation``."""
+        where = str(status)
+        if where not in operation.responses:
+            if 200 <= status < 300:
+                declared = sorted(s for s in operation.responses if s != "default")
+                return [Finding(DIVERGENCE, operation.operation_id, status, "$", f"status not declared ({declared})")]
+            where = "default"
+            if where not in operation.responses:
+                return []
+        schema = operation.responses[where]
+        if schema is None or body is None:
+            return []
+        validator = SpecValidator(
+            {**schema, "definitions": {_escape(k): v for k, v in self.definitions.items()}}, format_checker=_FORMATS
+        )
+        return [self._finding(operation, status, error) for error in _leaf_errors(validator.iter_errors(body))]
+
+    @staticmethod
+    def _finding(operation: Operation, status: int, error: ValidationError) -> Finding:
+        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        if error.validator == "x-known-properties":
+            name = str(error.absolute_path[-1])
+            return Finding(EXTENSION, operation.operation_id, status, where, error.message, str(error.validator_value), name)
+        if error.validator == "x-unchecked":
+            return Finding(UNCHECKED, operation.operation_id, status, where, error.message)
+        return Finding(DIVERGENCE, operation.operation_id, status, where, f"{error.message} ({error.validator})")
+
+    def validate(self, records: Iterable[dict[str, Any]], report: Report | None = None) -> Report:
+        """Validate captured responses: dicts with method, path, status and body."""
+        report = report or Report()
+        for record in records:
+            operation = self.operation_for(record["method"], record["path"])
+            if operation is None:
+                report.no_spec[f"{record['method']} {_shape(record['path'])}"] += 1
+                continue
+            report.validated += 1
+            report.operations[operation.operation_id] += 1
+            report.findings += self.check(operation, int(record["status"]), record.get("body"))
+        return report
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _escape(key: str) -> str:
+    """A definition key usable as one JSON pointer segment of a URI fragment."""
+    return re.sub(r"[^A-Za-z0-9_.-]", lambda m: f"_{ord(m.group()):x}_", key)
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [{"type": "null"}, schema]}
+
+
+def _all_property_names(library: SpecLibrary, base: Path, schema: dict[str, Any]) -> set[str]:
+    """The properties of ``schema`` and of its ``allOf`` ancestors."""
+    names = set(schema.get("properties", {}))
+    for parent in schema.get("allOf", []):
+        if "$ref" in parent:
+            file, pointer = library.resolve(base, parent["$ref"])
+            target: Any = library.document(file)
+            for part in pointer.strip("/").split("/"):
+                target = target.get(part) if isinstance(target, dict) else None
+            if isinstance(target, dict):
+                names |= _all_property_names(library, file, target)
+        else:
+            names |= _all_property_names(library, base, parent)
+    return names
+
+
+def _path_pattern(template: str, slashes: set[str]) -> re.Pattern[str]:
+    """A template as a case-insensitive regex; parameters that may hold ``/`` match several
+    segments (``parentResourcePath`` also none: a top-level generic resource has no parent)."""
+    out = ""
+    for segment in template.strip("/").split("/"):
+        name = segment[1:-1] if segment.startswith("{") and segment.endswith("}") else None
+        if name in slashes:
+            out += "(?:/.+?)?" if name == "parentResourcePath" else "/.+?"
+        else:
+            out += "/" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(segment))
+    return re.compile(out + "/?", re.IGNORECASE)
+
+
+def _specificity(template: str) -> tuple[int, int]:
+    segments = template.strip("/").split("/")
+    literal = [s for s in segments if not s.startswith("{")]
+    return len(literal), sum(len(s) for s in literal)
+
+
+def _shape(path: str) -> str:
+    """A path with its names replaced, to count unknown operations by shape."""
+    parts = path.strip("/").split("/")
+    return "/" + "/".join(p if i % 2 == 0 or p.lower() == "providers" else "*" for i, p in enumerate(parts))
+
+
+def _leaf_errors(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
+    """The errors worth reporting: for ``anyOf`` (our nullable wrapper) the errors of the branch
+    that is not ``null``."""
+    for error in errors:
+        if error.validator == "anyOf" and error.context:
+            inner = [e for e in error.context if e.validator != "type" or e.validator_value != "null"]
+            yield from _leaf_errors(inner) if inner else [error]
+        else:
+            yield error
+
+
+def read_captures(directory: Path) -> Iterator[dict[str, Any]]:
+    """The responses a capturing server wrote (``crossconnect.app.response_capture``), in order
+    per server process."""
+    for file in sorted(directory.glob("responses-*.jsonl")):
+        with file.open(encoding="utf-8") as lines:
+            for line in lines:
+                if line.strip():
+                    yield json.loads(line)
