@@ -65,7 +65,11 @@ from tests.support.spec_schema import DIVERGENCE, EXTENSIONS, UNCHECKED, Report,
 
 SPEC_ROOT = SHARED / "spec"
 PP = "AzurePrivatePeering"
-PRIVATE_B = {**PRIVATE, "primaryPeerAddressPrefix": "192.168.200.0/30", "secondaryPeerAddressPrefix": "192.168.200.4/30"}
+PRIVATE_B = {
+    **PRIVATE,
+    "primaryPeerAddressPrefix": "192.168.200.0/30",
+    "secondaryPeerAddressPrefix": "192.168.200.4/30",
+}
 FILTER_GROUP = "filters-rg"
 
 # The operations the workflow must have exercised: a regression in the workflow (or a server that
@@ -110,7 +114,9 @@ def capturing_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> 
         database = create_postgres_database()
     base = tmp_path_factory.mktemp(f"capture-{backend}")
     captures = base / "responses"
-    server = Server(base / "data", free_port(), database, ["--page-size", "100"], process_env={CAPTURE_VARIABLE: str(captures)})
+    server = Server(
+        base / "data", free_port(), database, ["--page-size", "100"], process_env={CAPTURE_VARIABLE: str(captures)}
+    )
     try:
         server.start()
         yield server, captures
@@ -315,7 +321,8 @@ def refused_requests(server: Server) -> None:
         bad = client.put(f"{circuits}/er9", params={"api-version": API}, json={"location": "westus", "properties": []})
         assert bad.status_code == 400
         assert client.get(f"{circuits}/er1", params={"api-version": "1999-01-01"}).status_code == 400
-        assert client.get(f"/subscriptions/{customer_sub}/resourcegroups/nope", params={"api-version": "2021-04-01"}).status_code == 404
+        missing_group = f"/subscriptions/{customer_sub}/resourcegroups/nope"
+        assert client.get(missing_group, params={"api-version": "2021-04-01"}).status_code == 404
     with server.http("partner") as client:
         denied = client.get(f"{circuits}/er1", params={"api-version": API})
         assert denied.status_code in (403, 404)

@@ -47,6 +47,10 @@ from typing import Any
 
 from jsonschema import Draft4Validator, FormatChecker, ValidationError, validators
 
+# The server's test-only capture (crossconnect.app.response_capture); the name is repeated here so
+# that the validator does not import the server.
+CAPTURE_VARIABLE = "CROSSCONNECT_CAPTURE_RESPONSES"
+
 # -- deliberate extensions -------------------------------------------------------------------------
 
 # Properties crossconnect returns that Azure's spec does not declare, each with the reason it is
@@ -98,6 +102,7 @@ class Operation:
     responses: dict[str, dict[str, Any] | None]  # status or "default" → converted schema (None: no body)
     pattern: re.Pattern[str]
     specificity: tuple[int, int]  # literal segments, literal characters
+    by_id: bool = False  # the whole path is one parameter (/{resourceId}): see SpecLibrary.operation_for
 
 
 @dataclass
@@ -108,6 +113,10 @@ class Report:
     no_spec: Counter[str] = field(default_factory=Counter)  # "METHOD path-shape" → responses
     operations: Counter[str] = field(default_factory=Counter)  # operationId → responses validated
     findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.of_kind(DIVERGENCE) or self.unlisted_extensions())
 
     def of_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
@@ -170,7 +179,9 @@ def _is_int64(value: object) -> bool:
 # -- the validator: Draft 4 with two keywords of our own -------------------------------------------
 
 
-def _known_properties(validator: Any, known: list[str], instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+def _known_properties(
+    validator: Any, known: list[str], instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
     """``x-known-properties``: every other property is an extension (reported, not a divergence)."""
     if not isinstance(instance, dict):
         return
@@ -188,9 +199,7 @@ def _unchecked(validator: Any, ref: str, instance: Any, schema: dict[str, Any]) 
     yield ValidationError(f"not checked: {ref} is not available locally", validator_value=ref)
 
 
-SpecValidator = validators.extend(
-    Draft4Validator, {"x-known-properties": _known_properties, "x-unchecked": _unchecked}
-)
+SpecValidator = validators.extend(Draft4Validator, {"x-known-properties": _known_properties, "x-unchecked": _unchecked})
 
 
 # -- the library -----------------------------------------------------------------------------------
@@ -314,8 +323,6 @@ class SpecLibrary:
                     params = [self._parameter(spec_file, p) for p in [*shared_params, *op.get("parameters", [])]]
                     slashes = {p["name"] for p in params if p.get("in") == "path" and p.get("x-ms-skip-url-encoding")}
                     clean = template.split("?", 1)[0]
-                    if re.fullmatch(r"/\{[^}]+\}", clean) and slashes:
-                        continue  # "by id" (/{resourceId}, /{roleAssignmentId}): see operation_for
                     responses = {
                         status: (self.convert(spec_file, r["schema"]) if "schema" in r else None)
                         for status, r in op.get("responses", {}).items()
@@ -329,9 +336,13 @@ class SpecLibrary:
                             responses,
                             _path_pattern(clean, slashes),
                             _specificity(clean),
+                            by_id=bool(re.fullmatch(r"/\{[^}]+\}", clean)) and bool(slashes),
                         )
                     )
         return found
+
+    def operations_by_id(self, operation_id: str) -> list[Operation]:
+        return [op for op in self.operations if op.operation_id == operation_id]
 
     def _parameter(self, base: Path, parameter: dict[str, Any]) -> dict[str, Any]:
         if "$ref" not in parameter:
@@ -349,9 +360,11 @@ class SpecLibrary:
         ``{scope}/providers/Microsoft.Resources/tags/default`` over both).
 
         Operations whose whole template is one parameter that may hold slashes (``/{resourceId}``,
-        ``/{roleAssignmentId}``, ``/{roleId}``) are not indexed: they match every path, and the
+        ``/{roleAssignmentId}``, ``/{roleId}``) are not matched: they match every path, and the
         paths they stand for have named templates too (the SDK's ``*_by_id`` methods send them)."""
-        matches = [op for op in self.operations if op.method == method.upper() and op.pattern.fullmatch(path)]
+        matches = [
+            op for op in self.operations if not op.by_id and op.method == method.upper() and op.pattern.fullmatch(path)
+        ]
         return max(matches, key=lambda op: op.specificity, default=None)
 
     # -- validation --------------------------------------------------------------------------------
@@ -378,7 +391,9 @@ class SpecLibrary:
         where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
         if error.validator == "x-known-properties":
             name = str(error.absolute_path[-1])
-            return Finding(EXTENSION, operation.operation_id, status, where, error.message, str(error.validator_value), name)
+            return Finding(
+                EXTENSION, operation.operation_id, status, where, error.message, str(error.validator_value), name
+            )
         if error.validator == "x-unchecked":
             return Finding(UNCHECKED, operation.operation_id, status, where, error.message)
         return Finding(DIVERGENCE, operation.operation_id, status, where, f"{error.message} ({error.validator})")
@@ -461,6 +476,22 @@ def _leaf_errors(errors: Iterable[ValidationError]) -> Iterator[ValidationError]
             yield error
 
 
+def schema_problems(library: SpecLibrary, operation_id: str, response: Any, where: str) -> list[str]:
+    """For a test's own request (an ``httpx.Response``): the divergences and unlisted extensions of
+    its body against ``operation_id``'s schema, as messages (unchecked parts are not problems)."""
+    operation = next(iter(library.operations_by_id(operation_id)), None)
+    if operation is None:
+        return [f"{where}: no operation {operation_id} in the spec files"]
+    is_json = "json" in response.headers.get("content-type", "") and response.content
+    body = response.json() if is_json else None
+    return [
+        f"{where} (schema): {finding}"
+        for finding in library.check(operation, response.status_code, body)
+        if finding.kind == DIVERGENCE
+        or (finding.kind == EXTENSION and (finding.definition, finding.name) not in EXTENSIONS)
+    ]
+
+
 def read_captures(directory: Path) -> Iterator[dict[str, Any]]:
     """The responses a capturing server wrote (``crossconnect.app.response_capture``), in order
     per server process."""
@@ -469,3 +500,8 @@ def read_captures(directory: Path) -> Iterator[dict[str, Any]]:
             for line in lines:
                 if line.strip():
                     yield json.loads(line)
+
+
+def validate_capture_directory(spec_root: Path, directory: Path) -> Report:
+    """Everything the servers captured in ``directory``, validated against the specs."""
+    return SpecLibrary(spec_root).validate(read_captures(directory))
