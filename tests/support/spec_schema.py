@@ -132,14 +132,17 @@ class Report:
             f"({len(self.unlisted_extensions())} not in the allow-list), {len(self.of_kind(UNCHECKED))} unchecked parts",
         ]
         lines += [f"  no spec here: {shape} ({count})" for shape, count in sorted(self.no_spec.items())]
-        seen: set[str] = set()
+        # One line per kind of finding (array indexes folded), with how often it was seen.
+        counted: Counter[str] = Counter()
         for finding in self.findings:
             if finding.kind == EXTENSION and (finding.definition, finding.name) in EXTENSIONS:
                 continue
-            text = str(finding)
-            if text not in seen:
-                seen.add(text)
-                lines.append("  " + text)
+            counted[re.sub(r"\[\d+\]", "[*]", str(finding))] += 1
+        lines += [f"  {text} (x{count})" for text, count in counted.items()]
+        listed = Counter((f.definition, f.name) for f in self.of_kind(EXTENSION))
+        lines += [
+            f"  listed extension {d}.{n} (x{count})" for (d, n), count in sorted(listed.items()) if (d, n) in EXTENSIONS
+        ]
         return "\n".join(lines)
 
 
@@ -213,6 +216,7 @@ class SpecLibrary:
         self._documents: dict[Path, dict[str, Any] | None] = {}
         self.definitions: dict[str, dict[str, Any]] = {}  # converted, by key
         self.unresolved: set[str] = set()
+        self._validators: dict[tuple[str, str, str], Any] = {}
 
     # -- files and references --------------------------------------------------------------------
     def document(self, path: Path) -> dict[str, Any] | None:
@@ -278,9 +282,9 @@ class SpecLibrary:
             out["enum"] = list(enum)
         if "format" in schema:
             out["format"] = schema["format"]
-        for word in ("minimum", "maximum", "minLength", "maxLength", "pattern", "minItems", "maxItems"):
-            # Constraints on values a client sends; kept only where they describe every response too.
-            if word in ("minimum", "maximum") and word in schema:
+        for word in ("minimum", "maximum"):
+            # Ranges hold for responses too; length and pattern rules describe what a client sends.
+            if word in schema:
                 out[word] = schema[word]
         if "items" in schema:
             out["items"] = self.convert(base, schema["items"])
@@ -381,9 +385,12 @@ class SpecLibrary:
         schema = operation.responses[where]
         if schema is None or body is None:
             return []
-        validator = SpecValidator(
-            {**schema, "definitions": {_escape(k): v for k, v in self.definitions.items()}}, format_checker=_FORMATS
-        )
+        cache_key = (operation.operation_id, operation.template, where)
+        validator = self._validators.get(cache_key)
+        if validator is None:
+            definitions = {_escape(k): v for k, v in self.definitions.items()}
+            validator = SpecValidator({**schema, "definitions": definitions}, format_checker=_FORMATS)
+            self._validators[cache_key] = validator
         return [self._finding(operation, status, error) for error in _leaf_errors(validator.iter_errors(body))]
 
     @staticmethod
