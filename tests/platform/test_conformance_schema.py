@@ -27,7 +27,6 @@ validates the directory when the session ends (on the xdist controller, after al
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -421,18 +420,3 @@ def test_capture_records_every_arm_response(capturing_server: tuple[Server, Path
     assert r.status_code == 404
     lines = [rec for rec in read_captures(captures) if rec["path"] == path]
     assert lines == [{"method": "GET", "path": path, "api_version": "2021-04-01", "status": 404, "body": r.json()}]
-
-
-def test_capture_is_off_by_default(tmp_path: Path) -> None:
-    """Unset, the ARM app is not wrapped at all (no cost on the hot path)."""
-    from crossconnect.app.response_capture import capture_responses
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never called
-        pass
-
-    saved = os.environ.pop(CAPTURE_VARIABLE, None)
-    try:
-        assert capture_responses(app) is app
-    finally:
-        if saved is not None:
-            os.environ[CAPTURE_VARIABLE] = saved
