@@ -98,6 +98,7 @@ MUST_COVER = {
     "ExpressRouteCrossConnections_ListRoutesTableSummary", "RouteFilters_CreateOrUpdate", "RouteFilters_Get",
     "RouteFilters_List", "RouteFilters_ListByResourceGroup", "RouteFilters_UpdateTags",
     "RouteFilterRules_CreateOrUpdate", "RouteFilterRules_Get", "RouteFilterRules_ListByRouteFilter",
+    "NetworkAsyncOperationStatus",
 }  # fmt: skip
 
 

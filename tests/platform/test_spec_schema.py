@@ -184,11 +184,22 @@ def test_a_missing_spec_file_is_reported_unchecked(library: SpecLibrary) -> None
         ),
         ("GET", f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/abc", "RoleDefinitions_Get"),
         ("POST", f"{CIRCUIT}/peerings/AzurePrivatePeering/arpTables/primary", "ExpressRouteCircuits_ListArpTable"),
+        ("GET", "/providers/Microsoft.Authorization/roleDefinitions/abc", "RoleDefinitions_Get"),  # tenant scope
+        ("GET", f"{SUB}/providers/Microsoft.Network/locations/westus/operations/op1", "NetworkAsyncOperationStatus"),
     ],
 )
 def test_paths_find_their_operation(library: SpecLibrary, method: str, path: str, operation_id: str) -> None:
     operation = library.operation_for(method, path)
     assert operation is not None and operation.operation_id == operation_id
+
+
+def test_network_operation_status_bodies(library: SpecLibrary) -> None:
+    """Azure-AsyncOperation status: network.json's AzureAsyncOperationResult (no path in the spec)."""
+    path = f"{SUB}/providers/Microsoft.Network/locations/westus/operations/op1"
+    assert findings(library, "GET", path, 200, {"status": "Succeeded"}) == []
+    failed = {"status": "Failed", "error": {"code": "X", "message": "m", "details": [{"code": "Y"}]}}
+    assert findings(library, "GET", path, 200, failed) == []
+    assert kinds(findings(library, "GET", path, 200, {"status": True})) == [(DIVERGENCE, "$.status")]
 
 
 def test_operations_without_a_spec_are_counted(library: SpecLibrary) -> None:

@@ -69,6 +69,11 @@ EXTENSIONS: dict[tuple[str, str], str] = {
     ("RoleDefinitionProperties", "updatedOn"): "as createdOn",
     ("RoleDefinitionProperties", "createdBy"): "as createdOn",
     ("RoleDefinitionProperties", "updatedBy"): "as createdOn",
+    ("AzureAsyncOperationResult", "id"): "the operation status is ARM's asynchronous-operation resource (RPC "
+    "OperationStatusResult: id, name, startTime, endTime), one shape for every provider namespace here",
+    ("AzureAsyncOperationResult", "name"): "as id",
+    ("AzureAsyncOperationResult", "startTime"): "as id",
+    ("AzureAsyncOperationResult", "endTime"): "as id",
 }
 
 
@@ -343,7 +348,34 @@ class SpecLibrary:
                             by_id=bool(re.fullmatch(r"/\{[^}]+\}", clean)) and bool(slashes),
                         )
                     )
-        return found
+        return found + self._status_operations()
+
+    def _status_operations(self) -> list[Operation]:
+        """The Azure-AsyncOperation status URLs of Microsoft.Network: the spec gives their body only
+        as a definition (``AzureAsyncOperationResult`` in network.json), with no path."""
+        template = (
+            "/subscriptions/{subscriptionId}/providers/Microsoft.Network/locations/{location}/operations/{operationId}"
+        )
+        for spec_file in sorted(self.root.rglob("network.json")):
+            definitions = (self.document(spec_file) or {}).get("definitions", {})
+            if "AzureAsyncOperationResult" in definitions and "CloudError" in definitions:
+                responses = {
+                    "200": self.convert(spec_file, {"$ref": "#/definitions/AzureAsyncOperationResult"}),
+                    "default": self.convert(spec_file, {"$ref": "#/definitions/CloudError"}),
+                }
+                pattern = _path_pattern(template, set())
+                return [
+                    Operation(
+                        "NetworkAsyncOperationStatus",
+                        "GET",
+                        template,
+                        spec_file,
+                        responses,
+                        pattern,
+                        _specificity(template),
+                    )
+                ]
+        return []
 
     def operations_by_id(self, operation_id: str) -> list[Operation]:
         return [op for op in self.operations if op.operation_id == operation_id]
@@ -447,14 +479,19 @@ def _all_property_names(library: SpecLibrary, base: Path, schema: dict[str, Any]
     return names
 
 
+# Parameters that may be empty: a top-level generic resource has no parent, and ``{scope}`` may be
+# the tenant ("/providers/Microsoft.Authorization/roleDefinitions/{id}").
+OPTIONAL_SEGMENTS = {"parentResourcePath", "scope"}
+
+
 def _path_pattern(template: str, slashes: set[str]) -> re.Pattern[str]:
     """A template as a case-insensitive regex; parameters that may hold ``/`` match several
-    segments (``parentResourcePath`` also none: a top-level generic resource has no parent)."""
+    segments (those in ``OPTIONAL_SEGMENTS`` also none)."""
     out = ""
     for segment in template.strip("/").split("/"):
         name = segment[1:-1] if segment.startswith("{") and segment.endswith("}") else None
         if name in slashes:
-            out += "(?:/.+?)?" if name == "parentResourcePath" else "/.+?"
+            out += "(?:/.+?)?" if name in OPTIONAL_SEGMENTS else "/.+?"
         else:
             out += "/" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(segment))
     return re.compile(out + "/?", re.IGNORECASE)
