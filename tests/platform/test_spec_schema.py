@@ -202,6 +202,15 @@ def test_network_operation_status_bodies(library: SpecLibrary) -> None:
     assert kinds(findings(library, "GET", path, 200, {"status": True})) == [(DIVERGENCE, "$.status")]
 
 
+def test_errors_on_paths_without_an_operation_use_arm_error_envelope(library: SpecLibrary) -> None:
+    path = f"{SUB}/resourceGroups/rg1/providers/Microsoft.Network/expressRouteCircuits"
+    good = {"method": "PUT", "path": path, "status": 405, "body": {"error": {"code": "X", "message": "m"}}}
+    bad = {**good, "body": {"error": "X"}}
+    report = library.validate([good, bad])
+    assert report.validated == 2 and report.operations["ArmErrorResponse"] == 2
+    assert [(f.kind, f.where) for f in report.findings] == [(DIVERGENCE, "$.error")]
+
+
 def test_operations_without_a_spec_are_counted(library: SpecLibrary) -> None:
     records = [
         {"method": "GET", "path": f"{SUB}/providers/Microsoft.Network/expressRoutePorts", "status": 200, "body": {}},

@@ -27,7 +27,8 @@ How Swagger maps onto JSON Schema (Draft 4, checked by the ``jsonschema`` librar
 - ``discriminator``: not used by the spec files this project reads; a schema with one is checked
   as its base type only.
 
-Responses: a status the operation declares is checked against that status's schema (a status with
+Responses: an error on a path no operation describes (an unknown resource type, a collection PUT)
+is checked against ARM's common ``ErrorResponse`` (common-types v2). A status the operation declares is checked against that status's schema (a status with
 no schema must have no body that matters: any JSON is accepted); another non-2xx status against the
 ``default`` response (``CloudError``/``ErrorResponse``); another 2xx status is a divergence.
 """
@@ -377,6 +378,16 @@ class SpecLibrary:
                 ]
         return []
 
+    @cached_property
+    def arm_error(self) -> Operation | None:
+        """For an error on a path no operation describes (an unknown type, a collection PUT, ...):
+        ARM's common error envelope, ``ErrorResponse`` of common-types v2, when present."""
+        types = self.root / "common-types" / "resource-management" / "v2" / "types.json"
+        if not types.is_file():
+            return None
+        default = self.convert(types, {"$ref": "#/definitions/ErrorResponse"})
+        return Operation("ArmErrorResponse", "*", "(any path)", types, {"default": default}, re.compile("$^"), (0, 0))
+
     def operations_by_id(self, operation_id: str) -> list[Operation]:
         return [op for op in self.operations if op.operation_id == operation_id]
 
@@ -442,6 +453,8 @@ class SpecLibrary:
         report = report or Report()
         for record in records:
             operation = self.operation_for(record["method"], record["path"])
+            if operation is None and int(record["status"]) >= 400:
+                operation = self.arm_error
             if operation is None:
                 report.no_spec[f"{record['method']} {_shape(record['path'])}"] += 1
                 continue
@@ -504,9 +517,14 @@ def _specificity(template: str) -> tuple[int, int]:
 
 
 def _shape(path: str) -> str:
-    """A path with its names replaced, to count unknown operations by shape."""
+    """A path with its names replaced, to count unknown operations by shape (collection names and
+    provider namespaces stay)."""
     parts = path.strip("/").split("/")
-    return "/" + "/".join(p if i % 2 == 0 or p.lower() == "providers" else "*" for i, p in enumerate(parts))
+    kept = [
+        p if i % 2 == 0 or p.lower() == "providers" or (i > 0 and parts[i - 1].lower() == "providers") else "*"
+        for i, p in enumerate(parts)
+    ]
+    return "/" + "/".join(kept)
 
 
 def _leaf_errors(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
