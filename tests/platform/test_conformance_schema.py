@@ -380,6 +380,10 @@ def test_sdk_workflow_responses_conform(capturing_server: tuple[Server, Path], l
     report = _validate(library, records)
     missing = MUST_COVER - set(report.operations)
     assert not missing, f"the workflow no longer exercises {sorted(missing)}\n{report.summary()}"
+    # the troubleshooting results (fetched from the POSTs' Location) were validated as the POSTs' 200s
+    for troubleshooting in ("ListArpTable", "ListRoutesTable", "ListRoutesTableSummary"):
+        for family in ("ExpressRouteCircuits", "ExpressRouteCrossConnections"):
+            assert report.with_body[(f"{family}_{troubleshooting}", 200)] >= 2, report.with_body
     # error bodies were validated too (against the operations' default responses)
     assert sum(1 for r in records if r["status"] >= 400 and "body" in r) >= 5
 

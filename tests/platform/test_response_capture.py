@@ -75,6 +75,19 @@ def test_non_json_and_empty_bodies_are_recorded_without_a_body(capture_dir: Path
     ]
 
 
+def test_location_header_is_recorded(capture_dir: Path) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        headers = [
+            (b"Location", b"https://h/subscriptions/s1/providers/Microsoft.Network/locations/w/operationResults/1")
+        ]
+        await send({"type": "http.response.start", "status": 202, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    _run(capture_responses(app))
+    (record,) = _records(capture_dir)
+    assert record["location"].endswith("/operationResults/1") and record["status"] == 202
+
+
 def test_oversized_body_is_flagged_not_stored(capture_dir: Path) -> None:
     big = b'{"a": "' + b"x" * MAX_CAPTURED_BODY + b'"}'
     sent = _run(capture_responses(_app(200, b"application/json", [big[:100], big[100:]])))

@@ -211,6 +211,23 @@ def test_errors_on_paths_without_an_operation_use_arm_error_envelope(library: Sp
     assert [(f.kind, f.where) for f in report.findings] == [(DIVERGENCE, "$.error")]
 
 
+def test_a_long_running_post_result_is_checked_against_the_post(library: SpecLibrary) -> None:
+    """POST arpTables answers 202 + Location; the Location's final 200 is the POST's result."""
+    post = f"{CIRCUIT}/peerings/AzurePrivatePeering/arpTables/primary"
+    result = f"{SUB}/providers/Microsoft.Network/locations/westus/operationResults/op1"
+    table = example("ExpressRouteCircuitARPTableList")
+    records = [
+        {"method": "POST", "path": post, "status": 202, "location": f"https://host{result}?api-version=x"},
+        {"method": "GET", "path": result, "status": 202},
+        {"method": "GET", "path": result, "status": 200, "body": table},
+    ]
+    report = library.validate(records)
+    assert report.with_body[("ExpressRouteCircuits_ListArpTable", 200)] == 1 and not report.findings
+    table["value"][0]["age"] = "old"  # an integer in the schema
+    report = library.validate(records)
+    assert [(f.kind, f.where) for f in report.findings] == [(DIVERGENCE, "$.value[0].age")]
+
+
 def test_operations_without_a_spec_are_counted(library: SpecLibrary) -> None:
     records = [
         {"method": "GET", "path": f"{SUB}/providers/Microsoft.Network/expressRoutePorts", "status": 200, "body": {}},

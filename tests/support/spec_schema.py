@@ -45,6 +45,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jsonschema import Draft4Validator, FormatChecker, ValidationError, validators
 
@@ -118,6 +119,7 @@ class Report:
     validated: int = 0
     no_spec: Counter[str] = field(default_factory=Counter)  # "METHOD path-shape" → responses
     operations: Counter[str] = field(default_factory=Counter)  # operationId → responses validated
+    with_body: Counter[tuple[str, int]] = field(default_factory=Counter)  # (operationId, status) → bodies validated
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -451,8 +453,15 @@ class SpecLibrary:
     def validate(self, records: Iterable[dict[str, Any]], report: Report | None = None) -> Report:
         """Validate captured responses: dicts with method, path, status and body."""
         report = report or Report()
+        # A long-running POST answers 202 + Location; what that URL finally answers (200) is the
+        # POST's result, validated against the POST's 200 schema.
+        results: dict[str, Operation] = {}
         for record in records:
             operation = self.operation_for(record["method"], record["path"])
+            if operation is not None and record.get("location") and operation.method == "POST":
+                results[urlsplit(record["location"]).path] = operation
+            if operation is None and record["method"] == "GET" and record["path"] in results:
+                operation = results[record["path"]]
             if operation is None and int(record["status"]) >= 400:
                 operation = self.arm_error
             if operation is None:
@@ -460,6 +469,8 @@ class SpecLibrary:
                 continue
             report.validated += 1
             report.operations[operation.operation_id] += 1
+            if record.get("body") is not None:
+                report.with_body[(operation.operation_id, int(record["status"]))] += 1
             report.findings += self.check(operation, int(record["status"]), record.get("body"))
         return report
 

@@ -1,8 +1,8 @@
 """Test-only capture of ARM responses, for validating them against Azure's response schemas.
 
 ``CROSSCONNECT_CAPTURE_RESPONSES=<dir>`` in the server's environment makes every ARM response
-append one JSON line to ``<dir>/responses-<pid>.jsonl``: method, path, api-version, status and the
-JSON body (bodies of other content types, and bodies over ``MAX_CAPTURED_BODY``, are left out and
+append one JSON line to ``<dir>/responses-<pid>.jsonl``: method, path, api-version, status, the
+``Location`` header when there is one, and the JSON body (bodies of other content types, and bodies over ``MAX_CAPTURED_BODY``, are left out and
 flagged). One file per process, so replicas and parallel test workers never interleave lines.
 Unset (the default), :func:`capture_responses` returns the ARM app itself: no cost at all.
 """
@@ -42,16 +42,19 @@ class ResponseCapture:
             await self.app(scope, receive, send)
             return
         status = 0
+        location: str | None = None
         is_json = False
         chunks: list[bytes] = []
         size = 0
 
         async def capturing_send(message: Message) -> None:
-            nonlocal status, is_json, size
+            nonlocal status, location, is_json, size
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = dict(message.get("headers") or [])
+                headers = {name.lower(): value for name, value in message.get("headers") or []}
                 is_json = b"json" in headers.get(b"content-type", b"")
+                if b"location" in headers:
+                    location = headers[b"location"].decode("latin-1")
             elif message["type"] == "http.response.body" and is_json:
                 body = message.get("body", b"")
                 size += len(body)
@@ -60,9 +63,9 @@ class ResponseCapture:
             await send(message)
 
         await self.app(scope, receive, capturing_send)
-        self._write(scope, status, is_json, b"".join(chunks), size)
+        self._write(scope, status, location, is_json, b"".join(chunks), size)
 
-    def _write(self, scope: Scope, status: int, is_json: bool, body: bytes, size: int) -> None:
+    def _write(self, scope: Scope, status: int, location: str | None, is_json: bool, body: bytes, size: int) -> None:
         query = scope.get("query_string", b"").decode("latin-1")
         api_version = next((p.split("=", 1)[1] for p in query.split("&") if p.startswith("api-version=")), None)
         record: dict[str, Any] = {
@@ -71,6 +74,9 @@ class ResponseCapture:
             "api_version": api_version,
             "status": status,
         }
+        if location:
+            # The result URL of a long-running POST: its final body is the POST's result.
+            record["location"] = location
         if is_json and size > MAX_CAPTURED_BODY:
             record["body_omitted"] = f"{size} bytes, over the capture limit"
         elif is_json and body:
