@@ -17,7 +17,8 @@ How Swagger maps onto JSON Schema (Draft 4, checked by the ``jsonschema`` librar
   own and its ``allOf`` ancestors', and any other property in a response is an *extension*.
 - ``x-ms-client-flatten`` changes nothing: flattening is what the SDK does, the JSON stays nested.
 - ``readOnly`` changes nothing for responses.
-- ``enum`` is enforced only when closed: ``x-ms-enum.modelAsString: true`` means any string.
+- ``enum`` is enforced only when closed: ``x-ms-enum.modelAsString: true`` means any string (a
+  value outside the listed ones is a *note*: printed, and left to the caller to judge).
 - ``additionalProperties`` (a schema, as for ``tags``) is enforced; an object schema without
   ``properties`` and without ``additionalProperties`` is open.
 - ``format``: int32/int64 are range-checked; date-time (RFC 3339) and uuid are checked lightly.
@@ -84,11 +85,12 @@ EXTENSIONS: dict[tuple[str, str], str] = {
 DIVERGENCE = "divergence"
 EXTENSION = "extension"
 UNCHECKED = "unchecked"
+NOTE = "note"  # a string outside an open enum's listed values: printed, not a failure
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # DIVERGENCE, EXTENSION or UNCHECKED
+    kind: str  # DIVERGENCE, EXTENSION, UNCHECKED or NOTE
     operation: str  # operationId
     status: int
     where: str  # JSON pointer-ish path in the body, "$" for the root
@@ -137,7 +139,8 @@ class Report:
             f"{self.validated} responses validated against {len(self.operations)} operations; "
             f"{sum(self.no_spec.values())} responses of {len(self.no_spec)} operations without a spec here",
             f"{len(self.of_kind(DIVERGENCE))} divergences, {len(self.of_kind(EXTENSION))} extension occurrences "
-            f"({len(self.unlisted_extensions())} not in the allow-list), {len(self.of_kind(UNCHECKED))} unchecked parts",
+            f"({len(self.unlisted_extensions())} not in the allow-list), {len(self.of_kind(UNCHECKED))} unchecked parts, "
+            f"{len(self.of_kind(NOTE))} open-enum values outside the listed ones",
         ]
         lines += [f"  no spec here: {shape} ({count})" for shape, count in sorted(self.no_spec.items())]
         # One line per kind of finding (array indexes folded), with how often it was seen.
@@ -205,12 +208,21 @@ def _known_properties(
             )
 
 
+def _open_enum(validator: Any, values: list[Any], instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    """``x-open-enum`` (``modelAsString: true``): any string is valid; one outside the listed values
+    is noted (a value Azure's clients know nothing of is worth a look), never a divergence."""
+    if isinstance(instance, str) and instance not in values:
+        yield ValidationError(f"{instance!r} is not one of the listed values {values} (open enum)")
+
+
 def _unchecked(validator: Any, ref: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
     """``x-unchecked``: the schema here is in a spec file that is not present."""
     yield ValidationError(f"not checked: {ref} is not available locally", validator_value=ref)
 
 
-SpecValidator = validators.extend(Draft4Validator, {"x-known-properties": _known_properties, "x-unchecked": _unchecked})
+SpecValidator = validators.extend(
+    Draft4Validator, {"x-known-properties": _known_properties, "x-open-enum": _open_enum, "x-unchecked": _unchecked}
+)
 
 
 # -- the library -----------------------------------------------------------------------------------
@@ -288,6 +300,8 @@ class SpecLibrary:
         enum = schema.get("enum")
         if enum is not None and not (schema.get("x-ms-enum") or {}).get("modelAsString", False):
             out["enum"] = list(enum)
+        elif enum is not None:
+            out["x-open-enum"] = list(enum)
         if "format" in schema:
             out["format"] = schema["format"]
         for word in ("minimum", "maximum"):
@@ -446,6 +460,8 @@ class SpecLibrary:
             return Finding(
                 EXTENSION, operation.operation_id, status, where, error.message, str(error.validator_value), name
             )
+        if error.validator == "x-open-enum":
+            return Finding(NOTE, operation.operation_id, status, where, error.message)
         if error.validator == "x-unchecked":
             return Finding(UNCHECKED, operation.operation_id, status, where, error.message)
         return Finding(DIVERGENCE, operation.operation_id, status, where, f"{error.message} ({error.validator})")

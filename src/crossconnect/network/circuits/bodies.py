@@ -179,8 +179,14 @@ class AuthorizationBody(ArmModel):
     properties: AuthorizationProperties = Field(default_factory=AuthorizationProperties)
 
 
+# authorizationUseStatus of a redeemed authorization: Azure's "InUse" (its enum is Available, InUse).
+# Databases written before this was fixed hold "Used"; it means the same and renders as "InUse".
+REDEEMED = ("InUse", "Used")
+
+
 def render_authorization(row: Row, circuit_id: str) -> dict[str, Any]:
     p = row["body"]["properties"]
+    use_status = p.get("authorizationUseStatus", "Available")
     return {
         "name": row["name"],
         "id": f"{circuit_id}/authorizations/{row['name']}",
@@ -188,7 +194,7 @@ def render_authorization(row: Row, circuit_id: str) -> dict[str, Any]:
         "type": "Microsoft.Network/expressRouteCircuits/authorizations",
         "properties": {
             "authorizationKey": p["authorizationKey"],
-            "authorizationUseStatus": p.get("authorizationUseStatus", "Available"),
+            "authorizationUseStatus": "InUse" if use_status in REDEEMED else use_status,
             "provisioningState": p.get("provisioningState", "Succeeded"),
         },
     }

@@ -17,6 +17,7 @@ from crossconnect.arm.bodies import ArmModel, parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
+from crossconnect.network.circuits.bodies import REDEEMED
 from crossconnect.network.circuits.resource_types import CircuitPeerings, ExpressRouteCircuits
 from crossconnect.network.common import NAMES, NAMESPACE, internal, versions
 from crossconnect.network.peerings import connections as records
@@ -303,14 +304,14 @@ class ExpressRouteCircuitConnections(ResourceType):
                     "authorizationKey",
                     f"The authorizationKey is not an authorization of the peer circuit '{peer_circuit['name']}'.",
                 )
-            if auth["body"]["properties"].get("authorizationUseStatus") == "Used":
+            if auth["body"]["properties"].get("authorizationUseStatus") in REDEEMED:
                 raise _bad(
                     "AuthorizationKeyAlreadyUsed",
                     "authorizationKey",
                     f"The authorization '{auth['name']}' of the peer circuit '{peer_circuit['name']}' has already "
-                    "been redeemed (authorizationUseStatus Used); create a new authorization.",
+                    "been redeemed (authorizationUseStatus InUse); create a new authorization.",
                 )
-            auth_props = {**auth["body"]["properties"], "authorizationUseStatus": "Used"}
+            auth_props = {**auth["body"]["properties"], "authorizationUseStatus": "InUse"}
             extra.append({**auth, "body": {**auth["body"], "properties": auth_props}, "etag": new_etag()})
             link["authorizationRowKey"] = auth["key"]
             link["authResourceGuid"] = auth["body"].get("internal", {}).get("resourceGuid") or str(uuid.uuid4())
