@@ -96,6 +96,12 @@ def test_oversized_body_is_flagged_not_stored(capture_dir: Path) -> None:
     assert "body" not in record and "over the capture limit" in record["body_omitted"]
 
 
+def test_the_validator_reads_the_same_variable() -> None:
+    from tests.support import spec_schema
+
+    assert spec_schema.CAPTURE_VARIABLE == CAPTURE_VARIABLE
+
+
 def test_without_the_variable_nothing_is_wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CAPTURE_VARIABLE, raising=False)
     inner = _app(200, b"application/json", [b"{}"])

@@ -28,10 +28,13 @@ How Swagger maps onto JSON Schema (Draft 4, checked by the ``jsonschema`` librar
 - ``discriminator``: not used by the spec files this project reads; a schema with one is checked
   as its base type only.
 
-Responses: an error on a path no operation describes (an unknown resource type, a collection PUT)
-is checked against ARM's common ``ErrorResponse`` (common-types v2). A status the operation declares is checked against that status's schema (a status with
-no schema must have no body that matters: any JSON is accepted); another non-2xx status against the
-``default`` response (``CloudError``/``ErrorResponse``); another 2xx status is a divergence.
+Responses: a status the operation declares is checked against that status's schema (a status
+with no schema must have no body that matters: any JSON is accepted); another non-2xx status
+against the ``default`` response (``CloudError``/``ErrorResponse``); another 2xx status is a
+divergence. An error on a path no operation describes (an unknown resource type, a collection PUT)
+is checked against ARM's common ``ErrorResponse`` (common-types v2). The final 200 of a
+long-running POST's ``Location`` URL is checked as that POST's 200 (the capture records Location).
+Microsoft.Network's Azure-AsyncOperation status URLs are checked against ``AzureAsyncOperationResult``.
 """
 
 from __future__ import annotations
