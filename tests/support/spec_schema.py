@@ -472,12 +472,12 @@ class SpecLibrary:
     def validate(self, records: Iterable[dict[str, Any]], report: Report | None = None) -> Report:
         """Validate captured responses: dicts with method, path, status and body."""
         report = report or Report()
-        # A long-running POST answers 202 + Location; what that URL finally answers (200) is the
-        # POST's result, validated against the POST's 200 schema.
+        # A long-running POST or DELETE answers 202 + Location; what that URL answers is the
+        # operation's result, validated against the operation's responses (a POST's 200 schema).
         results: dict[str, Operation] = {}
         for record in records:
             operation = self.operation_for(record["method"], record["path"])
-            if operation is not None and record.get("location") and operation.method == "POST":
+            if operation is not None and record.get("location") and operation.method in ("POST", "DELETE"):
                 results[urlsplit(record["location"]).path] = operation
             if operation is None and record["method"] == "GET" and record["path"] in results:
                 operation = results[record["path"]]
