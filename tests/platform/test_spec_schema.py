@@ -133,6 +133,15 @@ def test_properties_of_allof_ancestors_are_known(library: SpecLibrary) -> None:
     assert kinds(findings(library, "GET", CIRCUIT, 200, body)) == [(DIVERGENCE, "$.tags.a")]
 
 
+def test_a_page_must_have_its_items(library: SpecLibrary) -> None:
+    """x-ms-pageable: ``value`` may be empty, not missing; ``nextLink`` is a string when present."""
+    path = f"{SUB}/resourceGroups/rg1/providers/Microsoft.Network/expressRouteCircuits"
+    assert findings(library, "GET", path, 200, {"value": []}) == []
+    assert findings(library, "GET", path, 200, {"value": [], "nextLink": None}) == []
+    assert kinds(findings(library, "GET", path, 200, {})) == [(DIVERGENCE, "$")]
+    assert kinds(findings(library, "GET", path, 200, {"value": [], "nextLink": 3})) == [(DIVERGENCE, "$.nextLink")]
+
+
 def test_date_time_and_uuid_formats(library: SpecLibrary) -> None:
     path = f"{SUB}/providers/Microsoft.Authorization/roleAssignments/a6d4c4a3-7a0e-4d4c-9c6a-1f1c0c7e2b11"
     assignment = {

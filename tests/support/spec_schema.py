@@ -24,7 +24,8 @@ How Swagger maps onto JSON Schema (Draft 4, checked by the ``jsonschema`` librar
 - ``format``: int32/int64 are range-checked; date-time (RFC 3339) and uuid are checked lightly.
 - null: a property that is not ``required`` may be null (as Azure's own live validator treats
   responses); a required one only with ``x-nullable: true``; ``x-nullable: false`` forbids it.
-- ``x-ms-pageable``: the list schemas declare ``value`` and ``nextLink`` themselves.
+- ``x-ms-pageable``: a page must have its items (``value``, or the ``itemName``), even when
+  empty; ``nextLink`` is declared by the list schemas themselves (string, or absent/null at the end).
 - ``discriminator``: not used by the spec files this project reads; a schema with one is checked
   as its base type only.
 
@@ -356,6 +357,11 @@ class SpecLibrary:
                         status: (self.convert(spec_file, r["schema"]) if "schema" in r else None)
                         for status, r in op.get("responses", {}).items()
                     }
+                    pageable = op.get("x-ms-pageable")
+                    if isinstance(pageable, dict) and responses.get("200") is not None:
+                        # A page always has its items (possibly none); nextLink only when there is more.
+                        item_name = pageable.get("itemName", "value")
+                        responses["200"] = {"allOf": [responses["200"]], "required": [item_name]}
                     found.append(
                         Operation(
                             op["operationId"],
