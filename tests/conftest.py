@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from crossconnect.app.response_capture import CAPTURE_VARIABLE
 from tests.support import (
     SHARED,
     Server,
@@ -21,7 +22,6 @@ from tests.support import (
     running_replicas,
 )
 from tests.support.azure_cli import AzureCli, AzureCliInstallError, ensure_azure_cli
-from tests.support.spec_schema import CAPTURE_VARIABLE, validate_capture_directory
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -106,6 +106,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     directory = os.environ.get(CAPTURE_VARIABLE)
     if not directory or hasattr(session.config, "workerinput") or not (SHARED / "spec").is_dir():
         return
+    from tests.support.spec_schema import validate_capture_directory  # jsonschema only when asked
+
     report = validate_capture_directory(SHARED / "spec", Path(directory))
     terminal = session.config.pluginmanager.get_plugin("terminalreporter")
     if terminal is not None:
