@@ -187,8 +187,9 @@ def test_date_time_and_uuid_formats(library: SpecLibrary) -> None:
         },
     }
     assert findings(library, "GET", path, 200, assignment) == []
-    assignment["properties"]["createdOn"] = "yesterday"
-    assert kinds(findings(library, "GET", path, 200, assignment)) == [(DIVERGENCE, "$.properties.createdOn")]
+    for wrong in ("yesterday", "2024-13-45T00:00:00Z", "2024-05-01 10:00:00"):
+        assignment["properties"]["createdOn"] = wrong
+        assert kinds(findings(library, "GET", path, 200, assignment)) == [(DIVERGENCE, "$.properties.createdOn")]
 
 
 def test_error_bodies_are_checked_against_the_default_response(library: SpecLibrary) -> None:

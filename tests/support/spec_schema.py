@@ -167,7 +167,7 @@ _FORMATS = FormatChecker(formats=())
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
-@_FORMATS.checks("date-time")
+@_FORMATS.checks("date-time", raises=ValueError)
 def _is_date_time(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -194,7 +194,7 @@ def _is_int64(value: object) -> bool:
     return not isinstance(value, int) or -(2**63) <= value < 2**63
 
 
-# -- the validator: Draft 4 with two keywords of our own -------------------------------------------
+# -- the validator: Draft 4 with three keywords of our own -----------------------------------------
 
 
 def _known_properties(
