@@ -297,7 +297,7 @@ def test_spec_files_that_leave_the_local_tree_are_found(library: SpecLibrary, tm
 
 
 def test_uuid_format_is_checked() -> None:
-    """No local spec uses ``format: uuid`` today; a later one (Microsoft.Network's newer files do)
+    """No local spec uses ``format: uuid`` today; one that does
     is checked at once."""
     from tests.support.spec_schema import _FORMATS
 
