@@ -110,5 +110,14 @@ def test_network_families_have_the_same_shape() -> None:
         parts = module.split(".")
         if len(parts) == 4 and parts[1] == "network":
             families[parts[2]].add(parts[3])
-    for family in ("circuits", "cross_connections", "peerings", "route_filters"):
+    for family in (
+        "circuits",
+        "cross_connections",
+        "peerings",
+        "route_filters",
+        "virtual_networks",
+        "public_ips",
+        "gateways",
+        "connections",
+    ):
         assert {"bodies", "resource_types"} <= families[family], family

@@ -523,3 +523,84 @@ def test_global_reach_both_directions_at_once_one_connection_per_pair(cluster: C
         peered = [cluster.list_all("customer", f"{private(i)}/peerConnections") for i in (a, b)]
         assert sorted(len(x) for x in own) == [0, 1], (pair, own)
         assert [len(x) for x in peered] == [len(own[1]), len(own[0])], (pair, peered)
+
+
+# -- ExpressRoute Direct ---------------------------------------------------------------------------
+
+
+def _ports_path(cluster: Cluster) -> str:
+    sub = cluster.servers[0].subscription("customer")
+    return f"/subscriptions/{sub}/resourceGroups/{GROUP}/providers/Microsoft.Network/expressRoutePorts"
+
+
+def _port_body(bandwidth: int = 10) -> dict[str, Any]:
+    return {
+        "location": "westus",
+        "properties": {"peeringLocation": LOCATION, "bandwidthInGbps": bandwidth, "encapsulation": "QinQ"},
+    }
+
+
+def _on_port(port_id: str, gbps: int) -> dict[str, Any]:
+    return {
+        "location": "westus",
+        "sku": {"name": "Standard_MeteredData", "tier": "Standard", "family": "MeteredData"},
+        "properties": {"expressRoutePort": {"id": port_id}, "bandwidthInGbps": gbps},
+    }
+
+
+def test_direct_ports_at_once_never_share_a_pair(cluster: Cluster) -> None:
+    """30 ports of 10 Gbps at a location whose stock is two 10 Gbps pairs: 2 are created, 28 are
+    refused, the two have different pairs (links) and the location offers no 10 Gbps any more."""
+    make_group(cluster)
+    calls = [Call("customer", "PUT", f"{_ports_path(cluster)}/port-{i:02d}", _port_body()) for i in range(30)]
+    responses, got = cluster.race(calls)
+    assert got == {"201": 2, "400 ExpressRoutePortsLocationOutOfStock": 28}
+    created = [r.json() for r in responses if r.status_code == 201]
+    interfaces = {link["properties"]["interfaceName"] for port in created for link in port["properties"]["links"]}
+    assert len(interfaces) == 4
+    sub = cluster.servers[0].subscription("customer")
+    location = cluster.get(
+        "customer", f"/subscriptions/{sub}/providers/Microsoft.Network/expressRoutePortsLocations/{LOCATION}"
+    )
+    assert [b["valueInGbps"] for b in location["properties"]["availableBandwidths"]] == [100]
+
+
+def test_circuits_on_one_direct_port_at_once_never_overfill_it(cluster: Cluster) -> None:
+    """40 × 1 Gbps circuits on one 10 Gbps port (room for 2 × 10): 20 are placed, 20 are refused,
+    the port shows exactly the 20 with unique s-tags; then the port's DELETE races 20 more
+    creates: either the port goes and every create is refused, or it stays with what was placed."""
+    make_group(cluster)
+    port_path = f"{_ports_path(cluster)}/port1"
+    r = cluster.client(0, "customer").put(port_path, params={"api-version": API}, json=_port_body())
+    assert r.status_code == 201, r.text
+    port_id = r.json()["id"]
+    path = circuits_path(cluster)
+    calls = [Call("customer", "PUT", f"{path}/direct-{i:02d}", _on_port(port_id, 1)) for i in range(40)]
+    responses, got = cluster.race(calls)
+    assert got == {"201": 20, "400 ExpressRoutePortCapacityExhausted": 20}
+    placed = {r.json()["id"] for r in responses if r.status_code == 201}
+    assert len({r.json()["properties"]["stag"] for r in responses if r.status_code == 201}) == 20
+    wait_settled(cluster)
+    port = cluster.get("customer", port_path, replica=1)
+    assert {c["id"] for c in port["properties"]["circuits"]} == placed
+    assert port["properties"]["provisionedBandwidthInGbps"] == 20
+
+    # free the port, then race its deletion against new circuits
+    deletes = cluster.fire([Call("customer", "DELETE", f"{path}/{i.rsplit('/', 1)[1]}") for i in placed])
+    assert {r.status_code for r in deletes} <= {200, 202}, answers(deletes)
+    deadline = time.time() + 60
+    while cluster.list_all("customer", path):
+        assert time.time() < deadline
+        time.sleep(0.2)
+    race = [Call("customer", "DELETE", port_path)] + [
+        Call("customer", "PUT", f"{path}/late-{i:02d}", _on_port(port_id, 1)) for i in range(20)
+    ]
+    responses, got = cluster.race(race)
+    assert set(got) <= {"200", "202", "201", "400 ExpressRoutePortInUseByCircuits", "400 ExpressRoutePortNotFound"}
+    wait_settled(cluster)
+    circuits = {c["id"] for c in cluster.list_all("customer", path)}
+    r = cluster.client(1, "customer").get(port_path, params={"api-version": API})
+    if r.status_code == 404:
+        assert circuits == set(), "circuits on a deleted port"
+    else:
+        assert {c["id"] for c in r.json()["properties"]["circuits"]} == circuits

@@ -77,14 +77,7 @@ LATER_WORK_CODES = {"InvalidResourceType", "NotFound"}
 
 # Examples of features this server deliberately does not offer: skipped when the server answers
 # with exactly this documented refusal.
-UNSUPPORTED = {
-    "ExpressRouteCircuitCreateOnExpressRoutePort": (
-        400,
-        "ExpressRouteDirectNotSupported",
-        "ExpressRoute Direct circuits (on an expressRoutePort) are not supported: crossconnect models "
-        "provider circuits only, and the example's port does not exist",
-    ),
-}
+UNSUPPORTED: dict[str, tuple[int, str, str]] = {}
 
 # Keys the examples show that only exist with resources this project does not model at all.
 NOT_MODELLED = {
@@ -420,7 +413,17 @@ def _circuit_create(w: World, ex: dict[str, Any]) -> Case:
 def _circuit_create_on_port(w: World, ex: dict[str, Any]) -> Case:
     p = ex["parameters"]
     w.group(p["resourceGroupName"])
-    return Case("customer", example_params(p), p["parameters"])
+    body = copy.deepcopy(p["parameters"])
+    # The example's port is made real (same group and name, at the test peering location) with
+    # one authorization, whose key replaces the example's.
+    name = body["properties"]["expressRoutePort"]["id"].rsplit("/", 1)[1]
+    port = f"{w.group_path('customer', p['resourceGroupName'])}/providers/Microsoft.Network/expressRoutePorts/{name}"
+    port_body = {"peeringLocation": PROVIDER["peeringLocation"], "bandwidthInGbps": 10, "encapsulation": "QinQ"}
+    w.ok("customer", "PUT", port, {"location": "westus", "properties": port_body})
+    authorization = w.ok("customer", "PUT", f"{port}/authorizations/auth1", {})
+    body["properties"]["expressRoutePort"]["id"] = port
+    body["properties"]["authorizationKey"] = authorization["properties"]["authorizationKey"]
+    return Case("customer", example_params(p), body)
 
 
 def _circuit_exists(w: World, ex: dict[str, Any]) -> Case:

@@ -204,6 +204,10 @@ def test_fuzz_arm_resource_types(server: Server, tally: Tally) -> None:
     xc_path = f"/subscriptions/{provider}/resourceGroups/{XC_GROUP}/providers/Microsoft.Network"
     filter_body = {"location": "westus", "properties": {"rules": []}}
     rule_body = {"properties": {"access": "Allow", "routeFilterRuleType": "Community", "communities": ["12076:5010"]}}
+    port_body = {
+        "location": "westus",
+        "properties": {"peeringLocation": "Area51", "bandwidthInGbps": 10, "encapsulation": "QinQ"},
+    }
     # (role, method, path template with {name}, api-version, valid body)
     targets: list[tuple[str, str, str, str, dict[str, Any] | None]] = [
         ("customer", "PUT", f"/subscriptions/{customer}/resourceGroups/{{name}}", RESOURCES_API, {"location": "westus"}),
@@ -233,9 +237,19 @@ def test_fuzz_arm_resource_types(server: Server, tally: Tally) -> None:
         ("admin", "POST", f"/subscriptions/{customer}/providers/Microsoft.Features/providers/Microsoft.Network/"
          "features/{name}/register", "2021-07-01", None),
         ("customer", "PATCH", f"{group}/routeFilters/rf1", API, {"tags": {"a": "b"}}),
+        ("customer", "PUT", f"{group}/expressRoutePorts/{{name}}", API, port_body),
+        ("customer", "PUT", f"{group}/expressRoutePorts/p1", API,
+         {**port_body, "properties": {**port_body["properties"], "links": [
+             {"name": "link1", "properties": {"adminState": "Enabled", "macSecConfig": {"cipher": "GcmAes256"}}}]}}),
+        ("customer", "POST", f"{group}/expressRoutePorts/p1/generateLoa", API, {"customerName": "Contoso"}),
+        ("customer", "PUT", f"{group}/expressRoutePorts/p1/authorizations/{{name}}", API, {"properties": {}}),
+        ("customer", "PUT", f"{group}/expressRouteCircuits/{{name}}", API,
+         {"location": "westus", "sku": {"name": "Standard_MeteredData", "tier": "Standard", "family": "MeteredData"},
+          "properties": {"expressRoutePort": {"id": f"{group}/expressRoutePorts/p1"}, "bandwidthInGbps": 1}}),
     ]  # fmt: skip
     with client(server, server.token("customer")) as c:
         assert c.put(f"{group}/routeFilters/rf1", params={"api-version": API}, json=filter_body).status_code < 300
+        assert c.put(f"{group}/expressRoutePorts/p1", params={"api-version": API}, json=port_body).status_code < 300
     tokens = {role: server.token(role) for role in ("customer", "partner", "admin")}
     clients = {role: client(server, token) for role, token in tokens.items()}
 

@@ -51,7 +51,7 @@ MICROSOFT_IPV6: dict[str, Any] = {
 }
 
 # What "nothing changed" compares: every resource, the fabric/catalog/registry state, the operations.
-COMPARED_TABLES = ("resources", "meta", "operations")
+COMPARED_TABLES = ("resources", "meta", "operations", "deployments")
 
 
 def peering(props: dict[str, Any], **changes: Any) -> dict[str, Any]:

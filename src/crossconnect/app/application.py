@@ -158,7 +158,7 @@ def build_runtime(config: ServerConfig) -> Runtime:
 
 def build_app(runtime: Runtime) -> FrontDoor:
     network.describe_provider()
-    router = build_router(runtime.registry, runtime.services.operations, [resources, network])
+    router = build_router(runtime.registry, runtime.services.operations, [resources, network], runtime.services)
     # Test-only: CROSSCONNECT_CAPTURE_RESPONSES records ARM responses (nothing when unset).
     protocol = capture_responses(ArmProtocol(runtime.services, router, is_registered))
     admin = AdminApi(

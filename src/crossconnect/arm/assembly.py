@@ -12,6 +12,7 @@ from crossconnect.arm.http import Endpoint
 from crossconnect.arm.operations import OperationEngine
 from crossconnect.arm.resource_type import ResourceType, TypeRegistry, register
 from crossconnect.arm.routing import Router
+from crossconnect.arm.services import ArmServices
 
 
 class ResourceProvider(Protocol):
@@ -23,7 +24,12 @@ class ResourceProvider(Protocol):
     def endpoints(self) -> list[Endpoint]: ...
 
 
-def build_router(registry: TypeRegistry, engine: OperationEngine, providers: Sequence[ResourceProvider]) -> Router:
+def build_router(
+    registry: TypeRegistry,
+    engine: OperationEngine,
+    providers: Sequence[ResourceProvider],
+    services: ArmServices | None = None,
+) -> Router:
     router = Router()
     for provider in providers:
         for endpoint in provider.endpoints():
@@ -41,6 +47,13 @@ def build_router(registry: TypeRegistry, engine: OperationEngine, providers: Seq
         if generic is not None:
             for endpoint in generic(registry, router):
                 router.add(endpoint)
+    # Operations that are not a resource type's own (a template deployment): a plug-in offers
+    # their completers with ``operation_completers``; they may make requests of their own.
+    for provider in providers:
+        completers = getattr(provider, "operation_completers", None)
+        if completers is not None and services is not None:
+            for type_name, completer in completers(services, router).items():
+                engine.register(type_name, completer)
     for endpoint in operation_status.endpoints(engine, operation_versions):
         router.add(endpoint)
     return router

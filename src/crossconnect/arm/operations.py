@@ -174,6 +174,11 @@ class OperationEngine:
             # An injected failure is consumed in its own transaction: it must stay used up even
             # though the completion below is then not attempted.
             self.before_complete(op)
+            # A completer may work before the completing transaction, in transactions of its own
+            # (a template deployment writes each of its resources as a request of its own would).
+            advance = getattr(completer, "advance", None)
+            if advance is not None:
+                advance(op)
             with self._completing(op, completer) as conn:
                 if conn is None:
                     return

@@ -87,6 +87,9 @@ class LinkInputs:
     # Global Reach: the on-premises routes of peer circuits, learned through Microsoft's network
     # ([{"prefix", "asPath"}], the path as the peer's edge sent it, its ASN first)
     global_reach: list[dict[str, Any]] = field(default_factory=list)
+    # ExpressRoute gateways of connected virtual networks: what the MSEE learns from them
+    # ([{"prefix", "nextHop", "asPath"}]: a gateway instance's address, path "65515")
+    virtual_networks: list[dict[str, Any]] = field(default_factory=list)
     since: float = 0.0  # when this link's inputs last changed
 
 
@@ -176,27 +179,76 @@ def up_down(since: float, established: bool, now: float | None = None) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}"
 
 
+def msee_link_up(i: LinkInputs) -> bool:
+    """Microsoft's side of this link is programmed and up: the MSEE's sessions with the
+    virtual networks' gateways (inside Microsoft's network) run whatever the partner's edge does."""
+    return i.programmed is not None and i.microsoft_link_up
+
+
 def route_table(i: LinkInputs) -> list[dict[str, Any]]:
-    s = session(i)
-    if not s.established:
-        return []
-    assert i.edge_peering is not None and i.programmed is not None
     routes = []
-    for ad in i.edge_peering.advertised:
-        path = " ".join(x for x in [str(i.edge_peering.asn), str(ad.get("asPath", "")).strip()] if x)
-        routes.append(
-            {"network": ad["prefix"], "nextHop": i.edge_peering.address, "locPrf": "", "weight": 0, "path": path}
-        )
-    for prefix in i.microsoft_advertises:
-        routes.append(
-            {"network": prefix, "nextHop": i.programmed.msee_address, "locPrf": "", "weight": 0, "path": str(AZURE_ASN)}
-        )
-    for ad in i.global_reach:
-        path = " ".join(x for x in [str(AZURE_ASN), str(ad.get("asPath", "")).strip()] if x)
-        routes.append(
-            {"network": ad["prefix"], "nextHop": i.programmed.msee_address, "locPrf": "", "weight": 0, "path": path}
-        )
+    if session(i).established:
+        assert i.edge_peering is not None and i.programmed is not None
+        for ad in i.edge_peering.advertised:
+            path = " ".join(x for x in [str(i.edge_peering.asn), str(ad.get("asPath", "")).strip()] if x)
+            routes.append(
+                {"network": ad["prefix"], "nextHop": i.edge_peering.address, "locPrf": "", "weight": 0, "path": path}
+            )
+        for prefix in i.microsoft_advertises:
+            routes.append(
+                {
+                    "network": prefix,
+                    "nextHop": i.programmed.msee_address,
+                    "locPrf": "",
+                    "weight": 0,
+                    "path": str(AZURE_ASN),
+                }
+            )
+        for ad in i.global_reach:
+            path = " ".join(x for x in [str(AZURE_ASN), str(ad.get("asPath", "")).strip()] if x)
+            routes.append(
+                {"network": ad["prefix"], "nextHop": i.programmed.msee_address, "locPrf": "", "weight": 0, "path": path}
+            )
+    if msee_link_up(i):
+        for ad in i.virtual_networks:
+            routes.append(
+                {"network": ad["prefix"], "nextHop": ad["nextHop"], "locPrf": "", "weight": 0, "path": ad["asPath"]}
+            )
     return routes
+
+
+def gateway_neighbors(i: LinkInputs) -> list[tuple[str, int]]:
+    """The MSEE's BGP neighbours inside Microsoft's network on this link: each ExpressRoute gateway
+    instance of a connected virtual network, with the number of prefixes it sent."""
+    if not msee_link_up(i):
+        return []
+    counts: dict[str, int] = {}
+    for ad in i.virtual_networks:
+        counts[ad["nextHop"]] = counts.get(ad["nextHop"], 0) + 1
+    return sorted(counts.items())
+
+
+def edge_received(i: LinkInputs) -> list[dict[str, Any]]:
+    """What the partner's edge receives from the MSEE on this link (its BGP table's entries learned
+    from Microsoft): Microsoft's prefixes, Global Reach routes and the virtual networks' address
+    spaces, each with 12076 in front of the path the MSEE has."""
+    if not session(i).established:
+        return []
+    assert i.programmed is not None
+    out = [
+        {"prefix": p, "nextHop": i.programmed.msee_address, "asPath": str(AZURE_ASN)} for p in i.microsoft_advertises
+    ]
+    for ad in [*i.global_reach, *i.virtual_networks]:
+        path = " ".join(x for x in [str(AZURE_ASN), str(ad.get("asPath", "")).strip()] if x)
+        out.append({"prefix": ad["prefix"], "nextHop": i.programmed.msee_address, "asPath": path})
+    # a prefix two gateway instances both send is one route at the edge (one best path)
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for route in out:
+        if (route["prefix"], route["asPath"]) not in seen:
+            seen.add((route["prefix"], route["asPath"]))
+            unique.append(route)
+    return unique
 
 
 def byte_counters(i: LinkInputs, now: float | None = None) -> tuple[int, int]:

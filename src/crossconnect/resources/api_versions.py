@@ -32,6 +32,10 @@ RESOURCES_VERSIONS = [
     "2025-04-01",
 ]
 
+# Microsoft.Resources/deployments: the Azure CLI 2.91 sends 2025-04-01 (az deployment) and 2024-11-01
+# (network commands built on templates); azure-mgmt-resource-deployments 2.0 sends 2026-06-01.
+DEPLOYMENTS_VERSIONS = [*RESOURCES_VERSIONS, "2026-06-01"]
+
 SUBSCRIPTIONS_VERSIONS = [
     "2014-04-01",
     "2015-01-01",

@@ -150,4 +150,8 @@ class ResourceGroups(ResourceType):
             if rtype is not None and not contained["parent_key"]:
                 rtype.on_delete(contained, conn)
         self.store.delete_group_resources(group["subscription_id"], group["group_key"], conn)
+        # the group's deployment history goes with it, as on Azure
+        self.store.delete_where(
+            "deployments", conn, subscription_id=group["subscription_id"], group_key=group["group_key"]
+        )
         return None

@@ -233,6 +233,26 @@ operations = Table(
 Index("ix_operations_resource_status", operations.c.resource_key, operations.c.status)
 Index("ix_operations_status_due", operations.c.status, operations.c.due_at)
 
+# Template deployments (Microsoft.Resources/deployments) of a resource group. ``key`` is the
+# lowercased deployment id; ``body`` holds what the deployment shows (properties, the template,
+# per-resource operations); ``secrets`` the securestring parameter values a running deployment
+# still needs, cleared when it finishes and never rendered.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(1024), nullable=False, unique=True),
+    Column("id", String(1024), nullable=False),
+    Column("subscription_id", String(36), nullable=False),
+    Column("group_key", String(255), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("secrets", JSON, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+Index("ix_deployments_group_seq", deployments.c.subscription_id, deployments.c.group_key, deployments.c.seq)
+
 # -- access control (role-based) -----------------------------------------------------------------
 # Custom role definitions (built-in roles live in code). ``permissions`` and
 # ``assignable_scopes`` are the ARM JSON lists verbatim.

@@ -60,6 +60,7 @@ STATE_TABLES = [
     schema.feature_registrations,
     schema.resources,
     schema.operations,
+    schema.deployments,
     schema.role_definitions,
     schema.role_assignments,
     schema.rbac_generation,
@@ -468,6 +469,19 @@ class Store:
                 stmt = stmt.where(t.c.etag == expected_etag)
             values = {k: v for k, v in row.items() if k not in ("key", "seq", "created_at", "updated_at")}
             return c.execute(stmt.values(**values, updated_at=now)).rowcount == 1
+
+    def insert_resources(self, rows: Sequence[Row], conn: Connection) -> None:
+        """Insert new resources in one statement: a write that creates many children at once (a
+        virtual network's thousands of subnets) instead of one round trip each. The keys must be
+        new; the caller holds the lock on their parent, which every writer of them takes."""
+        if not rows:
+            return
+        now = time.time()
+        values = []
+        for row in rows:
+            check_row(schema.resources, row)
+            values.append({**row, "key": row["key"].lower(), "created_at": now, "updated_at": now})
+        conn.execute(insert(schema.resources), values)
 
     def delete_resource_tree(self, key: str, conn: Connection | None = None) -> int:
         """Delete a resource and every resource nested below it: exactly its own subtree, found by

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crossconnect.fabric.netns import host
-from crossconnect.fabric.netns.desired import AZURE_ASN, EdgePeer, Neighbor
+from crossconnect.fabric.netns.desired import AZURE_ASN, GATEWAY_ASN, EdgePeer, Neighbor
 from crossconnect.fabric.netns.names import Names
 
 # Fast timers: a lab wants sessions up in a second or two and faults seen at once.
@@ -65,6 +65,16 @@ def msee_config(device: str, neighbors: list[tuple[Neighbor, str]]) -> str:
         family = _family(n.msee_address)
         out.append(f"\n# {n.key}\n{family} table t_{k};\n")
         out.append(f"protocol static s_{k} {{\n  {family} {{ table t_{k}; }};\n{routes}}}\n")
+        exported = [f'proto = "s_{k}"']
+        # one static protocol per gateway instance: what the MSEE learned from it, path 65515
+        for index, (_instance, prefixes) in enumerate(n.gateways):
+            gateway_routes = "".join(
+                f"  route {prefix} blackhole {{ bgp_path.prepend({GATEWAY_ASN}); }};\n" for prefix in prefixes
+            )
+            out.append(
+                f"protocol static {gateway_protocol(index, k)} {{\n  {family} {{ table t_{k}; }};\n{gateway_routes}}}\n"
+            )
+            exported.append(f'proto = "{gateway_protocol(index, k)}"')
         out.append(
             f"protocol bgp n_{k} {{\n"
             f"  description {_quote(n.key)};\n"
@@ -75,10 +85,15 @@ def msee_config(device: str, neighbors: list[tuple[Neighbor, str]]) -> str:
             f"{_password(n.md5)}"
             f"  {_TIMERS}\n"
             f"  {family} {{ table t_{k}; import limit {n.import_limit} action disable; import all; "
-            f'export where proto = "s_{k}"; }};\n'
+            f"export where {' || '.join(exported)}; }};\n"
             "}\n"
         )
     return "".join(out)
+
+
+def gateway_protocol(index: int, k: str) -> str:
+    """The static protocol holding what gateway instance ``index`` sent, on neighbour table ``k``."""
+    return f"g{index}_{k}"
 
 
 def edge_config(label: str, peers: list[tuple[EdgePeer, str, str]]) -> str:

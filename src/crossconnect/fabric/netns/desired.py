@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 AZURE_ASN = 12076
+GATEWAY_ASN = 65515
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class Neighbor:
     link_up: bool  # no port, device or link fault
     import_limit: int
     advertises: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (prefix, BGP communities)
+    # ExpressRoute gateways of connected virtual networks, learned inside Microsoft's network:
+    # (gateway instance address, its prefixes), announced on with AS path 65515
+    gateways: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def link_key(self) -> str:

@@ -322,6 +322,11 @@ class NetnsFabric:
             k = Names.protocol(key)
             return bird.routes(daemon.command("show", "route", "table", f"t_{k}", "all"))
 
+    def gateways(self, key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The gateway instances (and their prefixes) programmed on this neighbour's table."""
+        neighbor = self._neighbors.get(key)
+        return neighbor.gateways if neighbor else ()
+
     def msee_address(self, key: str) -> str:
         neighbor = self._neighbors.get(key)
         return neighbor.msee_address if neighbor else ""

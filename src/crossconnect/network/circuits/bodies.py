@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from crossconnect.arm.bodies import ArmModel, TrackedResourceBody
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
-from crossconnect.arm.resource_type import Row
+from crossconnect.arm.resource_type import Row, new_etag
 from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.common import props
 from crossconnect.resources.features import TEST_LOCATIONS, is_feature_registered
@@ -103,8 +103,8 @@ def _provider_properties(
     field = "properties.serviceProviderProperties"
     if spp is None and existing is None:
         raise BadRequest(
-            "serviceProviderProperties is required (serviceProviderName, peeringLocation, bandwidthInMbps); "
-            "ExpressRoute Direct (expressRoutePort) circuits are not supported here.",
+            "serviceProviderProperties is required (serviceProviderName, peeringLocation, bandwidthInMbps), or, for a "
+            "circuit on an ExpressRoute Direct port, expressRoutePort and bandwidthInGbps.",
             "MissingServiceProviderProperties",
             target=field,
         )
@@ -198,3 +198,48 @@ def render_authorization(row: Row, circuit_id: str) -> dict[str, Any]:
             "provisioningState": p.get("provisioningState", "Succeeded"),
         },
     }
+
+
+AUTHORIZATION_TYPE = "microsoft.network/expressroutecircuits/authorizations"
+
+
+def redeem_authorization(store: Any, conn: Connection, circuit: Row, key: str, target: str) -> Row:
+    """The authorization of ``circuit`` whose key is ``key``, marked InUse (the caller stores it in
+    its own write): how a connection from another subscription (Global Reach, a virtual network
+    gateway's connection) is allowed to use the circuit. An unknown key or one already redeemed is
+    refused, naming ``target``."""
+    auth = next(
+        (
+            a
+            for a in store.find_all("resources", conn, parent_key=circuit["key"], type_key=AUTHORIZATION_TYPE)
+            if a["body"]["properties"].get("authorizationKey") == key
+        ),
+        None,
+    )
+    if auth is not None:
+        # its own writes lock only the authorization (a leaf): take it, then read it again
+        store.lock(conn, auth["key"])
+        auth = store.get_resource(auth["key"], conn)
+    if auth is None:
+        raise BadRequest(
+            f"The authorizationKey is not an authorization of the circuit '{circuit['name']}'.",
+            "InvalidAuthorizationKey",
+            target=target,
+        )
+    if auth["body"]["properties"].get("authorizationUseStatus") in REDEEMED:
+        raise BadRequest(
+            f"The authorization '{auth['name']}' of the circuit '{circuit['name']}' has already been redeemed "
+            "(authorizationUseStatus InUse); create a new authorization.",
+            "AuthorizationKeyAlreadyUsed",
+            target=target,
+        )
+    auth_props = {**auth["body"]["properties"], "authorizationUseStatus": "InUse"}
+    return {**auth, "body": {**auth["body"], "properties": auth_props}, "etag": new_etag()}
+
+
+def release_authorization(store: Any, conn: Connection, authorization_key: str) -> None:
+    """A redeemed authorization is Available again once the connection that used it is deleted."""
+    auth = store.get_resource(authorization_key, conn) if authorization_key else None
+    if auth is not None:
+        auth_props = {**auth["body"]["properties"], "authorizationUseStatus": "Available"}
+        store.put_resource({**auth, "body": {**auth["body"], "properties": auth_props}, "etag": new_etag()}, conn)

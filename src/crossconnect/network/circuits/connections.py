@@ -17,7 +17,7 @@ from crossconnect.arm.bodies import ArmModel, parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
-from crossconnect.network.circuits.bodies import REDEEMED
+from crossconnect.network.circuits.bodies import redeem_authorization, release_authorization
 from crossconnect.network.circuits.resource_types import CircuitPeerings, ExpressRouteCircuits
 from crossconnect.network.common import NAMES, NAMESPACE, internal, versions
 from crossconnect.network.peerings import connections as records
@@ -281,38 +281,8 @@ class ExpressRouteCircuitConnections(ResourceType):
                 )
             key_sent = existing["body"]["properties"].get("authorizationKey")
         elif key_sent:
-            auth = next(
-                (
-                    a
-                    for a in store.find_all(
-                        "resources",
-                        conn,
-                        parent_key=peer_circuit["key"],
-                        type_key="microsoft.network/expressroutecircuits/authorizations",
-                    )
-                    if a["body"]["properties"].get("authorizationKey") == key_sent
-                ),
-                None,
-            )
-            if auth is not None:
-                # its own writes lock only the authorization (a leaf): take it, then read it again
-                store.lock(conn, auth["key"])
-                auth = store.get_resource(auth["key"], conn)
-            if auth is None:
-                raise _bad(
-                    "InvalidAuthorizationKey",
-                    "authorizationKey",
-                    f"The authorizationKey is not an authorization of the peer circuit '{peer_circuit['name']}'.",
-                )
-            if auth["body"]["properties"].get("authorizationUseStatus") in REDEEMED:
-                raise _bad(
-                    "AuthorizationKeyAlreadyUsed",
-                    "authorizationKey",
-                    f"The authorization '{auth['name']}' of the peer circuit '{peer_circuit['name']}' has already "
-                    "been redeemed (authorizationUseStatus InUse); create a new authorization.",
-                )
-            auth_props = {**auth["body"]["properties"], "authorizationUseStatus": "InUse"}
-            extra.append({**auth, "body": {**auth["body"], "properties": auth_props}, "etag": new_etag()})
+            auth = redeem_authorization(store, conn, peer_circuit, key_sent, f"{FIELD}.authorizationKey")
+            extra.append(auth)
             link["authorizationRowKey"] = auth["key"]
             link["authResourceGuid"] = auth["body"].get("internal", {}).get("resourceGuid") or str(uuid.uuid4())
         elif cross_subscription:
@@ -381,12 +351,7 @@ class ExpressRouteCircuitConnections(ResourceType):
         link = internal(row)
         if link.get("peerConnectionKey"):
             self.store.delete_resource_tree(link["peerConnectionKey"], conn)
-        auth = self.store.get_resource(link["authorizationRowKey"], conn) if link.get("authorizationRowKey") else None
-        if auth is not None:
-            auth_props = {**auth["body"]["properties"], "authorizationUseStatus": "Available"}
-            self.store.put_resource(
-                {**auth, "body": {**auth["body"], "properties": auth_props}, "etag": new_etag()}, conn
-            )
+        release_authorization(self.store, conn, link.get("authorizationRowKey", ""))
 
 
 class PeerExpressRouteCircuitConnections(ResourceType):

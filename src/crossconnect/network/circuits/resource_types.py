@@ -3,7 +3,9 @@
 Creating a circuit places it on a port pair, gives it a service key and an s-tag, and makes its
 shadow cross connection appear in the provider's ExpressRoute management subscription (resource
 group ``CrossConnection-<PeeringLocation>``, named by the service key). The cross connection is
-a second view of this same record: see cross_connections.py.
+a second view of this same record: see cross_connections.py. A circuit on an ExpressRoute Direct
+port (``expressRoutePort`` + ``bandwidthInGbps``) has no provider and no cross connection; its
+placement is the port's pair (network/direct/circuits.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import Connection
 from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
-from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
+from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, render_template, validate_tags
 from crossconnect.fabric import placement as fabric
 from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.circuits.bodies import (
@@ -27,6 +29,7 @@ from crossconnect.network.circuits.bodies import (
     render_authorization,
 )
 from crossconnect.network.common import NAMES, NAMESPACE, cross_connection_group, internal, props, versions
+from crossconnect.network.direct import circuits as direct_circuits
 from crossconnect.network.lab import troubleshooting
 from crossconnect.network.peerings import connections as global_reach
 from crossconnect.network.peerings import record as peering_record
@@ -100,12 +103,6 @@ class ExpressRouteCircuits(ResourceType):
                 "CannotChangeLocation",
                 target="location",
             )
-        if model.properties.express_route_port is not None:
-            raise BadRequest(
-                "ExpressRoute Direct circuits (expressRoutePort) are not supported; use serviceProviderProperties.",
-                "ExpressRouteDirectNotSupported",
-                target="properties.expressRoutePort",
-            )
         sku = _sku(model.sku, existing)
         if (
             existing is not None
@@ -120,6 +117,10 @@ class ExpressRouteCircuits(ResourceType):
         tags = validate_tags(
             model.tags if model.tags is not None else (existing["body"].get("tags") if existing else {})
         )
+        if model.properties.express_route_port is not None or (
+            existing is not None and direct_circuits.is_direct(existing)
+        ):
+            return self._write_direct(request, model, existing, conn, {"location": location, "tags": tags, "sku": sku})
         provider, peering_location, bandwidth = _provider_properties(
             request, model.properties.service_provider_properties, existing, conn
         )
@@ -177,6 +178,62 @@ class ExpressRouteCircuits(ResourceType):
         self._touch_shadow(conn, link)
         return Write({**existing, "body": new_body, "etag": new_etag()}, operation="put")
 
+    def _write_direct(
+        self, request: ArmRequest, model: CircuitBody, existing: Row | None, conn: Connection, envelope: dict[str, Any]
+    ) -> Write:
+        """A circuit on an ExpressRoute Direct port (network/direct/circuits.py): no provider, no
+        cross connection."""
+        p = model.properties
+        if existing is not None and not direct_circuits.is_direct(existing):
+            raise BadRequest(
+                "A circuit from a service provider cannot be moved onto an ExpressRoute port; create a new circuit.",
+                "CannotChangeExpressRoutePort",
+                target="properties.expressRoutePort",
+            )
+        spp = p.service_provider_properties
+        if spp is not None and any(v is not None for v in spp.model_dump().values()):
+            raise BadRequest(
+                "A circuit on an ExpressRoute port has no service provider: send expressRoutePort and bandwidthInGbps, "
+                "not serviceProviderProperties.",
+                "ServiceProviderPropertiesNotAllowed",
+                target="properties.serviceProviderProperties",
+            )
+        if envelope["sku"]["tier"] == "Basic":
+            raise BadRequest(
+                "sku.tier 'Basic' is not offered on ExpressRoute Direct; use Standard, Premium or Local.",
+                "InvalidSkuTier",
+                target="sku.tier",
+            )
+        circuit_id = render_template(self.item_template, request.params)
+        direct_props, link = direct_circuits.write(request, conn, p, existing, circuit_id)
+        old_props: dict[str, Any] = (
+            props(existing)
+            if existing is not None
+            else {
+                "circuitProvisioningState": "Enabled",
+                "serviceProviderProvisioningState": "Provisioned",
+                "serviceKey": str(uuid.uuid4()),
+            }
+        )
+        new_props = {
+            "provisioningState": old_props.get("provisioningState", "Updating"),
+            **direct_props,
+            "circuitProvisioningState": old_props["circuitProvisioningState"],
+            "serviceProviderProvisioningState": old_props["serviceProviderProvisioningState"],
+            "serviceKey": old_props["serviceKey"],
+            "allowClassicOperations": p.allow_classic_operations
+            if p.allow_classic_operations is not None
+            else old_props.get("allowClassicOperations", False),
+            "globalReachEnabled": p.global_reach_enabled
+            if p.global_reach_enabled is not None
+            else old_props.get("globalReachEnabled", False),
+            "gatewayManagerEtag": old_props.get("gatewayManagerEtag", ""),
+        }
+        new_body = {**envelope, "properties": new_props, "internal": link}
+        if existing is None:
+            return Write(self.new_row(request, new_body), created=True, operation="put")
+        return Write({**existing, "body": new_body, "etag": new_etag()}, operation="put")
+
     def _shadow(
         self,
         request: ArmRequest,
@@ -227,7 +284,8 @@ class ExpressRouteCircuits(ResourceType):
 
     def delete(self, request: ArmRequest, existing: Row, conn: Connection) -> Write:
         state = props(existing)["serviceProviderProvisioningState"]
-        if state != "NotProvisioned":
+        # a circuit on an ExpressRoute port has no provider that must deprovision it first
+        if state != "NotProvisioned" and not direct_circuits.is_direct(existing):
             raise BadRequest(
                 f"The circuit cannot be deleted while its serviceProviderProvisioningState is '{state}'. The "
                 "connectivity provider must deprovision the circuit first (serviceProviderProvisioningState "
@@ -251,7 +309,9 @@ class ExpressRouteCircuits(ResourceType):
 
     def on_delete(self, row: Row, conn: Connection) -> None:
         link = internal(row)
-        if link.get("placement"):
+        if direct_circuits.is_direct(row):
+            direct_circuits.release(self.store, conn, row)
+        elif link.get("placement"):
             fabric.release(
                 self.store, conn, link["placement"], props(row)["serviceProviderProperties"]["bandwidthInMbps"]
             )

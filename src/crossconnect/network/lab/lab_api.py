@@ -9,14 +9,14 @@ from starlette.requests import Request
 
 from crossconnect.arm.errors import BadRequest, Forbidden, NotFound
 from crossconnect.authz.enforcer import Authorizer
-from crossconnect.fabric import backend, faults, placement
+from crossconnect.fabric import backend, direct_ports, faults, placement, wire
 from crossconnect.fabric import edge as edges
 from crossconnect.identity.tokens import Principal
 from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.common import internal
 from crossconnect.network.lab import lab_inputs, netns_wire
 from crossconnect.network.lab.operator_routes import OperatorRoutes
-from crossconnect.network.lab.troubleshooting import DEVICE_PATHS
+from crossconnect.network.lab.troubleshooting import DEVICE_PATHS, link_inputs
 from crossconnect.store import Store
 
 
@@ -126,6 +126,11 @@ def register(admin: OperatorRoutes, authorizer: Authorizer) -> None:
                 "sessions": {
                     p["body"]["properties"]["peeringType"]: _session(store, circuit, p, link) for p in peerings
                 },
+                # what the edge learns from the MSEE (the model's answer; "wire" below has the daemon's)
+                "received": {
+                    p["body"]["properties"]["peeringType"]: wire.edge_received(link_inputs(store, circuit, p, link))
+                    for p in peerings
+                },
             }
         out = {"serviceKey": key, "declared": edges.declaration(store, key), "effective": effective}
         fabric = backend.netns()
@@ -155,6 +160,13 @@ def register(admin: OperatorRoutes, authorizer: Authorizer) -> None:
                     continue
                 for pair in placement.port_pairs(loc, provider.name, store):
                     out.append(_pair_view(store, pair))
+        seen: set[str] = set()
+        for provider in catalog.providers(store):  # the ExpressRoute Direct stock of each location
+            for loc in provider.peering_locations:
+                if (location and loc != location) or loc in seen:
+                    continue
+                seen.add(loc)
+                out += [_direct_pair_view(store, pair) for pair in direct_ports.pairs(loc)]
         return {"value": out}
 
     async def add_pair(request: Request, _: Principal) -> Any:
@@ -249,11 +261,36 @@ def _session(store: Store, circuit: dict[str, Any], peering: dict[str, Any], lin
     return netns_wire.session_state(store, circuit, peering, link)
 
 
+def _direct_pair_view(store: Store, pair: direct_ports.DirectPair) -> dict[str, Any]:
+    """A Direct port pair: free, or reserved whole by one expressRoutePort (``expressRoutePort``)."""
+    from crossconnect.fabric.wire import device_of
+
+    used = direct_ports.usage(store, pair.descriptor)
+    capacity = pair.capacity_gbps * 1000
+    return {
+        "kind": "ExpressRouteDirect",
+        "portPairDescriptor": pair.descriptor,
+        "peeringLocation": pair.peering_location,
+        "provider": None,
+        "expressRoutePort": direct_ports.owner(store, pair),
+        "primaryDevice": device_of(pair.primary_port),
+        "secondaryDevice": device_of(pair.secondary_port),
+        "primaryAzurePort": pair.primary_port,
+        "secondaryAzurePort": pair.secondary_port,
+        "portBandwidthInMbps": pair.bandwidth_gbps * 1000,
+        "overprovisionFactor": direct_ports.OVERSUBSCRIPTION,
+        "usedBandwidthInMbps": int(used["usedGbps"] * 1000),
+        "remainingBandwidthInMbps": int(capacity - used["usedGbps"] * 1000),
+        "circuits": len(used["circuits"]),
+    }
+
+
 def _pair_view(store: Store, pair: placement.PortPair) -> dict[str, Any]:
     used = placement.usage(store, pair.descriptor)
     from crossconnect.fabric.wire import device_of
 
     return {
+        "kind": "Provider",
         "portPairDescriptor": pair.descriptor,
         "peeringLocation": pair.peering_location,
         "provider": pair.provider,

@@ -12,7 +12,7 @@ from crossconnect.arm.operations import NotReady
 from crossconnect.fabric import backend, wire
 from crossconnect.fabric import edge as edges
 from crossconnect.fabric.addressing import link_addresses
-from crossconnect.fabric.netns.desired import Edge, EdgePeer, Neighbor, Wire
+from crossconnect.fabric.netns.desired import GATEWAY_ASN, Edge, EdgePeer, Neighbor, Wire
 from crossconnect.fabric.netns.fabric import NetnsFabric
 from crossconnect.network.common import internal
 from crossconnect.network.lab import troubleshooting
@@ -137,6 +137,15 @@ def _communities(store: Store, peering: dict[str, Any]) -> tuple[tuple[str, tupl
     return tuple((prefix, tuple(sorted(set(c)))) for prefix, c in sorted(grouped.items()))
 
 
+def _gateways(i: wire.LinkInputs) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The connected gateways' instances and the IPv4 prefixes each sent to this MSEE."""
+    by_instance: dict[str, list[str]] = {}
+    for route in i.virtual_networks:
+        if _ipv4(route["prefix"]):
+            by_instance.setdefault(route["nextHop"], []).append(route["prefix"])
+    return tuple((instance, tuple(prefixes)) for instance, prefixes in sorted(by_instance.items()))
+
+
 def desired_state(store: Store) -> Wire:
     neighbors: list[Neighbor] = []
     edge_peers: dict[tuple[str, str], list[EdgePeer]] = {}
@@ -172,6 +181,7 @@ def desired_state(store: Store) -> Wire:
                     link_up=i.microsoft_link_up,
                     import_limit=i.prefix_limit,
                     advertises=advertises,
+                    gateways=_gateways(i),
                 )
             )
             edge_id = (i.service_key.lower(), link)
@@ -241,18 +251,37 @@ def _route_rows(fabric: NetnsFabric, key: str) -> list[dict[str, Any]]:
     if session is None or session.state != "Established":
         return []
     rows = []
+    gateways = fabric.gateways(key)
     for route in fabric.routes(key) or []:
         received = route.protocol.startswith("n_")
-        rows.append(
-            {
-                "network": route.network,
-                "nextHop": route.next_hop if received else fabric.msee_address(key),
-                "locPrf": "",
-                "weight": 0,
-                "path": route.as_path if received else str(wire.AZURE_ASN),
-            }
+        next_hop, path = (
+            (route.next_hop, route.as_path) if received else (fabric.msee_address(key), str(wire.AZURE_ASN))
         )
+        if route.protocol.startswith("g") and "_" in route.protocol:
+            # a gateway's static protocol ("g<index>_…"): next hop that instance, path 65515
+            index = int(route.protocol[1:].split("_", 1)[0])
+            next_hop = gateways[index][0] if index < len(gateways) else ""
+            path = str(GATEWAY_ASN)
+        rows.append({"network": route.network, "nextHop": next_hop, "locPrf": "", "weight": 0, "path": path})
     return rows
+
+
+def msee_on_premises_routes(
+    store: Store, circuit: dict[str, Any], peering: dict[str, Any], link: str
+) -> list[dict[str, Any]]:
+    """What one MSEE holds from the partner's edge on a peering ([{"prefix", "asPath"}]), as it
+    passes it to the virtual networks' gateways: read from the speaker on the netns fabric (what
+    the real partner-edge daemon sent), else the model's (with the Global Reach routes)."""
+    fabric = backend.netns()
+    inputs = link_inputs(store, circuit, peering, link)
+    if fabric is None:
+        return troubleshooting.msee_on_premises_routes(inputs)
+    fabric.refresh()
+    key = neighbor_key(circuit["body"]["properties"]["serviceKey"], link, peering["body"]["properties"]["peeringType"])
+    session = fabric.session(key)
+    if session is None or session.state != "Established":
+        return []
+    return [{"prefix": r.network, "asPath": r.as_path} for r in fabric.routes(key) or [] if r.protocol.startswith("n_")]
 
 
 def complete(store: Store, op: dict[str, Any], conn: Any) -> dict[str, Any]:
@@ -275,7 +304,23 @@ def complete(store: Store, op: dict[str, Any], conn: Any) -> dict[str, Any]:
         model = wire.session(link_inputs(store, circuit, peering, link))
         if fabric.settling(key) and not _settled(fabric, peering, circuit, link, model):
             raise NotReady(SETTLE_POLL_SECONDS)  # the session is still settling after a change
-    return compute(fabric, peering, circuit, op["kind"], link, payload["view"])
+    result = compute(fabric, peering, circuit, op["kind"], link, payload["view"])
+    if op["kind"] == "routeTablesSummary" and result["value"]:
+        # the MSEE's sessions with the gateways run inside Microsoft's network: from the model
+        up_down = wire.up_down(internal(peering).get("programmedAt", 0.0), True)
+        inputs = link_inputs(store, circuit, peering, link)
+        for neighbor, count in wire.gateway_neighbors(inputs):
+            if payload["view"] == "crossConnection":
+                row = {
+                    "neighbor": neighbor,
+                    "asn": GATEWAY_ASN,
+                    "upDown": up_down,
+                    "stateOrPrefixesReceived": str(count),
+                }
+            else:
+                row = {"neighbor": neighbor, "v": 4, "as": GATEWAY_ASN, "upDown": up_down, "statePfxRcd": str(count)}
+            result["value"].append(row)
+    return result
 
 
 def session_state(store: Store, circuit: dict[str, Any], peering: dict[str, Any], link: str) -> str:

@@ -20,6 +20,8 @@ from crossconnect.arm.resource_type import ResourceType
 from crossconnect.fabric import edge as edges
 from crossconnect.fabric import faults, wire
 from crossconnect.network.common import internal
+from crossconnect.network.connections import record as vnet_connections
+from crossconnect.network.direct import circuits as direct_circuits
 from crossconnect.network.peerings import connections as global_reach
 from crossconnect.store import Store
 
@@ -73,6 +75,35 @@ def global_reach_routes(store: Store, peering: dict[str, Any], link: str) -> lis
     return routes
 
 
+def virtual_network_routes(store: Store, circuit: dict[str, Any], peering: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a private peering's MSEEs learn from the ExpressRoute gateways of the virtual networks
+    connected to the circuit (Connected connections only): each address-space prefix once per
+    gateway instance, next hop that instance, AS path 65515."""
+    if peering["body"]["properties"]["peeringType"] != "AzurePrivatePeering":
+        return []
+    return [
+        {"prefix": prefix, "nextHop": instance, "asPath": str(vnet_connections.GATEWAY_ASN)}
+        for found in vnet_connections.vnet_links(store, circuit["key"])
+        for prefix in found.prefixes
+        for instance in found.instances
+    ]
+
+
+def msee_on_premises_routes(inputs: wire.LinkInputs) -> list[dict[str, Any]]:
+    """The routes an MSEE holds from outside Microsoft's network on this link, as it passes them to
+    the virtual networks' gateways: the partner edge's prefixes (path: the partner's ASN and what
+    it sent) and the Global Reach routes; nothing while the session with the partner is down."""
+    if not wire.session(inputs).established or inputs.edge_peering is None:
+        return []
+    asn = str(inputs.edge_peering.asn)
+    out = [
+        {"prefix": ad["prefix"], "asPath": " ".join(x for x in [asn, str(ad.get("asPath", "")).strip()] if x)}
+        for ad in inputs.edge_peering.advertised
+    ]
+    out += [{"prefix": ad["prefix"], "asPath": str(ad.get("asPath", "")).strip()} for ad in inputs.global_reach]
+    return out
+
+
 def link_inputs(
     store: Store, circuit: dict[str, Any], peering: dict[str, Any], link: str, with_global_reach: bool = True
 ) -> wire.LinkInputs:
@@ -91,7 +122,8 @@ def link_inputs(
     port = (programmed.port if programmed else placement.get(f"{link}AzurePort", "")).lower()
     device = wire.device_of(port.upper()).lower() if port else ""
     link_up = (
-        port not in fault["ports"]
+        direct_circuits.link_enabled(store, circuit, link)
+        and port not in fault["ports"]
         and device not in fault["devices"]
         and faults.link_id(service_key, link) not in fault["links"]
     )
@@ -119,6 +151,7 @@ def link_inputs(
         admin_down_reason=admin_down,
         microsoft_advertises=microsoft_advertises(store, peering),
         global_reach=global_reach_routes(store, peering, link) if with_global_reach else [],
+        virtual_networks=virtual_network_routes(store, circuit, peering),
         since=since,
     )
 
@@ -145,22 +178,17 @@ def compute(store: Store, peering_key: str, kind: str, device_path: str, view: s
     state = str(session.received) if session.established else session.state
     neighbor = inputs.programmed.neighbor if inputs.programmed else ""
     up_down = wire.up_down(session.since, session.established)
+    neighbors = [(neighbor, inputs.programmed.peer_asn if inputs.programmed else 0, up_down, state)]
+    # the gateways of connected virtual networks are the MSEE's neighbours too (AS 65515)
+    gateway_up = wire.up_down(inputs.since, True)
+    neighbors += [(n, vnet_connections.GATEWAY_ASN, gateway_up, str(c)) for n, c in wire.gateway_neighbors(inputs)]
     if view == "crossConnection":
-        row = {
-            "neighbor": neighbor,
-            "asn": inputs.programmed.peer_asn if inputs.programmed else 0,
-            "upDown": up_down,
-            "stateOrPrefixesReceived": state,
-        }
+        rows = [
+            {"neighbor": n, "asn": asn, "upDown": ud, "stateOrPrefixesReceived": st} for n, asn, ud, st in neighbors
+        ]
     else:
-        row = {
-            "neighbor": neighbor,
-            "v": 4,
-            "as": inputs.programmed.peer_asn if inputs.programmed else 0,
-            "upDown": up_down,
-            "statePfxRcd": state,
-        }
-    return {"value": [row] if inputs.programmed else []}
+        rows = [{"neighbor": n, "v": 4, "as": asn, "upDown": ud, "statePfxRcd": st} for n, asn, ud, st in neighbors]
+    return {"value": rows if inputs.programmed else []}
 
 
 def peering_counters(store: Store, circuit: dict[str, Any], peering: dict[str, Any]) -> dict[str, int]:

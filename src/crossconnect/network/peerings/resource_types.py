@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from crossconnect.arm.errors import ArmError, BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
+from crossconnect.network.direct import circuits as direct_circuits
 from crossconnect.network.lab import netns_wire, troubleshooting
 from crossconnect.network.peerings import bodies as peering_rules
 from crossconnect.network.peerings import connections as global_reach
@@ -70,6 +71,7 @@ class PeeringRecordType(ResourceType):
             modified_by=self.modified_by,
             can_join=filter_attachment.join_checker(request),
         )
+        direct_circuits.check_port_vlan(self.store, conn, circuit, new_props["vlanId"])
         if existing is not None:
             body = {**existing["body"], "properties": new_props}
             return Write({**existing, "body": body, "etag": new_etag()}, operation="put")

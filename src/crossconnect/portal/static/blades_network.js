@@ -15,13 +15,20 @@
   }
   P.everywhere = everywhere;
 
+  // A circuit from a provider (serviceProviderProperties) or on an ExpressRoute Direct port
+  // (expressRoutePort + bandwidthInGbps), as one row of facts.
+  const circuitProvider = p => p.serviceProviderProperties ? p.serviceProviderProperties.serviceProviderName : "ExpressRoute Direct";
+  const circuitLocation = p => p.serviceProviderProperties ? p.serviceProviderProperties.peeringLocation
+    : `port ${(p.expressRoutePort && p.expressRoutePort.id || "").split("/").pop()}`;
+  const circuitBandwidth = p => p.serviceProviderProperties ? `${p.serviceProviderProperties.bandwidthInMbps} Mbps` : `${p.bandwidthInGbps} Gbps`;
+
   P.blades.circuits = async () => {
     const circuits = await everywhere("expressRouteCircuits");
     return [h("h1", "ExpressRoute circuits"), h("div.toolbar", h("a", { href: "#/circuits/new" }, h("button.primary#create-circuit", "+ Create"))),
       table([{ title: "Name", render: c => h("a", { href: `#/circuit/${enc(c.id)}` }, c.name) },
-        { title: "Provider", render: c => c.properties.serviceProviderProperties.serviceProviderName, optional: true },
-        { title: "Peering location", render: c => c.properties.serviceProviderProperties.peeringLocation },
-        { title: "Bandwidth", render: c => `${c.properties.serviceProviderProperties.bandwidthInMbps} Mbps`, optional: true },
+        { title: "Provider", render: c => circuitProvider(c.properties), optional: true },
+        { title: "Peering location", render: c => circuitLocation(c.properties) },
+        { title: "Bandwidth", render: c => circuitBandwidth(c.properties), optional: true },
         { title: "Provider status", render: c => badge(c.properties.serviceProviderProvisioningState) },
         { title: "Subscription", key: "subscriptionName", optional: true }], circuits)];
   };
@@ -62,7 +69,7 @@
   };
 
   P.blades.circuit = async ([id]) => {
-    const c = (await P.arm("GET", id)).data, p = c.properties, sp = p.serviceProviderProperties;
+    const c = (await P.arm("GET", id)).data, p = c.properties;
     const out = h("div");
     const remove = h("button.danger", { onclick: () => act(remove, out, async () => {
       if (!confirm(`Delete circuit ${c.name}?`)) return;
@@ -71,16 +78,36 @@
       h("div.toolbar", remove), out,
       props([["Service key", h("span", h("span.mono#service-key", p.serviceKey), " ", P.copyButton(p.serviceKey))],
         ["Circuit status", badge(p.circuitProvisioningState)], ["Provider status", badge(p.serviceProviderProvisioningState)],
-        ["Provisioning state", badge(p.provisioningState)], ["Provider", sp.serviceProviderName], ["Peering location", sp.peeringLocation],
-        ["Bandwidth", `${sp.bandwidthInMbps} Mbps`], ["SKU", `${c.sku.tier} · ${c.sku.family}`], ["Location", c.location],
+        ["Provisioning state", badge(p.provisioningState)], ["Provider", circuitProvider(p)], ["Peering location", circuitLocation(p)],
+        ["Bandwidth", circuitBandwidth(p)], ["SKU", `${c.sku.tier} · ${c.sku.family}`], ["Location", c.location],
         ["Provider notes", p.serviceProviderNotes || "—"]]),
       h("h2", "Peerings"),
       table([{ title: "Name", key: "name" }, { title: "Status", render: x => badge(x.properties.state) },
         { title: "Primary subnet", render: x => x.properties.primaryPeerAddressPrefix }, { title: "Secondary subnet", render: x => x.properties.secondaryPeerAddressPrefix, optional: true },
         { title: "VLAN", render: x => x.properties.vlanId }, { title: "Peer ASN", render: x => x.properties.peerASN, optional: true },
         { title: "Last modified by", render: x => x.properties.lastModifiedBy || "", optional: true }], p.peerings || []),
-      ...globalReach(p.peerings || [])];
+      ...globalReach(p.peerings || []), ...await connectedNetworks(c)];
   };
+
+  /** Virtual networks connected to the circuit: the ExpressRoute connections (in any subscription
+      the user sees) whose peer is this circuit, with their gateway and status. */
+  async function connectedNetworks(circuit) {
+    const rows = [];
+    for (const s of await P.subscriptions()) {
+      let found = [];
+      try { found = await P.armList(`/subscriptions/${s.subscriptionId}/resources?$filter=${encodeURIComponent("resourceType eq 'Microsoft.Network/connections'")}`, RES); }
+      catch (e) { continue; }
+      for (const item of found) {
+        let x; try { x = (await P.arm("GET", item.id)).data; } catch (e) { continue; }
+        if ((x.properties.peer || {}).id && x.properties.peer.id.toLowerCase() === circuit.id.toLowerCase())
+          rows.push({ name: x.name, gateway: x.properties.virtualNetworkGateway1.id.split("/").pop(), ...x.properties });
+      }
+    }
+    return [h("h2", "Connections"), h("div#circuit-connections", rows.length ? table([{ title: "Connection", key: "name" },
+      { title: "Virtual network gateway", key: "gateway" }, { title: "Routing weight", key: "routingWeight", optional: true },
+      { title: "Status", render: x => badge(x.connectionStatus) }], rows)
+      : h("p.hint", "No virtual networks are connected to this circuit."))];
+  }
 
   /** Global Reach: the private peering's connections (this circuit initiated them) and peered
       connections (another circuit did), each naming the circuit at the other end. */

@@ -1,0 +1,1 @@
+"""Public IP addresses: the Standard, static addresses an ExpressRoute gateway's ipConfiguration needs."""
