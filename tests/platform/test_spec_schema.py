@@ -277,6 +277,17 @@ def test_a_long_running_post_result_is_checked_against_the_post(library: SpecLib
     assert [(f.kind, f.where) for f in report.findings] == [(DIVERGENCE, "$.value[0].age")]
 
 
+def test_types_of_a_described_namespace_are_not_judged_as_generic_resources(library: SpecLibrary) -> None:
+    """Microsoft.Network types the local files lack are counted, not judged as GenericResource
+    (Microsoft.Authorization and .Resources named templates do not make every type specified)."""
+    assert "microsoft.network" in library.specified_namespaces
+    vnet = f"{SUB}/resourceGroups/rg1/providers/Microsoft.Network/virtualNetworks/v1"
+    assert library.operation_for("GET", vnet) is None
+    assert library.operation_for("GET", f"{vnet}/subnets") is None
+    other = library.operation_for("GET", f"{SUB}/resourceGroups/rg1/providers/Microsoft.Example/things/t1")
+    assert other is not None and other.operation_id == "Resources_Get"
+
+
 def test_operations_without_a_spec_are_counted(library: SpecLibrary) -> None:
     records = [
         {"method": "GET", "path": f"{SUB}/providers/Microsoft.Network/expressRoutePorts", "status": 200, "body": {}},

@@ -413,6 +413,16 @@ class SpecLibrary:
         default = self.convert(types, {"$ref": "#/definitions/ErrorResponse"})
         return Operation("ArmErrorResponse", "*", "(any path)", types, {"default": default}, re.compile("$^"), (0, 0))
 
+    @cached_property
+    def specified_namespaces(self) -> set[str]:
+        """Provider namespaces (lower case) that named templates of the spec files describe."""
+        return {
+            ns.lower()
+            for op in self.operations
+            if not _is_generic(op.template)
+            for ns in re.findall(r"/providers/([A-Za-z]+\.[A-Za-z.]+)/", op.template)
+        }
+
     def operations_by_id(self, operation_id: str) -> list[Operation]:
         return [op for op in self.operations if op.operation_id == operation_id]
 
@@ -433,9 +443,20 @@ class SpecLibrary:
 
         Operations whose whole template is one parameter that may hold slashes (``/{resourceId}``,
         ``/{roleAssignmentId}``, ``/{roleId}``) are not matched: they match every path, and the
-        paths they stand for have named templates too (the SDK's ``*_by_id`` methods send them)."""
+        paths they stand for have named templates too (the SDK's ``*_by_id`` methods send them).
+
+        The generic resource templates (``.../providers/{resourceProviderNamespace}/.../{resourceType}/{resourceName}``)
+        do not judge the types of a namespace the local spec files describe (Microsoft.Network): such a
+        type answers with its provider's own shape, so one the files lack (expressRoutePorts,
+        virtualNetworks) is counted as without a spec instead of judged as a GenericResource."""
+        namespace = _namespace(path)
         matches = [
-            op for op in self.operations if not op.by_id and op.method == method.upper() and op.pattern.fullmatch(path)
+            op
+            for op in self.operations
+            if not op.by_id
+            and op.method == method.upper()
+            and op.pattern.fullmatch(path)
+            and not (_is_generic(op.template) and namespace in self.specified_namespaces)
         ]
         return max(matches, key=lambda op: op.specificity, default=None)
 
@@ -544,6 +565,16 @@ def _path_pattern(template: str, slashes: set[str]) -> re.Pattern[str]:
         else:
             out += "/" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(segment))
     return re.compile(out + "/?", re.IGNORECASE)
+
+
+def _is_generic(template: str) -> bool:
+    return "{resourceProviderNamespace}" in template and template.endswith("/{resourceType}/{resourceName}")
+
+
+def _namespace(path: str) -> str:
+    """The provider namespace a resource path belongs to (lower case; "" when none)."""
+    match = re.search(r"/providers/([^/]+)", path)
+    return match.group(1).lower() if match else ""
 
 
 def _specificity(template: str) -> tuple[int, int]:
