@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from crossconnect.app.response_capture import CAPTURE_VARIABLE
 from tests.support import (
     SHARED,
     Server,
@@ -92,6 +93,28 @@ def shared() -> Path:
     if not SHARED.exists():
         pytest.skip("../shared is not present")
     return SHARED
+
+
+# -- every response the suite sees, against Azure's response schemas (docs/behaviour.md) -----------------
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With CROSSCONNECT_CAPTURE_RESPONSES=<dir> set for the run, every server the tests start
+    inherits it and writes its ARM responses there; at the end (on the xdist controller, after all
+    workers) they are validated, the summary printed, and a divergence or an undocumented extension
+    fails the run."""
+    directory = os.environ.get(CAPTURE_VARIABLE)
+    if not directory or hasattr(session.config, "workerinput") or not (SHARED / "spec").is_dir():
+        return
+    from tests.support.spec_schema import validate_capture_directory  # jsonschema only when asked
+
+    report = validate_capture_directory(SHARED / "spec", Path(directory))
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        terminal.write_sep("=", "response-schema conformance of the captured traffic")
+        terminal.write_line(report.summary())
+    if report.failed:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 # -- the real Azure CLI (tests/support/azure_cli.py) ------------------------------------------------------

@@ -17,7 +17,10 @@ examples are read from ``../shared`` at run time, never copied into the project;
    example's response body exists in ours with the same JSON type (recursively; for arrays the
    first elements are compared, and an example's non-empty array must not be empty in ours, as
    nothing could be compared; int and float are one "number"; null in the example matches
-   anything).
+   anything);
+4. validates the whole response body (and the GET after a PUT/PATCH, and a POST's final result)
+   against the spec's response schema for its operation and status (tests/support/spec_schema.py):
+   no divergence, and no property outside the spec but the documented extensions.
 
 Operations that belong to later work (route filters, BGP service communities, ARP and route
 tables) are skipped, with the reason, while the server answers 404 InvalidResourceType/NotFound
@@ -41,6 +44,7 @@ import httpx
 import pytest
 
 from tests.support import SHARED, Server
+from tests.support.spec_schema import SpecLibrary, schema_problems
 
 SPEC_DIR = SHARED / "spec" / "network" / "2024-07-01"
 EXAMPLES_DIR = SPEC_DIR / "examples"
@@ -111,6 +115,11 @@ def operations_by_example() -> dict[str, Operation]:
                         op["operationId"], method.upper(), path, body, bool(op.get("x-ms-long-running-operation"))
                     )
     return found
+
+
+@cache
+def spec_library() -> SpecLibrary:
+    return SpecLibrary(SHARED / "spec")
 
 
 def example_names() -> list[str]:
@@ -695,6 +704,8 @@ def check(world: World, name: str, example: dict[str, Any], operation: Operation
     problems: list[str] = []
     if expected is not None and response.status_code != 202:
         problems += shape_mismatches(expected, response.json(), "response", case.tolerated)
+    # Beyond the example's keys: the whole body against the spec's schema for this status.
+    problems += schema_problems(spec_library(), operation.operation_id, response, "response")
 
     final = world.finish(case.role, response) if response.status_code in (200, 201, 202) else None
     if operation.method in ("PUT", "PATCH"):
@@ -703,6 +714,9 @@ def check(world: World, name: str, example: dict[str, Any], operation: Operation
         assert after.json()["properties"].get("provisioningState") in (None, "Succeeded"), after.text
         if expected is not None:
             problems += shape_mismatches(expected, after.json(), "GET after", case.tolerated)
+        get_operation = spec_library().operation_for("GET", path)
+        if get_operation is not None:
+            problems += schema_problems(spec_library(), get_operation.operation_id, after, "GET after")
     elif operation.method == "DELETE":
         gone = world.send(case.role, "GET", path)
         assert gone.status_code == 404, f"{where}: still there after DELETE: {gone.status_code} {gone.text}"
@@ -710,5 +724,6 @@ def check(world: World, name: str, example: dict[str, Any], operation: Operation
         assert final is not None and final.status_code == 200, f"{where}: the operation's result: {final}"
         expected = responses["200"]["body"]
         problems += shape_mismatches(expected, final.json(), "result", case.tolerated)
+        problems += schema_problems(spec_library(), operation.operation_id, final, "result")
 
     assert not problems, f"{where}: the response does not have the example's shape:\n  " + "\n  ".join(problems)

@@ -20,7 +20,9 @@ from typing import Any
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
+# ../shared next to the checkout; CROSSCONNECT_TEST_SHARED points elsewhere (a git worktree's parent
+# is not the main checkout's).
+SHARED = Path(os.environ.get("CROSSCONNECT_TEST_SHARED") or REPO.parent / "shared")
 ARM_SCOPE = "https://management.azure.com/.default"
 
 
@@ -86,6 +88,8 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
     env: dict[str, Any] = field(default_factory=dict)
     log_path: Path | None = None
+    # Extra environment variables for the server process (e.g. CROSSCONNECT_CAPTURE_RESPONSES).
+    process_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -111,7 +115,9 @@ class Server:
             args += ["--database", self.database]
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        self.process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, **self.process_env}
+        )
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.process.poll() is not None:

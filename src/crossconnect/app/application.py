@@ -25,6 +25,7 @@ from crossconnect.app import proxy_hosts
 from crossconnect.app import seed as seeding
 from crossconnect.app.config import ServerConfig
 from crossconnect.app.data_dir import key_encryption_key, make_private
+from crossconnect.app.response_capture import capture_responses
 from crossconnect.arm.assembly import build_router
 from crossconnect.arm.errors import ArmError, stored_value_refused
 from crossconnect.arm.operations import OperationEngine
@@ -180,7 +181,8 @@ def build_runtime(config: ServerConfig) -> Runtime:
 def build_app(runtime: Runtime) -> FrontDoor:
     network.describe_provider()
     router = build_router(runtime.registry, runtime.services.operations, [resources, network], runtime.services)
-    protocol = ArmProtocol(runtime.services, router, is_registered)
+    # Test-only: CROSSCONNECT_CAPTURE_RESPONSES records ARM responses (nothing when unset).
+    protocol = capture_responses(ArmProtocol(runtime.services, router, is_registered))
     admin = AdminApi(
         AdminContext(
             runtime.store,

@@ -160,7 +160,8 @@ def test_authorization_key_is_redeemed_and_released(server: Server) -> None:
     created = _put(server, _body(server, authorizationKey=auth.authorization_key))
     assert created.authorization_key == auth.authorization_key
     used = net.express_route_circuit_authorizations.get(GROUP, "er2", "for-er1")
-    assert used.authorization_use_status == "Used"
+    # Azure's enum for it is Available / InUse (the schema conformance test found "Used" here)
+    assert used.authorization_use_status == "InUse"
     peer = next(iter(_peers(server).list(GROUP, "er2", PP)))
     assert peer.auth_resource_guid
     _connections(server).begin_delete(GROUP, "er1", PP, "gr1").result()
@@ -469,7 +470,7 @@ def test_a_peer_in_another_subscription_needs_its_authorization_key(server: Serv
     created = _put(server, body)
     assert created.circuit_connection_status == "Connected"
     assert remote.express_route_circuit_authorizations.get("remote-rg", "far", "for-er1").authorization_use_status == (
-        "Used"
+        "InUse"
     )
     peers = list(remote.peer_express_route_circuit_connections.list("remote-rg", "far", PP))
     assert [(p.connection_name, p.peer_express_route_circuit_peering.id) for p in peers] == [

@@ -208,7 +208,7 @@ def test_a_circuit_in_another_subscription_needs_an_authorization(server: Server
     created = connect(server, circuit.id, authorizationKey=auth.authorization_key)
     assert created.connection_status == "Connected"
     assert created.authorization_key == auth.authorization_key
-    assert auths.get("remote-rg", "far", "for-vnet").authorization_use_status == "Used"
+    assert auths.get("remote-rg", "far", "for-vnet").authorization_use_status == "InUse"
     # a used key is refused for another connection (a second gateway)
     create_vnet(server, "vnet2", {
         "location": "westus",

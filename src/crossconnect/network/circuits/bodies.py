@@ -179,8 +179,14 @@ class AuthorizationBody(ArmModel):
     properties: AuthorizationProperties = Field(default_factory=AuthorizationProperties)
 
 
+# authorizationUseStatus of a redeemed authorization: Azure's "InUse" (its enum is Available, InUse).
+# Databases written before this was fixed hold "Used"; it means the same and renders as "InUse".
+REDEEMED = ("InUse", "Used")
+
+
 def render_authorization(row: Row, circuit_id: str) -> dict[str, Any]:
     p = row["body"]["properties"]
+    use_status = p.get("authorizationUseStatus", "Available")
     return {
         "name": row["name"],
         "id": f"{circuit_id}/authorizations/{row['name']}",
@@ -188,7 +194,7 @@ def render_authorization(row: Row, circuit_id: str) -> dict[str, Any]:
         "type": "Microsoft.Network/expressRouteCircuits/authorizations",
         "properties": {
             "authorizationKey": p["authorizationKey"],
-            "authorizationUseStatus": p.get("authorizationUseStatus", "Available"),
+            "authorizationUseStatus": "InUse" if use_status in REDEEMED else use_status,
             "provisioningState": p.get("provisioningState", "Succeeded"),
         },
     }
@@ -198,7 +204,7 @@ AUTHORIZATION_TYPE = "microsoft.network/expressroutecircuits/authorizations"
 
 
 def redeem_authorization(store: Any, conn: Connection, circuit: Row, key: str, target: str) -> Row:
-    """The authorization of ``circuit`` whose key is ``key``, marked Used (the caller stores it in
+    """The authorization of ``circuit`` whose key is ``key``, marked InUse (the caller stores it in
     its own write): how a connection from another subscription (Global Reach, a virtual network
     gateway's connection) is allowed to use the circuit. An unknown key or one already redeemed is
     refused, naming ``target``."""
@@ -220,14 +226,14 @@ def redeem_authorization(store: Any, conn: Connection, circuit: Row, key: str, t
             "InvalidAuthorizationKey",
             target=target,
         )
-    if auth["body"]["properties"].get("authorizationUseStatus") == "Used":
+    if auth["body"]["properties"].get("authorizationUseStatus") in REDEEMED:
         raise BadRequest(
             f"The authorization '{auth['name']}' of the circuit '{circuit['name']}' has already been redeemed "
-            "(authorizationUseStatus Used); create a new authorization.",
+            "(authorizationUseStatus InUse); create a new authorization.",
             "AuthorizationKeyAlreadyUsed",
             target=target,
         )
-    auth_props = {**auth["body"]["properties"], "authorizationUseStatus": "Used"}
+    auth_props = {**auth["body"]["properties"], "authorizationUseStatus": "InUse"}
     return {**auth, "body": {**auth["body"], "properties": auth_props}, "etag": new_etag()}
 
 

@@ -1,7 +1,7 @@
 """Microsoft.Network/connections (connectionType ExpressRoute): a virtual network's ExpressRoute
 gateway linked to a circuit. The circuit must be provisioned by its provider and have Azure private
 peering provisioned; a circuit in another subscription is reached by redeeming one of its
-authorizations (``authorizationKey``), which then shows ``authorizationUseStatus: Used`` until the
+authorizations (``authorizationKey``), which then shows ``authorizationUseStatus: InUse`` until the
 connection is deleted. The routes it carries follow from state: ``connections/record.py``."""
 
 from __future__ import annotations
