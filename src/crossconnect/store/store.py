@@ -378,6 +378,34 @@ class Store:
             self._selects[key] = stmt
         return stmt
 
+    def find_in(
+        self, table: str, column: str, values: Sequence[str], conn: Connection | None = None, **where: Any
+    ) -> list[Row]:
+        """The rows whose ``column`` is one of ``values`` (and that match ``where``), in ``seq``
+        order: one statement for what would be one look-up per value (a list page loads the
+        records its rows show this way). Never remembered: such results are as large as a page."""
+        wanted = sorted({v for v in values if not unmatchable({column: v})})
+        if not wanted or unmatchable(where):
+            return []
+        stmt = self._select_in(table, column, tuple(where))
+        params: dict[str, Any] = {f"w_{c}": v for c, v in where.items()}
+        params["p_in"] = wanted
+        with self._read(conn) as c:
+            return [dict(r._mapping) for r in c.execute(stmt, params)]
+
+    def _select_in(self, table: str, column: str, columns: tuple[str, ...]) -> Select[Any]:
+        key = (table, (f"{column} in", *columns), False, False)
+        stmt = self._selects.get(key)
+        if stmt is None:
+            t = schema.metadata.tables[table]
+            stmt = select(t).where(t.c[column].in_(bindparam("p_in", expanding=True)))
+            for c in columns:
+                stmt = stmt.where(t.c[c] == bindparam(f"w_{c}", type_=t.c[c].type))
+            if "seq" in t.c:
+                stmt = stmt.order_by(t.c.seq)
+            self._selects[key] = stmt
+        return stmt
+
     def update_where(self, table: str, values: Row, conn: Connection | None = None, **where: Any) -> int:
         t = schema.metadata.tables[table]
         check_row(t, values)
@@ -446,6 +474,10 @@ class Store:
             return []
         with self._read(conn) as c:
             return [dict(r._mapping) for r in c.execute(_named_resources(where, name, after_seq, limit))]
+
+    def get_resources(self, keys: Sequence[str], conn: Connection | None = None) -> dict[str, Row]:
+        """Resources by key, in one statement: ``{key: row}`` for those that exist."""
+        return {r["key"]: r for r in self.find_in("resources", "key", [k.lower() for k in keys], conn)}
 
     def put_resource(self, row: Row, conn: Connection | None = None, expected_etag: str | None = None) -> bool:
         """Insert or replace a resource. With ``expected_etag`` the replace only happens when the
