@@ -143,7 +143,12 @@ def build_runtime(config: ServerConfig) -> Runtime:
         ) from None
     tokens = TokenService(keys, config.issuer_base, config.token_lifetime)
     directory = Directory(store)
-    settings = ArmSettings(config.strict_api_versions, config.operation_delay, config.page_size)
+    settings = ArmSettings(
+        config.strict_api_versions,
+        config.operation_delay,
+        config.page_size,
+        operation_retention=config.operation_retention,
+    )
     engine = OperationEngine(store, settings)
     registry = TypeRegistry(store)
     authorizer = Authorizer(AccessIndex(RbacRepository(store)))
