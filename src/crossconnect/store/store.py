@@ -553,14 +553,18 @@ class Store:
                 if rows:
                     c.execute(insert(t), rows)
             if not self.is_sqlite:
-                # rows came with their own seq: move each sequence past them, or the next insert
-                # would collide with an imported row (SQLite numbers from max(seq) by itself)
-                for t in STATE_TABLES:
-                    if "seq" in t.c:
-                        after = func.coalesce(select(func.max(t.c.seq)).scalar_subquery(), 0) + 1
-                        c.execute(select(func.setval(func.pg_get_serial_sequence(t.name, "seq"), after, False)))
+                self.move_sequences_past_rows(c)
             if then is not None:
                 then(c)
+
+    def move_sequences_past_rows(self, c: Connection) -> None:
+        """PostgreSQL, after rows were imported with their own seq: move each sequence past them,
+        or the next insert would collide with an imported row (SQLite numbers from max(seq) by
+        itself)."""
+        for t in STATE_TABLES:
+            if "seq" in t.c:
+                after = func.coalesce(select(func.max(t.c.seq)).scalar_subquery(), 0) + 1
+                c.execute(select(func.setval(func.pg_get_serial_sequence(t.name, "seq"), after, False)))
 
     def wipe_state(self, conn: Connection | None = None) -> None:
         with self._conn(conn) as c:
