@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from crossconnect.store import Store
-from crossconnect.store.snapshots import _table_texts, export_tables_json, import_tables
+from crossconnect.store.snapshots import _prepared_rows, export_tables_json, import_tables
 from crossconnect.store.values import InvalidValue
+from tests.support import Server
+from tests.support.platform import client
 
 
 def _fill(store: Store) -> None:
@@ -71,7 +73,7 @@ def test_import_round_trip_is_exact(store: Store, literal_escape: bool) -> None:
         store.set_meta("literal", "a backslash, then u0000: \\u0000")
     state = store.export_state()
     tables = json.loads(export_tables_json(store))
-    assert (_table_texts(store, tables) is None) is literal_escape
+    assert (_prepared_rows(store, tables, None) is None) is literal_escape
     store.wipe_state()
     import_tables(store, tables)
     assert store.export_state() == state
@@ -111,3 +113,33 @@ def test_values_the_store_cannot_keep_are_refused_and_nothing_changes(
     if "etag" not in changes:
         assert isinstance(refused.value, InvalidValue), refused.value
     assert store.export_state() == before
+
+
+def _put_snapshot(server: Server, snapshot: dict[str, Any]) -> Any:
+    with client(server, server.token("operator")) as c:
+        # escaped as the SDKs and httpx send it: every non-ASCII character as \uXXXX
+        return c.put("/_crossconnect/snapshot", content=json.dumps(snapshot).encode(), headers=_JSON)
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize("name", ["nul\x00inside", "lone \udc00 surrogate"])
+def test_http_import_of_a_string_the_store_cannot_keep_changes_nothing(server: Server, name: str) -> None:
+    snapshot = server.operator("GET", "/snapshot").json()
+    before = server.snapshot()
+    snapshot["tables"]["subscriptions"][0]["display_name"] = name
+    r = _put_snapshot(server, snapshot)
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "InvalidSnapshot"), r.text
+    assert server.snapshot() == before
+
+
+def test_http_import_keeps_text_beyond_ascii_exactly(server: Server) -> None:
+    snapshot = server.operator("GET", "/snapshot").json()
+    snapshot["tables"]["subscriptions"][0]["display_name"] = "Zürich ☃ 😀"
+    assert _put_snapshot(server, snapshot).status_code == 200
+    names = [s["display_name"] for s in server.snapshot()["subscriptions"]]
+    assert "Zürich ☃ 😀" in names
+    # and back out through the export the database builds
+    exported = server.operator("GET", "/snapshot").json()
+    assert "Zürich ☃ 😀" in [s["display_name"] for s in exported["tables"]["subscriptions"]]

@@ -313,7 +313,12 @@ class AdminApi:
         try:
             # the snapshot's own generation token may be the one every replica's access index is
             # cached under: write a fresh one, or imported roles and assignments would go unseen
-            import_tables(self.ctx.store, data["tables"], then=RbacRepository(self.ctx.store).changed)
+            import_tables(
+                self.ctx.store,
+                data["tables"],
+                then=RbacRepository(self.ctx.store).changed,
+                source_text=raw if json.detect_encoding(raw) == "utf-8" else None,
+            )
         except Exception as exc:  # the import is one transaction: nothing was changed
             raise BadRequest(
                 f"The snapshot could not be imported, nothing was changed: {exc}", "InvalidSnapshot"

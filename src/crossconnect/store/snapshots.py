@@ -8,31 +8,34 @@ the whole document again; on import the reverse) cost hundreds of milliseconds. 
   ``json_group_array``, PostgreSQL ``json_agg``), in primary-key order; the document is joined
   from those texts. JSON columns are embedded as stored, floats keep every digit (SQLite: 17
   significant digits, read back as the same float; PostgreSQL prints the shortest exact form).
-* import: each table's rows go to the database as one JSON text, which the database reads into
-  rows itself (SQLite ``json_each``, PostgreSQL ``json_populate_recordset``). The values are
-  checked as the store checks every value (``values.check_row``): the text is encoded with every
-  non-ASCII character escaped, so a NUL or a lone surrogate anywhere shows as ``\\u0000`` or
-  ``\\udXXX``, and the text columns' lengths are compared with the columns'. A snapshot of another shape (missing or extra columns, a string that
-  may hold one of those characters, an SQLite without ``->``) takes the row-by-row path of
-  ``Store.import_state``, which checks each value in Python.
+* import: the rows, already decoded from the request, go to the database as tuples in one
+  ``executemany`` per table (JSON columns as JSON text, as the row-by-row path stores them), with
+  no per-value walk: the values are checked as the store checks every value
+  (``values.check_row``) by looking once at the JSON text they came from (a NUL or a lone
+  surrogate can only be there as an escape, ``\\u0000`` or ``\\udXXX``) and by comparing the text
+  columns' lengths with the columns'. A snapshot of another shape (missing or extra columns, text
+  that may hold one of those characters) takes the row-by-row path of ``Store.import_state``,
+  which checks each value in Python.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Connection, Float, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Connection, Float, String, Table
 
 from crossconnect.store.store import STATE_TABLES, Row, Store
 
 # In JSON text with every non-ASCII character escaped: a NUL, or a UTF-16 surrogate that is not
 # half of a pair (a literal backslash before "u0000" is flagged too: that text takes the exact path).
+# a quick look first (the exact pattern is slow); escapes may be written in either case
+_ANY_SURROGATE_OR_NUL = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_ANY_SURROGATE_OR_NUL_BYTES = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 _SUSPECT_ESCAPE = re.compile(
-    r"\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}"
+    r"\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}", re.IGNORECASE
 )
 
 
@@ -64,32 +67,41 @@ def _sqlite_json_value(column: Any) -> str:
 
 
 def import_tables(
-    store: Store, tables: Mapping[str, Sequence[Row]], then: Callable[[Connection], None] | None = None
+    store: Store,
+    tables: Mapping[str, Sequence[Row]],
+    then: Callable[[Connection], None] | None = None,
+    *,
+    source_text: str | bytes | None = None,
 ) -> None:
     """Replace all state with ``tables`` (as ``Store.import_state``, which it falls back to for a
-    snapshot of another shape than an export's)."""
-    texts = _table_texts(store, tables)
-    if texts is None:
+    snapshot of another shape than an export's). ``source_text``: the JSON text ``tables`` was
+    decoded from; every string in them came from it, so one look at it for an escaped NUL or lone
+    surrogate checks them all (else each table is encoded again to look at)."""
+    prepared = _prepared_rows(store, tables, source_text)
+    if prepared is None:
         store.import_state(tables, then)
         return
     with store.tx() as c:
         for t in reversed(STATE_TABLES):
             c.execute(t.delete())
         for t in STATE_TABLES:
-            if t.name in texts:
-                c.exec_driver_sql(_import_sql(store, t), (texts[t.name],))
+            if prepared.get(t.name):
+                c.exec_driver_sql(_insert_sql(store, t), prepared[t.name])
         if not store.is_sqlite:
             store.move_sequences_past_rows(c)
         if then is not None:
             then(c)
 
 
-def _table_texts(store: Store, tables: Mapping[str, Sequence[Row]]) -> dict[str, str] | None:
-    """Each non-empty table's rows as JSON text, or None when the rows must take the exact path."""
-    if store.is_sqlite and sqlite3.sqlite_version_info < (3, 38):  # no -> operator
-        return None
+def _prepared_rows(
+    store: Store, tables: Mapping[str, Sequence[Row]], source_text: str | bytes | None
+) -> dict[str, list[tuple[Any, ...]]] | None:
+    """Each table's rows as tuples in column order, JSON columns as JSON text (what the row-by-row
+    path stores), or None when the rows must take the exact path."""
     known = {t.name: t for t in STATE_TABLES}
-    texts: dict[str, str] = {}
+    if source_text is not None and _suspect(source_text):
+        return None
+    prepared: dict[str, list[tuple[Any, ...]]] = {}
     for name, rows in tables.items():
         t = known.get(name)
         if t is None or not isinstance(rows, list):
@@ -97,44 +109,45 @@ def _table_texts(store: Store, tables: Mapping[str, Sequence[Row]]) -> dict[str,
         columns = frozenset(t.c.keys())
         if not all(type(row) is dict and row.keys() == columns for row in rows):
             return None
-        if rows:
-            for column, limit in _text_limits(t):
-                if max((len(v) for row in rows if isinstance(v := row[column], str)), default=0) > limit:
-                    return None  # the exact path names the value
+        for column, limit in _text_limits(t):
+            if max((len(v) for row in rows if isinstance(v := row[column], str)), default=0) > limit:
+                return None  # the exact path names the value
+        if source_text is None:
             try:
-                text = json.dumps(rows, separators=(",", ":"), allow_nan=False)
+                text = json.dumps(rows, allow_nan=False)
             except (TypeError, ValueError):
                 return None
-            if _SUSPECT_ESCAPE.search(text):
+            if _suspect(text):
                 return None
-            texts[name] = text
-    return texts
+        json_columns = {c.name for c in t.columns if isinstance(c.type, JSON)}
+        names = [c.name for c in t.columns]
+        dumps = json.dumps
+        try:
+            prepared[name] = [
+                tuple(dumps(row[n], allow_nan=False) if n in json_columns else row[n] for n in names) for row in rows
+            ]
+        except (TypeError, ValueError):
+            return None
+    return prepared
 
 
-def _import_sql(store: Store, t: Table) -> str:
-    columns = ", ".join(f'"{c.name}"' for c in t.columns)
-    if not store.is_sqlite:
-        # a JSON column keeps a JSON null as JSON (what the row-by-row path stores), not SQL NULL
-        pg_values = ", ".join(
-            f"e -> '{c.name}'" if isinstance(c.type, JSON) else f"(e ->> '{c.name}')::{_pg_cast(c)}" for c in t.columns
+def _suspect(text: str | bytes) -> bool:
+    """Might ``text`` (JSON) hold a NUL or a lone surrogate? Raw, neither can be in valid JSON
+    decoded as UTF-8; escaped, they show as these escapes."""
+    if isinstance(text, bytes):
+        return (
+            _ANY_SURROGATE_OR_NUL_BYTES.search(text) is not None and _SUSPECT_ESCAPE.search(text.decode()) is not None
         )
-        return f'INSERT INTO "{t.name}" ({columns}) SELECT {pg_values} FROM json_array_elements(%s::json) e'
-    values = ", ".join(
-        f"value -> '$.{c.name}'" if isinstance(c.type, JSON) else f"value ->> '$.{c.name}'" for c in t.columns
-    )
-    return f'INSERT INTO "{t.name}" ({columns}) SELECT {values} FROM json_each(?)'
+    return _ANY_SURROGATE_OR_NUL.search(text) is not None and _SUSPECT_ESCAPE.search(text) is not None
 
 
-def _pg_cast(column: Any) -> str:
-    """The type a PostgreSQL value is read as from JSON text (text, not varchar(n): an explicit
-    cast would cut a long string short instead of refusing it)."""
-    if isinstance(column.type, Boolean):
-        return "boolean"
-    if isinstance(column.type, Float):
-        return "double precision"
-    if isinstance(column.type, Integer):
-        return "bigint"
-    return "text"
+def _insert_sql(store: Store, t: Table) -> str:
+    columns = ", ".join(f'"{c.name}"' for c in t.columns)
+    if store.is_sqlite:
+        marks = ", ".join("?" for _ in t.columns)
+    else:
+        marks = ", ".join("%s::json" if isinstance(c.type, JSON) else "%s" for c in t.columns)
+    return f'INSERT INTO "{t.name}" ({columns}) VALUES ({marks})'
 
 
 def _text_limits(t: Table) -> list[tuple[str, int]]:

@@ -67,6 +67,13 @@ STATE_TABLES = [
 
 Row = dict[str, Any]
 
+# What is remembered between writes on SQLite stays small whatever the size of the tables: the few
+# rows a request reads by key (a resource, its subscription, a registration), never a list page,
+# and at most this many results (then all are dropped and remembered anew). Remembering every
+# page of a 10,000-item listing made the server's memory grow by half after one walk.
+_REMEMBER_MAX_ROWS = 8
+_REMEMBER_MAX_ENTRIES = 4096
+
 # Values that a prepared ``column = :value`` comparison matches exactly as ``column == value`` does
 # (None is excluded: ``column == None`` means ``IS NULL``).
 _BINDABLE = (str, int, float)
@@ -321,7 +328,7 @@ class Store:
                     self._drop_peek_connection()  # e.g. the database restarted: reconnect once
                     if attempt == 2:
                         raise
-            if self._remembered is not None:
+            if self._remembered is not None and len(raw_rows) <= _REMEMBER_MAX_ROWS:
                 self._remember(self._remembered, (sql, params), raw_rows, generation)
         rows = []
         for raw in raw_rows:
@@ -607,7 +614,7 @@ class Store:
     def _remember(self, memory: dict[Any, Any], key: Any, value: Any, generation: int) -> None:
         """Keep a value read under ``generation`` unless a write ended since. Stored first and
         checked after, so a write ending in another thread at any moment cannot leave it behind."""
-        if len(memory) > 20_000:
+        if len(memory) >= _REMEMBER_MAX_ENTRIES:
             memory.clear()
         memory[key] = value
         if generation != self._read_generation:
