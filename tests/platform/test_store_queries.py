@@ -378,3 +378,25 @@ def test_find_in_reads_through_indexes(store: Store) -> None:
             sql = str(stmt.params(**params).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
             plan = " ".join(str(r) for r in c.exec_driver_sql(explain + sql))
             assert index in plan and "SCAN resources" not in plan and "Seq Scan" not in plan, (sql, plan)
+
+
+def test_head_revision_is_alembics_and_a_store_at_head_starts_without_alembic(tmp_path: Path) -> None:
+    """The start-up check of the schema version (no Alembic loaded when nothing is pending)."""
+    import subprocess
+    import sys
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from crossconnect.store import store as store_module
+
+    config = Config()
+    config.set_main_option("script_location", store_module._MIGRATIONS)
+    assert store_module.head_revision() == ScriptDirectory.from_config(config).get_current_head()
+    url = database_url(None, tmp_path)
+    Store(url).migrate()  # a new database: migrated by Alembic
+    check = (
+        "import sys; from crossconnect.store import Store; Store(sys.argv[1]).migrate(); "
+        "assert 'alembic' not in sys.modules, 'Alembic was loaded'"
+    )
+    subprocess.run([sys.executable, "-c", check, url], check=True, timeout=60)
