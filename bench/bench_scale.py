@@ -45,17 +45,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: _common is found however this runs
 from _common import (  # noqa: E402
-    HOST,
     BenchError,
-    Children,
     Server,
     fetch_tokens,
-    free_port,
     machine_notes,
     run,
     start_server,
     workspace,
 )
+from bench_startup import measure_startup  # noqa: E402
 from bench_troubleshooting import (  # noqa: E402
     API_VERSION,
     BANDWIDTH_MBPS,
@@ -303,38 +301,6 @@ def measure_state_calls(server: Server, rounds: int) -> dict[str, Any]:
     }
 
 
-def measure_startup(children: Children, work: Path, starts: int) -> list[float]:
-    """Seconds from process start to the health endpoint answering, on an existing data dir."""
-    import httpx
-
-    first = start_server(children, work)  # makes the data dir (certificates, database, seed)
-    first.proc.terminate()
-    first.proc.wait(timeout=30)
-    times = []
-    for i in range(starts):
-        port = free_port()
-        cmd = [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(first.data_dir),
-               "--port", str(port)]  # fmt: skip
-        t0 = time.perf_counter()
-        proc = children.start(cmd, work / f"start-{i}.log")
-        with httpx.Client(verify=first.tls(), timeout=5) as client:
-            while True:
-                if proc.poll() is not None:
-                    raise BenchError(f"the server exited at start: see {work / f'start-{i}.log'}")
-                try:
-                    if client.get(f"https://{HOST}:{port}/_crossconnect/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.perf_counter() - t0 > 60:
-                    raise BenchError("the server did not answer its health check within 60 s")
-                time.sleep(0.01)
-        times.append(time.perf_counter() - t0)
-        proc.terminate()
-        proc.wait(timeout=30)
-    return times
-
-
 def extra_rows(names: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[str]]:
     """The rows of the other modules present in bench/ (and notes on those absent or failing)."""
     rows: list[dict[str, Any]] = []
@@ -355,7 +321,7 @@ def extra_rows(names: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[str]]
 def bench(opts: argparse.Namespace) -> dict[str, Any]:
     machine = machine_notes()
     with workspace("ccbench-scale-", opts.keep) as (work, children):
-        startup = measure_startup(children, work / "startup", opts.starts)
+        startup = measure_startup(children, work / "startup", opts.starts)["starts_s"]
         small_server = start_server(children, work / "small")
         large_server = start_server(children, work / "large")
         mid_server = start_server(children, work / "mid")

@@ -12,7 +12,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -33,7 +33,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from crossconnect.store import schema
@@ -104,6 +103,13 @@ class Store:
             kwargs["pool_size"] = 10
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
+        # INSERT … ON CONFLICT of this backend's dialect, imported for it only (the PostgreSQL
+        # dialect alone costs a SQLite server a tenth of its start-up)
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as upsert  # type: ignore[assignment]
+        self._upsert = upsert
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         event.listen(self.engine, "handle_error", _without_row_values)
@@ -215,7 +221,7 @@ class Store:
     def set_meta(self, key: str, value: Any, conn: Connection | None = None) -> None:
         """Write a value whole (one statement: an insert racing another replica's never fails)."""
         check_row(schema.meta, {"key": key, "value": value})
-        stmt = (sqlite.insert if self.is_sqlite else postgresql.insert)(schema.meta).values(key=key, value=value)
+        stmt = self._upsert(schema.meta).values(key=key, value=value)
         with self._conn(conn) as c:
             c.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value}))
 
@@ -267,12 +273,7 @@ class Store:
         t = schema.metadata.tables[table]
         check_row(t, row)
         # RETURNING, not rowcount: psycopg reports no rowcount for an INSERT … ON CONFLICT
-        stmt = (
-            (sqlite.insert(t) if self.is_sqlite else postgresql.insert(t))
-            .values(**row)
-            .on_conflict_do_nothing()
-            .returning(*t.primary_key.columns)
-        )
+        stmt = self._upsert(t).values(**row).on_conflict_do_nothing().returning(*t.primary_key.columns)
         with self._conn(conn) as c:
             return c.execute(stmt).first() is not None
 
@@ -560,7 +561,9 @@ class Store:
                 for t in STATE_TABLES
             }
 
-    def import_state(self, state: dict[str, Sequence[Row]], then: Callable[[Connection], None] | None = None) -> None:
+    def import_state(
+        self, state: Mapping[str, Sequence[Row]], then: Callable[[Connection], None] | None = None
+    ) -> None:
         """Replace all state with ``state``; ``then`` runs last in the same transaction (what
         caches the imported rows make stale says so there)."""
         unknown = set(state) - {t.name for t in STATE_TABLES}
