@@ -44,7 +44,7 @@ _FILTERED_COLLECTION_READS = frozenset(
 _OPERATION_READ_SUFFIXES = ("/locations/operations/read", "/locations/operationresults/read")
 
 
-_MAX_REMEMBERED = 8_192  # decisions kept per snapshot (bounded memory under scans of many ids)
+_MAX_REMEMBERED = 4_096  # decisions kept per snapshot (bounded memory under scans of many ids)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ Row = dict[str, Any]
 # and at most this many results (then all are dropped and remembered anew). Remembering every
 # page of a 10,000-item listing made the server's memory grow by half after one walk.
 _REMEMBER_MAX_ROWS = 8
-_REMEMBER_MAX_ENTRIES = 4096
+_REMEMBER_MAX_ENTRIES = 2048
 
 # Values that a prepared ``column = :value`` comparison matches exactly as ``column == value`` does
 # (None is excluded: ``column == None`` means ``IS NULL``).
