@@ -143,3 +143,19 @@ def test_http_import_keeps_text_beyond_ascii_exactly(server: Server) -> None:
     # and back out through the export the database builds
     exported = server.operator("GET", "/snapshot").json()
     assert "Zürich ☃ 😀" in [s["display_name"] for s in exported["tables"]["subscriptions"]]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig"])
+def test_http_import_in_another_encoding_checks_values_too(server: Server, encoding: str) -> None:
+    """A body not in plain UTF-8 (JSON allows UTF-16; a byte-order mark) is checked value by value."""
+    snapshot = server.operator("GET", "/snapshot").json()
+    before = server.snapshot()
+    snapshot["tables"]["subscriptions"][0]["display_name"] = "nul\x00inside"
+    with client(server, server.token("operator")) as c:
+        r = c.put("/_crossconnect/snapshot", content=json.dumps(snapshot).encode(encoding), headers=_JSON)
+        assert (r.status_code, r.json()["error"]["code"]) == (400, "InvalidSnapshot"), r.text
+        assert server.snapshot() == before
+        snapshot["tables"]["subscriptions"][0]["display_name"] = "Zürich"
+        r = c.put("/_crossconnect/snapshot", content=json.dumps(snapshot).encode(encoding), headers=_JSON)
+        assert r.status_code == 200, r.text
+    assert "Zürich" in [s["display_name"] for s in server.snapshot()["subscriptions"]]
