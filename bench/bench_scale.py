@@ -1,37 +1,59 @@
-"""Cross-connection look-ups and listing with 10,000 circuits vs with 100 (issue 19, first slice).
+"""Issue 19 (performance at scale): every row of the issue's table, side by side in one run.
 
-Two servers on loopback (SQLite, default options): the small one with ``--small`` circuits
-(100), the large one with ``--circuits`` (10,000), created through the real HTTPS ARM API as a
-customer does it (one circuit PUT each, which also creates the partner's cross connection; the
-creation helpers of ``bench_troubleshooting.py``). Then, one server after the other in turns (the
-machine is shared: compare ratios measured in the same run):
+SQLite servers on loopback, default options, created through the real HTTPS ARM API as a customer
+does it (one circuit PUT each, which also creates the partner's cross connection; the creation
+helpers of ``bench_troubleshooting.py``):
 
-* ``lookup``: the partner's look-up by service key,
-  ``GET /subscriptions/{partner}/providers/Microsoft.Network/expressRouteCrossConnections?$filter=name eq '<key>'``
-  (the key in upper case: names compare case-insensitively);
-* ``get``: GET of one cross connection;
-* ``list``: all cross connections of the partner's subscription, page after page through
-  ``nextLink`` as the SDK's pager follows it; the cost per listed item (median of ``--walks``
-  walks on the large server, of ``--walks`` x circuits/small walks, at most 100 x, on the small one).
+* small (``--small`` circuits, 100) and large (``--circuits``, 10,000), measured in turns (the
+  machine is shared: compare ratios measured in the same run):
+  - ``lookup``: the partner's look-up by service key,
+    ``GET …/expressRouteCrossConnections?$filter=name eq '<KEY>'`` (upper case: names compare
+    case-insensitively); ``get``: GET of one cross connection; ``list``: the partner's whole
+    listing page after page through ``nextLink`` as the SDK's pager follows it, per listed item
+    (each walk after a write, so both sizes read the database). Targets: large / small <= 1.2x.
+  - ``memory``: the large server's RSS after the whole workload (10,000 circuits created, the
+    look-ups, GETs and walks) / its RSS after start (tokens fetched). Target <= 1.2x.
+* mid (``--mid`` circuits, 1,000): snapshot export (``GET /_crossconnect/snapshot``) and import
+  (``PUT``), each <= 100 ms and off the event loop (the longest health check answered while one
+  runs <= half its duration); reset with 1,000 circuits (import, then the timed reset) <= 100 ms;
+  reset at the seeded size <= 50 ms.
+* ``startup``: ``crossconnect serve`` on an existing data dir, from process start to ``GET
+  /_crossconnect/health`` answering 200 (polled every 10 ms), median of ``--starts``; <= 0.7 s.
+* rows of other modules (``ROW_MODULES``: PostgreSQL and two replicas), when present in
+  ``bench/``: each exposes ``rows() -> list[dict]`` with ``row``, ``value``, ``target``,
+  ``passed`` and is folded in as is.
 
-Targets: lookup and get p50 at the large server <= 1.2 x at the small one; list cost per item at
-the large server <= 1.2 x at the small one. Exit status 0 PASS, 1 FAIL, 2 could not run.
+Exit status 0 every row PASS, 1 some FAIL, 2 could not run.
 
-    python bench/bench_scale.py [--circuits 10000] [--small 100] [--calls 200] [--walks 3] [--json]
+    python bench/bench_scale.py [--circuits 10000] [--small 100] [--mid 1000] [--calls 200] [--walks 3] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import importlib
+import json
 import statistics
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/: _common is found however this runs
-from _common import BenchError, Server, fetch_tokens, machine_notes, run, start_server, workspace  # noqa: E402
+from _common import (  # noqa: E402
+    BenchError,
+    Server,
+    fetch_tokens,
+    machine_notes,
+    run,
+    start_server,
+    workspace,
+)
+from bench_startup import measure_startup, process_cpu_s  # noqa: E402
 from bench_troubleshooting import (  # noqa: E402
     API_VERSION,
     BANDWIDTH_MBPS,
@@ -163,17 +185,167 @@ class Caller:
         }
 
 
+# Row providers from other modules in bench/ (built in parallel: PostgreSQL, two replicas). Each
+# module exposes ``rows() -> list[dict]`` with the keys ``row``, ``value``, ``target``, ``passed``.
+ROW_MODULES: tuple[str, ...] = ("bench_postgres",)
+
+SNAPSHOT_TARGET_MS = 100.0
+RESET_SEEDED_TARGET_MS = 50.0
+RESET_MID_TARGET_MS = 100.0
+STARTUP_TARGET_S = 0.7
+
+
+def _row(row: str, value: float, target: str, passed: bool, detail: str = "") -> dict[str, Any]:
+    return {"row": row, "value": value, "target": target, "passed": passed, "detail": detail}
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process (Linux ``/proc``), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise BenchError(f"no VmRSS for process {pid}")
+
+
+def _operator_client(server: Server) -> Any:
+    import httpx
+
+    return httpx.Client(base_url=server.base, verify=server.tls(), timeout=120, headers=server.headers("operator"))
+
+
+def _while_health(server: Server, action: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Run ``action`` in a thread while this one asks the server's health endpoint again and again
+    (its own connection): (action ms, longest health answer ms while it ran, action's result).
+    A server that runs the action on its event loop answers no health check meanwhile."""
+    import httpx
+
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        started = time.perf_counter()
+        try:
+            outcome["result"] = action()
+        except BaseException as exc:  # noqa: BLE001 - reported below, in this thread
+            outcome["error"] = exc
+        outcome["ms"] = (time.perf_counter() - started) * 1000
+        done.set()
+
+    longest = 0.0
+    with httpx.Client(base_url=server.base, verify=server.tls(), timeout=30) as health:
+        health.get("/_crossconnect/health")  # connected before the action starts
+        worker = threading.Thread(target=target)
+        worker.start()
+        while not done.is_set():
+            t0 = time.perf_counter()
+            health.get("/_crossconnect/health")
+            if not done.is_set():
+                longest = max(longest, (time.perf_counter() - t0) * 1000)
+            time.sleep(0.005)
+        worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return float(outcome["ms"]), longest, outcome["result"]
+
+
+def measure_state_calls(server: Server, rounds: int) -> dict[str, Any]:
+    """On the mid server: snapshot export and import, reset with its circuits, reset at the seeded
+    size (the last, since a reset empties the server)."""
+    client = _operator_client(server)
+
+    def export() -> bytes:
+        r = client.get("/_crossconnect/snapshot")
+        if r.status_code != 200:
+            raise BenchError(f"snapshot export answered {r.status_code}: {r.text[:500]}")
+        return r.content
+
+    def import_(body: bytes) -> None:
+        r = client.put("/_crossconnect/snapshot", content=body, headers={"Content-Type": "application/json"})
+        if r.status_code != 200:
+            raise BenchError(f"snapshot import answered {r.status_code}: {r.text[:500]}")
+
+    def reset_call() -> None:
+        r = client.post("/_crossconnect/reset")
+        if r.status_code != 200:
+            raise BenchError(f"reset answered {r.status_code}: {r.text[:500]}")
+
+    cpu_ms: dict[str, list[float]] = {"export": [], "import": [], "reset_mid": [], "reset_seeded": []}
+
+    def timed(call: Callable[[], Any], kind: str) -> tuple[float, Any]:
+        """Wall ms of the call, and the server's own CPU ms for it (what a loaded machine blurs less)."""
+        cpu0, t0 = process_cpu_s(server.proc.pid), time.perf_counter()
+        result = call()
+        wall = (time.perf_counter() - t0) * 1000
+        cpu_ms[kind].append((process_cpu_s(server.proc.pid) - cpu0) * 1000)
+        return wall, result
+
+    try:
+        snapshot = export()  # warm-up
+        import_(snapshot)
+        exports, imports, resets_mid = [], [], []
+        for _ in range(rounds):  # each call alone: nothing else asks the server meanwhile
+            ms, snapshot = timed(export, "export")
+            exports.append(ms)
+            imports.append(timed(functools.partial(import_, snapshot), "import")[0])
+        # then once more each while health checks keep coming: do they get answers meanwhile?
+        ms, blocked, snapshot = _while_health(server, export)
+        export_blocked = blocked / ms
+        ms, blocked, _ = _while_health(server, functools.partial(import_, snapshot))
+        import_blocked = blocked / ms
+        operations = len(json.loads(snapshot)["tables"].get("operations", []))
+        for _ in range(rounds):
+            import_(snapshot)
+            resets_mid.append(timed(reset_call, "reset_mid")[0])
+        resets_seeded = [timed(reset_call, "reset_seeded")[0] for _ in range(max(10, rounds * 2))]
+    finally:
+        client.close()
+    return {
+        "snapshot_bytes": len(snapshot),
+        "snapshot_operations": operations,
+        "export_ms": statistics.median(exports),
+        "import_ms": statistics.median(imports),
+        "export_blocked": export_blocked,
+        "import_blocked": import_blocked,
+        "reset_mid_ms": statistics.median(resets_mid),
+        "reset_seeded_ms": statistics.median(resets_seeded),
+        "server_cpu_ms": {kind: statistics.median(values) for kind, values in cpu_ms.items()},
+    }
+
+
+def extra_rows(names: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of the other modules present in bench/ (and notes on those absent or failing)."""
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            notes.append(f"{name}: not present, its rows were not measured")
+            continue
+        try:
+            rows.extend(dict(r) for r in module.rows())
+        except Exception as exc:  # noqa: BLE001 - one provider failing must not hide the others' rows
+            notes.append(f"{name}: could not run ({exc})")
+    return rows, notes
+
+
 def bench(opts: argparse.Namespace) -> dict[str, Any]:
     machine = machine_notes()
     with workspace("ccbench-scale-", opts.keep) as (work, children):
+        startup_run = measure_startup(children, work / "startup", opts.starts)
+        startup = startup_run["starts_s"]
         small_server = start_server(children, work / "small")
         large_server = start_server(children, work / "large")
-        for server in (small_server, large_server):
+        mid_server = start_server(children, work / "mid")
+        for server in (small_server, large_server, mid_server):
             fetch_tokens(server, ("customer", "partner", "operator"))
+        rss_start = rss_mb(large_server.proc.pid)
         add_port_pairs(small_server, opts.small)
         add_port_pairs(large_server, opts.circuits)
+        add_port_pairs(mid_server, opts.mid)
         started = time.perf_counter()
         small_keys = asyncio.run(_create(small_server, range(opts.small), opts.workers))
+        asyncio.run(_create(mid_server, range(opts.mid), opts.workers))
         large_keys: list[str] = []
         for start in range(0, opts.circuits, 1000):
             large_keys += asyncio.run(
@@ -210,26 +382,59 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
         finally:
             for caller in callers:
                 caller.close()
+        rss_end = rss_mb(large_server.proc.pid)
+        state = measure_state_calls(mid_server, opts.rounds)
         small, large = (c.result() for c in callers)
-        ratios = {
-            kind: large[field] / small[field]
-            for kind, field in (("lookup", "lookup_p50_ms"), ("get", "get_p50_ms"), ("list", "list_ms_per_item"))
-        }
-        return {
-            "target_ratio": TARGET_RATIO,
-            "ratios": ratios,
-            "passed": all(r <= TARGET_RATIO for r in ratios.values()),
-            "small": small,
-            "large": large,
-            "setup": {"setup_s": setup, "measuring_s": measuring, "workers": opts.workers},
-            "machine": machine,
-        }
+    rows = []
+    for kind, field in (("lookup", "lookup_p50_ms"), ("get", "get_p50_ms"), ("list", "list_ms_per_item")):
+        ratio = large[field] / small[field]
+        detail = f"{large[field]:.3f} vs {small[field]:.3f} ms"
+        rows.append(_row(f"{kind} {opts.circuits} / {opts.small} (SQLite)", ratio, f"<= {TARGET_RATIO}x",
+                         ratio <= TARGET_RATIO, detail))  # fmt: skip
+    memory = rss_end / rss_start
+    rows.append(_row(f"memory after the {opts.circuits}-circuit workload / after start", memory,
+                     f"<= {TARGET_RATIO}x", memory <= TARGET_RATIO, f"{rss_end:.0f} vs {rss_start:.0f} MiB"))  # fmt: skip
+    for kind in ("export", "import"):
+        ms, blocked = state[f"{kind}_ms"], state[f"{kind}_blocked"]
+        rows.append(_row(f"snapshot {kind} at {opts.mid} circuits (ms)", ms, f"<= {SNAPSHOT_TARGET_MS:.0f} ms",
+                         ms <= SNAPSHOT_TARGET_MS, f"server CPU {state['server_cpu_ms'][kind]:.0f} ms; "
+                         f"{state['snapshot_bytes'] / 1e6:.1f} MB, {state['snapshot_operations']} operations"))  # fmt: skip
+        rows.append(_row(f"snapshot {kind}: longest health answer / its duration", blocked, "<= 0.5x (off the loop)",
+                         blocked <= 0.5))  # fmt: skip
+    rows.append(_row(f"reset with {opts.mid} circuits (ms)", state["reset_mid_ms"], f"<= {RESET_MID_TARGET_MS:.0f} ms",
+                     state["reset_mid_ms"] <= RESET_MID_TARGET_MS,
+                     f"server CPU {state['server_cpu_ms']['reset_mid']:.0f} ms"))  # fmt: skip
+    rows.append(_row("reset at the seeded size (ms)", state["reset_seeded_ms"], f"<= {RESET_SEEDED_TARGET_MS:.0f} ms",
+                     state["reset_seeded_ms"] <= RESET_SEEDED_TARGET_MS,
+                     f"server CPU {state['server_cpu_ms']['reset_seeded']:.0f} ms"))  # fmt: skip
+    start_s = statistics.median(startup)
+    rows.append(_row("start to healthy, existing data dir (s)", start_s, f"<= {STARTUP_TARGET_S} s",
+                     start_s <= STARTUP_TARGET_S, f"min {min(startup):.2f}, max {max(startup):.2f} s; "
+                     f"server CPU {startup_run['median_cpu_s']:.2f} s"))  # fmt: skip
+    more, notes = extra_rows(() if opts.no_extra else ROW_MODULES)
+    rows.extend(more)
+    return {
+        "rows": rows,
+        "passed": all(r["passed"] for r in rows),
+        "notes": notes,
+        "small": small,
+        "large": large,
+        "state": state,
+        "startup_s": startup,
+        "setup": {"setup_s": setup, "measuring_s": measuring, "workers": opts.workers},
+        "machine": {**machine, "loadavg_after": _loadavg()},
+    }
+
+
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def print_table(r: dict[str, Any]) -> None:
     m, s = r["machine"], r["setup"]
-    print("Cross-connection look-up by service key, GET and full listing, by circuits in the store (SQLite)")
-    print(f"machine: {m['cpus']} CPU, Python {m['python']}; load average before: {m['loadavg_before']}")
+    print("Issue 19: performance at scale (SQLite unless the row says otherwise)")
+    print(f"machine: {m['cpus']} CPU, Python {m['python']}; load average before {m['loadavg_before']}, "
+          f"after {m['loadavg_after']}")  # fmt: skip
     print(f"setup: {r['small']['circuits']} + {r['large']['circuits']} circuits in {s['setup_s']:.0f} s; "
           f"measuring {s['measuring_s']:.0f} s")  # fmt: skip
     print()
@@ -241,27 +446,37 @@ def print_table(r: dict[str, Any]) -> None:
             f"{x['list_pages']:>7}{x['list_s']:>9.2f}"
         )
     print()
-    for kind, ratio in r["ratios"].items():
-        verdict = "PASS" if ratio <= r["target_ratio"] else "FAIL"
-        print(f"{kind:>7}: ratio {ratio:6.2f}x  (target <= {r['target_ratio']}x)  {verdict}")
+    width = max(len(row["row"]) for row in r["rows"])
+    for row in r["rows"]:
+        verdict = "PASS" if row["passed"] else "FAIL"
+        detail = f"  ({row['detail']})" if row.get("detail") else ""
+        print(f"{row['row']:<{width}}  {row['value']:9.3f}  {row['target']:<24}{verdict}{detail}")
+    for note in r["notes"]:
+        print(f"note: {note}")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--circuits", type=int, default=10_000, help="circuits for the large measurement (10000)")
     p.add_argument("--small", type=int, default=100, help="circuits for the small measurement (100)")
+    p.add_argument("--mid", type=int, default=1000, help="circuits for snapshots and reset (1000)")
     p.add_argument("--calls", type=int, default=200, help="measured look-ups and GETs per server (200)")
     p.add_argument("--walks", type=int, default=3, help="measured full listings per server (3)")
+    p.add_argument("--rounds", type=int, default=5, help="snapshot exports, imports and resets at --mid (5)")
+    p.add_argument("--starts", type=int, default=5, help="timed server starts on an existing data dir (5)")
     p.add_argument("--warmup", type=int, default=20, help="unmeasured calls of each kind before measuring (20)")
     p.add_argument("--workers", type=int, default=4, help="concurrent workers creating circuits (4)")
-    p.add_argument("--time-limit", type=float, default=1800, help="abort after this many seconds (1800)")
+    p.add_argument("--no-extra", action="store_true", help="skip the rows of ROW_MODULES")
+    p.add_argument("--time-limit", type=float, default=2400, help="abort after this many seconds (2400)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--keep", action="store_true", help="keep the temporary data dir and server log")
     opts = p.parse_args(argv)
-    if not 1 <= opts.small < opts.circuits <= 100_000:
-        p.error("need 1 <= --small < --circuits <= 100000")
+    if not 1 <= opts.small < opts.circuits <= 100_000 or not 1 <= opts.mid <= 100_000:
+        p.error("need 1 <= --small < --circuits <= 100000 and 1 <= --mid <= 100000")
     if not 10 <= opts.calls <= 10_000 or not 1 <= opts.walks <= 20 or not 1 <= opts.workers <= 32:
         p.error("--calls must be in [10, 10000], --walks in [1, 20], --workers in [1, 32]")
+    if not 1 <= opts.rounds <= 50 or not 1 <= opts.starts <= 50:
+        p.error("--rounds and --starts must be in [1, 50]")
     return run(
         bench, print_table, opts, time_limit=int(opts.time_limit), over_time="the benchmark exceeded --time-limit"
     )

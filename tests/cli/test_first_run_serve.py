@@ -174,3 +174,12 @@ def test_long_errors_are_not_wrapped_in_a_narrow_terminal(workdir: Path) -> None
     )
     assert result.returncode == 2
     one_line_error(result.stderr, "is not a database URL", "leave --database out")
+
+
+@pytest.mark.parametrize("retention", ["0", "-5", "7776001", "a day"])
+def test_operation_retention_out_of_range(workdir: Path, retention: str) -> None:
+    """1 s to 90 days: a retention of 0 would purge an operation before its first poll."""
+    result = serve("--port", str(free_port()), "--operation-retention", retention)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--operation-retention" in result.stderr, result.stderr
+    assert list(workdir.iterdir()) == []

@@ -350,3 +350,80 @@ def test_resource_pages_and_names_are_read_from_an_index(store: Store) -> None:
         # a 29-row table (it may take ix_resources_type_seq and filter the group): any index
         # range in seq order will do there.
         assert index in plan if store.is_sqlite else "Index Scan using ix_resources_" in plan, (index, plan)
+
+
+def _record(key: str, parent_key: str = "", type_key: str = "t/circuits") -> dict[str, Any]:
+    name = key.rsplit("/", 1)[-1]
+    return {"key": key, "id": key.upper(), "type_key": type_key, "subscription_id": "sub", "group_key": "rg",
+            "parent_key": parent_key, "name": name, "body": {"n": name}, "etag": "e"}  # fmt: skip
+
+
+def test_find_in_matches_one_look_up_per_value(store: Store) -> None:
+    """The batch fetch of a list page: the same rows as one find per value, in seq order."""
+    for n in range(6):
+        store.put_resource(_record(f"/c{n}"))
+        for p in ("b", "a"):
+            store.put_resource(_record(f"/c{n}/peerings/{p}", f"/c{n}", "t/circuits/peerings"))
+    keys = ["/C4", "/c1", "/missing", "/c1", "\x00bad"]
+    assert sorted(store.get_resources(keys)) == ["/c1", "/c4"]
+    assert store.get_resources(keys)["/c4"] == store.get_resource("/c4")
+    assert store.get_resources([]) == {}
+    peerings = store.find_in("resources", "parent_key", ["/c4", "/c1"], type_key="t/circuits/peerings")
+    expected = sorted(
+        store.find_all("resources", parent_key="/c1", type_key="t/circuits/peerings")
+        + store.find_all("resources", parent_key="/c4", type_key="t/circuits/peerings"),
+        key=lambda r: r["seq"],
+    )
+    assert peerings == expected and [r["name"] for r in peerings] == ["b", "a", "b", "a"]
+    assert store.find_in("resources", "parent_key", ["/c1"], type_key="other") == []
+
+
+def test_find_in_reads_through_indexes(store: Store) -> None:
+    """A page's circuits (by key) and their peerings (by parent) are found through indexes, not
+    by reading the table, on both backends."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    with store.tx() as conn:  # enough rows that the planner prefers an index where one serves
+        for n in range(1000):
+            store.put_resource(_record(f"/c{n}"), conn)
+            store.put_resource(_record(f"/c{n}/peerings/a", f"/c{n}", "t/circuits/peerings"), conn)
+    by_key = store._select_in("resources", "key", ())
+    by_parent = store._select_in("resources", "parent_key", ("type_key",))
+    params = {"p_in": ["/c1", "/c2"], "w_type_key": "t/circuits/peerings"}
+    with store.engine.connect() as c:
+        if store.is_sqlite:
+            dialect: Any = sqlite.dialect()
+            index_of = {by_key: "sqlite_autoindex_resources_1 (key=?)", by_parent: "ix_resources_parent (parent_key=?"}
+            explain = "EXPLAIN QUERY PLAN "
+        else:
+            c.exec_driver_sql("ANALYZE resources")
+            c.exec_driver_sql("SET enable_seqscan = off")  # the plan an index can give, whatever the table's size
+            dialect = postgresql.dialect()
+            index_of = {by_key: "resources_key_key", by_parent: "ix_resources_parent"}
+            explain = "EXPLAIN "
+        for stmt, index in index_of.items():
+            sql = str(stmt.params(**params).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(r) for r in c.exec_driver_sql(explain + sql))
+            assert index in plan and "SCAN resources" not in plan and "Seq Scan" not in plan, (sql, plan)
+
+
+def test_head_revision_is_alembics_and_a_store_at_head_starts_without_alembic(tmp_path: Path) -> None:
+    """The start-up check of the schema version (no Alembic loaded when nothing is pending)."""
+    import subprocess
+    import sys
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from crossconnect.store import store as store_module
+
+    config = Config()
+    config.set_main_option("script_location", store_module._MIGRATIONS)
+    assert store_module.head_revision() == ScriptDirectory.from_config(config).get_current_head()
+    url = database_url(None, tmp_path)
+    Store(url).migrate()  # a new database: migrated by Alembic
+    check = (
+        "import sys; from crossconnect.store import Store; Store(sys.argv[1]).migrate(); "
+        "assert 'alembic' not in sys.modules, 'Alembic was loaded'"
+    )
+    subprocess.run([sys.executable, "-c", check, url], check=True, timeout=60)

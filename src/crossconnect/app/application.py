@@ -10,7 +10,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -38,8 +38,6 @@ from crossconnect.authz.index import AccessIndex
 from crossconnect.authz.repository import RbacRepository
 from crossconnect.fabric import backend as fabric_backend
 from crossconnect.fabric import faults
-from crossconnect.fabric.netns.fabric import NetnsFabric
-from crossconnect.fabric.netns.names import Names
 from crossconnect.identity.directory import Directory
 from crossconnect.identity.endpoints import AadEndpoints
 from crossconnect.identity.errors import AadError
@@ -59,6 +57,9 @@ from crossconnect.resources import registration as resources
 from crossconnect.resources.metadata import metadata_endpoints
 from crossconnect.resources.providers import is_registered
 from crossconnect.store import InvalidValue, Store, database_url
+
+if TYPE_CHECKING:
+    from crossconnect.fabric.netns.fabric import NetnsFabric
 
 log = logging.getLogger("crossconnect")
 
@@ -163,7 +164,12 @@ def build_runtime(config: ServerConfig) -> Runtime:
         ) from None
     tokens = TokenService(keys, config.issuer_base, config.token_lifetime)
     directory = Directory(store)
-    settings = ArmSettings(config.strict_api_versions, config.operation_delay, config.page_size)
+    settings = ArmSettings(
+        config.strict_api_versions,
+        config.operation_delay,
+        config.page_size,
+        operation_retention=config.operation_retention,
+    )
     engine = OperationEngine(store, settings)
     registry = TypeRegistry(store)
     authorizer = Authorizer(AccessIndex(RbacRepository(store)))
@@ -262,6 +268,9 @@ def _netns_fabric(runtime: Runtime) -> NetnsFabric | None:
     """The real wire when the server runs ``--fabric netns`` (checked by app.preflight)."""
     if runtime.config.fabric != "netns":
         return None
+    from crossconnect.fabric.netns.fabric import NetnsFabric  # BIRD, namespaces: only for this fabric
+    from crossconnect.fabric.netns.names import Names
+
     store = runtime.store
     return NetnsFabric(Names.for_data_dir(runtime.config.data_dir), lambda: netns_wire.desired_state(store))
 

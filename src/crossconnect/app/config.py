@@ -22,6 +22,7 @@ class ServerConfig:
     database: str | None = None
     bare: bool = False
     operation_delay: float = 0.0
+    operation_retention: float = 86400.0  # seconds a finished operation's status stays readable
     strict_api_versions: bool = False
     page_size: int = 100
     public_url: str | None = None  # default: base_url

@@ -12,7 +12,7 @@ from typing import IO
 import uvicorn
 from rich.console import Console
 
-from crossconnect.app import http_protocol, proxy
+from crossconnect.app import http_protocol
 from crossconnect.app.application import build_app, build_runtime
 from crossconnect.app.certificates import ensure_certificates
 from crossconnect.app.config import ConfigError, ServerConfig
@@ -72,7 +72,11 @@ def serve(config: ServerConfig, console: Console | None = None, listener: socket
         else None
     )
     certs = ensure_certificates(config.data_dir, config.host)
-    proxy_socket = proxy.bind(config.host, config.proxy_port) if config.proxy_port is not None else None
+    proxy_socket = None
+    if config.proxy_port is not None:
+        from crossconnect.app import proxy  # the intercepting proxy: loaded only when asked for
+
+        proxy_socket = proxy.bind(config.host, config.proxy_port)
     runtime = build_runtime(config)
     app = build_app(runtime)
     server_file: dict[str, object] = {

@@ -90,12 +90,12 @@ class ArmRequest:
         return f"{self.base_url}{path}?{urlencode(q)}"
 
 
-def decode_body(raw: bytes) -> Any:
+def decode_body(raw: bytes, *, check_values: bool = True) -> Any:
     """A JSON request body, or ARM's error: InvalidRequestFormat when it is not JSON (syntax,
     encoding, nesting), InvalidRequestContent naming the value that cannot be kept (NUL, a lone
     surrogate, a number that is not finite). The ARM endpoints and the operator API use it."""
     try:
-        return decode_json(raw)
+        return decode_json(raw, check_values=check_values)
     except Rejected as exc:
         if exc.malformed:
             raise BadRequest(

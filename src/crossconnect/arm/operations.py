@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 
 from crossconnect import clock, entropy
 from crossconnect.arm.errors import ArmError
@@ -29,6 +29,10 @@ from crossconnect.store import Store, schema
 log = logging.getLogger("crossconnect.operations")
 
 LEASE_SECONDS = 30.0
+# The reconciler purges finished operations past their retention this often, in batches of this
+# many rows (each its own short transaction: a purge never holds the database for long).
+PURGE_INTERVAL = 60.0
+PURGE_BATCH = 500
 
 
 class NotReady(Exception):  # noqa: N818 - a state, not an error
@@ -69,6 +73,7 @@ class OperationEngine:
         self._loop: asyncio.AbstractEventLoop | None = None  # the reconciler's (set when it runs)
         self._running: set[str] = set()  # operations this process is completing right now
         self._running_lock = threading.Lock()
+        self._next_purge = 0.0  # the first reconciler pass purges
         # Fault-injection seams (wired by the app): extra latency for an operation on a resource,
         # and a check run before completing one that may raise the ArmError it must fail with.
         self.extra_delay: Callable[[str], float] = lambda resource_key: 0.0
@@ -272,12 +277,44 @@ class OperationEngine:
             status="InProgress",
         )
 
+    # -- purging ---------------------------------------------------------------------------
+    def purge_finished(self, now: float | None = None, max_batches: int = 20) -> int:
+        """Delete finished operations (Succeeded, Failed) that finished more than the retention
+        period ago, at most ``max_batches`` x ``PURGE_BATCH`` rows per call; the number deleted.
+        Their status URLs then answer as for an unknown operation (404 OperationNotFound).
+
+        Safe with several replicas purging at once: each batch deletes by ``seq`` only rows that
+        are still finished and expired, so a row another replica deleted first is simply not
+        deleted twice, and nothing running is ever touched."""
+        t = schema.operations
+        cutoff = (clock.now() if now is None else now) - self.settings.operation_retention
+        expired = and_(t.c.status != "InProgress", t.c.finished_at.is_not(None), t.c.finished_at < cutoff)
+        purged = 0
+        for _ in range(max_batches):
+            with self.store.tx() as conn:
+                batch = select(t.c.seq).where(expired).order_by(t.c.seq).limit(PURGE_BATCH)
+                n = conn.execute(delete(t).where(t.c.seq.in_(batch), expired)).rowcount
+            purged += n
+            if n < PURGE_BATCH:
+                break
+        return purged
+
+    def _purge_when_due(self) -> None:
+        now = clock.now()
+        if now < self._next_purge:
+            return
+        # a short retention (tests, demos) is honoured within about a quarter of itself
+        self._next_purge = now + max(1.0, min(PURGE_INTERVAL, self.settings.operation_retention / 4))
+        purged = self.purge_finished(now)
+        if purged:
+            log.info("purged %d finished operations older than %.0f s", purged, self.settings.operation_retention)
+
     async def run_forever(self) -> None:
         """The reconciler: resume everything unfinished at start, then complete operations as
-        they fall due. Polls at least every second so that work from other replicas is seen, and
-        wakes at once when the operator moves the clock (operations may have fallen due). The
-        passes run where the store runs blocking work (``Store.calls``): off the event loop on
-        PostgreSQL."""
+        they fall due, and purge finished ones past their retention (every ``PURGE_INTERVAL``).
+        Polls at least every second so that work from other replicas is seen, and wakes at once
+        when the operator moves the clock (operations may have fallen due). The passes run where
+        the store runs blocking work (``Store.calls``): off the event loop on PostgreSQL."""
         self._loop = asyncio.get_running_loop()
         forget = clock.on_change(self._wake)  # _wake is safe from any thread
         try:
@@ -290,6 +327,8 @@ class OperationEngine:
             self._wakeup.clear()  # before the pass: a wake-up during it runs the next pass at once
             try:
                 due = await self.store.calls.run(self._pass)
+                if clock.now() >= self._next_purge:  # up to thousands of rows: off the event loop
+                    await asyncio.to_thread(self._purge_when_due)
             except Exception:
                 log.exception("reconciler pass failed")
                 due = None

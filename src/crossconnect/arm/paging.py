@@ -40,16 +40,33 @@ def _decode(token: str) -> int:
         raise BadRequest(f"The continuation token '{token}' is invalid.", "InvalidContinuationToken") from None
 
 
-def page(request: ArmRequest, fetch: Fetch, render: Callable[[dict[str, Any]], dict[str, Any] | None]) -> ArmResponse:
-    """One page of ``fetch``'s rows. A row ``render`` answers None for is left out (the page is
-    then shorter; the continuation still follows the rows fetched)."""
+# render_page(rows) -> each row as the list shows it, None to leave it out
+RenderPage = Callable[[list[dict[str, Any]]], list[dict[str, Any] | None]]
+
+
+def page(
+    request: ArmRequest,
+    fetch: Fetch,
+    render: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+    *,
+    render_page: RenderPage | None = None,
+) -> ArmResponse:
+    """One page of ``fetch``'s rows, rendered row by row (``render``) or as a whole page
+    (``render_page``: a type that shows other records with each row loads them for the page in one
+    query each, not one look-up per row). A row rendered as None is left out (the page is then
+    shorter; the continuation still follows the rows fetched)."""
     size = request.services.settings.page_size
     token = request.query.get(TOKEN_PARAM)
     after = _decode(token) if token else 0
     rows = fetch(after, size + 1)
     more = len(rows) > size
     rows = rows[:size]
-    body: dict[str, Any] = {"value": [item for item in map(render, rows) if item is not None]}
+    if render_page is None:
+        assert render is not None, "page() needs render or render_page"
+        rendered = [render(row) for row in rows]
+    else:
+        rendered = render_page(rows)
+    body: dict[str, Any] = {"value": [item for item in rendered if item is not None]}
     if more:
         query = {k: v for k, v in request.query.items() if k != TOKEN_PARAM}
         query[TOKEN_PARAM] = _encode(rows[-1]["seq"])

@@ -116,6 +116,12 @@ class ResourceType:
         """A row as a list shows it; None leaves it out (a view whose record is gone)."""
         return self.render(request, row)
 
+    def listed_page(self, request: ArmRequest, rows: list[Row]) -> list[dict[str, Any] | None]:
+        """A page of rows as a list shows them (None leaves one out). A type whose rows show
+        other records (a cross connection its circuit and peerings) overrides this to load those
+        for the whole page at once (``Store.find_in``): one query per kind, not one per row."""
+        return [self.listed(request, row) for row in rows]
+
     def list_rows(self, request: ArmRequest, after: int, limit: int) -> list[Row]:
         params = request.params
         return self.store.list_resources(
@@ -448,7 +454,9 @@ def register(router: Router, rtype: ResourceType) -> None:
     async def list_items(request: ArmRequest) -> ArmResponse:
         rtype.check_scope(request)
         return page(
-            request, lambda after, limit: rtype.list_rows(request, after, limit), lambda row: rtype.listed(request, row)
+            request,
+            lambda after, limit: rtype.list_rows(request, after, limit),
+            render_page=lambda rows: rtype.listed_page(request, rows),
         )
 
     item = rtype.item_template

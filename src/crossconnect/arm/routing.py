@@ -52,7 +52,7 @@ def _match_fixed(template: Compiled, segments: list[str], lowered: list[str], pa
 
 
 Match = tuple[Endpoint | None, dict[str, str], set[str]]
-_MAX_REMEMBERED = 10_000  # matches kept (clients repeat the same paths; bounded under scans)
+_MAX_REMEMBERED = 1_024  # matches kept (clients repeat the same paths; bounded under scans)
 _MAX_REMEMBERED_PATH = 1024  # characters: an ARM resource id is rarely longer
 
 

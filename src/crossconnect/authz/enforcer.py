@@ -44,7 +44,7 @@ _FILTERED_COLLECTION_READS = frozenset(
 _OPERATION_READ_SUFFIXES = ("/locations/operations/read", "/locations/operationresults/read")
 
 
-_MAX_REMEMBERED = 100_000  # decisions kept per snapshot (bounded memory under scans of many ids)
+_MAX_REMEMBERED = 4_096  # decisions kept per snapshot (bounded memory under scans of many ids)
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,9 @@ class Authorizer:
         decision = snapshot.decisions.get(remembered)
         if decision is None:
             decision = self._decide(snapshot.grants_for(principal.object_id), action, scope)
-            if len(snapshot.decisions) < _MAX_REMEMBERED:
-                snapshot.decisions[remembered] = decision
+            if len(snapshot.decisions) >= _MAX_REMEMBERED:
+                snapshot.decisions.clear()  # start again: the requests being repeated now come back first
+            snapshot.decisions[remembered] = decision
         return decision
 
     def _decide(self, grants: tuple[Grant, ...], action: str, scope: str) -> Decision:

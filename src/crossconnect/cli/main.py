@@ -56,6 +56,15 @@ def serve(
             envvar="CROSSCONNECT_OPERATION_DELAY", help="Seconds each long-running operation stays InProgress."
         ),
     ] = 0.0,
+    operation_retention: Annotated[
+        float,
+        typer.Option(
+            envvar="CROSSCONNECT_OPERATION_RETENTION",
+            min=1,
+            max=90 * 86400,
+            help="Seconds a finished long-running operation's status stays readable before it is purged (1 day).",
+        ),
+    ] = 86400.0,
     strict_api_versions: Annotated[
         bool,
         typer.Option(
@@ -147,6 +156,7 @@ def serve(
             database=database,
             bare=bare,
             operation_delay=operation_delay,
+            operation_retention=operation_retention,
             strict_api_versions=strict_api_versions,
             page_size=page_size,
             public_url=check_public_url(public_url) if public_url is not None else None,

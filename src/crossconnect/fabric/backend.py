@@ -4,7 +4,10 @@ process has one fabric; the composition root (app) installs it at start."""
 
 from __future__ import annotations
 
-from crossconnect.fabric.netns.fabric import NetnsFabric
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the netns fabric (BIRD, namespaces) is loaded only by a server that runs it
+    from crossconnect.fabric.netns.fabric import NetnsFabric
 
 _active: NetnsFabric | None = None
 

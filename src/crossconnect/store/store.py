@@ -6,19 +6,19 @@ Upper layers speak to ``Store`` methods; SQL lives here only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
+import re
 import select as _select
 import threading
 import time  # (monotonic ages of remembered reads: real time, not the operator clock)
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -35,8 +35,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from crossconnect import clock
 from crossconnect.store import freshness, schema
@@ -80,6 +79,13 @@ STATE_TABLES = [
 
 Row = dict[str, Any]
 
+# What is remembered between writes on SQLite stays small whatever the size of the tables: the few
+# rows a request reads by key (a resource, its subscription, a registration), never a list page,
+# and at most this many results (then all are dropped and remembered anew). Remembering every
+# page of a 10,000-item listing made the server's memory grow by half after one walk.
+_REMEMBER_MAX_ROWS = 8
+_REMEMBER_MAX_ENTRIES = 2048
+
 # Values that a prepared ``column = :value`` comparison matches exactly as ``column == value`` does
 # (None is excluded: ``column == None`` means ``IS NULL``).
 _BINDABLE = (str, int, float)
@@ -111,6 +117,13 @@ class Store:
             kwargs["pool_size"] = 2 * STORE_THREADS + 2
             kwargs["max_overflow"] = STORE_THREADS
         self.engine: Engine = create_engine(url, **kwargs)
+        # INSERT … ON CONFLICT of this backend's dialect, imported for it only (the PostgreSQL
+        # dialect alone costs a SQLite server a tenth of its start-up)
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as upsert  # type: ignore[assignment]
+        self._upsert = upsert
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
@@ -150,6 +163,14 @@ class Store:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def migrate(self) -> None:
+        """Bring the schema to the newest revision. A store already there (every start but the
+        first after an upgrade) is recognised by one query, without loading Alembic (a third of
+        the server's start-up time)."""
+        if self._at_head():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", _MIGRATIONS)
         with self.engine.begin() as conn:
@@ -159,6 +180,14 @@ class Store:
             command.upgrade(config, "head")
             if not self.is_sqlite:
                 conn.exec_driver_sql(freshness.CREATE)
+
+    def _at_head(self) -> bool:
+        try:
+            with self.engine.connect() as c:
+                versions = [r[0] for r in c.exec_driver_sql("SELECT version_num FROM alembic_version")]
+        except DBAPIError:  # no version table yet: a new database
+            return False
+        return versions == [head_revision()]
 
     def dispose(self) -> None:
         self.calls.shutdown()
@@ -231,7 +260,7 @@ class Store:
     def set_meta(self, key: str, value: Any, conn: Connection | None = None) -> None:
         """Write a value whole (one statement: an insert racing another replica's never fails)."""
         check_row(schema.meta, {"key": key, "value": value})
-        stmt = (sqlite.insert if self.is_sqlite else postgresql.insert)(schema.meta).values(key=key, value=value)
+        stmt = self._upsert(schema.meta).values(key=key, value=value)
         with self._conn(conn) as c:
             c.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value}))
 
@@ -283,12 +312,7 @@ class Store:
         t = schema.metadata.tables[table]
         check_row(t, row)
         # RETURNING, not rowcount: psycopg reports no rowcount for an INSERT … ON CONFLICT
-        stmt = (
-            (sqlite.insert(t) if self.is_sqlite else postgresql.insert(t))
-            .values(**row)
-            .on_conflict_do_nothing()
-            .returning(*t.primary_key.columns)
-        )
+        stmt = self._upsert(t).values(**row).on_conflict_do_nothing().returning(*t.primary_key.columns)
         with self._conn(conn) as c:
             return c.execute(stmt).first() is not None
 
@@ -362,7 +386,7 @@ class Store:
         else:
             generation = self._read_generation
             raw_rows = self._peek_rows(sql, params)
-            if memory is not None:
+            if memory is not None and len(raw_rows) <= _REMEMBER_MAX_ROWS:  # no list pages: bounded memory
                 self._remember(memory, (sql, params), raw_rows, generation)
         return self._decoded(raw_rows, names, decoders)
 
@@ -493,6 +517,34 @@ class Store:
             self._selects[key] = stmt
         return stmt
 
+    def find_in(
+        self, table: str, column: str, values: Sequence[str], conn: Connection | None = None, **where: Any
+    ) -> list[Row]:
+        """The rows whose ``column`` is one of ``values`` (and that match ``where``), in ``seq``
+        order: one statement for what would be one look-up per value (a list page loads the
+        records its rows show this way). Never remembered: such results are as large as a page."""
+        wanted = sorted({v for v in values if not unmatchable({column: v})})
+        if not wanted or unmatchable(where):
+            return []
+        stmt = self._select_in(table, column, tuple(where))
+        params: dict[str, Any] = {f"w_{c}": v for c, v in where.items()}
+        params["p_in"] = wanted
+        with self._read(conn) as c:
+            return [dict(r._mapping) for r in c.execute(stmt, params)]
+
+    def _select_in(self, table: str, column: str, columns: tuple[str, ...]) -> Select[Any]:
+        key = (table, (f"{column} in", *columns), False, False)
+        stmt = self._selects.get(key)
+        if stmt is None:
+            t = schema.metadata.tables[table]
+            stmt = select(t).where(t.c[column].in_(bindparam("p_in", expanding=True)))
+            for c in columns:
+                stmt = stmt.where(t.c[c] == bindparam(f"w_{c}", type_=t.c[c].type))
+            if "seq" in t.c:
+                stmt = stmt.order_by(t.c.seq)
+            self._selects[key] = stmt
+        return stmt
+
     def update_where(self, table: str, values: Row, conn: Connection | None = None, **where: Any) -> int:
         t = schema.metadata.tables[table]
         check_row(t, values)
@@ -561,6 +613,10 @@ class Store:
             return []
         with self._read(conn) as c:
             return [dict(r._mapping) for r in c.execute(_named_resources(where, name, after_seq, limit))]
+
+    def get_resources(self, keys: Sequence[str], conn: Connection | None = None) -> dict[str, Row]:
+        """Resources by key, in one statement: ``{key: row}`` for those that exist."""
+        return {r["key"]: r for r in self.find_in("resources", "key", [k.lower() for k in keys], conn)}
 
     def put_resource(self, row: Row, conn: Connection | None = None, expected_etag: str | None = None) -> bool:
         """Insert or replace a resource. With ``expected_etag`` the replace only happens when the
@@ -667,7 +723,9 @@ class Store:
                 for t in STATE_TABLES
             }
 
-    def import_state(self, state: dict[str, Sequence[Row]], then: Callable[[Connection], None] | None = None) -> None:
+    def import_state(
+        self, state: Mapping[str, Sequence[Row]], then: Callable[[Connection], None] | None = None
+    ) -> None:
         """Replace all state with ``state``; ``then`` runs last in the same transaction (what
         caches the imported rows make stale says so there)."""
         unknown = set(state) - {t.name for t in STATE_TABLES}
@@ -684,14 +742,18 @@ class Store:
                 if rows:
                     c.execute(insert(t), rows)
             if not self.is_sqlite:
-                # rows came with their own seq: move each sequence past them, or the next insert
-                # would collide with an imported row (SQLite numbers from max(seq) by itself)
-                for t in STATE_TABLES:
-                    if "seq" in t.c:
-                        after = func.coalesce(select(func.max(t.c.seq)).scalar_subquery(), 0) + 1
-                        c.execute(select(func.setval(func.pg_get_serial_sequence(t.name, "seq"), after, False)))
+                self.move_sequences_past_rows(c)
             if then is not None:
                 then(c)
+
+    def move_sequences_past_rows(self, c: Connection) -> None:
+        """PostgreSQL, after rows were imported with their own seq: move each sequence past them,
+        or the next insert would collide with an imported row (SQLite numbers from max(seq) by
+        itself)."""
+        for t in STATE_TABLES:
+            if "seq" in t.c:
+                after = func.coalesce(select(func.max(t.c.seq)).scalar_subquery(), 0) + 1
+                c.execute(select(func.setval(func.pg_get_serial_sequence(t.name, "seq"), after, False)))
 
     def wipe_state(self, conn: Connection | None = None) -> None:
         with self._conn(conn) as c:
@@ -742,7 +804,7 @@ class Store:
     def _remember(self, memory: dict[Any, Any], key: Any, value: Any, generation: int) -> None:
         """Keep a value read under ``generation`` unless a write ended since. Stored first and
         checked after, so a write ending in another thread at any moment cannot leave it behind."""
-        if len(memory) > 20_000:
+        if len(memory) >= _REMEMBER_MAX_ENTRIES:
             memory.clear()
         memory[key] = value
         if generation != self._read_generation:
@@ -767,6 +829,22 @@ def _named_resources(where: dict[str, Any], name: str, after_seq: int, limit: in
         stmt = stmt.where(t.c[column] == value)
     stmt = stmt.order_by(t.c.seq)
     return stmt if limit is None else stmt.limit(limit)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration's revision, read from the migration files (what ``alembic heads``
+    says, without loading Alembic): the one revision no other names as its ``down_revision``."""
+    assign = re.compile(r"^(revision|down_revision)\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (Path(_MIGRATIONS) / "versions").glob("*.py"):
+        for name, value in assign.findall(path.read_text()):
+            (revisions if name == "revision" else parents).add(value)
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
 
 
 def meta_lock(key: str) -> str:

@@ -98,24 +98,49 @@ class ExpressRouteCrossConnections(ResourceType):
 
     def _linked(self, fetch: Callable[[int, int], list[Row]], after: int, limit: int) -> list[Row]:
         """Up to ``limit`` rows after ``after`` whose circuit exists: dangling rows are skipped
-        without shortening a page (paging stays exact)."""
+        without shortening a page (paging stays exact). The circuits of a batch are checked in
+        one query."""
         out: list[Row] = []
         while True:
             rows = fetch(after, limit)
-            out.extend(r for r in rows if self.circuit_of(r) is not None)
+            circuits = self._circuits_of(rows)
+            out.extend(r for r in rows if _circuit_key(r) in circuits)
             if len(rows) < limit or len(out) >= limit:
                 return out[:limit]
             after = rows[-1]["seq"]
+
+    def _circuits_of(self, rows: list[Row]) -> dict[str, Row]:
+        """The circuit records of ``rows``, by key, in one query."""
+        return self.store.get_resources([key for key in map(_circuit_key, rows) if key])
+
+    def listed_page(self, request: ArmRequest, rows: list[Row]) -> list[dict[str, Any] | None]:
+        """A page loads its circuits and their peerings in one query each (at 10,000 cross
+        connections, two look-ups per row made a full listing twice as slow per item)."""
+        circuits = self._circuits_of(rows)
+        peerings: dict[str, list[Row]] = {key: [] for key in circuits}
+        for p in self.store.find_in("resources", "parent_key", list(circuits), type_key=peering_record.PEERING_TYPE):
+            peerings[p["parent_key"]].append(p)
+        out: list[dict[str, Any] | None] = []
+        for row in rows:
+            circuit = circuits.get(_circuit_key(row))
+            # a row whose circuit went away since the page was read is left out, as _linked does
+            out.append(None if circuit is None else self._render(row, circuit, peerings[circuit["key"]]))
+        return out
 
     def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         circuit = self.circuit_of(row, conn)
         if circuit is None:  # the circuit went away after this row was read
             raise self.not_found(request)
+        peerings = self.store.find_all(
+            "resources", conn, parent_key=circuit["key"], type_key=peering_record.PEERING_TYPE
+        )
+        return self._render(row, circuit, peerings)
+
+    def _render(self, row: Row, circuit: Row, peerings: list[Row]) -> dict[str, Any]:
+        """The cross connection as ARM shows it, from its row, its circuit and the circuit's
+        peerings (in ``seq`` order)."""
         c = props(circuit)
         placement = internal(circuit).get("placement", {})
-        peerings = self.store.find_all(
-            "resources", conn, parent_key=circuit["key"], type_key="microsoft.network/expressroutecircuits/peerings"
-        )
         out: dict[str, Any] = {
             "name": row["name"],
             "id": row["id"],
@@ -255,6 +280,12 @@ class ExpressRouteCrossConnections(ResourceType):
         for key in op["payload"].get("peeringKeys", []):
             peerings.complete_operation({**op, "kind": "put", "resource_key": key}, conn)
         return result
+
+
+def _circuit_key(row: Row) -> str:
+    """The key of the circuit record a cross-connection row shows ("" when it has none)."""
+    key = internal(row).get("circuitKey")
+    return key.lower() if isinstance(key, str) else ""
 
 
 def _keep_read_only(

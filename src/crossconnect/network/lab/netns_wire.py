@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crossconnect.arm.operations import NotReady
 from crossconnect.fabric import backend, wire
 from crossconnect.fabric import edge as edges
 from crossconnect.fabric.addressing import link_addresses
 from crossconnect.fabric.netns.desired import GATEWAY_ASN, Edge, EdgePeer, Neighbor, Wire
-from crossconnect.fabric.netns.fabric import NetnsFabric
 from crossconnect.network.common import internal
 from crossconnect.network.lab import troubleshooting
 from crossconnect.network.lab.troubleshooting import DEVICE_PATHS, link_inputs
 from crossconnect.network.peerings.record import PEERING_TYPE
 from crossconnect.network.route_filters.attachment import advertised_prefixes
 from crossconnect.store import Store
+
+if TYPE_CHECKING:  # loaded only by a server that runs the netns fabric (app.application)
+    from crossconnect.fabric.netns.fabric import NetnsFabric
 
 ROUTERS = ("bird", "external")
 SETTLE_POLL_SECONDS = 0.25
