@@ -71,7 +71,7 @@ class OperationEngine:
         self._completers: dict[str, Completer] = {}
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None  # the reconciler's (set when it runs)
-        self._running: set[str] = set()  # operations this process is completing right now
+        self._running: dict[str, list[Any]] = {}  # operation id → [its lock, threads using it]
         self._running_lock = threading.Lock()
         self._next_purge = 0.0  # the first reconciler pass purges
         # Fault-injection seams (wired by the app): extra latency for an operation on a resource,
@@ -189,18 +189,22 @@ class OperationEngine:
 
     def _run(self, op_id: str) -> None:
         # The lease keeps replicas apart, but a replica re-claims its own lease; its threads (the
-        # reconciler's pass and a status poll completing a due operation, both on the store's
-        # threads on PostgreSQL) are kept apart here, so one operation never runs twice at once.
+        # reconciler's pass and a request settling a due operation, both on the store's threads on
+        # PostgreSQL) take turns here: the second waits for the first to finish, then finds the
+        # operation finished (its claim fails) and reads the result, so one operation never runs
+        # twice at once and a read that settles an operation still sees it settled.
         with self._running_lock:
-            if op_id in self._running:
-                return
-            self._running.add(op_id)
+            entry = self._running.setdefault(op_id, [threading.RLock(), 0])
+            entry[1] += 1
         try:
-            if self._claim(op_id):
-                self._run_claimed(op_id)
+            with entry[0]:
+                if self._claim(op_id):
+                    self._run_claimed(op_id)
         finally:
             with self._running_lock:
-                self._running.discard(op_id)
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._running.pop(op_id, None)
 
     def _run_claimed(self, op_id: str) -> None:
         op = self.store.find("operations", id=op_id)
