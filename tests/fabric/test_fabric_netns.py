@@ -165,12 +165,12 @@ def test_deleting_the_peering_removes_interfaces_and_neighbours(server: Server, 
     wire = edge(server, key)["wire"]["primary"]
     interface = wire["interfaces"][0]["interface"]
     msee = next(n for n in namespaces() if n.startswith(wire["namespace"][:9]) and "-msee-" in n and n.endswith("pri"))
+    links = lambda: subprocess.run(["ip", "-n", msee, "-o", "link"], capture_output=True, text=True).stdout  # noqa: E731
+    assert interface[-7:] in links()  # the MSEE end of the link, before (the delete may remove it at once)
     server.network("partner").express_route_cross_connection_peerings.begin_delete(
         XC_GROUP, key, "AzurePrivatePeering"
     ).result()
 
-    links = lambda: subprocess.run(["ip", "-n", msee, "-o", "link"], capture_output=True, text=True).stdout  # noqa: E731
-    assert interface[-7:] in links()  # the MSEE end of the link, before
     eventually(links, lambda text: interface[-7:] not in text)
     assert msee in namespaces()  # the MSEE itself stays
     assert wire["namespace"] not in namespaces()  # no peering left on the circuit: the edge goes
