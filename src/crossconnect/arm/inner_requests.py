@@ -9,29 +9,18 @@ engine's completers, which call it, are synchronous."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any
 
 from crossconnect.arm.errors import Conflict, NotFound, authorization_failed
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
+from crossconnect.arm.protocol import run_to_end
 from crossconnect.arm.routing import Router
 from crossconnect.arm.services import ArmServices
 from crossconnect.identity.tokens import Principal
 
 # Whether a subscription has registered a provider namespace (Microsoft.Resources answers it).
 Registered = Callable[[ArmServices, str, str], bool]
-
-
-def run_to_completion(awaitable: Awaitable[ArmResponse]) -> ArmResponse:
-    """The result of a handler that does not suspend; one that does is a programming error."""
-    coroutine = cast(Coroutine[Any, Any, ArmResponse], awaitable)
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        result: ArmResponse = done.value
-        return result
-    coroutine.close()
-    raise RuntimeError("an inner ARM request suspended; inner requests must complete synchronously")
 
 
 class InnerRequests:
@@ -85,4 +74,4 @@ class InnerRequests:
                 f"The subscription is not registered to use namespace '{namespace}'.",
                 "MissingSubscriptionRegistration",
             )
-        return run_to_completion(endpoint.handler(request))
+        return run_to_end(endpoint.handler(request))
