@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from crossconnect.arm.api_versions import ApiVersions
+from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.names import word_name_rule
 from crossconnect.network.api_versions import NETWORK_VERSIONS
+from crossconnect.resources.locations import LOCATION_NAMES
+from crossconnect.resources.resource_groups import normalize_location
 
 NAMESPACE = "Microsoft.Network"
 # The Microsoft.Network resource provider's naming rule, declared by each of its types: 1-80 word
@@ -36,3 +39,21 @@ def with_props(row: dict[str, Any], **changes: Any) -> dict[str, Any]:
 def cross_connection_group(peering_location: str) -> str:
     """The partner's resource group for the cross connections at a peering location."""
     return "CrossConnection-" + peering_location.replace(" ", "")
+
+
+def fixed_location(given: str | None, existing: dict[str, Any] | None, kind: str) -> str:
+    """The Azure region of a tracked resource whose region never changes: required on create,
+    kept when an update leaves it out, refused when it is no region or another one than before
+    (``kind`` names the resource in the message, e.g. "a circuit")."""
+    location = normalize_location(given or (existing["body"]["location"] if existing else ""))
+    if not location:
+        raise BadRequest("location is required.", "LocationRequired", target="location")
+    if location not in LOCATION_NAMES:
+        raise BadRequest(f"The location '{given}' is not a valid Azure region.", "InvalidLocation", target="location")
+    if existing is not None and location != existing["body"]["location"]:
+        raise BadRequest(
+            f"The location of {kind} cannot be changed (it is '{existing['body']['location']}').",
+            "CannotChangeLocation",
+            target="location",
+        )
+    return location

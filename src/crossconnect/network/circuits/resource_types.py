@@ -28,14 +28,21 @@ from crossconnect.network.circuits.bodies import (
     _sku,
     render_authorization,
 )
-from crossconnect.network.common import NAMES, NAMESPACE, cross_connection_group, internal, props, versions
+from crossconnect.network.common import (
+    NAMES,
+    NAMESPACE,
+    cross_connection_group,
+    fixed_location,
+    internal,
+    props,
+    versions,
+)
 from crossconnect.network.direct import circuits as direct_circuits
 from crossconnect.network.lab import troubleshooting
 from crossconnect.network.peerings import connections as global_reach
 from crossconnect.network.peerings import record as peering_record
 from crossconnect.network.peerings.resource_types import PeeringRecordType
-from crossconnect.resources.locations import LOCATION_NAMES
-from crossconnect.resources.resource_groups import ensure_group, normalize_location
+from crossconnect.resources.resource_groups import ensure_group
 
 CIRCUIT_TYPE = "microsoft.network/expressroutecircuits"
 
@@ -90,19 +97,7 @@ class ExpressRouteCircuits(ResourceType):
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
         model = parse(CircuitBody, body, "ExpressRouteCircuit")
         store = request.services.store
-        location = normalize_location(model.location or (existing["body"]["location"] if existing else ""))
-        if not location:
-            raise BadRequest("location is required.", "LocationRequired", target="location")
-        if location not in LOCATION_NAMES:
-            raise BadRequest(
-                f"The location '{model.location}' is not a valid Azure region.", "InvalidLocation", target="location"
-            )
-        if existing is not None and location != existing["body"]["location"]:
-            raise BadRequest(
-                f"The location of a circuit cannot be changed (it is '{existing['body']['location']}').",
-                "CannotChangeLocation",
-                target="location",
-            )
+        location = fixed_location(model.location, existing, "a circuit")
         sku = _sku(model.sku, existing)
         if (
             existing is not None

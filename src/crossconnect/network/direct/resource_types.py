@@ -20,7 +20,7 @@ from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page_static
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, render_template, validate_tags
 from crossconnect.fabric import direct_ports
-from crossconnect.network.common import NAMES, NAMESPACE, internal, props, versions
+from crossconnect.network.common import NAMES, NAMESPACE, fixed_location, internal, props, versions
 from crossconnect.network.direct import loa
 from crossconnect.network.direct.bodies import (
     BILLING_TYPES,
@@ -36,8 +36,6 @@ from crossconnect.network.direct.bodies import (
     render_link,
 )
 from crossconnect.network.direct.locations import find_location
-from crossconnect.resources.locations import LOCATION_NAMES
-from crossconnect.resources.resource_groups import normalize_location
 
 VERSIONS = versions("expressRoutePorts", since="2018-08-01")
 
@@ -89,20 +87,8 @@ class ExpressRoutePorts(ResourceType):
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
         model = parse(PortBody, body, "ExpressRoutePort")
         check_identity(model.identity)
-        location = normalize_location(model.location or (existing["body"]["location"] if existing else ""))
-        if not location:
-            raise BadRequest("location is required.", "LocationRequired", target="location")
-        if location not in LOCATION_NAMES:
-            raise BadRequest(
-                f"The location '{model.location}' is not a valid Azure region.", "InvalidLocation", target="location"
-            )
+        location = fixed_location(model.location, existing, "an ExpressRoute port")
         old = props(existing) if existing else {}
-        if existing is not None and location != existing["body"]["location"]:
-            raise BadRequest(
-                f"The location of an ExpressRoute port cannot be changed (it is '{existing['body']['location']}').",
-                "CannotChangeLocation",
-                target="location",
-            )
         p = model.properties
         peering_location = p.peering_location if p.peering_location is not None else old.get("peeringLocation")
         bandwidth = p.bandwidth_in_gbps if p.bandwidth_in_gbps is not None else old.get("bandwidthInGbps")

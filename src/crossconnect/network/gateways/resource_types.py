@@ -19,13 +19,11 @@ from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
-from crossconnect.network.common import NAMES, NAMESPACE, internal, versions
+from crossconnect.network.common import NAMES, NAMESPACE, fixed_location, internal, versions
 from crossconnect.network.connections import record as connections
 from crossconnect.network.gateways import bodies, routes
 from crossconnect.network.public_ips.resource_types import used_by as public_ip_used_by
 from crossconnect.network.virtual_networks.bodies import GATEWAY_SUBNET_MAX_PREFIX, used_by
-from crossconnect.resources.locations import LOCATION_NAMES
-from crossconnect.resources.resource_groups import normalize_location
 
 ROUTE_KINDS = ("getLearnedRoutes", "getAdvertisedRoutes")
 ROUTES_SUFFIX = "/routes"
@@ -95,20 +93,7 @@ class VirtualNetworkGateways(ResourceType):
     # -- writes --------------------------------------------------------------------------------
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
         model = parse(bodies.GatewayBody, body, "VirtualNetworkGateway")
-        location = normalize_location(model.location or (existing["body"]["location"] if existing else ""))
-        if not location:
-            raise BadRequest("location is required.", "LocationRequired", target="location")
-        if location not in LOCATION_NAMES:
-            raise BadRequest(
-                f"The location '{model.location}' is not a valid Azure region.", "InvalidLocation", target="location"
-            )
-        if existing is not None and location != existing["body"]["location"]:
-            raise BadRequest(
-                f"The location of a virtual network gateway cannot be changed (it is "
-                f"'{existing['body']['location']}').",
-                "CannotChangeLocation",
-                target="location",
-            )
+        location = fixed_location(model.location, existing, "a virtual network gateway")
         tags = validate_tags(model.tags if model.tags is not None else {})
         p = model.properties
         sku = bodies.check_type_and_sku(p, existing)

@@ -18,10 +18,8 @@ from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
-from crossconnect.network.common import NAMES, NAMESPACE, props, versions
+from crossconnect.network.common import NAMES, NAMESPACE, fixed_location, props, versions
 from crossconnect.network.virtual_networks import bodies
-from crossconnect.resources.locations import LOCATION_NAMES
-from crossconnect.resources.resource_groups import normalize_location
 
 
 def _in_use(subnet: Row) -> BadRequest:
@@ -79,19 +77,7 @@ class VirtualNetworks(ResourceType):
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
         model = parse(bodies.VirtualNetworkBody, body, "VirtualNetwork")
         name = self.name(request)
-        location = normalize_location(model.location or (existing["body"]["location"] if existing else ""))
-        if not location:
-            raise BadRequest("location is required.", "LocationRequired", target="location")
-        if location not in LOCATION_NAMES:
-            raise BadRequest(
-                f"The location '{model.location}' is not a valid Azure region.", "InvalidLocation", target="location"
-            )
-        if existing is not None and location != existing["body"]["location"]:
-            raise BadRequest(
-                f"The location of a virtual network cannot be changed (it is '{existing['body']['location']}').",
-                "CannotChangeLocation",
-                target="location",
-            )
+        location = fixed_location(model.location, existing, "a virtual network")
         tags = validate_tags(model.tags if model.tags is not None else {})
         space = bodies.address_space(model.properties.address_space, existing, name)
         key = self.key(request)
