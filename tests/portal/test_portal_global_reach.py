@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.portal.support import PageErrors, Portal
 from tests.support import Server
@@ -44,14 +45,14 @@ def test_circuit_blade_shows_global_reach_on_both_sides(portal: Portal, server: 
     portal.go("#/circuits", "circuits")  # away and back: the blade renders afresh
     portal.go(f"#/circuit/{quote(er1.id, safe='')}", "circuit")
     rows = page.locator("#global-reach tbody tr")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)  # waits for the blade's asynchronous render
     text = rows.first.inner_text()
     for expected in ("gr1", "Outgoing", "er2", "10.0.0.0/29", "Connected"):
         assert expected in text, (expected, text)
 
     portal.go(f"#/circuit/{quote(er2.id, safe='')}", "circuit")
     rows = page.locator("#global-reach tbody tr")
-    assert rows.count() == 1
+    expect(rows).to_have_count(1)  # waits for the blade's asynchronous render
     text = rows.first.inner_text()
     for expected in ("gr1", "Incoming", "er1", "10.0.0.0/29", "Connected"):
         assert expected in text, (expected, text)
