@@ -139,7 +139,10 @@ class OperationEngine:
 
     # -- completing ------------------------------------------------------------------------
     def settle_resource(self, resource_key: str) -> None:
-        for op in self.store.find_all("operations", resource_key=resource_key.lower(), status="InProgress"):
+        """Complete the due operations on a resource and on its parents: a rule a route filter's
+        PUT is updating is settled by a read of the rule, as by a read of the filter."""
+        keys = _self_and_parents(resource_key.lower())
+        for op in self.store.find_in("operations", "resource_key", keys, status="InProgress"):
             if op["due_at"] <= clock.now():
                 self._run(op["id"])
 
@@ -368,3 +371,16 @@ def iso_time(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int((epoch % 1) * 1e6):06d}Z"
+
+
+def _self_and_parents(resource_key: str) -> list[str]:
+    """``…/routefilters/f/routefilterrules/r`` and each resource of the provider above it (ids
+    alternate type and name segments after ``providers/<namespace>``, so a parent ends two
+    segments earlier)."""
+    parts = resource_key.split("/")
+    keys = [resource_key]
+    if "providers" not in parts:
+        return keys
+    first = parts.index("providers") + 4  # the length of the top resource's own id
+    keys += ["/".join(parts[:end]) for end in range(len(parts) - 2, first - 1, -2)]
+    return keys
