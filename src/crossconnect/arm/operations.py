@@ -2,7 +2,7 @@
 
 A write validates, stores the desired state and an operation row, and returns at once. An
 operation is completed (a) by the reconciler task once it is due, or (b) by any request that
-touches its resource or polls its status once it is due, so that with the default delay of 0
+touches its resource (or one below it) or polls its status once it is due, so that with the default delay of 0
 a client's first poll already sees the result. Completion is restart-safe: on start every
 unfinished operation is resumed. With several replicas an operation is claimed with a lease.
 """
