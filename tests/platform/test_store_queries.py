@@ -92,7 +92,7 @@ def test_operation_indexes_after_upgrade_from_0003(store: Store) -> None:
 
     from crossconnect.store import store as store_module
 
-    assert _operation_indexes(store) == {"ix_operations_resource_status", "ix_operations_status_due"}
+    assert _operation_indexes(store) == OPERATION_INDEXES
     config = Config()
     config.set_main_option("script_location", store_module._MIGRATIONS)
     with store.engine.begin() as conn:
@@ -100,7 +100,39 @@ def test_operation_indexes_after_upgrade_from_0003(store: Store) -> None:
         command.downgrade(config, "0003_users")
     assert _operation_indexes(store) == {"ix_operations_resource_key", "ix_operations_status"}
     store.migrate()
-    assert _operation_indexes(store) == {"ix_operations_resource_status", "ix_operations_status_due"}
+    assert _operation_indexes(store) == OPERATION_INDEXES
+
+
+OPERATION_INDEXES = {"ix_operations_resource_status", "ix_operations_status_due", "ix_operations_finished"}
+
+
+def test_finished_index_after_upgrade_from_0009(store: Store) -> None:
+    """0010 adds the index the purge reads (to a store made before it, with operations in it), and
+    the purge's statement reads a range of it instead of every operation."""
+    from alembic import command
+    from alembic.config import Config
+
+    from crossconnect.arm.operations import PURGE_BATCH
+    from crossconnect.store import store as store_module
+
+    config = Config()
+    config.set_main_option("script_location", store_module._MIGRATIONS)
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009_deployments")
+    assert _operation_indexes(store) == OPERATION_INDEXES - {"ix_operations_finished"}
+    for n in range(200):
+        store.insert("operations", _operation(n, finished_at=None if n % 3 else float(n)))
+    store.migrate()
+    assert _operation_indexes(store) == OPERATION_INDEXES
+    assert store.count("operations") == 200
+    # the purge's batch (arm/operations.py): finished before the cutoff, oldest first
+    t = schema.operations
+    expired = (t.c.status != "InProgress") & t.c.finished_at.is_not(None) & (t.c.finished_at < 50.0)
+    batch = select(t.c.seq).where(expired).order_by(t.c.finished_at).limit(PURGE_BATCH)
+    sql = str(batch.compile(store.engine, compile_kwargs={"literal_binds": True}))
+    plan = _plan(store, sql, ())
+    assert "ix_operations_finished" in plan and "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 
 
 def test_running_operations_of_a_resource_do_not_scan_all_running(tmp_path: Path) -> None:
