@@ -145,7 +145,7 @@ def _prepared_rows(
         # each row's values in column order in one call, then its JSON columns encoded in place
         # (one encoder for all: json.dumps with an option builds a new encoder per call)
         names = [c.name for c in t.columns]
-        values_of = operator.itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+        values_of = operator.itemgetter(*names) if len(names) > 1 else lambda row, only=names[0]: (row[only],)
         json_positions = [i for i, c in enumerate(t.columns) if isinstance(c.type, JSON)]
         table_rows: list[tuple[Any, ...]] = []
         try:
