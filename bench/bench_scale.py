@@ -10,7 +10,9 @@ helpers of ``bench_troubleshooting.py``):
     ``GET …/expressRouteCrossConnections?$filter=name eq '<KEY>'`` (upper case: names compare
     case-insensitively); ``get``: GET of one cross connection; ``list``: the partner's whole
     listing page after page through ``nextLink`` as the SDK's pager follows it, per listed item
-    (each walk after a write, so both sizes read the database). Targets: large / small <= 1.2x.
+    (each walk after a write, so both sizes read the database), as the server's own CPU per item,
+    the least of ``--walks`` samples (one sample: one large walk, or as many small walks as the
+    large one has pages); wall time per item beside it. Targets: large / small <= 1.2x.
   - ``memory``: the large server's RSS after the whole workload (10,000 circuits created, the
     look-ups, GETs and walks) / its RSS after start (tokens fetched). Target <= 1.2x.
 * mid (``--mid`` circuits, 1,000): snapshot export (``GET /_crossconnect/snapshot``) and import
