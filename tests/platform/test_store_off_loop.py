@@ -112,3 +112,41 @@ def test_an_operator_request_waiting_on_the_database_holds_up_no_other(pg_server
         # the caller's check of a handler that runs in a worker thread of its own (the snapshot)
         exported = _answers_while_waiting(pg_server, "meta", lambda: c.get("/_crossconnect/snapshot"))
         assert exported.status_code == 200 and exported.json()["tables"]["meta"], exported.text
+
+
+def test_slow_uploads_hold_no_store_thread(pg_server: Server) -> None:
+    """More Graph writes than the store has threads (6), each stalled in the middle of its body:
+    the bodies are read on the event loop with no thread held, so an ARM GET is served meanwhile;
+    once the uploads go on, each completes."""
+    release = threading.Event()
+
+    def stalled_body(name: str) -> Iterator[bytes]:
+        yield b'{"displayName": "'
+        release.wait(30)
+        yield name.encode() + b'"}'
+
+    outcomes: list[httpx.Response | Exception] = []
+    with graph(pg_server, "admin") as g, pg_server.http("partner") as arm:
+        g.timeout = httpx.Timeout(60)
+
+        def upload(n: int) -> None:
+            try:
+                outcomes.append(g.post("/applications", content=stalled_body(f"slow-{n}"),
+                                       headers={"Content-Type": "application/json"}))  # fmt: skip
+            except Exception as exc:  # noqa: BLE001 - reported below
+                outcomes.append(exc)
+
+        uploads = [threading.Thread(target=upload, args=(n,)) for n in range(8)]
+        for thread in uploads:
+            thread.start()
+        try:
+            time.sleep(1.0)  # the uploads are in their bodies
+            arm.timeout = httpx.Timeout(5)
+            r = arm.get(f"/subscriptions/{pg_server.subscription('partner')}", params={"api-version": "2022-12-01"})
+            assert r.status_code == 200, r.text
+            assert not outcomes, outcomes
+        finally:
+            release.set()
+            for thread in uploads:
+                thread.join(60)
+    assert sorted(r.status_code for r in outcomes if isinstance(r, httpx.Response)) == [201] * 8, outcomes
