@@ -98,8 +98,8 @@ def import_tables(
 # SQLite's page cache while an import runs (KiB). The default (2 MiB) is smaller than what one import
 # at 1,000 circuits deletes and writes (several MiB of rows and index pages): pages spilled to the
 # WAL and read back made the deletes and inserts twice as slow (54 -> 31 ms inserting, 13 -> 1.4 ms
-# deleting). Set on the import's connection only and restored after it, which frees the pages: a
-# server's memory stays what it was (bench_scale.py's memory row).
+# deleting). Set on the import's connection only and restored before it commits, which frees the
+# pages: a server's memory stays what it was (bench_scale.py's memory row).
 _IMPORT_CACHE_KIB = 64 * 1024
 
 
