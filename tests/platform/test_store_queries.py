@@ -92,7 +92,7 @@ def test_operation_indexes_after_upgrade_from_0003(store: Store) -> None:
 
     from crossconnect.store import store as store_module
 
-    assert _operation_indexes(store) == {"ix_operations_resource_status", "ix_operations_status_due"}
+    assert _operation_indexes(store) == OPERATION_INDEXES
     config = Config()
     config.set_main_option("script_location", store_module._MIGRATIONS)
     with store.engine.begin() as conn:
@@ -100,7 +100,39 @@ def test_operation_indexes_after_upgrade_from_0003(store: Store) -> None:
         command.downgrade(config, "0003_users")
     assert _operation_indexes(store) == {"ix_operations_resource_key", "ix_operations_status"}
     store.migrate()
-    assert _operation_indexes(store) == {"ix_operations_resource_status", "ix_operations_status_due"}
+    assert _operation_indexes(store) == OPERATION_INDEXES
+
+
+OPERATION_INDEXES = {"ix_operations_resource_status", "ix_operations_status_due", "ix_operations_finished"}
+
+
+def test_finished_index_after_upgrade_from_0009(store: Store) -> None:
+    """0010 adds the index the purge reads (to a store made before it, with operations in it), and
+    the purge's statement reads a range of it instead of every operation."""
+    from alembic import command
+    from alembic.config import Config
+
+    from crossconnect.arm.operations import PURGE_BATCH
+    from crossconnect.store import store as store_module
+
+    config = Config()
+    config.set_main_option("script_location", store_module._MIGRATIONS)
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009_deployments")
+    assert _operation_indexes(store) == OPERATION_INDEXES - {"ix_operations_finished"}
+    for n in range(200):
+        store.insert("operations", _operation(n, finished_at=None if n % 3 else float(n)))
+    store.migrate()
+    assert _operation_indexes(store) == OPERATION_INDEXES
+    assert store.count("operations") == 200
+    # the purge's batch (arm/operations.py): finished before the cutoff, oldest first
+    t = schema.operations
+    expired = (t.c.status != "InProgress") & t.c.finished_at.is_not(None) & (t.c.finished_at < 50.0)
+    batch = select(t.c.seq).where(expired).order_by(t.c.finished_at).limit(PURGE_BATCH)
+    sql = str(batch.compile(store.engine, compile_kwargs={"literal_binds": True}))
+    plan = _plan(store, sql, ())
+    assert "ix_operations_finished" in plan and "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 
 
 def test_running_operations_of_a_resource_do_not_scan_all_running(tmp_path: Path) -> None:
@@ -350,6 +382,46 @@ def test_resource_pages_and_names_are_read_from_an_index(store: Store) -> None:
         # a 29-row table (it may take ix_resources_type_seq and filter the group): any index
         # range in seq order will do there.
         assert index in plan if store.is_sqlite else "Index Scan using ix_resources_" in plan, (index, plan)
+
+
+def test_a_page_deep_in_a_large_listing_is_an_index_range_on_both_backends(store: Store) -> None:
+    """The SDK pager's page 26 of 50: with 5,000 cross connections among 15,000 other resources and
+    the planner's own statistics, nothing forced, the page reads its 101 rows
+    from the index in seq order, starting at the continuation: no sort, no scan of the scope."""
+    xc = "microsoft.network/expressroutecrossconnections"
+    rows = []
+    for n in range(5000):  # each cross connection between three resources of another subscription
+        rows.append(_resource(n, f"xc-{n:05d}", group=f"rg-{n % 7}"))
+        rows += [_resource(n, f"c-{n:05d}-{i}", type_key=f"microsoft.network/t{i}", subscription="sub-b")
+                 for i in range(3)]  # fmt: skip
+    with store.tx() as conn:
+        store.insert_resources(rows, conn)
+    middle = store.list_resources(subscription_id="sub-a", type_key=xc, after_seq=0, limit=2500)[-1]["seq"]
+    sql, _, _ = store._fast_sql("resources", ("subscription_id", "type_key"), True, True)
+    held = store.engine.raw_connection()
+    try:
+        cursor = held.driver_connection.cursor()
+        if store.is_sqlite:
+            cursor.execute("ANALYZE")
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", ("sub-a", xc, middle, 101))
+        else:
+            cursor.execute("ANALYZE resources")
+            cursor.execute(f"EXPLAIN {sql}", ("sub-a", xc, middle, 101))
+        plan = str(cursor.fetchall())
+    finally:
+        held.close()
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+    if store.is_sqlite:
+        assert "ix_resources_type_seq (subscription_id=? AND type_key=? AND seq>?)" in plan, plan
+    else:
+        # PostgreSQL's own choice at this size: ix_resources_type_seq, or the primary key from the
+        # continuation on with the scope as a filter (it reads a few rows of other scopes per row
+        # of the page; its statistics guess the scope's share). Either is a range starting at the
+        # continuation in seq order, never a sort of the scope.
+        conditions = [line for line in plan.split("',)") if "Index Cond:" in line]
+        assert "Index Scan using" in plan and any("seq > " in line for line in conditions), plan
+    page = store.list_resources(subscription_id="sub-a", type_key=xc, after_seq=middle, limit=101)
+    assert [r["name"] for r in page] == [f"xc-{n:05d}" for n in range(2500, 2601)]
 
 
 def _record(key: str, parent_key: str = "", type_key: str = "t/circuits") -> dict[str, Any]:

@@ -6,6 +6,7 @@ operator principal (its own tenant, its own credential).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -80,9 +81,12 @@ class AdminApi:
             ("GET", "/clock", self.show_clock),
             ("POST", "/clock", self.set_clock),
         ]
+        # these run their work in a worker thread of their own, on both backends (megabytes of JSON)
+        own_thread = {self.reset, self.export_snapshot, self.import_snapshot}
         routes = [Route("/_crossconnect/health", self.health, methods=["GET"])]
         for method, path, handler in own + self.extra_routes:
-            routes.append(Route("/_crossconnect" + path, self._wrap(handler), methods=[method]))
+            wrapped = self._wrap_own_thread(handler) if handler in own_thread else self._wrap(handler)
+            routes.append(Route("/_crossconnect" + path, wrapped, methods=[method]))
         for method, path, lab_handler in self.lab_routes:
             routes.append(Route("/_crossconnect" + path, self._wrap_lab(lab_handler), methods=[method]))
         # anything else under the prefix is the operator API's own 404, never an ARM request
@@ -90,7 +94,7 @@ class AdminApi:
         return routes
 
     def _wrap_lab(self, handler: LabHandler) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
+        async def served(request: Request) -> Response:
             try:
                 principal = self._principal(request)
                 operator = self.ctx.store.get_meta(OPERATOR_META) or {}
@@ -99,11 +103,11 @@ class AdminApi:
                 return JSONResponse(exc.body(), exc.status)
             return result if isinstance(result, Response) else JSONResponse(result)
 
-        return endpoint
+        return self._off_loop(served)
 
     # -- plumbing ----------------------------------------------------------------------------
     def _wrap(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
+        async def served(request: Request) -> Response:
             try:
                 principal = self._operator(request)
                 result = await handler(request, principal)
@@ -112,6 +116,32 @@ class AdminApi:
             if isinstance(result, Response):
                 return result
             return JSONResponse(result)
+
+        return self._off_loop(served)
+
+    def _off_loop(self, served: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """``served`` where the store runs blocking work (a pool thread on PostgreSQL: a request
+        waiting on the database holds up no other); its body is still read on the event loop."""
+
+        async def endpoint(request: Request) -> Response:
+            calls = self.ctx.store.calls
+            if not calls.inline:
+                request = Request(request.scope, calls.from_loop(request.receive))
+            return await calls.run_handler(functools.partial(served, request))
+
+        return endpoint
+
+    def _wrap_own_thread(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """A handler that runs its work in a worker thread itself: only the caller's check goes
+        where the store runs blocking work."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                principal = await self.ctx.store.calls.run(self._operator, request)
+                result = await handler(request, principal)
+            except ArmError as exc:
+                return JSONResponse(exc.body(), exc.status)
+            return result if isinstance(result, Response) else JSONResponse(result)
 
         return endpoint
 

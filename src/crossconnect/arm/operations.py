@@ -299,7 +299,9 @@ class OperationEngine:
         purged = 0
         for _ in range(max_batches):
             with self.store.tx() as conn:
-                batch = select(t.c.seq).where(expired).order_by(t.c.seq).limit(PURGE_BATCH)
+                # oldest first: the batch is read in order from ix_operations_finished, a range
+                # of the index instead of every operation
+                batch = select(t.c.seq).where(expired).order_by(t.c.finished_at).limit(PURGE_BATCH)
                 n = conn.execute(delete(t).where(t.c.seq.in_(batch), expired)).rowcount
             purged += n
             if n < PURGE_BATCH:

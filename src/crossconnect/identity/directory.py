@@ -174,14 +174,18 @@ class Directory:
         return self.store.find("service_principals", conn, tenant_id=tenant_id, app_id=app_id.lower())
 
     async def check_secret(self, app_id: str, secret: str) -> bool:
-        """Whether ``secret`` is a current client secret of the application (hashed off the event loop)."""
+        """Whether ``secret`` is a current client secret of the application (read where the store
+        runs blocking work, hashed off the event loop)."""
+        current = await self.store.calls.run(self._current_secrets, app_id)
+        return await secrets.verify_any(secret, current)
+
+    def _current_secrets(self, app_id: str) -> list[tuple[Any, Any]]:
         now = clock.now()
-        current = [
+        return [
             (cred["salt"], cred["secret_hash"])
             for cred in self.store.find_all("client_credentials", app_id=app_id, kind="secret")
             if cred["start_at"] <= now <= cred["end_at"]
         ]
-        return await secrets.verify_any(secret, current)
 
     # -- lookups and changes by object id (Microsoft Graph) ---------------------------------------
     def find_service_principal_by_object_id(

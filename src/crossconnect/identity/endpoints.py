@@ -14,6 +14,7 @@ whatever the request carries (the right secret too). Secrets are hashed off the 
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from starlette.requests import Request
@@ -50,6 +51,9 @@ class AadEndpoints:
         # check, verify and count one client authentication at a time in this process, so that a
         # burst of wrong secrets cannot all pass the check before the first of them is counted
         self._authenticating = asyncio.Lock()
+        # where the store runs blocking work: the token endpoint's reads and writes go there (a
+        # pool thread on PostgreSQL, so a sign-in waiting on the database holds up no other request)
+        self._calls = directory.store.calls
 
     def routes(self) -> list[Route]:
         return [
@@ -84,7 +88,7 @@ class AadEndpoints:
             issuer_tenant = "{tenantid}"
         else:
             try:
-                tenant = self._tenant(request)
+                tenant = await self._calls.run(self._tenant, request)
             except AadError as exc:
                 return exc.response()
             issuer_tenant = tenant["id"]
@@ -115,14 +119,14 @@ class AadEndpoints:
         )
 
     async def jwks(self, request: Request) -> JSONResponse:
-        return JSONResponse(self.tokens.keys.jwks())
+        return JSONResponse(await self._calls.run(self.tokens.keys.jwks))
 
     async def token_v2(self, request: Request) -> JSONResponse:
         try:
-            tenant = self._tenant(request)
+            tenant = await self._calls.run(self._tenant, request)
             form = await _form(request)
             if form.get("grant_type") in USER_GRANTS:  # a user signing in (authorization code, device code)
-                return JSONResponse(self.users.grant(request, tenant, form))
+                return JSONResponse(await self._calls.run(self.users.grant, request, tenant, form))
             scope = form.get("scope")
             if not scope:
                 raise _missing("scope")
@@ -143,7 +147,7 @@ class AadEndpoints:
 
     async def token_v1(self, request: Request) -> JSONResponse:
         try:
-            tenant = self._tenant(request)
+            tenant = await self._calls.run(self._tenant, request)
             form = await _form(request)
             resource = form.get("resource")
             if not resource:
@@ -190,11 +194,12 @@ class AadEndpoints:
                 f"The resource principal named {resource} was not found in the tenant named {tenant['display_name']}. "
                 "This can happen if the application has not been installed by the administrator of the tenant.",
             )
+        calls = self._calls
         source_key = self.source_failures.key(source_address(request))
-        self._check_source(source_key)
-        principal = self.directory.find_service_principal(tenant["id"], client_id)
+        await calls.run(self._check_source, source_key)
+        principal = await calls.run(self.directory.find_service_principal, tenant["id"], client_id)
         if principal is None:
-            throttle.count(self.directory.store, source_key)
+            await calls.run(throttle.count, self.directory.store, source_key)
             raise AadError(
                 400,
                 "unauthorized_client",
@@ -214,15 +219,15 @@ class AadEndpoints:
             )
         client_key = self.client_failures.key(tenant["id"], principal["app_id"])
         async with self._authenticating:
-            self._check_source(source_key)
-            wait = self.client_failures.wait(client_key)
+            await calls.run(self._check_source, source_key)
+            wait = await calls.run(self.client_failures.wait, client_key)
             if wait:
                 raise throttle.throttled(
                     wait, f"Too many failed authentications of application '{client_id}' in the last minute."
                 )
             try:
                 if assertion:
-                    self._check_assertion(request, tenant, form, principal["app_id"], assertion)
+                    await calls.run(self._check_assertion, request, tenant, form, principal["app_id"], assertion)
                 elif not await self.directory.check_secret(principal["app_id"], secret or ""):
                     raise AadError(
                         401,
@@ -233,13 +238,16 @@ class AadEndpoints:
                     )
             except AadError as exc:
                 if exc.status == 401:  # the client failed to authenticate (not a malformed request)
-                    throttle.count(self.directory.store, source_key, client_key)
+                    await calls.run(throttle.count, self.directory.store, source_key, client_key)
                 raise
-        return self.tokens.issue(
-            tenant_id=tenant["id"],
-            object_id=principal["object_id"],
-            app_id=principal["app_id"],
-            audience=audience,
+        return await calls.run(
+            functools.partial(
+                self.tokens.issue,
+                tenant_id=tenant["id"],
+                object_id=principal["object_id"],
+                app_id=principal["app_id"],
+                audience=audience,
+            )
         )
 
     def _check_source(self, source_key: str) -> None:

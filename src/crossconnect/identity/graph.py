@@ -13,6 +13,7 @@ tenant; ``Application.ReadWrite.OwnedBy`` creates applications and manages those
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -202,12 +203,20 @@ class GraphApi:
     # -- plumbing ----------------------------------------------------------------------------
     def _wrap(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            try:
-                return await handler(request, self._authenticate(request))
-            except GraphError as exc:
-                return exc.response(request)
+            # where the store runs blocking work (a pool thread on PostgreSQL: a request waiting on
+            # the database holds up no other); the body is still read on the event loop
+            calls = self.store.calls
+            if not calls.inline:
+                request = Request(request.scope, calls.from_loop(request.receive))
+            return await calls.run_handler(functools.partial(self._serve, handler, request))
 
         return endpoint
+
+    async def _serve(self, handler: Handler, request: Request) -> Response:
+        try:
+            return await handler(request, self._authenticate(request))
+        except GraphError as exc:
+            return exc.response(request)
 
     def _authenticate(self, request: Request) -> Principal:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -11,11 +11,13 @@ than the work (bench/bench_postgres.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
-from collections.abc import Callable
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -36,6 +38,69 @@ class BlockingCalls:
         context = contextvars.copy_context()
         return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(context.run, fn, *args))
 
+    async def run_handler(self, handler: Callable[[], Awaitable[T]]) -> T:
+        """An async request handler whose store work is synchronous (Graph, the operator API): on
+        SQLite awaited here; on PostgreSQL run on the pool's threads, as ARM handlers are, so that
+        a request waiting on the database holds up no other. There the coroutine runs step by
+        step: each step on a pool thread, up to the next ``from_loop`` call (reading the request's
+        body), which runs on the event loop with no thread held (a slow upload holds up no store
+        work); nothing else it awaits may need the event loop."""
+        if self._pool is None:
+            return await handler()
+        coroutine = cast(Coroutine[Any, Any, T], handler())
+        sent: Any = None
+        thrown: BaseException | None = None
+        try:
+            while True:
+                done, value = await self.run(_step, coroutine, sent, thrown)
+                if done:
+                    return cast(T, value)
+                try:
+                    sent, thrown = await value.call(), None
+                except Exception as exc:  # (a body over the limit, a disconnect): raised in the handler
+                    sent, thrown = None, exc
+        finally:
+            with contextlib.suppress(ValueError):  # (still running on a thread: it ends by itself)
+                coroutine.close()
+
+    def from_loop(self, receive: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+        """``receive`` (the ASGI receive a request's body is read with) for a handler that
+        ``run_handler`` runs: called on a pool thread, the handler's step ends there and the call
+        runs on the event loop; its result is where the next step begins."""
+        if self._pool is None:
+            return receive
+        loop_thread = threading.get_ident()
+
+        async def from_any_thread() -> T:
+            if threading.get_ident() == loop_thread:
+                return await receive()
+            return cast(T, await _OnLoop(receive))
+
+        return from_any_thread
+
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _OnLoop:
+    """What a handler awaits on a pool thread to have ``call()`` run on the event loop: it hands
+    itself to ``run_handler``'s loop, which sends back the result (or throws the error)."""
+
+    def __init__(self, call: Callable[[], Awaitable[Any]]) -> None:
+        self.call = call
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return (yield self)
+
+
+def _step(coroutine: Coroutine[Any, Any, Any], sent: Any, thrown: BaseException | None) -> tuple[bool, Any]:
+    """One step of a handler: (True, its result) or (False, the ``_OnLoop`` it waits for)."""
+    try:
+        yielded = coroutine.throw(thrown) if thrown is not None else coroutine.send(sent)
+    except StopIteration as done:
+        return True, done.value
+    if not isinstance(yielded, _OnLoop):
+        coroutine.close()
+        raise RuntimeError("a handler run on a store thread awaited something of the event loop")
+    return False, yielded

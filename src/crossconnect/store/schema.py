@@ -232,6 +232,9 @@ operations = Table(
 # the next ones due: with thousands in progress (--operation-delay at scale) neither may scan them.
 Index("ix_operations_resource_status", operations.c.resource_key, operations.c.status)
 Index("ix_operations_status_due", operations.c.status, operations.c.due_at)
+# The purge of expired operations reads a range of ``finished_at`` (older than the retention
+# cutoff), not every operation.
+Index("ix_operations_finished", operations.c.finished_at)
 
 # Template deployments (Microsoft.Resources/deployments) of a resource group. ``key`` is the
 # lowercased deployment id; ``body`` holds what the deployment shows (properties, the template,
