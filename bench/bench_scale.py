@@ -26,6 +26,7 @@ helpers of ``bench_troubleshooting.py``):
 Exit status 0 every row PASS, 1 some FAIL, 2 could not run.
 
     python bench/bench_scale.py [--circuits 10000] [--small 100] [--mid 1000] [--calls 200] [--walks 3] [--json]
+    python bench/bench_scale.py --only startup [--starts 5] [--bytecode-cache]   # the start-up row alone
 """
 
 from __future__ import annotations
@@ -329,10 +330,35 @@ def extra_rows(names: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[str]]
     return rows, notes
 
 
-def bench(opts: argparse.Namespace) -> dict[str, Any]:
+def startup_row(startup_run: dict[str, Any]) -> dict[str, Any]:
+    startup = startup_run["starts_s"]
+    start_s = statistics.median(startup)
+    return _row("start to healthy, existing data dir (s)", start_s, f"<= {STARTUP_TARGET_S} s",
+                start_s <= STARTUP_TARGET_S, f"min {min(startup):.2f}, max {max(startup):.2f} s; "
+                f"server CPU {startup_run['median_cpu_s']:.2f} s; bytecode {startup_run['bytecode']}")  # fmt: skip
+
+
+def bench_startup_only(opts: argparse.Namespace) -> dict[str, Any]:
+    """``--only startup``: the start-up row alone (seconds, where the whole run takes many minutes)."""
     machine = machine_notes()
     with workspace("ccbench-scale-", opts.keep) as (work, children):
-        startup_run = measure_startup(children, work / "startup", opts.starts)
+        startup_run = measure_startup(children, work / "startup", opts.starts, bytecode_cache=opts.bytecode_cache)
+    rows = [startup_row(startup_run)]
+    return {
+        "rows": rows,
+        "passed": all(r["passed"] for r in rows),
+        "notes": [],
+        "startup_s": startup_run["starts_s"],
+        "machine": {**machine, "loadavg_after": _loadavg()},
+    }
+
+
+def bench(opts: argparse.Namespace) -> dict[str, Any]:
+    if opts.only == "startup":
+        return bench_startup_only(opts)
+    machine = machine_notes()
+    with workspace("ccbench-scale-", opts.keep) as (work, children):
+        startup_run = measure_startup(children, work / "startup", opts.starts, bytecode_cache=opts.bytecode_cache)
         startup = startup_run["starts_s"]
         small_server = start_server(children, work / "small")
         large_server = start_server(children, work / "large")
@@ -407,10 +433,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
     rows.append(_row("reset at the seeded size (ms)", state["reset_seeded_ms"], f"<= {RESET_SEEDED_TARGET_MS:.0f} ms",
                      state["reset_seeded_ms"] <= RESET_SEEDED_TARGET_MS,
                      f"server CPU {state['server_cpu_ms']['reset_seeded']:.0f} ms"))  # fmt: skip
-    start_s = statistics.median(startup)
-    rows.append(_row("start to healthy, existing data dir (s)", start_s, f"<= {STARTUP_TARGET_S} s",
-                     start_s <= STARTUP_TARGET_S, f"min {min(startup):.2f}, max {max(startup):.2f} s; "
-                     f"server CPU {startup_run['median_cpu_s']:.2f} s"))  # fmt: skip
+    rows.append(startup_row(startup_run))
     more, notes = extra_rows(() if opts.no_extra else ROW_MODULES)
     rows.extend(more)
     return {
@@ -431,10 +454,24 @@ def _loadavg() -> str:
 
 
 def print_table(r: dict[str, Any]) -> None:
-    m, s = r["machine"], r["setup"]
+    m = r["machine"]
     print("Issue 19: performance at scale (SQLite unless the row says otherwise)")
     print(f"machine: {m['cpus']} CPU, Python {m['python']}; load average before {m['loadavg_before']}, "
           f"after {m['loadavg_after']}")  # fmt: skip
+    if "setup" in r:
+        _print_sizes(r)
+    print()
+    width = max(len(row["row"]) for row in r["rows"])
+    for row in r["rows"]:
+        verdict = "PASS" if row["passed"] else "FAIL"
+        detail = f"  ({row['detail']})" if row.get("detail") else ""
+        print(f"{row['row']:<{width}}  {row['value']:9.3f}  {row['target']:<24}{verdict}{detail}")
+    for note in r["notes"]:
+        print(f"note: {note}")
+
+
+def _print_sizes(r: dict[str, Any]) -> None:
+    s = r["setup"]
     print(f"setup: {r['small']['circuits']} + {r['large']['circuits']} circuits in {s['setup_s']:.0f} s; "
           f"measuring {s['measuring_s']:.0f} s")  # fmt: skip
     print()
@@ -445,14 +482,6 @@ def print_table(r: dict[str, Any]) -> None:
             f"{x['circuits']:>9}{x['lookup_p50_ms']:>15.2f}{x['get_p50_ms']:>12.2f}{x['list_ms_per_item']:>14.3f}"
             f"{x['list_pages']:>7}{x['list_s']:>9.2f}"
         )
-    print()
-    width = max(len(row["row"]) for row in r["rows"])
-    for row in r["rows"]:
-        verdict = "PASS" if row["passed"] else "FAIL"
-        detail = f"  ({row['detail']})" if row.get("detail") else ""
-        print(f"{row['row']:<{width}}  {row['value']:9.3f}  {row['target']:<24}{verdict}{detail}")
-    for note in r["notes"]:
-        print(f"note: {note}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -467,6 +496,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=20, help="unmeasured calls of each kind before measuring (20)")
     p.add_argument("--workers", type=int, default=4, help="concurrent workers creating circuits (4)")
     p.add_argument("--no-extra", action="store_true", help="skip the rows of ROW_MODULES")
+    p.add_argument("--only", choices=["startup"], help="measure this row alone (startup: seconds, not minutes)")
+    p.add_argument(
+        "--bytecode-cache", action="store_true", help="startup: start from compiled bytecode (see bench_startup.py)"
+    )
     p.add_argument("--time-limit", type=float, default=2400, help="abort after this many seconds (2400)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--keep", action="store_true", help="keep the temporary data dir and server log")
