@@ -10,15 +10,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-# Loaded by the first request that needs them (or, for Alembic, by a migration that is due).
-NOT_AT_START = ("alembic", "jwt", "jsonschema", "pypdf", "httpx")
+# Loaded by the first request that needs them (Alembic: by a migration that is due; rich: by a
+# command line error, the banner is plain, app.terminal).
+NOT_AT_START = ("alembic", "jwt", "jsonschema", "pypdf", "httpx", "rich")
 
 # The command line's modules and what a server builds before it listens: runtime and ASGI app on a
 # data dir. Prints the modules loaded and the request-body models whose validator was built.
 SERVE_PATH = """
 import json, sys
 from pathlib import Path
-import crossconnect.cli.main
+import crossconnect.cli.main, crossconnect.app.server
 from crossconnect.app.application import build_app, build_runtime
 from crossconnect.app.config import ServerConfig
 from crossconnect.arm.bodies import ArmModel
