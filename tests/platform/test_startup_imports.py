@@ -12,7 +12,18 @@ from pathlib import Path
 
 # Loaded by the first request that needs them (Alembic: by a migration that is due; rich: by a
 # command line error, the banner is plain, app.terminal).
-NOT_AT_START = ("alembic", "jwt", "jsonschema", "pypdf", "httpx", "rich")
+NOT_AT_START = (
+    "alembic",
+    "jwt",
+    "jsonschema",
+    "pypdf",
+    "httpx",
+    "rich",
+    # template deployments: the first deployment request or operation (resources/deployments/routes.py)
+    "crossconnect.resources.deployments.endpoints",
+    "crossconnect.resources.deployments.engine",
+    "crossconnect.resources.deployments.template_language",
+)
 
 # The command line's modules and what a server builds before it listens: runtime and ASGI app on a
 # data dir. Prints the modules loaded and the request-body models whose validator was built.
