@@ -78,10 +78,10 @@ class Children:
 
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def start(self, args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    def start(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         with open(log, "ab") as out:
             proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=child_env(), start_new_session=True
+                args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env or child_env(), start_new_session=True
             )
         self.processes.append(proc)
         return proc

@@ -29,6 +29,7 @@ Exit status 0 every row PASS, 1 some FAIL, 2 could not run.
 
     python bench/bench_scale.py [--circuits 10000] [--small 100] [--mid 1000] [--calls 200] [--walks 3]
                                 [--only list,snapshot,...] [--json]
+    python bench/bench_scale.py --only startup [--starts 5] [--bytecode-cache]   # the start-up row alone
 """
 
 from __future__ import annotations
@@ -364,7 +365,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
                                                                   "measuring_s": 0.0}}  # fmt: skip
     with workspace("ccbench-scale-", opts.keep) as (work, children):
         if "startup" in only:
-            startup_run = measure_startup(children, work / "startup", opts.starts)
+            startup_run = measure_startup(children, work / "startup", opts.starts, bytecode_cache=opts.bytecode_cache)
             result["startup_s"] = startup_run["starts_s"]
         if only & set(PAIR_ROWS):
             result.update(_measure_pair(opts, only, work, children))
@@ -381,7 +382,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
         start_s = statistics.median(startup)
         rows.append(_row("start to healthy, existing data dir (s)", start_s, f"<= {STARTUP_TARGET_S} s",
                          start_s <= STARTUP_TARGET_S, f"min {min(startup):.2f}, max {max(startup):.2f} s; "
-                         f"server CPU {startup_run['median_cpu_s']:.2f} s"))  # fmt: skip
+                         f"server CPU {startup_run['median_cpu_s']:.2f} s; bytecode {startup_run['bytecode']}"))  # fmt: skip
     if "extra" in only and not opts.no_extra:
         more, result["notes"] = extra_rows(ROW_MODULES)
         rows.extend(more)
@@ -544,6 +545,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=4, help="concurrent workers creating circuits (4)")
     p.add_argument("--no-extra", action="store_true", help="skip the rows of ROW_MODULES")
     p.add_argument("--time-limit", type=float, default=2400, help="abort after this many seconds (2400)")
+    p.add_argument(
+        "--bytecode-cache", action="store_true", help="startup: start from compiled bytecode (see bench_startup.py)"
+    )
     p.add_argument("--only", type=_row_groups, default=ROW_GROUPS,
                    help=f"measure only these rows, comma-separated, of: {', '.join(ROW_GROUPS)} (all)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")

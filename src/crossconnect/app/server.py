@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import IO
 
 import uvicorn
-from rich.console import Console
 
 from crossconnect.app import http_protocol
 from crossconnect.app.application import build_app, build_runtime
@@ -18,6 +17,7 @@ from crossconnect.app.certificates import ensure_certificates
 from crossconnect.app.config import ConfigError, ServerConfig
 from crossconnect.app.data_dir import KeyFileError, make_private, write_private
 from crossconnect.app.seed import CUSTOMER_SUBSCRIPTION, PROVIDER_SUBSCRIPTION
+from crossconnect.app.terminal import Terminal
 from crossconnect.identity.keys import KeyEncryptionKeyMismatch
 
 SERVER_FILE = "server.json"
@@ -59,9 +59,9 @@ def proxy_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def serve(config: ServerConfig, console: Console | None = None, listener: socket.socket | None = None) -> None:
+def serve(config: ServerConfig, console: Terminal | None = None, listener: socket.socket | None = None) -> None:
     """Run until stopped; ``listener`` is a socket already bound to host:port (see app.preflight)."""
-    console = console or Console(stderr=True)
+    console = console or Terminal()
     # Everything this process creates is its owner's alone: the SQLite file and the -wal and -shm
     # files SQLite makes beside it, certificates, keys, server.json and server.lock.
     os.umask(0o077)
@@ -116,7 +116,7 @@ def serve(config: ServerConfig, console: Console | None = None, listener: socket
         console.print("[dim]crossconnect stopped.[/dim]")
 
 
-def _banner(console: Console, config: ServerConfig, ca: str, creds: dict) -> None:
+def _banner(console: Terminal, config: ServerConfig, ca: str, creds: dict) -> None:
     console.print(f"[bold green]crossconnect[/bold green] listening on [bold]{config.base_url}[/bold] (Azure AD + ARM)")
     console.print(f"  CA certificate: {ca}")
     console.print(

@@ -13,9 +13,12 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class ArmModel(BaseModel):
-    """Base for request bodies: unknown members are an error, values are not coerced."""
+    """Base for request bodies: unknown members are an error, values are not coerced.
 
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    ``defer_build``: a model's validator is built on its first use, not when its module is
+    imported; start-up would otherwise build every body model of every resource type."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, defer_build=True)
 
 
 class TrackedResourceBody(ArmModel):

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from crossconnect.app.config import ServerConfig
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     help="A local ExpressRoute Partner Resource Manager API (Azure AD + ARM over HTTPS).",
@@ -23,12 +25,25 @@ app = typer.Typer(
 operator_app = typer.Typer(help="Operator actions (plays Microsoft's ExpressRoute engineering).", no_args_is_help=True)
 app.add_typer(operator_app, name="operator")
 
-err = Console(stderr=True)
+
+@functools.cache
+def _err() -> Console:
+    """stderr through rich, imported when a command prints with it: ``serve`` prints its banner
+    without rich (app.terminal), and importing it would cost every start ~50 ms."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one line (never wrapped, whatever the terminal width) and return the exit to raise."""
-    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    _err().print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -173,7 +188,7 @@ def serve(
     except (StartupError, ConfigError) as exc:
         raise fail(str(exc)) from None
     try:
-        run(config, err, listener)
+        run(config, listener=listener)
     except STARTUP_REFUSALS as exc:
         raise fail(str(exc)) from None
     except OSError as exc:
@@ -270,7 +285,7 @@ def az(
         executable = azure_cli.find_az(az_path)
         status = azure_cli.run(executable, _environment(data_dir), role, data_dir.resolve(), list(ctx.args))
     except azure_cli.AzureCliFailed as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        _err().print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(exc.status) from None
     raise typer.Exit(status)
 
@@ -281,7 +296,7 @@ def _proxy_exports(data_dir: Path, as_json: bool) -> None:
     server_path = data_dir / SERVER_FILE
     server = json.loads(server_path.read_text()) if server_path.exists() else {}
     if "proxy_url" not in server:
-        err.print(
+        _err().print(
             f"[red]error:[/red] the server of '{data_dir}' runs without the proxy; start it with "
             f"[bold]crossconnect serve --data-dir {data_dir} --proxy-port 8080[/bold]",
             soft_wrap=True,
@@ -380,7 +395,7 @@ def export(
             out.write_text(data)
         except OSError as exc:
             raise fail(f"cannot write the snapshot to '{out}': {exc.strerror or exc}", 1) from None
-        err.print(f"snapshot written to {out}", soft_wrap=True)
+        _err().print(f"snapshot written to {out}", soft_wrap=True)
 
 
 @operator_app.command("import")

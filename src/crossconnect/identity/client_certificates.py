@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -77,6 +76,8 @@ def verify_assertion(
 ) -> dict[str, Any]:
     """Verify a client assertion against the application's certificate credentials (rows of
     ``client_credentials`` with kind ``certificate``); the claims, or ``AssertionRejected``."""
+    import jwt  # loaded by the first token request that needs it, not at start-up (identity/tokens.py)
+
     try:
         header = jwt.get_unverified_header(assertion)
     except jwt.PyJWTError:

@@ -8,10 +8,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from crossconnect import clock, entropy
 from crossconnect.identity.keys import SigningKeys
+
+# PyJWT (and the HTTP client and X.509 modules it imports) is imported by the methods that sign or
+# verify, not here: a start needs none of it. The first token issued or verified pays the import
+# once (tens of milliseconds); later calls find it in sys.modules.
 
 TOKEN_LIFETIME = 3600  # seconds, as Azure AD's default access tokens (``--token-lifetime``)
 
@@ -123,11 +125,15 @@ class TokenService:
 
     def sign(self, claims: dict[str, Any]) -> str:
         """Sign arbitrary claims (id tokens, refresh tokens, authorization codes) with the active key."""
+        import jwt  # see the note at the imports
+
         kid, key = self.keys.active()
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
     def unsign(self, token: str, audience: str) -> dict[str, Any] | None:
         """The claims of a token this server signed for ``audience``, or None when invalid or expired."""
+        import jwt
+
         try:
             key = self.keys.public_key(str(jwt.get_unverified_header(token).get("kid", "")))
             if key is None:
@@ -156,6 +162,8 @@ class TokenService:
             if cached.audience not in audiences:
                 raise _wrong_audience(cached.audience, audiences)
             return cached
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

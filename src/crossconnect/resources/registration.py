@@ -22,9 +22,8 @@ from crossconnect.resources import (
     tenant_providers,
 )
 from crossconnect.resources.api_versions import DEPLOYMENTS_VERSIONS, RESOURCES_VERSIONS
-from crossconnect.resources.deployments import endpoints as deployments
-from crossconnect.resources.deployments.bodies import TYPE as DEPLOYMENTS_TYPE
-from crossconnect.resources.deployments.engine import DeploymentRunner
+from crossconnect.resources.deployments import routes as deployments
+from crossconnect.resources.deployments.paths import TYPE as DEPLOYMENTS_TYPE
 from crossconnect.resources.resource_groups import ResourceGroups
 
 TYPES: list[type[ResourceType]] = [ResourceGroups]
@@ -61,7 +60,7 @@ def generic_endpoints(registry: TypeRegistry, router: Router) -> list[Endpoint]:
 
 def operation_completers(services: ArmServices, router: Router) -> dict[str, Completer]:
     """Template deployments run as operations: each resource is written through ``router``."""
-    return {DEPLOYMENTS_TYPE: DeploymentRunner(services, _inner_requests(router))}
+    return {DEPLOYMENTS_TYPE: deployments.DeploymentCompleter(services, _inner_requests(router))}
 
 
 def _inner_requests(router: Router) -> InnerRequests:

@@ -12,9 +12,9 @@ from crossconnect import clock
 from crossconnect.arm.errors import BadRequest, invalid_content
 from crossconnect.arm.http import decode_body
 from crossconnect.arm.operations import iso_time
+from crossconnect.resources.deployments.paths import TYPE
 from crossconnect.resources.deployments.template_language import TemplateError
 
-TYPE = "Microsoft.Resources/deployments"
 _NAME = re.compile(r"^[-\w.()]{1,64}$")
 _PROPERTIES = {"template", "templateLink", "parameters", "parametersLink", "mode", "debugSetting",
                "onErrorDeployment", "expressionEvaluationOptions", "validationLevel"}  # fmt: skip

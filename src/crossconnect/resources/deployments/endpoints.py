@@ -7,30 +7,20 @@ from __future__ import annotations
 from typing import Any
 
 from crossconnect import clock, entropy
-from crossconnect.arm.api_versions import ApiVersions
 from crossconnect.arm.errors import ArmError, BadRequest, Conflict, NotFound, UnsupportedMediaType
-from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
+from crossconnect.arm.http import ArmRequest, ArmResponse
 from crossconnect.arm.inner_requests import InnerRequests
 from crossconnect.arm.operation_status import status as operation_status
 from crossconnect.arm.operations import iso_time, retry_after
 from crossconnect.arm.paging import page
 from crossconnect.resources.deployments import bodies
-from crossconnect.resources.deployments.bodies import TYPE, invalid_template
+from crossconnect.resources.deployments.bodies import invalid_template
 from crossconnect.resources.deployments.engine import context_for, principal_record
+from crossconnect.resources.deployments.paths import TYPE
 from crossconnect.resources.deployments.template import SECURE_TYPES, Plan, build_plan
 from crossconnect.resources.deployments.template_language import TemplateError
 
-BASE = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.Resources/deployments"
-ITEM = BASE + "/{deploymentName}"
-# Deployment operations sit outside the provider path (DeploymentOperations_List in Azure's spec)
-OPERATIONS = (
-    "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/deployments/{deploymentName}/operations"
-)
 _ACTIVE = {"Accepted", "Running"}
-
-
-def _action(verb: str) -> str:
-    return f"{TYPE}/{verb}"
 
 
 class Deployments:
@@ -319,22 +309,3 @@ def _dependencies(plan: Plan) -> list[dict[str, Any]]:
         return {"id": r.id, "resourceType": r.type, "resourceName": r.name}
 
     return [{**ref(r.id), "dependsOn": [ref(d) for d in r.depends_on]} for r in plan.resources if r.depends_on]
-
-
-def endpoints(inner: InnerRequests, versions: ApiVersions) -> list[Endpoint]:
-    d = Deployments(inner)
-    ns = None  # Microsoft.Resources needs no registration
-    return [
-        Endpoint("PUT", ITEM, d.put, versions, _action("write"), ns),
-        Endpoint("GET", ITEM, d.get, versions, _action("read"), ns),
-        Endpoint("DELETE", ITEM, d.delete, versions, _action("delete"), ns),
-        Endpoint("GET", BASE, d.list, versions, _action("read"), ns),
-        Endpoint("POST", ITEM + "/validate", d.validate, versions, _action("validate/action"), ns),
-        Endpoint("POST", ITEM + "/whatIf", d.what_if, versions, _action("whatIf/action"), ns),
-        Endpoint("POST", ITEM + "/cancel", d.cancel, versions, _action("cancel/action"), ns),
-        Endpoint("POST", ITEM + "/exportTemplate", d.export_template, versions, _action("exportTemplate/action"), ns),
-        Endpoint("GET", OPERATIONS, d.operations, versions, _action("operations/read"), ns),
-        Endpoint("GET", OPERATIONS + "/{operationId}", d.operation, versions, _action("operations/read"), ns),
-        Endpoint("GET", ITEM + "/operationStatuses/{operationId}", d.status, versions,
-                 _action("operationstatuses/read"), ns),
-    ]  # fmt: skip
