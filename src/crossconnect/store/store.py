@@ -41,6 +41,7 @@ from crossconnect import clock
 from crossconnect.store import freshness, schema
 from crossconnect.store.executor import BlockingCalls
 from crossconnect.store.values import check_row, unmatchable
+from crossconnect.untrusted import json_text
 
 T = TypeVar("T")
 
@@ -85,6 +86,10 @@ Row = dict[str, Any]
 # page of a 10,000-item listing made the server's memory grow by half after one walk.
 _REMEMBER_MAX_ROWS = 8
 _REMEMBER_MAX_ENTRIES = 2048
+# Reads a transaction made since it last wrote or locked (``_run_fast``), on its connection's
+# ``info`` under this name; at most this many (then they are made anew).
+_TX_READS = "crossconnect.tx_reads"
+_TX_READS_MAX = 64
 
 # Values that a prepared ``column = :value`` comparison matches exactly as ``column == value`` does
 # (None is excluded: ``column == None`` means ``IS NULL``).
@@ -212,9 +217,13 @@ class Store:
             with self.engine.connect() as conn:
                 with conn.begin():
                     if self.is_sqlite:
-                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                        _begin_immediate(conn)
                     conn.info["written"] = set()  # filled by ``_note_writes``
-                    yield conn
+                    conn.info[_TX_READS] = {}  # see ``_run_fast``
+                    try:
+                        yield conn
+                    finally:
+                        conn.info.pop(_TX_READS, None)
                     written = conn.info.get("written")
                 if written and not self.is_sqlite:
                     self._bump_generation(conn)  # committed: the other replicas learn it before we answer
@@ -234,10 +243,24 @@ class Store:
         transaction takes the locks of the records it writes in one call, first, and afterwards
         only "leaf" locks (port pairs, stored documents, ``rbac``) that no holder waits beyond.
         SQLite: nothing to do, ``tx()`` holds the database's write lock already."""
+        if not names:
+            return
+        _forget_tx_reads(conn)  # what is read after the lock is what the last holder committed
         if self.is_sqlite:
             return
-        for name in sorted(set(names)):
-            conn.execute(select(func.pg_advisory_xact_lock(_lock_id(name))))
+        # One statement, one round trip, however many names: the locks are taken one after the
+        # other in the order of their keys (``ORDER BY``: a stable order across transactions,
+        # which is what keeps two writers locking overlapping sets from deadlocking).
+        keys = sorted({_lock_id(name) for name in names})
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(_LOCK_SQL, (keys,))
+            cursor.fetchall()
+        except Exception as exc:
+            _first_line_only(exc)
+            raise
+        finally:
+            cursor.close()
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -372,14 +395,45 @@ class Store:
             params += (after_seq,)
         if limit is not None:
             params += (limit,)
+        return self._run_fast(table, sql, params, names, decoders, in_tx)
+
+    def _run_fast(
+        self,
+        table: str,
+        sql: str,
+        params: tuple[Any, ...],
+        names: list[str],
+        decoders: list[tuple[str, Any]],
+        in_tx: Any,
+        values: int = 1,
+    ) -> list[Row]:
+        """Prepared text on the transaction's DBAPI connection (``in_tx``: what it wrote is seen,
+        nothing is remembered) or on this thread's held autocommit connection, remembered when
+        the result is small (and the look-up by at most ``_REMEMBER_MAX_ROWS`` values)."""
         if in_tx is not None:
-            cursor = in_tx.cursor()
-            try:
-                cursor.execute(sql, params)
-                return self._decoded(cursor.fetchall(), names, decoders)
-            finally:
-                cursor.close()
-        memory = self._remembered.setdefault(table, {}) if self._may_remember() else None
+            # Inside ``tx()`` the same read is made once until the transaction writes its table
+            # or locks something (a peering write reads its circuit and cross connection for the
+            # checks, the rendering and the parent's id: one round trip each, not three). Between a lock
+            # and a write nothing the transaction may rely on can change: the rows it reads after
+            # locking their records stay as the last holder committed them, and the rest are what
+            # a read at that moment would have returned.
+            tx_reads = in_tx.info.get(_TX_READS)
+            reads = tx_reads.setdefault(table, {}) if tx_reads is not None else None
+            raw_rows = reads.get((sql, params)) if reads is not None else None
+            if raw_rows is None:
+                cursor = in_tx.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    raw_rows = cursor.fetchall()
+                finally:
+                    cursor.close()
+                if reads is not None and len(raw_rows) <= _REMEMBER_MAX_ROWS:
+                    if len(reads) >= _TX_READS_MAX:
+                        reads.clear()
+                    reads[(sql, params)] = raw_rows
+            return self._decoded(raw_rows, names, decoders)
+        may = self._may_remember() and values <= _REMEMBER_MAX_ROWS
+        memory = self._remembered.setdefault(table, {}) if may else None
         remembered = memory.get((sql, params)) if memory is not None else None
         if remembered is not None:
             raw_rows = remembered
@@ -418,6 +472,46 @@ class Store:
                     raise
         raise AssertionError("unreachable")
 
+    def take_lease(self, op_id: str, owner: str, now: float, until: float) -> bool:
+        """Lease the operation ``op_id`` to ``owner`` until ``until`` if it is still InProgress and
+        its lease is free, ran out before ``now`` or is ``owner``'s own; True when taken.
+
+        One UPDATE in autocommit on this thread's held connection: a single statement is atomic
+        on both backends (PostgreSQL re-checks its condition against a row another replica just
+        changed), so it needs no transaction of its own. That spares an operation's completion
+        the BEGIN and COMMIT of one (three round trips to PostgreSQL, a write lock taken and
+        released on SQLite). The write ends as ``tx()`` ends one: the generation moves on and what
+        was remembered of operations is forgotten."""
+        mark = "?" if self.is_sqlite else "%s"
+        sql = (
+            f'UPDATE "operations" SET "lease_owner" = {mark}, "lease_until" = {mark} '
+            f'WHERE "id" = {mark} AND "status" = \'InProgress\' '
+            f'AND ("lease_until" IS NULL OR "lease_until" < {mark} OR "lease_owner" = {mark})'
+        )
+        try:
+            for attempt in (1, 2):
+                held = self._peek_connection()
+                try:
+                    cursor = held.driver_connection.cursor()
+                    try:
+                        cursor.execute(sql, (owner, until, op_id, now, owner))
+                        taken = cursor.rowcount == 1
+                    finally:
+                        cursor.close()
+                    break
+                except Exception as exc:
+                    # as ``_peek_rows``: a connection the database dropped is replaced, once (the
+                    # statement is safe to repeat: a lease already taken is the owner's own)
+                    self._drop_peek_connection()
+                    if attempt == 2:
+                        _first_line_only(exc)
+                        raise
+            if taken and not self.is_sqlite:
+                self._bump_generation(None)
+        finally:
+            self._forget_reads({"operations"})
+        return taken
+
     # -- what replicas remember (PostgreSQL; see ``freshness``) -----------------------------------
     @contextmanager
     def fresh_reads(self, checked: bool = False) -> Iterator[None]:
@@ -453,17 +547,20 @@ class Store:
     def _may_remember(self) -> bool:
         return self.is_sqlite or getattr(self._peek_local, "fresh", False)
 
-    def _bump_generation(self, conn: Connection) -> None:
+    def _bump_generation(self, conn: Connection | None) -> None:
         """On the connection of the transaction that just committed, in autocommit (one round trip;
-        ``nextval`` is not transactional anyway)."""
-        driver = conn.connection.driver_connection
-        assert driver is not None
+        ``nextval`` is not transactional anyway); None: on this thread's held connection."""
         try:
-            driver.autocommit = True
-            try:
-                row = driver.execute(freshness.BUMP).fetchone()
-            finally:
-                driver.autocommit = False
+            if conn is None:
+                row = self._peek_rows(freshness.BUMP)[0]
+            else:
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                driver.autocommit = True
+                try:
+                    row = driver.execute(freshness.BUMP).fetchone()
+                finally:
+                    driver.autocommit = False
             if len(self._own_generations) > 10_000:
                 self._own_generations.clear()  # (never seen by a request: forgetting costs one reload)
             self._own_generations.add(int(row[0]))
@@ -479,7 +576,13 @@ class Store:
             t = schema.metadata.tables[table]
             mark = "?" if self.is_sqlite else "%s"
             names = [c.name for c in t.columns]
-            conditions = [f'"{t.c[c].name}" = {mark}' for c in columns]
+            conditions = []
+            for c in columns:
+                if " in " in c:  # "<column> in <n>": one of n values (``find_in``)
+                    column, _, n = c.partition(" in ")
+                    conditions.append(f'"{t.c[column].name}" IN ({", ".join([mark] * int(n))})')
+                else:
+                    conditions.append(f'"{t.c[c].name}" = {mark}')
             if after_seq:
                 conditions.append(f'"seq" > {mark}')
             sql = f'SELECT {", ".join(chr(34) + n + chr(34) for n in names)} FROM "{t.name}"'
@@ -522,10 +625,18 @@ class Store:
     ) -> list[Row]:
         """The rows whose ``column`` is one of ``values`` (and that match ``where``), in ``seq``
         order: one statement for what would be one look-up per value (a list page loads the
-        records its rows show this way). Never remembered: such results are as large as a page."""
+        records its rows show this way). Remembered (as ``find_all``'s results) only when both the
+        values and the rows found are few: a page's results are not kept."""
         wanted = sorted({v for v in values if not unmatchable({column: v})})
         if not wanted or unmatchable(where):
             return []
+        if all(isinstance(v, _BINDABLE) for v in (*wanted, *where.values())):
+            # the hot path of ``_fast_rows``: prepared text (one per number of values), run on the
+            # held connection (or the transaction's own); a write's look-up of the operations in
+            # progress on its resource costs a few µs and, on PostgreSQL, one round trip
+            sql, names, decoders = self._fast_sql(table, (*where, f"{column} in {len(wanted)}"), False, False)
+            in_tx = None if conn is None else conn.connection
+            return self._run_fast(table, sql, (*where.values(), *wanted), names, decoders, in_tx, len(wanted))
         stmt = self._select_in(table, column, tuple(where))
         params: dict[str, Any] = {f"w_{c}": v for c, v in where.items()}
         params["p_in"] = wanted
@@ -627,17 +738,21 @@ class Store:
         The replace is tried first, as one prepared UPDATE (a write's hot path: building the
         statement per call cost more than running it); only when it matched no row is this an
         insert."""
-        check_row(schema.resources, row)
         now = clock.now()
         key = row["key"].lower()
         values = {k: v for k, v in row.items() if k not in ("key", "seq", "created_at", "updated_at")}
+        # the body's JSON text is made once, for the check and for the statement (walking the
+        # body value by value cost more than the UPDATE); a body it cannot vouch for is walked
+        texts = self._json_texts(values)
+        check_row(schema.resources, {k: v for k, v in row.items() if k not in texts})
         sql = self._resource_update(tuple(values), expected_etag is not None)
-        params = [self._bound(schema.resources.c[k], v) for k, v in values.items()]
+        params = [texts[k] if k in texts else self._bound(schema.resources.c[k], v) for k, v in values.items()]
         params += [now, key] if expected_etag is None else [now, key, expected_etag]
         with self._conn(conn) as c:
             written = c.info.get("written")
             if written is not None:
                 written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
+            _forget_tx_reads(c, "resources")
             cursor = c.connection.cursor()
             try:
                 cursor.execute(sql, params)
@@ -664,6 +779,17 @@ class Store:
                 sql += f' AND "etag" = {mark}'
             self._updates[(columns, with_etag)] = sql
         return sql
+
+    def _json_texts(self, values: Row) -> dict[str, Any]:
+        """The JSON columns of a resource row as the DBAPI takes them, encoded once and checked as
+        ``check_row`` checks them (``untrusted.json_text``); those it cannot vouch for are left out."""
+        texts: dict[str, Any] = {}
+        for name, value in values.items():
+            if value is not None and isinstance(schema.resources.c[name].type, JSON):
+                text = json_text(value)
+                if text is not None:
+                    texts[name] = text if self.is_sqlite else _json_as_text(value, text)
+        return texts
 
     def _bound(self, column: Any, value: Any) -> Any:
         """A value as the DBAPI takes it for ``column`` (what SQLAlchemy's types would bind)."""
@@ -852,6 +978,22 @@ def meta_lock(key: str) -> str:
     return f"meta:{key}"
 
 
+# The locks of ``Store.lock`` in key order. ``ORDER BY`` sorts the keys before the select list
+# (and so each lock) is evaluated: PostgreSQL computes ``pg_advisory_xact_lock(k)`` row by row
+# in the order the sorted subquery hands the keys out.
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS keys"
+
+
+def _begin_immediate(conn: Connection) -> None:
+    """SQLite: take the write lock now (``BEGIN IMMEDIATE``), on the DBAPI connection directly (a
+    SQLAlchemy execution of the same text cost more than the statement)."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    finally:
+        cursor.close()
+
+
 def _lock_id(name: str) -> int:
     """A lock name as PostgreSQL's advisory-lock key (a signed 64-bit integer)."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
@@ -876,15 +1018,28 @@ def _still_connected(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
         raise DisconnectionError("the connection is closed") from exc
 
 
+def _forget_tx_reads(conn: Connection, table: str = "*") -> None:
+    """The transaction on ``conn`` wrote ``table`` ("*": not known) or locked something: its
+    reads of that table (of every table) are made anew."""
+    reads = conn.info.get(_TX_READS)
+    if reads:
+        if table == "*":
+            reads.clear()
+        else:
+            reads.pop(table, None)
+
+
 def _note_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
     """Note the tables a transaction changes (``tx``): when it commits, what was remembered of
     them is forgotten, and on PostgreSQL the write generation moves on. A change whose table is
     not a known one counts as a change of everything."""
     if freshness.writes(statement):
+        table = freshness.written_table(statement)
+        known = table if table in schema.metadata.tables else "*"
+        _forget_tx_reads(conn, known)
         written = conn.info.get("written")
         if written is not None:
-            table = freshness.written_table(statement)
-            written.add(table if table in schema.metadata.tables else "*")
+            written.add(known)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -908,6 +1063,13 @@ def _without_row_values(context: Any) -> None:
 def _first_line_only(error: BaseException) -> None:
     if error.args and isinstance(error.args[0], str) and "\n" in error.args[0]:
         error.args = (error.args[0].split("\n", 1)[0], *error.args[1:])
+
+
+def _json_as_text(value: Any, text: str) -> Any:
+    """PostgreSQL: ``value`` bound as JSON whose text is ``text`` (psycopg does not encode it again)."""
+    from psycopg.types.json import Json
+
+    return Json(value, dumps=lambda _: text)
 
 
 def _json_value(value: Any) -> Any:
