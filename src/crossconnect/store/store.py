@@ -577,12 +577,12 @@ class Store:
             mark = "?" if self.is_sqlite else "%s"
             names = [c.name for c in t.columns]
             conditions = []
-            for c in columns:
-                if " in " in c:  # "<column> in <n>": one of n values (``find_in``)
-                    column, _, n = c.partition(" in ")
+            for where in columns:
+                if " in " in where:  # "<column> in <n>": one of n values (``find_in``)
+                    column, _, n = where.partition(" in ")
                     conditions.append(f'"{t.c[column].name}" IN ({", ".join([mark] * int(n))})')
                 else:
-                    conditions.append(f'"{t.c[c].name}" = {mark}')
+                    conditions.append(f'"{t.c[where].name}" = {mark}')
             if after_seq:
                 conditions.append(f'"seq" > {mark}')
             sql = f'SELECT {", ".join(chr(34) + n + chr(34) for n in names)} FROM "{t.name}"'
@@ -1035,7 +1035,7 @@ def _note_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> Non
     not a known one counts as a change of everything."""
     if freshness.writes(statement):
         table = freshness.written_table(statement)
-        known = table if table in schema.metadata.tables else "*"
+        known = table if table is not None and table in schema.metadata.tables else "*"
         _forget_tx_reads(conn, known)
         written = conn.info.get("written")
         if written is not None:
