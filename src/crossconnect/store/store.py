@@ -251,16 +251,19 @@ class Store:
         # One statement, one round trip, however many names: the locks are taken one after the
         # other in the order of their keys (``ORDER BY``: a stable order across transactions,
         # which is what keeps two writers locking overlapping sets from deadlocking).
+        # In a pipeline: the first statement of a transaction goes out with its BEGIN, one round
+        # trip for both (psycopg sends BEGIN on its own otherwise).
         keys = sorted({_lock_id(name) for name in names})
-        cursor = conn.connection.cursor()
+        driver = conn.connection.driver_connection
+        assert driver is not None
         try:
-            cursor.execute(_LOCK_SQL, (keys,))
-            cursor.fetchall()
+            with driver.cursor() as cursor:
+                with driver.pipeline():
+                    cursor.execute(_LOCK_SQL, (keys,))
+                cursor.fetchall()
         except Exception as exc:
             _first_line_only(exc)
             raise
-        finally:
-            cursor.close()
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -492,12 +495,7 @@ class Store:
             for attempt in (1, 2):
                 held = self._peek_connection()
                 try:
-                    cursor = held.driver_connection.cursor()
-                    try:
-                        cursor.execute(sql, (owner, until, op_id, now, owner))
-                        taken = cursor.rowcount == 1
-                    finally:
-                        cursor.close()
+                    taken = self._lease_statement(held.driver_connection, sql, (owner, until, op_id, now, owner))
                     break
                 except Exception as exc:
                     # as ``_peek_rows``: a connection the database dropped is replaced, once (the
@@ -506,11 +504,27 @@ class Store:
                     if attempt == 2:
                         _first_line_only(exc)
                         raise
-            if taken and not self.is_sqlite:
-                self._bump_generation(None)
         finally:
             self._forget_reads({"operations"})
         return taken
+
+    def _lease_statement(self, driver: Any, sql: str, params: tuple[Any, ...]) -> bool:
+        if self.is_sqlite:
+            cursor = driver.cursor()
+            try:
+                cursor.execute(sql, params)
+                return bool(cursor.rowcount == 1)
+            finally:
+                cursor.close()
+        # PostgreSQL: the UPDATE and the generation's move in one pipeline (one round trip). The
+        # database runs them in order, so the generation moves after the UPDATE committed, as
+        # after any write; it moves when no lease was taken too (the others read once more).
+        with driver.cursor() as update, driver.cursor() as bump:
+            with driver.pipeline():
+                update.execute(sql, params)
+                bump.execute(freshness.BUMP)
+            self._note_own_generation(int(bump.fetchone()[0]))
+            return bool(update.rowcount == 1)
 
     # -- what replicas remember (PostgreSQL; see ``freshness``) -----------------------------------
     @contextmanager
@@ -547,25 +561,25 @@ class Store:
     def _may_remember(self) -> bool:
         return self.is_sqlite or getattr(self._peek_local, "fresh", False)
 
-    def _bump_generation(self, conn: Connection | None) -> None:
+    def _bump_generation(self, conn: Connection) -> None:
         """On the connection of the transaction that just committed, in autocommit (one round trip;
-        ``nextval`` is not transactional anyway); None: on this thread's held connection."""
+        ``nextval`` is not transactional anyway)."""
+        driver = conn.connection.driver_connection
+        assert driver is not None
         try:
-            if conn is None:
-                row = self._peek_rows(freshness.BUMP)[0]
-            else:
-                driver = conn.connection.driver_connection
-                assert driver is not None
-                driver.autocommit = True
-                try:
-                    row = driver.execute(freshness.BUMP).fetchone()
-                finally:
-                    driver.autocommit = False
-            if len(self._own_generations) > 10_000:
-                self._own_generations.clear()  # (never seen by a request: forgetting costs one reload)
-            self._own_generations.add(int(row[0]))
+            driver.autocommit = True
+            try:
+                row = driver.execute(freshness.BUMP).fetchone()
+            finally:
+                driver.autocommit = False
+            self._note_own_generation(int(row[0]))
         except Exception:  # the write stands; the other replicas drop what they remember within MAX_AGE
             log.warning("could not move the write generation on; other replicas catch up within %ss", freshness.MAX_AGE)
+
+    def _note_own_generation(self, generation: int) -> None:
+        if len(self._own_generations) > 10_000:
+            self._own_generations.clear()  # (never seen by a request: forgetting costs one reload)
+        self._own_generations.add(generation)
 
     def _fast_sql(
         self, table: str, columns: tuple[str, ...], after_seq: bool, limit: bool
