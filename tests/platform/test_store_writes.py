@@ -292,3 +292,12 @@ def test_a_lease_taken_forgets_remembered_operations(store: Store) -> None:
     assert store.take_lease("op-1", "me", 100.0, 130.0)
     with store.fresh_reads():
         assert store.find("operations", id="op-1")["lease_owner"] == "me"
+
+
+def test_a_read_made_once_in_a_transaction_hands_out_its_own_copy(store: Store) -> None:
+    store.put_resource(_record("/r", {"properties": {"list": [1], "n": 1}}))
+    with store.tx() as conn:
+        first = store.get_resource("/r", conn)
+        first["body"]["properties"]["list"].append(2)  # a caller that changes a body in place
+        first["body"]["properties"]["n"] = 2
+        assert store.get_resource("/r", conn)["body"] == {"properties": {"list": [1], "n": 1}}

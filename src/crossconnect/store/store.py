@@ -434,7 +434,13 @@ class Store:
                     if len(reads) >= _TX_READS_MAX:
                         reads.clear()
                     reads[(sql, params)] = raw_rows
-            return self._decoded(raw_rows, names, decoders)
+                else:
+                    return self._decoded(raw_rows, names, decoders)
+            if self.is_sqlite:
+                return self._decoded(raw_rows, names, decoders)  # JSON decoded anew from its text
+            # psycopg hands JSON back decoded: each caller gets its own copy of what the read
+            # decoded (a caller that changes a body in place changes only its own)
+            return [{k: _json_copy(v) for k, v in row.items()} for row in self._decoded(raw_rows, names, decoders)]
         may = self._may_remember() and values <= _REMEMBER_MAX_ROWS
         memory = self._remembered.setdefault(table, {}) if may else None
         remembered = memory.get((sql, params)) if memory is not None else None
@@ -1081,6 +1087,15 @@ def _without_row_values(context: Any) -> None:
 def _first_line_only(error: BaseException) -> None:
     if error.args and isinstance(error.args[0], str) and "\n" in error.args[0]:
         error.args = (error.args[0].split("\n", 1)[0], *error.args[1:])
+
+
+def _json_copy(value: Any) -> Any:
+    """A copy of a decoded JSON value that shares no dict or list with it."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(v) for v in value]
+    return value
 
 
 def _json_as_text(value: Any, text: str) -> Any:
