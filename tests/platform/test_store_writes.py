@@ -301,3 +301,17 @@ def test_a_read_made_once_in_a_transaction_hands_out_its_own_copy(store: Store) 
         first["body"]["properties"]["list"].append(2)  # a caller that changes a body in place
         first["body"]["properties"]["n"] = 2
         assert store.get_resource("/r", conn)["body"] == {"properties": {"list": [1], "n": 1}}
+
+
+def test_the_provider_catalog_is_remembered_until_the_operator_changes_it(store: Store) -> None:
+    """Every cross-connection request checks its subscription against the catalog, which is now
+    kept between requests: an operator's change is still seen by the very next one."""
+    from crossconnect.network.catalog import providers as catalog
+
+    with store.fresh_reads():
+        assert "sub-x" not in catalog.provider_subscriptions(store)
+        assert catalog.providers(store) == catalog.providers(store)
+    catalog.update_provider(store, "Writes Test Provider", {"managementSubscriptionId": "SUB-X"})
+    with store.fresh_reads():
+        assert "sub-x" in catalog.provider_subscriptions(store)
+        assert "Writes Test Provider" in [p.name for p in catalog.providers(store)]
