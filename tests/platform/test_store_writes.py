@@ -315,3 +315,22 @@ def test_the_provider_catalog_is_remembered_until_the_operator_changes_it(store:
     with store.fresh_reads():
         assert "sub-x" in catalog.provider_subscriptions(store)
         assert "Writes Test Provider" in [p.name for p in catalog.providers(store)]
+
+
+def test_a_failed_transaction_leaves_nothing_and_the_next_one_commits(store: Store) -> None:
+    """SQLite keeps the main thread's write connection between transactions: one that fails
+    must leave it clean (rolled back, the write lock released) for the next."""
+    for _ in range(2):
+        with pytest.raises(RuntimeError), store.tx() as conn:
+            store.put_resource(_record("/gone"), conn)
+            raise RuntimeError("the request failed")
+        assert store.get_resource("/gone") is None
+        with store.tx() as conn:
+            store.put_resource(_record("/kept"), conn)
+        assert store.get_resource("/kept") is not None
+        store.delete_resource_tree("/kept")
+    done: list[bool] = []
+    worker = threading.Thread(target=lambda: done.append(store.put_resource(_record("/other-thread"))))
+    worker.start()
+    worker.join(10)
+    assert done == [True] and store.get_resource("/other-thread") is not None

@@ -165,8 +165,8 @@ class Store:
         self._peek_local = threading.local()
         self._peek_connections: list[Any] = []
         self._peek_lock = threading.Lock()
-        # SQLite: each thread's connection for write transactions, kept checked out (``_tx_connection``)
-        self._write_connections: list[Connection] = []
+        # SQLite: the main thread's connection for write transactions, kept checked out (``_tx_connection``)
+        self._held_writer: Connection | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -203,10 +203,10 @@ class Store:
                 with contextlib.suppress(Exception):
                     held.close()
             self._peek_connections.clear()
-            for writer in self._write_connections:
+            if self._held_writer is not None:
                 with contextlib.suppress(Exception):
-                    writer.close()
-            self._write_connections.clear()
+                    self._held_writer.close()
+                self._held_writer = None
         self.engine.dispose()
 
     @contextmanager
@@ -239,20 +239,18 @@ class Store:
 
     @contextmanager
     def _tx_connection(self) -> Iterator[Connection]:
-        """The connection a transaction runs on. PostgreSQL: one from the pool. SQLite: this
-        thread's own, kept checked out between transactions (its write transactions take the
+        """The connection a transaction runs on: one from the pool, except on SQLite in the main
+        thread (the event loop's, where every request's store work runs inline): there one
+        connection is kept checked out between transactions (the write transactions take the
         file's lock in turn anyway), which spares each write the pool's checkout, reset and
-        checkin around it (a tenth of a tags PUT's CPU)."""
-        if not self.is_sqlite:
-            with self.engine.connect() as conn:
-                yield conn
-            return
-        held: Connection | None = getattr(self._peek_local, "write", None)
-        if held is None or held.closed or held.invalidated:
-            held = self._peek_local.write = self.engine.connect()
-            with self._peek_lock:
-                self._write_connections.append(held)
-        if held.in_transaction():  # (a transaction inside another on one thread: not this one's)
+        checkin around it (a tenth of a tags PUT's CPU). Other threads (snapshots, purges, tests)
+        come and go: they return theirs to the pool."""
+        held = self._held_writer if self.is_sqlite and threading.current_thread() is threading.main_thread() else None
+        if self.is_sqlite and held is None and threading.current_thread() is threading.main_thread():
+            held = self._held_writer = self.engine.connect()
+        if held is not None and (held.closed or held.invalidated):
+            held = self._held_writer = self.engine.connect()
+        if held is None or held.in_transaction():  # (in_transaction: one inside another, not ours)
             with self.engine.connect() as conn:
                 yield conn
             return
