@@ -102,6 +102,33 @@ def _no_constant(text: str) -> Any:
     raise _NotFinite(text)
 
 
+# JSON text decoded without error holds a NUL or a lone surrogate only as an escape (raw, the
+# first is refused by the parser and the second is not UTF-8): ``\u0000`` or ``\udXXX`` (a pair
+# that encodes one character is written that way too, and so is a literal backslash before
+# "u0000": such text takes the exact walk).
+_NUL_OR_SURROGATE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _plainly_fine(text: str) -> bool:
+    """Can the value decoded from ``text`` hold nothing ``find_problem`` refuses? True when the
+    text has no escape of a NUL or surrogate and fewer brackets than ``MAX_DEPTH`` (so it cannot
+    nest that deep; numbers that are not finite were refused as they were parsed). A request
+    body is then not walked value by value (most are; the walk cost more than the parse)."""
+    return text.count("{") + text.count("[") < MAX_DEPTH and _NUL_OR_SURROGATE_ESCAPE.search(text) is None
+
+
+def json_text(value: Any) -> str | None:
+    """``value`` as the JSON text the store keeps (``json.dumps``: every non-ASCII character
+    escaped) when it plainly holds nothing ``find_problem`` refuses; None when it may (a NUL or a
+    surrogate escape in the text, a number that is not finite, something that is not JSON):
+    then walk it with ``find_problem``. One encoding serves both the check and the write."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return None if _NUL_OR_SURROGATE_ESCAPE.search(text) else text
+
+
 def decode_json(raw: bytes | str, *, check_values: bool = True) -> Any:
     """Parse a request body; ``Rejected`` says why it cannot be used. ``check_values=False``
     (a snapshot import of megabytes, whose every value the store checks again as it keeps it)
@@ -124,7 +151,7 @@ def decode_json(raw: bytes | str, *, check_values: bool = True) -> Any:
         raise Rejected(f"the JSON nests deeper than {MAX_DEPTH} levels", malformed=True) from None
     except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python converts
         raise Rejected(str(exc), malformed=True) from None
-    if not check_values:
+    if not check_values or _plainly_fine(text):
         return value
     found = find_problem(value, MAX_DEPTH)
     if found is not None:

@@ -499,3 +499,36 @@ def test_head_revision_is_alembics_and_a_store_at_head_starts_without_alembic(tm
         "assert 'alembic' not in sys.modules, 'Alembic was loaded'"
     )
     subprocess.run([sys.executable, "-c", check, url], check=True, timeout=60)
+
+
+def test_prepared_find_in_reads_through_indexes(store: Store) -> None:
+    """The text ``find_in`` runs (a page's circuits by key, their peerings by parent, a write's
+    running operations by resource) is served by the same indexes as the statement built ad hoc."""
+    with store.tx() as conn:
+        for n in range(1000):
+            store.put_resource(_record(f"/c{n}"), conn)
+            store.put_resource(_record(f"/c{n}/peerings/a", f"/c{n}", "t/circuits/peerings"), conn)
+            store.insert("operations", _operation(n, resource_key=f"/c{n}", status="Succeeded"), conn)
+    shapes = {
+        ("resources", ("key in 2",)): (["/c1", "/c2"], "sqlite_autoindex_resources_1", "resources_key_key"),
+        ("resources", ("type_key", "parent_key in 2")): (
+            ["t/circuits/peerings", "/c1", "/c2"],
+            "ix_resources_parent",
+            "ix_resources_parent",
+        ),
+        ("operations", ("status", "resource_key in 2")): (
+            ["InProgress", "/c1", "/c2"],
+            "ix_operations_resource_status",
+            "Index Scan using ix_operations_",  # by resource and status, or by status (none running)
+        ),
+    }
+    with store.engine.connect() as c:
+        if not store.is_sqlite:
+            c.exec_driver_sql("ANALYZE")
+            c.exec_driver_sql("SET enable_seqscan = off")
+        for (table, columns), (params, sqlite_index, pg_index) in shapes.items():
+            sql = store._fast_sql(table, columns, False, False)[0]
+            explain = "EXPLAIN QUERY PLAN " if store.is_sqlite else "EXPLAIN "
+            plan = " ".join(str(r) for r in c.exec_driver_sql(explain + sql, tuple(params)))
+            index = sqlite_index if store.is_sqlite else pg_index
+            assert index in plan and f"SCAN {table}" not in plan and "Seq Scan" not in plan, (sql, plan)

@@ -32,9 +32,9 @@ class ApiVersions:
         chosen = tuple(v for v in versions if since is None or _key(v) >= _key(since))
         return cls(chosen, provider_type)
 
-    @property
+    @cached_property
     def newest(self) -> str:
-        return max(self.versions, key=_key)
+        return max(self.versions, key=_key)  # (read on every inner request: worked out once)
 
     @cached_property
     def _known(self) -> dict[str, str]:

@@ -56,6 +56,10 @@ class ArmRequest:
     principal: Principal
     base_url: str
     body_bytes: bytes
+    # A body the server built itself, already a JSON value (a request made on a caller's behalf,
+    # ``tags_at_scope``): ``json_body`` returns it as it is instead of decoding ``body_bytes``, so
+    # it is not encoded, decoded and checked once more. The handler owns it.
+    body_value: Any = None
 
     @property
     def subscription_id(self) -> str:
@@ -66,6 +70,8 @@ class ArmRequest:
 
     def json_body(self, *, required: bool = True) -> Any:
         """Parse the JSON body. Content type and size are checked here, for every type alike."""
+        if self.body_value is not None:
+            return self.body_value
         if not self.body_bytes.strip():
             if required:
                 raise BadRequest(

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, delete, or_, select, update
+from sqlalchemy import Connection, and_, delete, select
 
 from crossconnect import clock, entropy
 from crossconnect.arm.errors import ArmError
@@ -176,19 +176,8 @@ class OperationEngine:
         return row[0] if row else None
 
     def _claim(self, op_id: str) -> bool:
-        t = schema.operations
         now = clock.now()
-        with self.store.tx() as conn:
-            claimed = conn.execute(
-                update(t)
-                .where(
-                    t.c.id == op_id,
-                    t.c.status == "InProgress",
-                    or_(t.c.lease_until.is_(None), t.c.lease_until < now, and_(t.c.lease_owner == self.owner)),
-                )
-                .values(lease_owner=self.owner, lease_until=now + LEASE_SECONDS)
-            ).rowcount
-        return claimed == 1
+        return self.store.take_lease(op_id, self.owner, now, now + LEASE_SECONDS)
 
     def _run(self, op_id: str) -> None:
         # The lease keeps replicas apart, but a replica re-claims its own lease; its threads (the

@@ -14,7 +14,6 @@ cross connection). The one enforcement point checks whichever of the two the cal
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -125,7 +124,8 @@ class ScopeTags:
             params=params,
             headers=headers,
             served_version=endpoint.api_versions.newest,
-            body_bytes=json.dumps(body).encode() if body is not None else b"",
+            body_bytes=b"",
+            body_value=body,  # built here from the checked body: not encoded and decoded again
         )
         return await endpoint.handler(inner)
 

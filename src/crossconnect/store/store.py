@@ -40,7 +40,8 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from crossconnect import clock
 from crossconnect.store import freshness, schema
 from crossconnect.store.executor import BlockingCalls
-from crossconnect.store.values import check_row, unmatchable
+from crossconnect.store.values import check_row, json_columns, unmatchable
+from crossconnect.untrusted import json_text
 
 T = TypeVar("T")
 
@@ -85,6 +86,10 @@ Row = dict[str, Any]
 # page of a 10,000-item listing made the server's memory grow by half after one walk.
 _REMEMBER_MAX_ROWS = 8
 _REMEMBER_MAX_ENTRIES = 2048
+# Reads a transaction made since it last wrote or locked (``_run_fast``), on its connection's
+# ``info`` under this name; at most this many (then they are made anew).
+_TX_READS = "crossconnect.tx_reads"
+_TX_READS_MAX = 64
 
 # Values that a prepared ``column = :value`` comparison matches exactly as ``column == value`` does
 # (None is excluded: ``column == None`` means ``IS NULL``).
@@ -160,6 +165,8 @@ class Store:
         self._peek_local = threading.local()
         self._peek_connections: list[Any] = []
         self._peek_lock = threading.Lock()
+        # SQLite: the main thread's connection for write transactions, kept checked out (``_tx_connection``)
+        self._held_writer: Connection | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -196,6 +203,10 @@ class Store:
                 with contextlib.suppress(Exception):
                     held.close()
             self._peek_connections.clear()
+            if self._held_writer is not None:
+                with contextlib.suppress(Exception):
+                    self._held_writer.close()
+                self._held_writer = None
         self.engine.dispose()
 
     @contextmanager
@@ -209,18 +220,41 @@ class Store:
         ``lock`` on the records it reads before reading them."""
         written: set[str] | None = None  # unknown until it committed: forget everything
         try:
-            with self.engine.connect() as conn:
+            with self._tx_connection() as conn:
                 with conn.begin():
                     if self.is_sqlite:
-                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                        _begin_immediate(conn)
                     conn.info["written"] = set()  # filled by ``_note_writes``
-                    yield conn
+                    conn.info[_TX_READS] = {}  # see ``_run_fast``
+                    try:
+                        yield conn
+                    finally:
+                        conn.info.pop(_TX_READS, None)
                     written = conn.info.get("written")
                 if written and not self.is_sqlite:
                     self._bump_generation(conn)  # committed: the other replicas learn it before we answer
         finally:
             if written is None or written:
                 self._forget_reads(written)
+
+    @contextmanager
+    def _tx_connection(self) -> Iterator[Connection]:
+        """The connection a transaction runs on: one from the pool, except on SQLite in the main
+        thread (the event loop's, where every request's store work runs inline): there one
+        connection is kept checked out between transactions (the write transactions take the
+        file's lock in turn anyway), which spares each write the pool's checkout, reset and
+        checkin around it (a tenth of a tags PUT's CPU). Other threads (snapshots, purges, tests)
+        come and go: they return theirs to the pool."""
+        held = self._held_writer if self.is_sqlite and threading.current_thread() is threading.main_thread() else None
+        if self.is_sqlite and held is None and threading.current_thread() is threading.main_thread():
+            held = self._held_writer = self.engine.connect()
+        if held is not None and (held.closed or held.invalidated):
+            held = self._held_writer = self.engine.connect()
+        if held is None or held.in_transaction():  # (in_transaction: one inside another, not ours)
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        yield held
 
     def lock(self, conn: Connection, *names: str) -> None:
         """Hold a lock on each name until ``conn``'s transaction ends: a second transaction, on
@@ -234,10 +268,27 @@ class Store:
         transaction takes the locks of the records it writes in one call, first, and afterwards
         only "leaf" locks (port pairs, stored documents, ``rbac``) that no holder waits beyond.
         SQLite: nothing to do, ``tx()`` holds the database's write lock already."""
+        if not names:
+            return
+        _forget_tx_reads(conn)  # what is read after the lock is what the last holder committed
         if self.is_sqlite:
             return
-        for name in sorted(set(names)):
-            conn.execute(select(func.pg_advisory_xact_lock(_lock_id(name))))
+        # One statement, one round trip, however many names: the locks are taken one after the
+        # other in the order of their keys (``ORDER BY``: a stable order across transactions,
+        # which is what keeps two writers locking overlapping sets from deadlocking).
+        # In a pipeline: the first statement of a transaction goes out with its BEGIN, one round
+        # trip for both (psycopg sends BEGIN on its own otherwise).
+        keys = sorted({_lock_id(name) for name in names})
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        try:
+            with driver.cursor() as cursor:
+                with driver.pipeline():
+                    cursor.execute(_LOCK_SQL, (keys,))
+                cursor.fetchall()
+        except Exception as exc:
+            _first_line_only(exc)
+            raise
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -372,14 +423,51 @@ class Store:
             params += (after_seq,)
         if limit is not None:
             params += (limit,)
+        return self._run_fast(table, sql, params, names, decoders, in_tx)
+
+    def _run_fast(
+        self,
+        table: str,
+        sql: str,
+        params: tuple[Any, ...],
+        names: list[str],
+        decoders: list[tuple[str, Any]],
+        in_tx: Any,
+        values: int = 1,
+    ) -> list[Row]:
+        """Prepared text on the transaction's DBAPI connection (``in_tx``: what it wrote is seen,
+        nothing is remembered) or on this thread's held autocommit connection, remembered when
+        the result is small (and the look-up by at most ``_REMEMBER_MAX_ROWS`` values)."""
         if in_tx is not None:
-            cursor = in_tx.cursor()
-            try:
-                cursor.execute(sql, params)
-                return self._decoded(cursor.fetchall(), names, decoders)
-            finally:
-                cursor.close()
-        memory = self._remembered.setdefault(table, {}) if self._may_remember() else None
+            # Inside ``tx()`` the same read is made once until the transaction writes its table
+            # or locks something (a peering write reads its circuit and cross connection for the
+            # checks, the rendering and the parent's id: one round trip each, not three). Between a lock
+            # and a write nothing the transaction may rely on can change: the rows it reads after
+            # locking their records stay as the last holder committed them, and the rest are what
+            # a read at that moment would have returned.
+            tx_reads = in_tx.info.get(_TX_READS)
+            reads = tx_reads.setdefault(table, {}) if tx_reads is not None else None
+            raw_rows = reads.get((sql, params)) if reads is not None else None
+            if raw_rows is None:
+                cursor = in_tx.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    raw_rows = cursor.fetchall()
+                finally:
+                    cursor.close()
+                if reads is not None and len(raw_rows) <= _REMEMBER_MAX_ROWS:
+                    if len(reads) >= _TX_READS_MAX:
+                        reads.clear()
+                    reads[(sql, params)] = raw_rows
+                else:
+                    return self._decoded(raw_rows, names, decoders)
+            if self.is_sqlite:
+                return self._decoded(raw_rows, names, decoders)  # JSON decoded anew from its text
+            # psycopg hands JSON back decoded: each caller gets its own copy of what the read
+            # decoded (a caller that changes a body in place changes only its own)
+            return [{k: _json_copy(v) for k, v in row.items()} for row in self._decoded(raw_rows, names, decoders)]
+        may = self._may_remember() and values <= _REMEMBER_MAX_ROWS
+        memory = self._remembered.setdefault(table, {}) if may else None
         remembered = memory.get((sql, params)) if memory is not None else None
         if remembered is not None:
             raw_rows = remembered
@@ -417,6 +505,57 @@ class Store:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+    def take_lease(self, op_id: str, owner: str, now: float, until: float) -> bool:
+        """Lease the operation ``op_id`` to ``owner`` until ``until`` if it is still InProgress and
+        its lease is free, ran out before ``now`` or is ``owner``'s own; True when taken.
+
+        One UPDATE in autocommit on this thread's held connection: a single statement is atomic
+        on both backends (PostgreSQL re-checks its condition against a row another replica just
+        changed), so it needs no transaction of its own. That spares an operation's completion
+        the BEGIN and COMMIT of one (three round trips to PostgreSQL, a write lock taken and
+        released on SQLite). The write ends as ``tx()`` ends one: the generation moves on and what
+        was remembered of operations is forgotten."""
+        mark = "?" if self.is_sqlite else "%s"
+        sql = (
+            f'UPDATE "operations" SET "lease_owner" = {mark}, "lease_until" = {mark} '
+            f'WHERE "id" = {mark} AND "status" = \'InProgress\' '
+            f'AND ("lease_until" IS NULL OR "lease_until" < {mark} OR "lease_owner" = {mark})'
+        )
+        try:
+            for attempt in (1, 2):
+                held = self._peek_connection()
+                try:
+                    taken = self._lease_statement(held.driver_connection, sql, (owner, until, op_id, now, owner))
+                    break
+                except Exception as exc:
+                    # as ``_peek_rows``: a connection the database dropped is replaced, once (the
+                    # statement is safe to repeat: a lease already taken is the owner's own)
+                    self._drop_peek_connection()
+                    if attempt == 2:
+                        _first_line_only(exc)
+                        raise
+        finally:
+            self._forget_reads({"operations"})
+        return taken
+
+    def _lease_statement(self, driver: Any, sql: str, params: tuple[Any, ...]) -> bool:
+        if self.is_sqlite:
+            cursor = driver.cursor()
+            try:
+                cursor.execute(sql, params)
+                return bool(cursor.rowcount == 1)
+            finally:
+                cursor.close()
+        # PostgreSQL: the UPDATE and the generation's move in one pipeline (one round trip). The
+        # database runs them in order, so the generation moves after the UPDATE committed, as
+        # after any write; it moves when no lease was taken too (the others read once more).
+        with driver.cursor() as update, driver.cursor() as bump:
+            with driver.pipeline():
+                update.execute(sql, params)
+                bump.execute(freshness.BUMP)
+            self._note_own_generation(int(bump.fetchone()[0]))
+            return bool(update.rowcount == 1)
 
     # -- what replicas remember (PostgreSQL; see ``freshness``) -----------------------------------
     @contextmanager
@@ -464,11 +603,14 @@ class Store:
                 row = driver.execute(freshness.BUMP).fetchone()
             finally:
                 driver.autocommit = False
-            if len(self._own_generations) > 10_000:
-                self._own_generations.clear()  # (never seen by a request: forgetting costs one reload)
-            self._own_generations.add(int(row[0]))
+            self._note_own_generation(int(row[0]))
         except Exception:  # the write stands; the other replicas drop what they remember within MAX_AGE
             log.warning("could not move the write generation on; other replicas catch up within %ss", freshness.MAX_AGE)
+
+    def _note_own_generation(self, generation: int) -> None:
+        if len(self._own_generations) > 10_000:
+            self._own_generations.clear()  # (never seen by a request: forgetting costs one reload)
+        self._own_generations.add(generation)
 
     def _fast_sql(
         self, table: str, columns: tuple[str, ...], after_seq: bool, limit: bool
@@ -479,7 +621,13 @@ class Store:
             t = schema.metadata.tables[table]
             mark = "?" if self.is_sqlite else "%s"
             names = [c.name for c in t.columns]
-            conditions = [f'"{t.c[c].name}" = {mark}' for c in columns]
+            conditions = []
+            for where in columns:
+                if " in " in where:  # "<column> in <n>": one of n values (``find_in``)
+                    column, _, n = where.partition(" in ")
+                    conditions.append(f'"{t.c[column].name}" IN ({", ".join([mark] * int(n))})')
+                else:
+                    conditions.append(f'"{t.c[where].name}" = {mark}')
             if after_seq:
                 conditions.append(f'"seq" > {mark}')
             sql = f'SELECT {", ".join(chr(34) + n + chr(34) for n in names)} FROM "{t.name}"'
@@ -522,10 +670,18 @@ class Store:
     ) -> list[Row]:
         """The rows whose ``column`` is one of ``values`` (and that match ``where``), in ``seq``
         order: one statement for what would be one look-up per value (a list page loads the
-        records its rows show this way). Never remembered: such results are as large as a page."""
+        records its rows show this way). Remembered (as ``find_all``'s results) only when both the
+        values and the rows found are few: a page's results are not kept."""
         wanted = sorted({v for v in values if not unmatchable({column: v})})
         if not wanted or unmatchable(where):
             return []
+        if all(isinstance(v, _BINDABLE) for v in (*wanted, *where.values())):
+            # the hot path of ``_fast_rows``: prepared text (one per number of values), run on the
+            # held connection (or the transaction's own); a write's look-up of the operations in
+            # progress on its resource costs a few µs and, on PostgreSQL, one round trip
+            sql, names, decoders = self._fast_sql(table, (*where, f"{column} in {len(wanted)}"), False, False)
+            in_tx = None if conn is None else conn.connection
+            return self._run_fast(table, sql, (*where.values(), *wanted), names, decoders, in_tx, len(wanted))
         stmt = self._select_in(table, column, tuple(where))
         params: dict[str, Any] = {f"w_{c}": v for c, v in where.items()}
         params["p_in"] = wanted
@@ -627,17 +783,25 @@ class Store:
         The replace is tried first, as one prepared UPDATE (a write's hot path: building the
         statement per call cost more than running it); only when it matched no row is this an
         insert."""
-        check_row(schema.resources, row)
         now = clock.now()
         key = row["key"].lower()
         values = {k: v for k, v in row.items() if k not in ("key", "seq", "created_at", "updated_at")}
+        # the body's JSON text is made once, for the check and for the statement (walking the
+        # body value by value cost more than the UPDATE); a body it cannot vouch for is walked
+        texts = self._json_texts(values)
+        check_row(schema.resources, {k: v for k, v in row.items() if k not in texts})
         sql = self._resource_update(tuple(values), expected_etag is not None)
-        params = [self._bound(schema.resources.c[k], v) for k, v in values.items()]
+        json_names = json_columns(schema.resources)
+        params = [
+            texts[k] if k in texts else self._bound(schema.resources.c[k], v) if k in json_names else v
+            for k, v in values.items()
+        ]
         params += [now, key] if expected_etag is None else [now, key, expected_etag]
         with self._conn(conn) as c:
             written = c.info.get("written")
             if written is not None:
                 written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
+            _forget_tx_reads(c, "resources")
             cursor = c.connection.cursor()
             try:
                 cursor.execute(sql, params)
@@ -664,6 +828,18 @@ class Store:
                 sql += f' AND "etag" = {mark}'
             self._updates[(columns, with_etag)] = sql
         return sql
+
+    def _json_texts(self, values: Row) -> dict[str, Any]:
+        """The JSON columns of a resource row as the DBAPI takes them, encoded once and checked as
+        ``check_row`` checks them (``untrusted.json_text``); those it cannot vouch for are left out."""
+        texts: dict[str, Any] = {}
+        json_names = json_columns(schema.resources)
+        for name, value in values.items():
+            if value is not None and name in json_names:
+                text = json_text(value)
+                if text is not None:
+                    texts[name] = text if self.is_sqlite else _json_as_text(value, text)
+        return texts
 
     def _bound(self, column: Any, value: Any) -> Any:
         """A value as the DBAPI takes it for ``column`` (what SQLAlchemy's types would bind)."""
@@ -852,6 +1028,22 @@ def meta_lock(key: str) -> str:
     return f"meta:{key}"
 
 
+# The locks of ``Store.lock`` in key order. ``ORDER BY`` sorts the keys before the select list
+# (and so each lock) is evaluated: PostgreSQL computes ``pg_advisory_xact_lock(k)`` row by row
+# in the order the sorted subquery hands the keys out.
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS keys"
+
+
+def _begin_immediate(conn: Connection) -> None:
+    """SQLite: take the write lock now (``BEGIN IMMEDIATE``), on the DBAPI connection directly (a
+    SQLAlchemy execution of the same text cost more than the statement)."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    finally:
+        cursor.close()
+
+
 def _lock_id(name: str) -> int:
     """A lock name as PostgreSQL's advisory-lock key (a signed 64-bit integer)."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
@@ -876,18 +1068,35 @@ def _still_connected(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
         raise DisconnectionError("the connection is closed") from exc
 
 
+def _forget_tx_reads(conn: Connection, table: str = "*") -> None:
+    """The transaction on ``conn`` wrote ``table`` ("*": not known) or locked something: its
+    reads of that table (of every table) are made anew."""
+    reads = conn.info.get(_TX_READS)
+    if reads:
+        if table == "*":
+            reads.clear()
+        else:
+            reads.pop(table, None)
+
+
 def _note_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
     """Note the tables a transaction changes (``tx``): when it commits, what was remembered of
     them is forgotten, and on PostgreSQL the write generation moves on. A change whose table is
     not a known one counts as a change of everything."""
     if freshness.writes(statement):
+        table = freshness.written_table(statement)
+        known = table if table is not None and table in schema.metadata.tables else "*"
+        _forget_tx_reads(conn, known)
         written = conn.info.get("written")
         if written is not None:
-            table = freshness.written_table(statement)
-            written.add(table if table in schema.metadata.tables else "*")
+            written.add(known)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL with synchronous=NORMAL: a commit appends to the log without an fsync (the log is synced
+    # at checkpoints). Still durable against a crash of the server process at any moment (what was
+    # committed is in the log, held by the operating system, and read back on the next start);
+    # only a machine or power failure can lose the last commits, and never corrupts the file.
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -908,6 +1117,22 @@ def _without_row_values(context: Any) -> None:
 def _first_line_only(error: BaseException) -> None:
     if error.args and isinstance(error.args[0], str) and "\n" in error.args[0]:
         error.args = (error.args[0].split("\n", 1)[0], *error.args[1:])
+
+
+def _json_copy(value: Any) -> Any:
+    """A copy of a decoded JSON value that shares no dict or list with it."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(v) for v in value]
+    return value
+
+
+def _json_as_text(value: Any, text: str) -> Any:
+    """PostgreSQL: ``value`` bound as JSON whose text is ``text`` (psycopg does not encode it again)."""
+    from psycopg.types.json import Json
+
+    return Json(value, dumps=lambda _: text)
 
 
 def _json_value(value: Any) -> Any:

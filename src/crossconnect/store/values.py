@@ -11,6 +11,7 @@ ever reaches the database as an error of the database.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import JSON, String, Table
@@ -26,20 +27,34 @@ class InvalidValue(ValueError):
         self.table, self.column, self.problem = table, column, problem
 
 
+@functools.cache
+def _columns(table: Table) -> dict[str, tuple[int | None, bool]]:
+    """Each column's text length limit and whether it holds JSON (looked up on every write: a
+    SQLAlchemy column collection answers slowly)."""
+    return {
+        c.name: (c.type.length if isinstance(c.type, String) else None, isinstance(c.type, JSON)) for c in table.columns
+    }
+
+
+@functools.cache
+def json_columns(table: Table) -> frozenset[str]:
+    return frozenset(name for name, (_, is_json) in _columns(table).items() if is_json)
+
+
 def check_row(table: Table, row: dict[str, Any]) -> None:
     """Raise ``InvalidValue`` for the first value of ``row`` its column cannot keep."""
+    columns = _columns(table)
     for name, value in row.items():
-        if value is None or name not in table.c:
+        if value is None or name not in columns:
             continue
-        column_type = table.c[name].type
+        limit, is_json = columns[name]
         if isinstance(value, str):
             problem = text_problem(value)
-            limit = column_type.length if isinstance(column_type, String) else None
             if problem is None and limit is not None and len(value) > limit:
                 problem = f"is {len(value)} characters long, more than the {limit} allowed"
             if problem is not None:
                 raise InvalidValue(table.name, name, problem)
-        elif isinstance(column_type, JSON):
+        elif is_json:
             found = find_problem(value)
             if found is not None:
                 path, problem = found

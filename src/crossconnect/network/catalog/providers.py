@@ -21,6 +21,9 @@ from crossconnect.store import Store
 
 _DATA = Path(__file__).parent / "data" / "service_providers.json"
 _OVERRIDES = "catalog.providers"  # meta key: operator-added providers and management subscriptions
+# what ``Store.remembered`` keeps of the catalog, until ``meta`` (the overrides) is written
+_PROVIDERS = ("catalog", "providers")
+_SUBSCRIPTIONS = ("catalog", "management subscriptions")
 
 BANDWIDTH_NAMES = {
     50: "50Mbps",
@@ -70,6 +73,15 @@ def _provider(entry: dict[str, Any]) -> Provider:
 
 
 def providers(store: Store, conn: Connection | None = None) -> list[Provider]:
+    if conn is not None:  # inside a transaction, which may have changed the overrides itself
+        return _providers(store, conn)
+    # Built from the shipped catalog and the operator's overrides (a ``meta`` row) for every
+    # cross-connection request (its scope check): kept until the next write of ``meta``. Building
+    # the hundred-odd providers cost more than the rest of a cross-connection peering GET.
+    return list(store.remembered(_PROVIDERS, lambda: tuple(_providers(store)), "meta"))
+
+
+def _providers(store: Store, conn: Connection | None = None) -> list[Provider]:
     return [_provider(e) for e in sorted(_merged(store, conn).values(), key=lambda e: e["name"].lower())]
 
 
@@ -97,9 +109,15 @@ def update_provider(store: Store, name: str, changes: dict[str, Any], conn: Conn
     return provider
 
 
-def provider_subscriptions(store: Store, conn: Connection | None = None) -> set[str]:
+def provider_subscriptions(store: Store, conn: Connection | None = None) -> frozenset[str]:
     """Subscriptions that are some provider's ExpressRoute management subscription."""
-    return {p.management_subscription_id.lower() for p in providers(store, conn) if p.management_subscription_id}
+    if conn is not None:
+        return _management_subscriptions(providers(store, conn))
+    return store.remembered(_SUBSCRIPTIONS, lambda: _management_subscriptions(providers(store)), "meta")
+
+
+def _management_subscriptions(catalog: list[Provider]) -> frozenset[str]:
+    return frozenset(p.management_subscription_id.lower() for p in catalog if p.management_subscription_id)
 
 
 def render_provider(provider: Provider) -> dict[str, Any]:
