@@ -307,10 +307,7 @@ class ExpressRouteCircuits(ResourceType):
     # -- stats -----------------------------------------------------------------------------
     def extra_endpoints(self) -> list[Endpoint]:
         async def stats(request: ArmRequest) -> ArmResponse:
-            self.check_scope(request)
-            circuit = self.load(request)
-            if circuit is None:
-                raise self.not_found(request)
+            circuit = self.load_existing(request)
             return ArmResponse(200, troubleshooting.circuit_counters(self.store, circuit))
 
         return [

@@ -212,20 +212,13 @@ class ExpressRoutePorts(ResourceType):
         direct_ports.free(self.store, conn, link["peeringLocation"], link["portPair"])
 
     # -- links and the letter of authorization --------------------------------------------------
-    def _port(self, request: ArmRequest) -> Row:
-        self.check_scope(request)
-        row = self.load(request)
-        if row is None:
-            raise self.not_found(request)
-        return row
-
     def extra_endpoints(self) -> list[Endpoint]:
         async def list_links(request: ArmRequest) -> ArmResponse:
-            port = self._port(request)
+            port = self.load_existing(request)
             return page_static(request, [render_link(port, name) for name in LINK_NAMES])
 
         async def get_link(request: ArmRequest) -> ArmResponse:
-            port = self._port(request)
+            port = self.load_existing(request)
             name = request.params["linkName"]
             if name.lower() not in LINK_NAMES:
                 raise NotFound(
@@ -236,7 +229,7 @@ class ExpressRoutePorts(ResourceType):
             return ArmResponse(200, render_link(port, name.lower()))
 
         async def generate_loa(request: ArmRequest) -> ArmResponse:
-            port = self._port(request)
+            port = self.load_existing(request)
             return loa.generate(request, port, self.render(request, port))
 
         links_read = "Microsoft.Network/expressRoutePorts/links/read"
