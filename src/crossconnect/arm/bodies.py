@@ -21,16 +21,41 @@ class ArmModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, defer_build=True)
 
 
-class TrackedResourceBody(ArmModel):
-    """The envelope of a tracked Microsoft.Network resource as the SDK sends it back: the read-only
-    members (id, name, type, etag) are accepted and ignored; a subclass adds ``properties``."""
+# Members Azure defines that crossconnect does not model are accepted and ignored (``LenientModel``):
+# for types whose clients (the Azure CLI) send many of them.
+LENIENT = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
+
+
+class LenientModel(ArmModel):
+    """Members Azure defines that crossconnect does not model are accepted and ignored."""
+
+    model_config = LENIENT
+
+
+class ChildResourceBody(ArmModel):
+    """The envelope of a resource with no region of its own (a circuit's peering or authorization)
+    as the SDK sends it back: the read-only members are accepted and ignored; a subclass adds
+    ``properties``."""
 
     id: str | None = None
     name: str | None = None
     type: str | None = None
     etag: str | None = None
+
+
+class TrackedResourceBody(ChildResourceBody):
+    """The envelope of a tracked resource (one with a region and tags) as the SDK sends it back: the
+    read-only members (id, name, type, etag) are accepted and ignored; a subclass adds
+    ``properties``."""
+
     location: str | None = None
     tags: dict[str, Any] | None = None
+
+
+class LenientTrackedResourceBody(TrackedResourceBody):
+    """A tracked resource's envelope whose unmodelled members are ignored, as ``LenientModel``."""
+
+    model_config = LENIENT
 
 
 def required_properties(body: Any) -> dict[str, Any]:

@@ -103,6 +103,15 @@ class ResourceType:
     def load(self, request: ArmRequest, conn: Connection | None = None) -> Row | None:
         return self.store.get_resource(self.key(request), conn)
 
+    def load_existing(self, request: ArmRequest) -> Row:
+        """The resource the request names, for an endpoint of its own (stats, links): 404 naming
+        the resource group, the parent or the resource itself, whichever is missing."""
+        self.check_scope(request)
+        row = self.load(request)
+        if row is None:
+            raise self.not_found(request)
+        return row
+
     def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         """The resource as ARM shows it. A write renders its result inside its own transaction
         (``conn``), so a resource that cannot be shown is never stored."""

@@ -36,6 +36,24 @@ def with_props(row: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**row, "body": body}
 
 
+def render_tracked(row: dict[str, Any], type_name: str, properties: dict[str, Any], **members: Any) -> dict[str, Any]:
+    """A tracked resource as ARM shows it, in Azure's order: id, name, type, etag, location, tags
+    (only when it has some), ``members`` (e.g. sku), then ``properties``."""
+    body = row["body"]
+    out: dict[str, Any] = {
+        "id": row["id"],
+        "name": row["name"],
+        "type": type_name,
+        "etag": row["etag"],
+        "location": body["location"],
+    }
+    if body.get("tags"):
+        out["tags"] = body["tags"]
+    out.update(members)
+    out["properties"] = properties
+    return out
+
+
 def cross_connection_group(peering_location: str) -> str:
     """The partner's resource group for the cross connections at a peering location."""
     return "CrossConnection-" + peering_location.replace(" ", "")

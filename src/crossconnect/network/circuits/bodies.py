@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import Connection
 
-from crossconnect.arm.bodies import ArmModel, TrackedResourceBody
+from crossconnect.arm.bodies import ArmModel, ChildResourceBody, TrackedResourceBody
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import Row, new_etag
@@ -171,11 +171,7 @@ class AuthorizationProperties(ArmModel):
     provisioning_state: str | None = Field(default=None, alias="provisioningState")
 
 
-class AuthorizationBody(ArmModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
+class AuthorizationBody(ChildResourceBody):
     properties: AuthorizationProperties = Field(default_factory=AuthorizationProperties)
 
 

@@ -13,7 +13,7 @@ from pydantic import Field
 from sqlalchemy import Connection
 
 from crossconnect import entropy
-from crossconnect.arm.bodies import ArmModel, parse
+from crossconnect.arm.bodies import ArmModel, ChildResourceBody, parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag
@@ -51,11 +51,7 @@ class ConnectionProperties(ArmModel):
     provisioning_state: str | None = Field(default=None, alias="provisioningState")
 
 
-class ConnectionBody(ArmModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
+class ConnectionBody(ChildResourceBody):
     properties: ConnectionProperties = Field(default_factory=ConnectionProperties)
 
 

@@ -20,6 +20,7 @@ from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, render_template, validate_tags
 from crossconnect.fabric import placement as fabric
+from crossconnect.network.authorizations import AuthorizationType
 from crossconnect.network.catalog import providers as catalog
 from crossconnect.network.circuits.bodies import (
     AuthorizationBody,
@@ -35,6 +36,7 @@ from crossconnect.network.common import (
     fixed_location,
     internal,
     props,
+    render_tracked,
     versions,
 )
 from crossconnect.network.direct import circuits as direct_circuits
@@ -72,25 +74,14 @@ class ExpressRouteCircuits(ResourceType):
         children = self.store.find_all("resources", conn, parent_key=row["key"])
         peerings = [c for c in children if c["type_key"].endswith("/peerings")]
         authorizations = [c for c in children if c["type_key"].endswith("/authorizations")]
-        from crossconnect.network.circuits.bodies import render_authorization
-
         p["peerings"] = [
             peering_record.render(c, "circuit", row["id"], row, global_reach.embedded(self.store, c["key"], conn))
             for c in peerings
         ]
         p["authorizations"] = [render_authorization(c, row["id"]) for c in authorizations]
         p["stag"] = internal(row).get("placement", {}).get("sTag", 0)
-        out: dict[str, Any] = {
-            "id": row["id"],
-            "name": row["name"],
-            "type": self.type_name,
-            "etag": row["etag"],
-            "location": body["location"],
-        }
-        if body.get("tags"):
-            out["tags"] = body["tags"]
-        out["properties"] = p
-        out["sku"] = body["sku"]
+        out = render_tracked(row, self.type_name, p)
+        out["sku"] = body["sku"]  # after properties, as Azure shows a circuit
         return out
 
     # -- writes ----------------------------------------------------------------------------
@@ -316,13 +307,7 @@ class ExpressRouteCircuits(ResourceType):
     # -- stats -----------------------------------------------------------------------------
     def extra_endpoints(self) -> list[Endpoint]:
         async def stats(request: ArmRequest) -> ArmResponse:
-            self.check_scope(request)
-            if self.load(request) is None:
-                raise self.not_found(request)
-
-            circuit = self.load(request)
-            if circuit is None:
-                raise self.not_found(request)
+            circuit = self.load_existing(request)
             return ArmResponse(200, troubleshooting.circuit_counters(self.store, circuit))
 
         return [
@@ -332,7 +317,7 @@ class ExpressRouteCircuits(ResourceType):
         ]
 
 
-class CircuitAuthorizations(ResourceType):
+class CircuitAuthorizations(AuthorizationType):
     type_name = "Microsoft.Network/expressRouteCircuits/authorizations"
     item_template = ExpressRouteCircuits.item_template + "/authorizations/{authorizationName}"
     list_templates = (ExpressRouteCircuits.item_template + "/authorizations",)
@@ -340,24 +325,12 @@ class CircuitAuthorizations(ResourceType):
     namespace = NAMESPACE
     parent = ExpressRouteCircuits
     name_rule = NAMES
+    body_model = AuthorizationBody
+    body_label = "ExpressRouteCircuitAuthorization"
 
     def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         circuit_id = row["id"].rsplit("/authorizations/", 1)[0]
         return render_authorization(row, circuit_id)
-
-    def operation_location(self, row: Row) -> str:
-        circuit = self.store.get_resource(row["parent_key"])
-        return str(circuit["body"]["location"]) if circuit else "global"
-
-    def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
-        parse(AuthorizationBody, body, "ExpressRouteCircuitAuthorization")
-        if existing is not None:
-            return Write({**existing, "etag": new_etag()}, operation="put")
-        row = self.new_row(
-            request,
-            {"properties": {"authorizationKey": entropy.guid(entropy.CODES), "authorizationUseStatus": "Available"}},
-        )
-        return Write(row, created=True, operation="put")
 
 
 class CircuitPeerings(PeeringRecordType):

@@ -8,9 +8,10 @@ from typing import Any
 
 from pydantic import Field
 
+from crossconnect.arm.bodies import LenientModel, LenientTrackedResourceBody
 from crossconnect.arm.errors import BadRequest
+from crossconnect.network.common import render_tracked
 from crossconnect.network.connections import record
-from crossconnect.network.virtual_networks.bodies import LenientModel
 from crossconnect.store import Store
 
 CIRCUIT_ID = re.compile(
@@ -42,13 +43,7 @@ class ConnectionProperties(LenientModel):
     provisioning_state: str | None = Field(default=None, alias="provisioningState")
 
 
-class ConnectionBody(LenientModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
-    location: str | None = None
-    tags: dict[str, Any] | None = None
+class ConnectionBody(LenientTrackedResourceBody):
     properties: ConnectionProperties = Field(default_factory=ConnectionProperties)
 
 
@@ -121,14 +116,4 @@ def render(store: Store, row: dict[str, Any], conn: Any = None) -> dict[str, Any
     p["connectionStatus"] = record.status(store, row, conn)
     p.setdefault("ingressBytesTransferred", 0)
     p.setdefault("egressBytesTransferred", 0)
-    out: dict[str, Any] = {
-        "id": row["id"],
-        "name": row["name"],
-        "type": record.CONNECTION_TYPE_NAME,
-        "etag": row["etag"],
-        "location": body["location"],
-    }
-    if body.get("tags"):
-        out["tags"] = body["tags"]
-    out["properties"] = p
-    return out
+    return render_tracked(row, record.CONNECTION_TYPE_NAME, p)

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field
 
-from crossconnect.arm.bodies import ArmModel, TrackedResourceBody
+from crossconnect.arm.bodies import ArmModel, ChildResourceBody, TrackedResourceBody
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.resource_type import Row
 from crossconnect.fabric import direct_ports
@@ -90,11 +90,7 @@ class PortAuthorizationProperties(ArmModel):
     provisioning_state: str | None = Field(default=None, alias="provisioningState")
 
 
-class PortAuthorizationBody(ArmModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
+class PortAuthorizationBody(ChildResourceBody):
     properties: PortAuthorizationProperties = Field(default_factory=PortAuthorizationProperties)
 
 

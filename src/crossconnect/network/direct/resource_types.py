@@ -20,7 +20,8 @@ from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.paging import page_static
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, render_template, validate_tags
 from crossconnect.fabric import direct_ports
-from crossconnect.network.common import NAMES, NAMESPACE, fixed_location, internal, props, versions
+from crossconnect.network.authorizations import AuthorizationType
+from crossconnect.network.common import NAMES, NAMESPACE, fixed_location, internal, props, render_tracked, versions
 from crossconnect.network.direct import loa
 from crossconnect.network.direct.bodies import (
     BILLING_TYPES,
@@ -71,17 +72,7 @@ class ExpressRoutePorts(ResourceType):
         p["etherType"] = ETHER_TYPES[p["encapsulation"]]
         p["links"] = [render_link(row, name) for name in LINK_NAMES]
         p["circuits"] = [{"id": circuit_id} for circuit_id in used["circuits"]]
-        out: dict[str, Any] = {
-            "id": row["id"],
-            "name": row["name"],
-            "type": self.type_name,
-            "etag": row["etag"],
-            "location": body["location"],
-        }
-        if body.get("tags"):
-            out["tags"] = body["tags"]
-        out["properties"] = p
-        return out
+        return render_tracked(row, self.type_name, p)
 
     # -- writes ----------------------------------------------------------------------------
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
@@ -221,20 +212,13 @@ class ExpressRoutePorts(ResourceType):
         direct_ports.free(self.store, conn, link["peeringLocation"], link["portPair"])
 
     # -- links and the letter of authorization --------------------------------------------------
-    def _port(self, request: ArmRequest) -> Row:
-        self.check_scope(request)
-        row = self.load(request)
-        if row is None:
-            raise self.not_found(request)
-        return row
-
     def extra_endpoints(self) -> list[Endpoint]:
         async def list_links(request: ArmRequest) -> ArmResponse:
-            port = self._port(request)
+            port = self.load_existing(request)
             return page_static(request, [render_link(port, name) for name in LINK_NAMES])
 
         async def get_link(request: ArmRequest) -> ArmResponse:
-            port = self._port(request)
+            port = self.load_existing(request)
             name = request.params["linkName"]
             if name.lower() not in LINK_NAMES:
                 raise NotFound(
@@ -245,7 +229,7 @@ class ExpressRoutePorts(ResourceType):
             return ArmResponse(200, render_link(port, name.lower()))
 
         async def generate_loa(request: ArmRequest) -> ArmResponse:
-            port = self._port(request)
+            port = self.load_existing(request)
             return loa.generate(request, port, self.render(request, port))
 
         links_read = "Microsoft.Network/expressRoutePorts/links/read"
@@ -265,7 +249,7 @@ class ExpressRoutePorts(ResourceType):
         ]
 
 
-class ExpressRoutePortAuthorizations(ResourceType):
+class ExpressRoutePortAuthorizations(AuthorizationType):
     type_name = "Microsoft.Network/expressRoutePorts/authorizations"
     item_template = ExpressRoutePorts.item_template + "/authorizations/{authorizationName}"
     list_templates = (ExpressRoutePorts.item_template + "/authorizations",)
@@ -273,23 +257,11 @@ class ExpressRoutePortAuthorizations(ResourceType):
     namespace = NAMESPACE
     parent = ExpressRoutePorts
     name_rule = NAMES
+    body_model = PortAuthorizationBody
+    body_label = "ExpressRoutePortAuthorization"
 
     def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         return render_authorization(row)
-
-    def operation_location(self, row: Row) -> str:
-        port = self.store.get_resource(row["parent_key"])
-        return str(port["body"]["location"]) if port else "global"
-
-    def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
-        parse(PortAuthorizationBody, body, "ExpressRoutePortAuthorization")
-        if existing is not None:
-            return Write({**existing, "etag": new_etag()}, operation="put")
-        row = self.new_row(
-            request,
-            {"properties": {"authorizationKey": entropy.guid(entropy.CODES), "authorizationUseStatus": "Available"}},
-        )
-        return Write(row, created=True, operation="put")
 
     def delete(self, request: ArmRequest, existing: Row, conn: Connection) -> Write:
         p = props(existing)

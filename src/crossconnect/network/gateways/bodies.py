@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic import Field
 
+from crossconnect.arm.bodies import LenientModel, LenientTrackedResourceBody
 from crossconnect.arm.errors import BadRequest
-from crossconnect.network.virtual_networks.bodies import GATEWAY_SUBNET, LenientModel
+from crossconnect.network.virtual_networks.bodies import GATEWAY_SUBNET
 
 GATEWAY_TYPE = "microsoft.network/virtualnetworkgateways"
 GATEWAY_TYPE_NAME = "Microsoft.Network/virtualNetworkGateways"
@@ -72,13 +73,7 @@ class GatewayProperties(LenientModel):
     provisioning_state: str | None = Field(default=None, alias="provisioningState")
 
 
-class GatewayBody(LenientModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
-    location: str | None = None
-    tags: dict[str, Any] | None = None
+class GatewayBody(LenientTrackedResourceBody):
     properties: GatewayProperties = Field(default_factory=GatewayProperties)
 
 

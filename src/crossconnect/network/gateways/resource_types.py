@@ -19,7 +19,8 @@ from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
-from crossconnect.network.common import NAMES, NAMESPACE, fixed_location, internal, versions
+from crossconnect.arm.result_posts import start_post_with_result
+from crossconnect.network.common import NAMES, NAMESPACE, fixed_location, internal, render_tracked, versions
 from crossconnect.network.connections import record as connections
 from crossconnect.network.gateways import bodies, routes
 from crossconnect.network.public_ips.resource_types import used_by as public_ip_used_by
@@ -75,20 +76,10 @@ class VirtualNetworkGateways(ResourceType):
     def render(self, request: ArmRequest, row: Row, conn: Connection | None = None) -> dict[str, Any]:
         body = row["body"]
         p = dict(body["properties"])
-        out: dict[str, Any] = {
-            "id": row["id"],
-            "name": row["name"],
-            "type": self.type_name,
-            "etag": row["etag"],
-            "location": body["location"],
-        }
-        if body.get("tags"):
-            out["tags"] = body["tags"]
         config = dict(p["ipConfigurations"][0])
         config["properties"] = {**config["properties"], "provisioningState": p.get("provisioningState", "Succeeded")}
         p["ipConfigurations"] = [config]
-        out["properties"] = p
-        return out
+        return render_tracked(row, self.type_name, p)
 
     # -- writes --------------------------------------------------------------------------------
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
@@ -268,22 +259,9 @@ class VirtualNetworkGateways(ResourceType):
                             "MissingPeer",
                             target="peer",
                         )
-                ops = request.services.operations
-                ops.settle_resource(self.key(request))
-                gateway = self.load(request)
-                if gateway is None:
-                    raise self.not_found(request)
-                with request.services.store.tx() as conn:
-                    op = ops.start(
-                        conn,
-                        subscription_id=request.subscription_id,
-                        location=self.operation_location(gateway),
-                        kind=kind,
-                        resource_key=gateway["key"] + ROUTES_SUFFIX,
-                        resource_type=self.type_name,
-                        payload={"gatewayKey": gateway["key"], "peer": peer},
-                    )
-                return ArmResponse(202, None, ops.headers_for(request, op, location=True, async_operation=False))
+                return start_post_with_result(
+                    request, self, kind, ROUTES_SUFFIX, lambda gateway: {"gatewayKey": gateway["key"], "peer": peer}
+                )
 
             return handler
 

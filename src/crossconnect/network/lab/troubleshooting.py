@@ -2,9 +2,8 @@
 path (primary/secondary), for circuit peerings and cross-connection peerings alike, plus the
 byte counters behind ``/stats``.
 
-The POSTs are long-running exactly as Azure runs them: 202 with ``Location`` only (no
-Azure-AsyncOperation); the Location answers 202 until the result is ready, then 200 with it.
-This module gathers one peering's inputs and asks the wire model (fabric/wire.py).
+The POSTs are long-running exactly as Azure runs them (arm/result_posts.py). This module gathers
+one peering's inputs and asks the wire model (fabric/wire.py).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from crossconnect import clock
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest, ArmResponse, Endpoint
 from crossconnect.arm.resource_type import ResourceType
+from crossconnect.arm.result_posts import start_post_with_result
 from crossconnect.fabric import edge as edges
 from crossconnect.fabric import faults, wire
 from crossconnect.network.common import internal
@@ -234,22 +234,13 @@ def endpoints(rtype: ResourceType, view: str) -> list[Endpoint]:
                     "InvalidDevicePath",
                     target="devicePath",
                 )
-            ops = request.services.operations
-            ops.settle_resource(rtype.key(request))
-            peering = rtype.load(request)
-            if peering is None:
-                raise rtype.not_found(request)
-            with request.services.store.tx() as conn:
-                op = ops.start(
-                    conn,
-                    subscription_id=request.subscription_id,
-                    location=rtype.operation_location(peering),
-                    kind=kind,
-                    resource_key=peering["key"] + SUFFIX,
-                    resource_type=rtype.type_name,
-                    payload={"devicePath": device_path, "view": view, "peeringKey": peering["key"]},
-                )
-            return ArmResponse(202, None, ops.headers_for(request, op, location=True, async_operation=False))
+            return start_post_with_result(
+                request,
+                rtype,
+                kind,
+                SUFFIX,
+                lambda peering: {"devicePath": device_path, "view": view, "peeringKey": peering["key"]},
+            )
 
         return handler
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
-from crossconnect.arm.bodies import ArmModel, parse
+from crossconnect.arm.bodies import ArmModel, ChildResourceBody, parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.network.peerings.record import AZURE_ASN, PEERING_TYPES, canonical_peering_name
 from crossconnect.network.route_filters import attachment as filter_attachment
@@ -78,11 +78,7 @@ class PeeringProperties(ArmModel):
     peered_connections: list[Any] | None = Field(default=None, alias="peeredConnections")
 
 
-class PeeringBody(ArmModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
+class PeeringBody(ChildResourceBody):
     properties: PeeringProperties = Field(default_factory=PeeringProperties)
 
 

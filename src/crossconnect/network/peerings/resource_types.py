@@ -117,10 +117,7 @@ class PeeringRecordType(ResourceType):
 
     def extra_endpoints(self) -> list[Endpoint]:
         async def stats(request: ArmRequest) -> ArmResponse:
-            self.check_scope(request)
-            peering = self.load(request)
-            if peering is None:
-                raise self.not_found(request)
+            peering = self.load_existing(request)
             circuit = self.store.get_resource(peering["parent_key"])
             if circuit is None:
                 raise self.not_found(request)

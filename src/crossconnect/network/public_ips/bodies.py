@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import Connection
 
+from crossconnect.arm.bodies import LenientModel, LenientTrackedResourceBody
 from crossconnect.arm.errors import BadRequest
-from crossconnect.network.virtual_networks.bodies import LenientModel
 from crossconnect.store import Store
 
 PUBLIC_IP_TYPE = "microsoft.network/publicipaddresses"
@@ -36,13 +36,7 @@ class PublicIpProperties(LenientModel):
     provisioning_state: str | None = Field(default=None, alias="provisioningState")
 
 
-class PublicIpBody(LenientModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
-    location: str | None = None
-    tags: dict[str, Any] | None = None
+class PublicIpBody(LenientTrackedResourceBody):
     sku: Sku | None = None
     zones: list[str] | None = None
     properties: PublicIpProperties = Field(default_factory=PublicIpProperties)

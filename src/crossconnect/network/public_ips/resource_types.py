@@ -12,7 +12,7 @@ from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
-from crossconnect.network.common import NAMES, NAMESPACE, fixed_location, internal, versions
+from crossconnect.network.common import NAMES, NAMESPACE, fixed_location, internal, render_tracked, versions
 from crossconnect.network.public_ips import bodies
 
 
@@ -43,18 +43,7 @@ class PublicIpAddresses(ResourceType):
         config = used_by(row)
         if config:
             p["ipConfiguration"] = {"id": config}
-        out: dict[str, Any] = {
-            "id": row["id"],
-            "name": row["name"],
-            "type": self.type_name,
-            "etag": row["etag"],
-            "location": body["location"],
-        }
-        if body.get("tags"):
-            out["tags"] = body["tags"]
-        out["sku"] = body["sku"]
-        out["properties"] = p
-        return out
+        return render_tracked(row, self.type_name, p, sku=body["sku"])
 
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
         model = parse(bodies.PublicIpBody, body, "PublicIPAddress")

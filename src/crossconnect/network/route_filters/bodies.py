@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import Connection
 
-from crossconnect.arm.bodies import ArmModel, TrackedResourceBody
+from crossconnect.arm.bodies import ArmModel, ChildResourceBody, TrackedResourceBody
 from crossconnect.arm.errors import BadRequest, invalid_content
 from crossconnect.arm.resource_type import Row, new_etag
 from crossconnect.network.common import NAMES
@@ -47,11 +47,7 @@ class RuleProperties(ArmModel):
     provisioning_state: str | None = Field(default=None, alias="provisioningState")
 
 
-class RuleBody(ArmModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
+class RuleBody(ChildResourceBody):
     location: str | None = None
     properties: RuleProperties | None = None
 

@@ -12,9 +12,9 @@ import bisect
 import ipaddress
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from crossconnect.arm.bodies import ArmModel
+from crossconnect.arm.bodies import LenientModel, LenientTrackedResourceBody
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.resource_type import Row
 
@@ -30,12 +30,6 @@ MIN_SUBNET_PREFIX = 29
 SUBNET_TYPE = "microsoft.network/virtualnetworks/subnets"
 SUBNET_TYPE_NAME = "Microsoft.Network/virtualNetworks/subnets"
 VNET_TYPE = "microsoft.network/virtualnetworks"
-
-
-class LenientModel(ArmModel):
-    """Members Azure defines that crossconnect does not model are accepted and ignored."""
-
-    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
 
 
 class SubnetProperties(LenientModel):
@@ -62,13 +56,7 @@ class VirtualNetworkProperties(LenientModel):
     provisioning_state: str | None = Field(default=None, alias="provisioningState")
 
 
-class VirtualNetworkBody(LenientModel):
-    id: str | None = None
-    name: str | None = None
-    type: str | None = None
-    etag: str | None = None
-    location: str | None = None
-    tags: dict[str, Any] | None = None
+class VirtualNetworkBody(LenientTrackedResourceBody):
     properties: VirtualNetworkProperties = Field(default_factory=VirtualNetworkProperties)
 
 

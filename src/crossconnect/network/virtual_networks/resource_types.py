@@ -18,7 +18,7 @@ from crossconnect.arm.bodies import parse
 from crossconnect.arm.errors import BadRequest
 from crossconnect.arm.http import ArmRequest
 from crossconnect.arm.resource_type import ResourceType, Row, Write, new_etag, validate_tags
-from crossconnect.network.common import NAMES, NAMESPACE, fixed_location, props, versions
+from crossconnect.network.common import NAMES, NAMESPACE, fixed_location, props, render_tracked, versions
 from crossconnect.network.virtual_networks import bodies
 
 
@@ -62,17 +62,7 @@ class VirtualNetworks(ResourceType):
         p["subnets"] = [bodies.render_subnet(s) for s in _subnets(self.store, row["key"], conn)]
         p["virtualNetworkPeerings"] = []
         p["enableDdosProtection"] = False
-        out: dict[str, Any] = {
-            "id": row["id"],
-            "name": row["name"],
-            "type": self.type_name,
-            "etag": row["etag"],
-            "location": body["location"],
-        }
-        if body.get("tags"):
-            out["tags"] = body["tags"]
-        out["properties"] = p
-        return out
+        return render_tracked(row, self.type_name, p)
 
     def create_or_update(self, request: ArmRequest, body: Any, existing: Row | None, conn: Connection) -> Write:
         model = parse(bodies.VirtualNetworkBody, body, "VirtualNetwork")
