@@ -342,3 +342,10 @@ def test_a_body_seen_again_is_reported_for_each_response_that_sent_it(library: S
     blocks = report.failure_blocks()
     assert blocks.startswith("DIVERGENCE: ExpressRouteCircuits_Get, status 200 (seen 2 times; the first below)\n")
     assert f"  response to: GET {CIRCUIT}?api-version=2024-07-01\n" in blocks
+
+
+def test_a_failure_block_cuts_a_long_problem() -> None:
+    long = Finding(DIVERGENCE, "Op_Get", 200, "$.properties", "{'a': '" + "x" * 5000 + "'} is not of type 'string'")
+    block = long.block()
+    assert block.splitlines()[0] == "DIVERGENCE: Op_Get, status 200" and len(block) < 600
+    assert block.endswith(" ...")

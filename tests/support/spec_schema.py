@@ -91,6 +91,7 @@ DIVERGENCE = "divergence"
 EXTENSION = "extension"
 UNCHECKED = "unchecked"
 NOTE = "note"  # a string outside an open enum's listed values: printed, not a failure
+MAX_PROBLEM = 400  # characters of a finding's message in a failure block
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,9 @@ class Finding:
         lines = [f"{self.kind.upper()}: {self.operation}, status {self.status}{times}"]
         if self.request:
             lines.append(f"  response to: {self.request}")
-        lines += [f"  at:          {self.where}", f"  problem:     {self.message}"]
+        # jsonschema quotes the whole instance in some messages (a wrong type of a large object).
+        problem = self.message if len(self.message) <= MAX_PROBLEM else self.message[:MAX_PROBLEM] + " ..."
+        lines += [f"  at:          {self.where}", f"  problem:     {problem}"]
         return "\n".join(lines)
 
 
