@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -266,6 +267,7 @@ def test_a_divergence_fails_the_run_and_names_the_response(tmp_path: Path) -> No
     ]
     assert lines[2].split() == ["at:", "$.id"] and "is not of type 'string'" in lines[3], block
     assert f"(the captured responses are in {directory})" in out and Path(directory).is_dir()
+    shutil.rmtree(directory)
 
 
 def test_off_and_absent_spec_files_mean_no_capture(tmp_path: Path) -> None:
