@@ -106,10 +106,11 @@ def test_oversized_body_is_flagged_not_stored(capture_dir: Path) -> None:
     assert "body" not in record and "over the capture limit" in record["body_omitted"]
 
 
-def test_the_validator_reads_the_same_variable() -> None:
+def test_the_validator_and_the_pytest_plugin_read_the_same_variable() -> None:
+    from crossconnect.testing import server
     from tests.support import spec_schema
 
-    assert spec_schema.CAPTURE_VARIABLE == CAPTURE_VARIABLE
+    assert spec_schema.CAPTURE_VARIABLE == server.CAPTURE_VARIABLE == CAPTURE_VARIABLE
 
 
 def test_without_the_variable_nothing_is_wrapped(monkeypatch: pytest.MonkeyPatch) -> None:
