@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from crossconnect.app.response_capture import CAPTURE_VARIABLE
 from tests.support import (
     SHARED,
     Server,
+    capture_session,
     create_postgres_database,
     drop_postgres_database,
     free_port,
@@ -22,6 +22,7 @@ from tests.support import (
     running_replicas,
 )
 from tests.support.azure_cli import AzureCli, AzureCliInstallError, ensure_azure_cli
+from tests.support.capture_session import CaptureRun
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -97,24 +98,49 @@ def shared() -> Path:
 
 # -- every response the suite sees, against Azure's response schemas (docs/behaviour.md) -----------------
 
+CAPTURE_RUN = pytest.StashKey[CaptureRun]()
+CAPTURE_FAILED = pytest.StashKey[bool]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On by default (tests/support/capture_session.py): the controller decides before any worker
+    or server starts; they inherit the decision through the environment."""
+    if not hasattr(config, "workerinput"):
+        config.stash[CAPTURE_RUN] = capture_session.begin(SHARED / "spec")
+
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """With CROSSCONNECT_CAPTURE_RESPONSES=<dir> set for the run, every server the tests start
-    inherits it and writes its ARM responses there; at the end (on the xdist controller, after all
-    workers) they are validated, the summary printed, and a divergence or an undocumented extension
-    fails the run."""
-    directory = os.environ.get(CAPTURE_VARIABLE)
-    if not directory or hasattr(session.config, "workerinput") or not (SHARED / "spec").is_dir():
+    """Every server the tests started wrote its ARM responses into the run's capture directory; at
+    the end (on the xdist controller, after all workers) they are validated, the summary printed,
+    and a divergence or an undocumented extension fails the run, each named in a block of its own."""
+    run = session.config.stash.get(CAPTURE_RUN, None)
+    if run is None:
+        return  # an xdist worker
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if run.directory is None or run.skipped:
+        if run.skipped and terminal is not None:
+            terminal.write_line(f"response-schema check skipped: {run.skipped}")
         return
     from tests.support.spec_schema import validate_capture_directory  # jsonschema only when asked
 
-    report = validate_capture_directory(SHARED / "spec", Path(directory))
-    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is not None:
+    report = validate_capture_directory(SHARED / "spec", run.directory)
+    if terminal is not None and report.validated + sum(report.no_spec.values()):
         terminal.write_sep("=", "response-schema conformance of the captured traffic")
         terminal.write_line(report.summary())
     if report.failed:
+        if terminal is not None:
+            terminal.write_sep("=", "responses that diverge from Azure's spec", red=True)
+            terminal.write_line(report.failure_blocks())
+            terminal.write_line(f"(the captured responses are in {run.directory})")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        session.config.stash[CAPTURE_FAILED] = True
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Here, not at the session's end: a run that never has a session (--help) made its directory too.
+    run = config.stash.get(CAPTURE_RUN, None)
+    if run is not None:
+        capture_session.finish(run, failed=config.stash.get(CAPTURE_FAILED, False))
 
 
 # -- the real Azure CLI (tests/support/azure_cli.py) ------------------------------------------------------

@@ -20,9 +20,10 @@ response with ``tests.support.spec_schema`` against the spec files in ``../share
 - responses of operations the local spec files lack (subscriptions, async-operation status, ...)
   and parts under a ``$ref`` to a missing file are counted and printed, not passed silently.
 
-The whole suite's traffic can be validated the same way: run pytest with
-``CROSSCONNECT_CAPTURE_RESPONSES=<dir>`` set; every server inherits it and tests/conftest.py
-validates the directory when the session ends (on the xdist controller, after all workers).
+The whole suite's traffic is validated the same way by default: the session sets
+``CROSSCONNECT_CAPTURE_RESPONSES`` to a directory of its own (tests/support/capture_session.py), every
+server inherits it, and tests/conftest.py validates the directory when the session ends (on the xdist
+controller, after all workers).
 """
 
 from __future__ import annotations

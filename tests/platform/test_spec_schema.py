@@ -314,3 +314,38 @@ def test_uuid_format_is_checked() -> None:
 
     assert _FORMATS.conforms("a6d4c4a3-7a0e-4d4c-9c6a-1f1c0c7e2b11", "uuid")
     assert not _FORMATS.conforms("not-a-uuid", "uuid")
+
+
+def test_a_body_seen_again_is_reported_for_each_response_that_sent_it(library: SpecLibrary) -> None:
+    """The same (operation, status, body) is checked once, but each response is named."""
+    body = example("ExpressRouteCircuitGet")
+    body["properties"]["serviceProviderProperties"]["bandwidthInMbps"] = "fast"
+    records = [
+        {"method": "GET", "path": CIRCUIT, "api_version": "2024-07-01", "status": 200, "body": body},
+        {
+            "method": "GET",
+            "path": CIRCUIT.replace("er1", "er2"),
+            "api_version": "2023-09-01",
+            "status": 200,
+            "body": body,
+        },
+        {"method": "GET", "path": CIRCUIT, "status": 200, "body": example("ExpressRouteCircuitGet")},
+    ]
+    report = library.validate(records)
+    assert [(f.request, f.where) for f in report.findings] == [
+        (f"GET {CIRCUIT}?api-version=2024-07-01", "$.properties.serviceProviderProperties.bandwidthInMbps"),
+        (
+            f"GET {CIRCUIT.replace('er1', 'er2')}?api-version=2023-09-01",
+            "$.properties.serviceProviderProperties.bandwidthInMbps",
+        ),
+    ]
+    blocks = report.failure_blocks()
+    assert blocks.startswith("DIVERGENCE: ExpressRouteCircuits_Get, status 200 (seen 2 times; the first below)\n")
+    assert f"  response to: GET {CIRCUIT}?api-version=2024-07-01\n" in blocks
+
+
+def test_a_failure_block_cuts_a_long_problem() -> None:
+    long = Finding(DIVERGENCE, "Op_Get", 200, "$.properties", "{'a': '" + "x" * 5000 + "'} is not of type 'string'")
+    block = long.block()
+    assert block.splitlines()[0] == "DIVERGENCE: Op_Get, status 200" and len(block) < 600
+    assert block.endswith(" ...")

@@ -40,12 +40,13 @@ Microsoft.Network's Azure-AsyncOperation status URLs are checked against ``Azure
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -90,6 +91,7 @@ DIVERGENCE = "divergence"
 EXTENSION = "extension"
 UNCHECKED = "unchecked"
 NOTE = "note"  # a string outside an open enum's listed values: printed, not a failure
+MAX_PROBLEM = 400  # characters of a finding's message in a failure block
 
 
 @dataclass(frozen=True)
@@ -101,9 +103,21 @@ class Finding:
     message: str
     definition: str = ""  # for an extension: the definition that lacks the property
     name: str = ""  # for an extension: the property
+    request: str = ""  # the captured response's request ("GET /subscriptions/...?api-version=..."), when known
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.operation} {self.status} {self.where}: {self.message}"
+
+    def block(self, seen: int = 1) -> str:
+        """The finding as a few aligned lines: what answered, where in the body, what is wrong."""
+        times = f" (seen {seen} times; the first below)" if seen > 1 else ""
+        lines = [f"{self.kind.upper()}: {self.operation}, status {self.status}{times}"]
+        if self.request:
+            lines.append(f"  response to: {self.request}")
+        # jsonschema quotes the whole instance in some messages (a wrong type of a large object).
+        problem = self.message if len(self.message) <= MAX_PROBLEM else self.message[:MAX_PROBLEM] + " ..."
+        lines += [f"  at:          {self.where}", f"  problem:     {problem}"]
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -137,6 +151,21 @@ class Report:
 
     def unlisted_extensions(self) -> list[Finding]:
         return [f for f in self.of_kind(EXTENSION) if (f.definition, f.name) not in EXTENSIONS]
+
+    def failures(self) -> list[Finding]:
+        """What fails a run: divergences and extensions not in the allow-list."""
+        return self.of_kind(DIVERGENCE) + self.unlisted_extensions()
+
+    def failure_blocks(self) -> str:
+        """Each kind of failure once (array indexes folded), as a readable block naming the first
+        response that showed it: operation, status, method and path, where in the body, why."""
+        first: dict[str, Finding] = {}
+        seen: Counter[str] = Counter()
+        for finding in self.failures():
+            key = re.sub(r"\[\d+\]", "[*]", f"{finding.kind} {finding.operation} {finding.status} {finding.where}")
+            first.setdefault(key, finding)
+            seen[key] += 1
+        return "\n\n".join(finding.block(seen[key]) for key, finding in first.items())
 
     def summary(self) -> str:
         lines = [
@@ -502,6 +531,9 @@ class SpecLibrary:
         # A long-running POST or DELETE answers 202 + Location; what that URL answers is the
         # operation's result, validated against the operation's responses (a POST's 200 schema).
         results: dict[str, Operation] = {}
+        # A whole run answers the same body many times (the seeded role definitions, providers and
+        # service providers after each reset): each distinct (operation, status, body) is checked once.
+        checked: dict[tuple[str, str, int, str], list[Finding]] = {}
         for record in records:
             operation = self.operation_for(record["method"], record["path"])
             if operation is not None and record.get("location") and operation.method in ("POST", "DELETE"):
@@ -517,11 +549,23 @@ class SpecLibrary:
             report.operations[operation.operation_id] += 1
             if record.get("body") is not None:
                 report.with_body[(operation.operation_id, int(record["status"]))] += 1
-            report.findings += self.check(operation, int(record["status"]), record.get("body"))
+            status = int(record["status"])
+            body = hashlib.blake2b(json.dumps(record.get("body"), sort_keys=True).encode(), digest_size=16).hexdigest()
+            key = (operation.operation_id, operation.template, status, body)
+            if key not in checked:
+                checked[key] = self.check(operation, status, record.get("body"))
+            request = _request(record)
+            report.findings += [replace(f, request=request) for f in checked[key]]
         return report
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+def _request(record: dict[str, Any]) -> str:
+    """The request a captured response answered, as a reader would type it."""
+    version = record.get("api_version")
+    return f"{record['method']} {record['path']}" + (f"?api-version={version}" if version else "")
 
 
 def _escape(key: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from crossconnect.app.response_capture import CAPTURE_VARIABLE
 from tests.support import REPO, Server
 
 PLUGIN = "crossconnect.testing.plugin"
@@ -36,6 +37,8 @@ def run_pytest(
     """``python -m pytest`` in ``folder`` (its own rootdir, none of our conftest), this checkout's
     code first on the path; the result with stdout and stderr."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith(("CROSSCONNECT_", "PYTEST_"))}
+    if CAPTURE_VARIABLE in os.environ:  # the partner's servers answer into this run's capture too
+        child_env[CAPTURE_VARIABLE] = os.environ[CAPTURE_VARIABLE]
     child_env["PYTHONPATH"] = str(REPO / "src")
     child_env.update(env or {})
     plugin = [] if _entry_point_installed() else ["-p", PLUGIN]
@@ -154,6 +157,23 @@ def test_the_plugin_does_nothing_for_tests_that_do_not_ask(tmp_path: Path) -> No
         "--crossconnect-state-scope",
     }
     assert not re.findall(r"^\s+(--(?!crossconnect)[\w-]+).*crossconnect", help_text, re.MULTILINE)
+
+
+def test_the_servers_it_starts_answer_into_the_response_capture(tmp_path: Path) -> None:
+    """The plugin keeps a developer's CROSSCONNECT_* settings from its servers, but not the response
+    capture: this suite validates the plugin's traffic against Azure's schemas like its own."""
+    captures = tmp_path / "captures"
+    (tmp_path / "test_listed.py").write_text(
+        "def test_listed(crossconnect_http):\n"
+        "    with crossconnect_http('partner') as http:\n"
+        "        assert http.get('/subscriptions', params={'api-version': '2022-12-01'}).status_code == 200\n"
+    )
+    result = run_pytest(tmp_path, env={CAPTURE_VARIABLE: str(captures)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    records = [
+        json.loads(line) for file in captures.glob("responses-*.jsonl") for line in file.read_text().splitlines()
+    ]
+    assert {(r["method"], r["path"], r["status"]) for r in records} >= {("GET", "/subscriptions", 200)}
 
 
 def test_attaching_to_a_running_server(tmp_path: Path, session_server: Server) -> None:

@@ -4,7 +4,8 @@
 append one JSON line to ``<dir>/responses-<pid>.jsonl``: method, path, api-version, status, the
 ``Location`` header when there is one, and the JSON body (bodies of other content types, and bodies over ``MAX_CAPTURED_BODY``, are left out and
 flagged). One file per process, so replicas and parallel test workers never interleave lines.
-Unset (the default), :func:`capture_responses` returns the ARM app itself: no cost at all.
+Unset, empty or ``off`` (the default for a server), :func:`capture_responses` returns the ARM app
+itself: no cost at all. The test suite turns it on for the servers it starts (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -17,16 +18,25 @@ from typing import IO, Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CAPTURE_VARIABLE = "CROSSCONNECT_CAPTURE_RESPONSES"
+CAPTURE_OFF = "off"
 MAX_CAPTURED_BODY = 1024 * 1024
+
+
+def capture_directory() -> Path | None:
+    """The directory the capture variable names; None when it is unset, empty or ``off``."""
+    value = os.environ.get(CAPTURE_VARIABLE, "").strip()
+    if not value or value.lower() == CAPTURE_OFF:
+        return None
+    return Path(value)
 
 
 def capture_responses(app: ASGIApp) -> ASGIApp:
     """``app``, wrapped to capture its responses when the capture variable names a directory."""
-    directory = os.environ.get(CAPTURE_VARIABLE)
-    if not directory:
+    directory = capture_directory()
+    if directory is None:
         return app
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    return ResponseCapture(app, Path(directory) / f"responses-{os.getpid()}.jsonl")
+    directory.mkdir(parents=True, exist_ok=True)
+    return ResponseCapture(app, directory / f"responses-{os.getpid()}.jsonl")
 
 
 class ResponseCapture:

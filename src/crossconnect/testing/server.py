@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 START_TIMEOUT = 60.0
+# crossconnect.app.response_capture's variable; repeated, as this package talks to the server only
+# over HTTPS and the command line.
+CAPTURE_VARIABLE = "CROSSCONNECT_CAPTURE_RESPONSES"
 
 
 class ServerStartError(RuntimeError):
@@ -62,7 +65,9 @@ class CrossconnectServer:
         args = [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(data_dir)]
         args += ["--port", str(port), *(extra_args or [])]
         # The server's own settings come from the arguments, not from a developer's CROSSCONNECT_* shell.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSCONNECT_")}
+        # The response capture is no setting: it records what the server answers, for a test harness
+        # that validates the traffic (crossconnect's own suite checks this plugin's that way).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSCONNECT_") or k == CAPTURE_VARIABLE}
         with open(log_path, "ab") as log:
             process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         base_url = f"https://127.0.0.1:{port}"
