@@ -28,3 +28,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     s.dispose()
     if database is not None:
         drop_postgres_database(database)
+
+
+@pytest.fixture
+def twin(store: Store) -> Iterator[Store]:
+    """A second Store on the same database: another replica."""
+    other = Store(store.url)
+    yield other
+    other.dispose()

@@ -12,10 +12,9 @@ process would be), writing at once from threads.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,32 +24,13 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
 from crossconnect.store import Store
-
-
-@pytest.fixture
-def twin(store: Store) -> Iterator[Store]:
-    """A second Store on the same database: another replica."""
-    other = Store(store.url)
-    yield other
-    other.dispose()
-
-
-def _at_once(calls: list[Callable[[], Any]], workers: int = 8) -> list[Any]:
-    start = threading.Barrier(workers)
-
-    def run(call: Callable[[], Any]) -> Any:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            start.wait(timeout=5)
-        return call()
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(run, calls))
+from tests.support.races import at_once
 
 
 def test_a_new_meta_key_written_at_once_never_fails(store: Store, twin: Store) -> None:
     for round_ in range(20):
         key = f"race.{round_}"
-        _at_once([lambda s=(store, twin)[n % 2], n=n, k=key: s.set_meta(k, {"n": n}) for n in range(8)])
+        at_once([lambda s=(store, twin)[n % 2], n=n, k=key: s.set_meta(k, {"n": n}) for n in range(8)])
         assert store.get_meta(key) in [{"n": n} for n in range(8)]
 
 
@@ -58,7 +38,7 @@ def test_update_meta_loses_no_change(store: Store, twin: Store) -> None:
     def append(s: Store, item: int) -> Callable[[], Any]:
         return lambda: s.update_meta("race.list", lambda current: [*(current or []), item])
 
-    _at_once([append((store, twin)[i % 2], i) for i in range(80)])
+    at_once([append((store, twin)[i % 2], i) for i in range(80)])
     assert sorted(store.get_meta("race.list")) == list(range(80))
     assert sorted(twin.get_meta("race.list")) == list(range(80))
 

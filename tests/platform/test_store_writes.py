@@ -13,10 +13,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -25,14 +24,7 @@ import pytest
 from crossconnect.store import Store
 from crossconnect.store.values import InvalidValue
 from crossconnect.untrusted import MAX_DEPTH, Rejected, decode_json, json_text
-
-
-@pytest.fixture
-def twin(store: Store) -> Iterator[Store]:
-    """A second Store on the same database: another replica."""
-    other = Store(store.url)
-    yield other
-    other.dispose()
+from tests.support.races import at_once
 
 
 def _record(key: str, body: Any = None, parent: str = "") -> dict[str, Any]:
@@ -213,18 +205,6 @@ def test_a_read_after_a_lock_sees_what_the_last_holder_committed(store: Store, t
 # -- locks and leases --------------------------------------------------------------------------
 
 
-def _at_once(calls: list[Callable[[], Any]], workers: int = 8) -> list[Any]:
-    start = threading.Barrier(workers)
-
-    def run(call: Callable[[], Any]) -> Any:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            start.wait(timeout=5)
-        return call()
-
-    with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(run, calls))
-
-
 def test_overlapping_lock_sets_in_any_order_never_deadlock(store: Store, twin: Store) -> None:
     """Each transaction names overlapping records in another order and increments each one's
     counter under its lock. PostgreSQL would end one of two transactions that wait on each other
@@ -242,7 +222,7 @@ def test_overlapping_lock_sets_in_any_order_never_deadlock(store: Store, twin: S
         return run
 
     orders = [names, names[::-1], names[2:] + names[:2], ["e", "a", "c"], ["d", "b"], names[1:], ["c"], names[::2]]
-    _at_once([writer((store, twin)[i % 2], order) for i, order in enumerate(orders)])
+    at_once([writer((store, twin)[i % 2], order) for i, order in enumerate(orders)])
     for name in names:
         assert store.get_meta(f"count.{name}") == 5 * sum(name in order for order in orders), name
 
@@ -271,7 +251,7 @@ def test_a_lock_of_several_names_holds_each_until_the_transaction_ends(store: St
 
 def test_a_lease_goes_to_one_owner_at_a_time(store: Store, twin: Store) -> None:
     store.insert("operations", _operation(1, "/r"))
-    taken = _at_once(
+    taken = at_once(
         [lambda s=(store, twin)[n % 2], n=n: s.take_lease("op-1", f"owner-{n}", 100.0, 130.0) for n in range(8)]
     )
     assert taken.count(True) == 1
