@@ -151,7 +151,9 @@ def decode_json(raw: bytes | str, *, check_values: bool = True) -> Any:
         raise Rejected(f"the JSON nests deeper than {MAX_DEPTH} levels", malformed=True) from None
     except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python converts
         raise Rejected(str(exc), malformed=True) from None
-    if not check_values or _plainly_fine(text):
+    # Only text decoded from bytes is vouched for by its escapes: a ``str`` given as it is may
+    # hold a raw lone surrogate (UTF-8, UTF-16 and UTF-32 decoding refuse one in bytes).
+    if not check_values or (isinstance(raw, bytes) and _plainly_fine(text)):
         return value
     found = find_problem(value, MAX_DEPTH)
     if found is not None:

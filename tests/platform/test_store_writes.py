@@ -113,6 +113,14 @@ def test_a_body_that_may_hold_a_bad_value_is_still_refused(raw: bytes, reason: s
         decode_json(raw)
 
 
+def test_text_given_as_a_string_is_walked_whatever_its_escapes() -> None:
+    # no escape in sight, but a raw lone surrogate: only bytes rule that out by their encoding
+    with pytest.raises(Rejected, match="surrogate"):
+        decode_json('{"a": "x\udc00"}')
+    with pytest.raises(Rejected, match="not valid UTF-8"):
+        decode_json('{"a": "x\udc00"}'.encode("utf-8", "surrogatepass"))
+
+
 def test_a_plain_body_decodes_as_before() -> None:
     assert decode_json(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH) is not None
     assert decode_json(b'{"a": "\\\\u0000", "b": "\\ud83d\\ude00"}') == {"a": "\\u0000", "b": "😀"}
