@@ -65,11 +65,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def child_env() -> dict[str, str]:
-    """The server runs the code next to this script (a worktree wins over an editable install)."""
-    src = str(REPO / "src")
+def child_env(src: Path | None = None) -> dict[str, str]:
+    """The server runs the code next to this script, or of the source tree ``src`` (a benchmark of
+    another checkout's code); either wins over an editable install."""
+    first = str(src if src is not None else REPO / "src")
     path = os.environ.get("PYTHONPATH", "")
-    return {**os.environ, "PYTHONPATH": src + (os.pathsep + path if path else "")}
+    return {**os.environ, "PYTHONPATH": first + (os.pathsep + path if path else "")}
 
 
 @dataclass
@@ -172,15 +173,18 @@ class Server:
         return {"Authorization": self.bearer(role), "Accept": "application/json"}
 
 
-def start_server(children: Children, work: Path) -> Server:
-    """``crossconnect serve`` on a fresh data dir in ``work`` (SQLite, default options) and a free
-    port, once its health endpoint answers; its log is ``work/crossconnect.log``."""
+def start_server(
+    children: Children, work: Path, extra: list[str] | None = None, port: int | None = None, src: Path | None = None
+) -> Server:
+    """``crossconnect serve`` on a data dir in ``work`` (SQLite and default options unless ``extra``
+    says otherwise) on ``port`` or a free one, running the code of ``src`` (see ``child_env``),
+    once its health endpoint answers; its log is ``work/crossconnect.log``."""
     work.mkdir(parents=True, exist_ok=True)
     data_dir = work / "data"
-    port = free_port()
+    port = port or free_port()
     log = work / "crossconnect.log"
     cmd = [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-    proc = children.start(cmd, log)
+    proc = children.start(cmd + (extra or []), log, env=child_env(src))
     base = f"https://{HOST}:{port}"
     cafile = str(data_dir / "ca.pem")
     wait_until_up(proc, f"{base}/_crossconnect/health", cafile, log)
@@ -188,7 +192,7 @@ def start_server(children: Children, work: Path) -> Server:
         subprocess.check_output(
             [sys.executable, "-m", "crossconnect.cli.main", "env", "--data-dir", str(data_dir), "--json"],
             cwd=REPO,
-            env=child_env(),
+            env=child_env(src),
             timeout=60,
         )
     )

@@ -34,7 +34,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import threading
 import uuid
@@ -47,12 +46,11 @@ from _common import (  # noqa: E402
     PRIVATE_PEERING,
     REPO,
     BenchError,
-    Children,
     fetch_tokens,
     free_port,
     machine_notes,
     run,
-    wait_until_up,
+    start_server,
     workspace,
 )
 from bench_get_resource_group import _WRK_LUA, Measurement, cpu_seconds, run_wrk, with_cpu  # noqa: E402
@@ -75,38 +73,6 @@ _PUT_LUA = (
     'wrk.headers["Content-Type"] = "application/json"\n'
     'wrk.body = \'{"properties": {"tags": {"bench": "yes", "round": "1"}}}\'\n' + _WRK_LUA
 )
-
-
-def _env(src: Path) -> dict[str, str]:
-    path = os.environ.get("PYTHONPATH", "")
-    return {**os.environ, "PYTHONPATH": str(src) + (os.pathsep + path if path else "")}
-
-
-def _start(children: Children, src: Path, work: Path, extra: list[str], port: int) -> dict[str, Any]:
-    work.mkdir(parents=True, exist_ok=True)
-    data_dir = work / "data"
-    data_dir.mkdir(exist_ok=True)
-    log = work / "crossconnect.log"
-    cmd = [sys.executable, "-m", "crossconnect.cli.main", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            cmd + extra, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=_env(src), start_new_session=True
-        )
-    children.processes.append(proc)
-    base = f"https://{HOST}:{port}"
-    cafile = str(data_dir / "ca.pem")
-    wait_until_up(proc, f"{base}/_crossconnect/health", cafile, log)
-    env = json.loads(
-        subprocess.check_output(
-            [sys.executable, "-m", "crossconnect.cli.main", "env", "--data-dir", str(data_dir), "--json"],
-            cwd=REPO,
-            env=_env(src),
-            timeout=60,
-        )
-    )
-    from _common import Server
-
-    return {"server": Server(proc, port, base, cafile, data_dir, log, env)}
 
 
 def _create_database() -> str:
@@ -249,16 +215,16 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
             get_lua, put_lua = work / "get.lua", work / "put.lua"
             get_lua.write_text(_WRK_LUA)
             put_lua.write_text(_PUT_LUA)
-            lite = _start(children, src, work / "sqlite", [], free_port())["server"]
+            lite = start_server(children, work / "sqlite", src=src)
             first_port = free_port()
             public = ["--public-url", f"https://{HOST}:{first_port}"]
-            pg1 = _start(children, src, work / "pg1", ["--database", database, *public], first_port)["server"]
+            pg1 = start_server(children, work / "pg1", ["--database", database, *public], first_port, src)
             (work / "pg2" / "data").mkdir(parents=True)
             for name in ("credentials.json", "ca.pem", "ca-key.pem", "server.pem", "server-key.pem"):
                 shutil.copy2(pg1.data_dir / name, work / "pg2" / "data" / name)
             if (pg1.data_dir / "key-encryption.key").exists():
                 shutil.copy2(pg1.data_dir / "key-encryption.key", work / "pg2" / "data" / "key-encryption.key")
-            pg2 = _start(children, src, work / "pg2", ["--database", database, *public], free_port())["server"]
+            pg2 = start_server(children, work / "pg2", ["--database", database, *public], src=src)
             lite_path = _prepare(lite)
             pg_path = _prepare(pg1)
             pg2.tokens = dict(pg1.tokens)

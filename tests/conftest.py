@@ -18,7 +18,7 @@ from tests.support import (
     create_postgres_database,
     drop_postgres_database,
     free_port,
-    postgres_available,
+    require_postgres,
     running_replicas,
 )
 from tests.support.azure_cli import AzureCli, AzureCliInstallError, ensure_azure_cli
@@ -53,10 +53,7 @@ def artifacts() -> Path:
 def session_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     database = None
     if backend == "postgresql":
-        if not postgres_available():
-            if os.environ.get("CI"):
-                pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+        require_postgres()
         database = create_postgres_database()
     server = Server(
         tmp_path_factory.mktemp(f"server-{backend}") / "data", free_port(), database, ["--page-size", "100"]
@@ -83,8 +80,7 @@ def replicas(backend: str, tmp_path: Path) -> Iterator[tuple[Server, Server]]:
     database is dropped afterwards."""
     if backend != "postgresql":
         pytest.skip("replicas share a PostgreSQL database; a SQLite store is owned by one server process")
-    if not postgres_available():
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    require_postgres()
     with running_replicas(tmp_path) as pair:
         yield pair
 

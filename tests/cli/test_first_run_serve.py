@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from crossconnect.cli.main import app
 from tests.cli.support import one_line_error
-from tests.support import REPO, Server, free_port, postgres_admin_url, postgres_available
+from tests.support import REPO, Server, free_port, postgres_admin_url, require_postgres
 
 
 @pytest.fixture
@@ -88,8 +88,7 @@ def test_unknown_postgresql_host(workdir: Path) -> None:
 
 @pytest.fixture
 def reachable_postgres() -> str:
-    if not postgres_available():
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    require_postgres()
     return postgres_admin_url().rsplit("/", 1)[0]  # postgresql://user@host:port
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import Server, create_postgres_database, drop_postgres_database, free_port, postgres_available
+from tests.support import Server, create_postgres_database, drop_postgres_database, free_port, require_postgres
 
 
 @pytest.fixture(scope="module")
@@ -14,8 +14,7 @@ def netns_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """One netns server per module and store backend (the wire is rebuilt from either store)."""
     database = None
     if backend == "postgresql":
-        if not postgres_available():
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+        require_postgres()
         database = create_postgres_database()
     server = Server(tmp_path_factory.mktemp("netns") / "data", free_port(), database, ["--fabric", "netns"])
     try:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from crossconnect.store import Store, database_url
-from tests.support import create_postgres_database, drop_postgres_database, postgres_available
+from tests.support import create_postgres_database, drop_postgres_database, require_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -17,10 +16,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A freshly migrated store on each backend (its PostgreSQL database is dropped afterwards)."""
     database = None
     if request.param == "postgresql":
-        if not postgres_available():
-            if os.environ.get("CI"):
-                pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+        require_postgres()
         database = create_postgres_database()
     s = Store(database_url(database, tmp_path))
     s.migrate()

@@ -12,7 +12,6 @@ new resource, then 200 / 409 / 412, never a 500.
 from __future__ import annotations
 
 import collections
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import Server, postgres_available, running_replicas
+from tests.support import Server, require_postgres, running_replicas
 from tests.support.network import API, GROUP, MICROSOFT, PRIVATE, PROVIDER, XC_GROUP, circuit_body
 from tests.support.rbac import ROLE_IDS
 
@@ -124,10 +123,7 @@ def module_replicas(
         server = request.getfixturevalue("session_server")
         yield server, server
         return
-    if not postgres_available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    require_postgres()
     with running_replicas(tmp_path_factory.mktemp("replicas")) as pair:
         yield pair
 

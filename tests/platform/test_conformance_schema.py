@@ -45,7 +45,7 @@ from tests.support import (
     create_postgres_database,
     drop_postgres_database,
     free_port,
-    postgres_available,
+    require_postgres,
 )
 from tests.support.azure_cli import AzureCli
 from tests.support.network import (
@@ -110,8 +110,7 @@ def capturing_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> 
         pytest.skip("../shared/spec is not present")
     database = None
     if backend == "postgresql":
-        if not postgres_available():
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+        require_postgres()
         database = create_postgres_database()
     base = tmp_path_factory.mktemp(f"capture-{backend}")
     captures = base / "responses"

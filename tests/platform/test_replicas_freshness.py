@@ -14,7 +14,6 @@ test_concurrency_replicas.py, its caching rule in test_store_queries.py).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -24,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import Server, postgres_available, running_replicas
+from tests.support import Server, require_postgres, running_replicas
 from tests.support.rbac import ROLE_IDS
 
 pytestmark = pytest.mark.slow
@@ -36,10 +35,7 @@ RG_API = {"api-version": "2021-04-01"}
 def pair(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
     if backend != "postgresql":
         pytest.skip("replicas share a PostgreSQL database; a SQLite store is owned by one server process")
-    if not postgres_available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    require_postgres()
     with running_replicas(tmp_path_factory.mktemp("freshness")) as servers:
         yield servers
 

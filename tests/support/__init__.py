@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 # ../shared next to the checkout; CROSSCONNECT_TEST_SHARED points elsewhere (a git worktree's parent
@@ -55,6 +56,16 @@ def postgres_available() -> bool:
             return True
     except Exception:
         return False
+
+
+def require_postgres() -> None:
+    """Skip the test when PostgreSQL is not reachable; in CI (which starts it, see .ci/run) that
+    is a failure, never a silent skip."""
+    if postgres_available():
+        return
+    if os.environ.get("CI"):
+        pytest.fail("PostgreSQL is not reachable in CI (see .ci/run)")
+    pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
 
 
 def create_postgres_database() -> str:

@@ -10,11 +10,10 @@ from typing import Any
 
 import httpx
 import jwt
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support import Server, create_postgres_database, drop_postgres_database, free_port, postgres_available
+from tests.support import Server, create_postgres_database, drop_postgres_database, free_port, require_postgres
 
 RESOURCES_API = "2025-04-01"
 SUBSCRIPTIONS_API = "2022-12-01"
@@ -191,8 +190,8 @@ class ServerFactory:
 
 def dedicated_servers(backend: str, tmp_path: Path) -> Iterator[ServerFactory]:
     """Body of a ``servers`` fixture: ``yield from dedicated_servers(backend, tmp_path)``."""
-    if backend == "postgresql" and not postgres_available():
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    if backend == "postgresql":
+        require_postgres()
     factory = ServerFactory(backend, tmp_path)
     try:
         yield factory
