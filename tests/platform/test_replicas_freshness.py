@@ -178,6 +178,69 @@ def test_a_request_waiting_on_the_database_does_not_hold_up_the_others(
     assert got["tags"] == {"after": "wait"}
 
 
+def test_a_remembered_get_is_answered_while_every_store_thread_waits(
+    pair: tuple[Server, Server], clients: dict[tuple[int, str], httpx.Client]
+) -> None:
+    """More PUTs than the replica has store threads wait on a record the test holds; GETs of a
+    group the replica remembers are still answered at once (served on the event loop after the
+    generation check made there; a read the replica must make waits for a thread, and shows
+    what the other replica wrote: test_a_write_on_one_replica_is_read_on_the_other_at_once)."""
+    import psycopg
+
+    from crossconnect.store import freshness
+    from crossconnect.store.store import STORE_THREADS, _lock_id
+
+    server = pair[0]
+    assert server.database is not None
+    held_path = group_path(server, "held-all-rg")
+    read_path = group_path(server, "read-rg")
+    put_group(clients[(0, "admin")], held_path)
+    put_group(clients[(0, "admin")], read_path)
+
+    def client(role: str, timeout: float) -> httpx.Client:
+        made = httpx.Client(
+            base_url=server.base_url, verify=server.tls(), timeout=timeout,
+            headers={"Authorization": f"Bearer {server.token(role)}"},
+        )  # fmt: skip
+        assert made.get(held_path, params=RG_API).status_code == 200  # connected before the clock starts
+        return made
+
+    writers = [client("admin", 60) for _ in range(STORE_THREADS + 2)]
+    reader = client("partner", 5)
+    responses: list[httpx.Response] = []
+
+    def blocked_put(i: int) -> None:
+        responses.append(writers[i].put(held_path, params=RG_API, json={"location": "westus", "tags": {"i": str(i)}}))
+
+    try:
+        with psycopg.connect(server.database, autocommit=True) as holder:
+            holder.execute("SELECT pg_advisory_lock(%s)", (_lock_id(held_path.lower()),))
+            # what replica 0 remembers is made anew from here (another replica wrote), and is
+            # served for freshness.MAX_AGE seconds at most: the rest of the test takes less
+            put_group(clients[(1, "admin")], read_path, {"from": "replica 1"})
+            started = time.monotonic()
+            assert reader.get(read_path, params=RG_API).json()["tags"] == {"from": "replica 1"}
+            waiters = [threading.Thread(target=blocked_put, args=(i,)) for i in range(len(writers))]
+            for waiter in waiters:
+                waiter.start()
+            deadline = time.time() + 30
+            while _waiting_for_locks(server.database) < STORE_THREADS:
+                assert time.time() < deadline, "the PUTs never filled the store threads"
+                time.sleep(0.02)
+            for _ in range(20):
+                r = reader.get(read_path, params=RG_API)
+                assert r.status_code == 200 and r.json()["tags"] == {"from": "replica 1"}, r.text
+            assert time.monotonic() - started < freshness.MAX_AGE, "too slow a machine to tell"
+            assert not responses, "the held PUTs did not wait"
+            holder.execute("SELECT pg_advisory_unlock(%s)", (_lock_id(held_path.lower()),))
+        for waiter in waiters:
+            waiter.join(60)
+    finally:
+        for c in (*writers, reader):
+            c.close()
+    assert sorted(r.status_code for r in responses) == [200] * len(writers), [r.text for r in responses]
+
+
 def test_connections_the_database_closed_are_replaced_without_an_error(
     pair: tuple[Server, Server], clients: dict[tuple[int, str], httpx.Client]
 ) -> None:

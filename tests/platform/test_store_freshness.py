@@ -3,10 +3,14 @@ began before they asked (it could predate a write whose answer the client alread
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
-from crossconnect.store.freshness import SharedReads, writes
+import pytest
+
+from crossconnect.store import NotRemembered, Store
+from crossconnect.store.freshness import AsyncSharedReads, SharedReads, writes
 
 
 def test_a_read_begun_before_the_request_asked_is_not_used() -> None:
@@ -63,3 +67,86 @@ def test_a_failed_read_is_raised_and_the_next_request_reads_again() -> None:
 def test_which_statements_count_as_writes() -> None:
     assert writes("INSERT INTO resources …") and writes("  update meta set …") and writes("DELETE FROM x")
     assert not writes("SELECT pg_advisory_xact_lock(1)") and not writes("select * from resources")
+
+
+def test_on_the_event_loop_a_read_begun_before_the_request_asked_is_not_used() -> None:
+    """``AsyncSharedReads``, the event loop's twin of ``SharedReads``: the same two rules."""
+
+    async def scenario() -> None:
+        database = {"generation": 1}
+        reads: list[int] = []
+        release = asyncio.Event()
+
+        async def read() -> int:
+            value = database["generation"]
+            reads.append(value)
+            if len(reads) == 1:
+                await release.wait()  # the first read is slow: the generation moves while it runs
+            return value
+
+        shared = AsyncSharedReads(asyncio.get_running_loop(), read)
+        first = asyncio.create_task(shared.latest())
+        while not reads:
+            await asyncio.sleep(0)
+        database["generation"] = 2  # a write committed and answered while the first read runs
+        later = [asyncio.create_task(shared.latest()) for _ in range(5)]
+        await asyncio.sleep(0.05)
+        assert len(reads) == 1  # the later requests wait rather than read at once
+        release.set()
+        assert await first == 1
+        assert [await t for t in later] == [2] * 5  # none was given the stale read
+        assert reads == [1, 2]  # and the five shared one read
+
+    asyncio.run(scenario())
+
+
+def test_on_the_event_loop_a_failed_read_is_raised_and_the_next_request_reads_again() -> None:
+    async def scenario() -> None:
+        calls = {"n": 0}
+
+        async def read() -> int:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise ConnectionError("gone")
+            return 7
+
+        shared = AsyncSharedReads(asyncio.get_running_loop(), read)
+        try:
+            await shared.latest()
+            raise AssertionError("the failure was swallowed")
+        except ConnectionError:
+            pass
+        assert await shared.latest() == 7
+
+    asyncio.run(scenario())
+
+
+def test_memory_only_serves_what_is_remembered_and_never_touches_the_database(store: Store, twin: Store) -> None:
+    """PostgreSQL: after the event loop's generation check, ``memory_only`` serves remembered rows;
+    the first read that is not remembered and any write raise ``NotRemembered`` before reaching
+    the database; a write on another replica is seen at the next check (what was remembered is
+    forgotten, so the read is made on a thread again)."""
+    if store.is_sqlite:
+        pytest.skip("a SQLite store serves every request inline (no event-loop path)")
+    row = {"id": "sub-1", "tenant_id": "t", "display_name": "one", "state": "Enabled", "created_at": 1.0}
+    store.insert("subscriptions", row)
+    with store.fresh_reads():
+        assert store.find("subscriptions", id="sub-1")["display_name"] == "one"  # remembered
+
+    def served() -> str:
+        assert asyncio.run(store.fresh_on_loop())
+        with store.memory_only():
+            return str(store.find("subscriptions", id="sub-1")["display_name"])
+
+    assert served() == "one"
+    with store.memory_only(), pytest.raises(NotRemembered):
+        store.find("subscriptions", id="sub-2")
+    with store.memory_only(), pytest.raises(NotRemembered):
+        store.set_meta("k", 1)
+    assert store.get_meta("k") is None  # nothing was written
+    twin.update_where("subscriptions", {"display_name": "two"}, id="sub-1")  # another replica writes
+    with pytest.raises(NotRemembered):
+        served()
+    with store.fresh_reads(checked=True):
+        assert store.find("subscriptions", id="sub-1")["display_name"] == "two"
+    assert served() == "two"

@@ -145,6 +145,9 @@ class Endpoint:
     # The scope the action is authorized at; default: the request path. Operation status URLs
     # sit at subscription level but are authorized at the resource the operation is about.
     scope: Callable[[ArmRequest], str] | None = None
+    # The handler only reads the store (and renders what it read): a replica may serve it on the
+    # event loop from what it remembers (``ArmProtocol``). Nothing else it does may block.
+    reads_only_store: bool = False
 
     def action_for(self, request: ArmRequest) -> str:
         return self.action(request) if callable(self.action) else self.action

@@ -31,7 +31,7 @@ from crossconnect.arm.routing import Router
 from crossconnect.arm.services import ArmServices
 from crossconnect.identity.tokens import ARM_AUDIENCES, Principal, TokenError
 from crossconnect.limits import BodyTooLarge, limited_receive
-from crossconnect.store import InvalidValue, Store
+from crossconnect.store import InvalidValue, NotRemembered, Store
 
 log = logging.getLogger("crossconnect.arm")
 
@@ -183,7 +183,8 @@ class ArmProtocol:
         # The checks and the handler read and write the store: they run where the store runs
         # blocking work (``Store.calls``: threads on PostgreSQL, so a request waiting on the
         # database holds up no other), each within ``fresh_reads`` (what may be served from memory).
-        calls = self.services.store.calls
+        store = self.services.store
+        calls = store.calls
         if method in ("PUT", "PATCH", "POST"):
             checked = endpoint.needs_subscription
             if checked:
@@ -191,7 +192,19 @@ class ArmProtocol:
             # the body is read only once the caller may make this request (authorization above)
             arm_request.body_bytes = await _read_body(receive, declared)
             return await calls.run(self._served, arm_request, endpoint, False, checked)
-        return await calls.run(self._served, arm_request, endpoint, endpoint.needs_subscription, False)
+        check = endpoint.needs_subscription
+        # PostgreSQL: a read whose every row this replica remembers is served right here, after
+        # the generation check made on the event loop (the thread hop and a blocking driver call
+        # cost more than the rest of such a GET); at the first row it would have to read, it
+        # starts again on a thread, where the check need not be made again.
+        if endpoint.reads_only_store and not calls.inline and await store.fresh_on_loop():
+            try:
+                with store.memory_only():
+                    return self._serve(arm_request, endpoint, check)
+            except NotRemembered:
+                pass
+            return await calls.run(self._served, arm_request, endpoint, check, True)
+        return await calls.run(self._served, arm_request, endpoint, check, False)
 
     def _checked(self, request: ArmRequest, endpoint: Endpoint) -> None:
         with self.services.store.fresh_reads():
@@ -201,9 +214,12 @@ class ArmProtocol:
         # fresh: the request's first step checked what may be served from memory (a second check
         # would only see writes that began after this request did)
         with self.services.store.fresh_reads(checked=fresh):
-            if check:
-                self._check_subscription(request, endpoint)
-            return run_to_end(endpoint.handler(request))
+            return self._serve(request, endpoint, check)
+
+    def _serve(self, request: ArmRequest, endpoint: Endpoint, check: bool) -> ArmResponse:
+        if check:
+            self._check_subscription(request, endpoint)
+        return run_to_end(endpoint.handler(request))
 
     def _authenticate(self, headers: dict[str, str]) -> Principal:
         header = headers.get("authorization")

@@ -472,7 +472,7 @@ def register(router: Router, rtype: ResourceType) -> None:
     ns = rtype.namespace
     versions = rtype.api_versions
     if "GET" in rtype.methods:
-        router.add(Endpoint("GET", item, get_item, versions, rtype.action("read"), ns))
+        router.add(Endpoint("GET", item, get_item, versions, rtype.action("read"), ns, reads_only_store=True))
     if "PUT" in rtype.methods:
         router.add(Endpoint("PUT", item, put_item, versions, rtype.action("write"), ns))
     if "PATCH" in rtype.methods:
@@ -480,7 +480,7 @@ def register(router: Router, rtype: ResourceType) -> None:
     if "DELETE" in rtype.methods:
         router.add(Endpoint("DELETE", item, delete_item, versions, rtype.action("delete"), ns))
     for template in rtype.list_templates:
-        router.add(Endpoint("GET", template, list_items, versions, rtype.action("read"), ns))
+        router.add(Endpoint("GET", template, list_items, versions, rtype.action("read"), ns, reads_only_store=True))
     for endpoint in rtype.extra_endpoints():
         router.add(endpoint)
     _ = time  # keep import for strategies that subclass and need it

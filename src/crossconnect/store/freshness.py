@@ -15,8 +15,11 @@ commit) is covered by ``MAX_AGE``: nothing remembered is served longer than that
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 # Seconds after which remembered reads are dropped even if the generation never moved.
 MAX_AGE = 5.0
@@ -86,3 +89,98 @@ class SharedReads:
                 if value is not None:
                     self._ended, self._value = mine, value
                 self._changed.notify_all()
+
+
+class NotRemembered(BaseException):
+    """Raised inside ``Store.memory_only()`` by the first read that is not remembered (and by any
+    write): the caller runs the request again where it may use the database. A BaseException, so
+    that no handler's ``except Exception`` takes it for an error of its own."""
+
+
+class LoopReads:
+    """The generation read on the event loop (psycopg's async connection): for the GETs a replica
+    serves from memory without a thread (``ArmProtocol``), shared as ``AsyncSharedReads`` shares.
+    One connection, for the event loop that asked last (a server runs one)."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._connection: _GenerationConnection | None = None
+        self._shared: AsyncSharedReads | None = None
+
+    async def latest(self) -> int:
+        loop = asyncio.get_running_loop()
+        if self._shared is None or self._shared.loop is not loop:
+            self.close()
+            self._connection = _GenerationConnection(self._conninfo)
+            self._shared = AsyncSharedReads(loop, self._connection.read)
+        return await self._shared.latest()
+
+    def close(self) -> None:
+        """Drop the connection (from any thread, with or without its loop running: nothing is
+        awaited)."""
+        connection, self._connection, self._shared = self._connection, None, None
+        if connection is not None:
+            connection.close()
+
+
+class AsyncSharedReads:
+    """``SharedReads`` on an event loop: the requests that ask while a read is under way wait for
+    it to end and share the next one, which begins after they asked."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, read: Callable[[], Awaitable[int]]) -> None:
+        self.loop = loop
+        self._read = read
+        self._next: asyncio.Future[int] | None = None  # the read the requests asking now wait for
+        self._task: asyncio.Task[None] | None = None
+
+    async def latest(self) -> int:
+        if self._next is None:
+            self._next = self.loop.create_future()
+            if self._task is None:
+                self._task = self.loop.create_task(self._reads())
+        return await asyncio.shield(self._next)
+
+    async def _reads(self) -> None:
+        try:
+            while self._next is not None:
+                waiting, self._next = self._next, None  # who asks from now on waits for the next read
+                try:
+                    value = await self._read()
+                except Exception as exc:  # each waiter falls back to a thread's read
+                    waiting.set_exception(exc)
+                    waiting.exception()  # (retrieved: no "never retrieved" warning without waiters)
+                else:
+                    waiting.set_result(value)
+        finally:
+            self._task = None
+
+
+class _GenerationConnection:
+    """One async autocommit connection that reads the generation, made on first use and made
+    again after an error."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._connection: Any = None
+
+    async def read(self) -> int:
+        import psycopg
+
+        for attempt in (1, 2):
+            if self._connection is None or self._connection.closed:
+                self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            try:
+                cursor = await self._connection.execute(READ)
+                row = await cursor.fetchone()
+                return int(row[0]) if row else 0
+            except psycopg.Error:
+                self.close()  # a restart, a terminated backend: one more try on a new connection
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.pgconn.finish()  # the socket closed directly: no await, any thread

@@ -159,10 +159,15 @@ class Store:
         self._db_generation = -1
         self._own_generations: set[int] = set()  # moved on by this process's writes, not yet seen by a request
         self._generation_reads = freshness.SharedReads(lambda: int(self._peek_rows(freshness.READ)[0][0]))
+        self._loop_reads = (
+            None
+            if self.is_sqlite
+            else freshness.LoopReads(self.engine.url.set(drivername="postgresql").render_as_string(False))
+        )
         self._remembered_since = time.monotonic()
         self._fast: dict[tuple[str, tuple[str, ...], bool, bool], tuple[str, list[str], list[tuple[str, Any]]]] = {}
         # reads outside a transaction: one connection per thread, kept open in autocommit mode
-        self._peek_local = threading.local()
+        self._peek_local = _ThreadState()
         self._peek_connections: list[Any] = []
         self._peek_lock = threading.Lock()
         # SQLite: the main thread's connection for write transactions, kept checked out (``_tx_connection``)
@@ -198,6 +203,8 @@ class Store:
 
     def dispose(self) -> None:
         self.calls.shutdown()
+        if self._loop_reads is not None:
+            self._loop_reads.close()
         with self._peek_lock:
             for held in self._peek_connections:
                 with contextlib.suppress(Exception):
@@ -218,6 +225,7 @@ class Store:
         owning process takes its turn, and ``lock`` has nothing left to do. PostgreSQL: READ
         COMMITTED; a transaction that must not act on what another replica is changing takes
         ``lock`` on the records it reads before reading them."""
+        self._database_allowed()
         written: set[str] | None = None  # unknown until it committed: forget everything
         try:
             with self._tx_connection() as conn:
@@ -326,7 +334,8 @@ class Store:
 
     # -- the held autocommit connection of reads outside a transaction ---------------------------
     def _peek_connection(self) -> Any:
-        held = getattr(self._peek_local, "connection", None)
+        self._database_allowed()
+        held = self._peek_local.connection
         if held is None:
             held = self.engine.raw_connection()  # checked out for the thread's lifetime
             driver = held.driver_connection
@@ -577,8 +586,41 @@ class Store:
         finally:
             local.fresh = False
 
+    async def fresh_on_loop(self) -> bool:
+        """PostgreSQL: the check ``fresh_reads`` begins with, made on the event loop (the async
+        driver: no thread), for work then tried in ``memory_only()``. False when it could not be
+        made there (the caller makes it on a thread as before, which reports what is wrong)."""
+        if self._loop_reads is None:
+            return False
+        try:
+            generation = await self._loop_reads.latest()
+        except Exception as exc:  # noqa: BLE001 - the thread's check reports it
+            log.debug("the event loop's generation read failed (%s); checking on a thread", exc)
+            return False
+        self._apply_generation(generation)
+        return True
+
+    @contextmanager
+    def memory_only(self) -> Iterator[None]:
+        """Within: reads are served from memory only, as inside ``fresh_reads(checked=True)``
+        (after ``fresh_on_loop``); the first one that is not remembered, and any write, raises
+        ``NotRemembered`` before touching the database. For work on the event loop that must not
+        wait for the database: when it raises, the caller runs the work again on a thread."""
+        local = self._peek_local
+        local.fresh = local.memory_only = True
+        try:
+            yield
+        finally:
+            local.fresh = local.memory_only = False
+
+    def _database_allowed(self) -> None:
+        if self._peek_local.memory_only:
+            raise freshness.NotRemembered
+
     def _check_generation(self) -> None:
-        generation = self._generation_reads.latest()
+        self._apply_generation(self._generation_reads.latest())
+
+    def _apply_generation(self, generation: int) -> None:
         if time.monotonic() - self._remembered_since > freshness.MAX_AGE:
             self._forget_reads()
         if generation > self._db_generation:
@@ -590,7 +632,7 @@ class Store:
             self._db_generation = max(self._db_generation, generation)
 
     def _may_remember(self) -> bool:
-        return self.is_sqlite or getattr(self._peek_local, "fresh", False)
+        return self.is_sqlite or self._peek_local.fresh
 
     def _bump_generation(self, conn: Connection) -> None:
         """On the connection of the transaction that just committed, in autocommit (one round trip;
@@ -993,8 +1035,18 @@ class Store:
         if conn is not None:
             yield conn
         else:
+            self._database_allowed()
             with self.engine.connect() as c:
                 yield c
+
+
+class _ThreadState(threading.local):
+    """What a thread holds of the store: its autocommit read connection (``_peek_connection``)
+    and whether its current work may be served from memory (``fresh_reads``, ``memory_only``)."""
+
+    connection: Any = None
+    fresh = False
+    memory_only = False
 
 
 def _named_resources(where: dict[str, Any], name: str, after_seq: int, limit: int | None) -> Select[Any]:
