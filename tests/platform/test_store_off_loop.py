@@ -1,4 +1,4 @@
-"""PostgreSQL: sign-in, Microsoft Graph and the operator API run their store work where ARM
+"""PostgreSQL: sign-in (the token endpoint and the sign-in pages), Microsoft Graph and the operator API run their store work where ARM
 requests do (``Store.calls``, a pool of threads), not on the event loop. Each test holds a table
 another transaction locked (as a long migration, a ``VACUUM FULL`` or a stuck replica would): the
 request that reads it waits, and meanwhile the same server answers its health check at once;
@@ -21,6 +21,7 @@ import pytest
 
 from tests.support import Server
 from tests.support.rbac import graph
+from tests.support.signin import AZURE_CLI_CLIENT, authorize_params, code_from, error_text, pkce
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +93,52 @@ def test_a_token_request_waiting_on_the_database_holds_up_no_other(pg_server: Se
     assert token.status_code == 200 and token.json()["access_token"], token.text
 
 
+def test_the_device_code_pages_waiting_on_the_database_hold_up_no_other(pg_server: Server) -> None:
+    user = pg_server.env["user"]
+    with httpx.Client(base_url=pg_server.base_url, verify=pg_server.tls(), timeout=60) as c:
+        # a new device code: its form is read on the event loop, the code stored where the store works
+        device = _answers_while_waiting(pg_server, "device_codes", lambda: c.post(
+            f"/{pg_server.env['tenant_id']}/oauth2/v2.0/devicecode",
+            data={"client_id": AZURE_CLI_CLIENT, "scope": "https://management.azure.com/.default offline_access"},
+        ))  # fmt: skip
+        assert device.status_code == 200, device.text
+        user_code = device.json()["user_code"]
+        # the device login form: the code looked up, then the user and the password checked
+        page = _answers_while_waiting(pg_server, "device_codes", lambda: c.post(
+            "/devicelogin", data={"user_code": user_code}
+        ))  # fmt: skip
+        assert page.status_code == 200 and not error_text(page.text), page.text
+        done = _answers_while_waiting(pg_server, "users", lambda: c.post(
+            "/devicelogin", data={"user_code": user_code, "username": user["username"], "password": user["password"]},
+        ))  # fmt: skip
+        assert done.status_code == 200 and "signed in" in done.text, done.text
+        token = c.post(f"/{pg_server.env['tenant_id']}/oauth2/v2.0/token", data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "client_id": AZURE_CLI_CLIENT,
+            "device_code": device.json()["device_code"]})  # fmt: skip
+        assert token.status_code == 200 and token.json()["access_token"], token.text
+
+
+def test_the_authorization_code_page_waiting_on_the_database_holds_up_no_other(pg_server: Server) -> None:
+    user = pg_server.env["user"]
+    tenant = pg_server.env["tenant_id"]
+    _, challenge = pkce()
+    params = authorize_params(pg_server, challenge)
+    with httpx.Client(base_url=pg_server.base_url, verify=pg_server.tls(), timeout=60) as c:
+        page = _answers_while_waiting(pg_server, "tenants", lambda: c.get(f"/{tenant}/oauth2/v2.0/authorize",
+                                                                          params=params))  # fmt: skip
+        assert page.status_code == 200 and "password" in page.text, page.text
+        # the sign-in form: read on the event loop; the user and the wrong-password count where the store works
+        signed_in = _answers_while_waiting(pg_server, "users", lambda: c.post(
+            f"/{tenant}/oauth2/v2.0/authorize",
+            data={**params, "username": user["username"], "password": user["password"]},
+        ))  # fmt: skip
+        assert code_from(signed_in)
+        refused = _answers_while_waiting(pg_server, "sign_in_failures", lambda: c.post(
+            f"/{tenant}/oauth2/v2.0/authorize", data={**params, "username": user["username"], "password": "wrong"},
+        ))  # fmt: skip
+        assert refused.status_code == 200 and "incorrect" in error_text(refused.text), refused.text
+
+
 def test_a_graph_request_waiting_on_the_database_holds_up_no_other(pg_server: Server) -> None:
     with graph(pg_server, "admin") as g:  # (the token first: the token endpoint reads the principals too)
         listed = _answers_while_waiting(pg_server, "service_principals", lambda: g.get("/servicePrincipals"))
@@ -150,3 +197,21 @@ def test_slow_uploads_hold_no_store_thread(pg_server: Server) -> None:
             for thread in uploads:
                 thread.join(60)
     assert sorted(r.status_code for r in outcomes if isinstance(r, httpx.Response)) == [201] * 8, outcomes
+
+
+def test_sign_in_forms_with_a_large_upload_are_parsed(pg_server: Server) -> None:
+    """A multipart form part over 1 MiB is spooled to a file through a worker thread of the event
+    loop's (Starlette): the sign-in pages parse their forms on the loop, where that thread is
+    reachable, not only read them there; a 500 here was a form parsed on a store thread."""
+    upload = {"upload": ("big.bin", b"x" * (2 * 1024 * 1024), "application/octet-stream")}
+    with httpx.Client(base_url=pg_server.base_url, verify=pg_server.tls(), timeout=60) as c:
+        page = c.post("/devicelogin", data={"user_code": "NOPE"}, files=upload)
+        assert page.status_code == 200 and "work. Check the code" in error_text(page.text), page.text
+        device = c.post(f"/{pg_server.env['tenant_id']}/oauth2/v2.0/devicecode",
+                        data={"client_id": AZURE_CLI_CLIENT, "scope": "openid"}, files=upload)  # fmt: skip
+        assert device.status_code == 200 and device.json()["user_code"], device.text
+        _, challenge = pkce()
+        signed_in = c.post(f"/{pg_server.env['tenant_id']}/oauth2/v2.0/authorize", files=upload, data={
+            **authorize_params(pg_server, challenge), "username": pg_server.env["user"]["username"],
+            "password": pg_server.env["user"]["password"]})  # fmt: skip
+        assert code_from(signed_in)

@@ -6,7 +6,6 @@ operator principal (its own tenant, its own credential).
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -103,7 +102,7 @@ class AdminApi:
                 return JSONResponse(exc.body(), exc.status)
             return result if isinstance(result, Response) else JSONResponse(result)
 
-        return self._off_loop(served)
+        return self.ctx.store.calls.endpoint(served)
 
     # -- plumbing ----------------------------------------------------------------------------
     def _wrap(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -117,19 +116,7 @@ class AdminApi:
                 return result
             return JSONResponse(result)
 
-        return self._off_loop(served)
-
-    def _off_loop(self, served: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-        """``served`` where the store runs blocking work (a pool thread on PostgreSQL: a request
-        waiting on the database holds up no other); its body is still read on the event loop."""
-
-        async def endpoint(request: Request) -> Response:
-            calls = self.ctx.store.calls
-            if not calls.inline:
-                request = Request(request.scope, calls.from_loop(request.receive))
-            return await calls.run_handler(functools.partial(served, request))
-
-        return endpoint
+        return self.ctx.store.calls.endpoint(served)
 
     def _wrap_own_thread(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """A handler that runs its work in a worker thread itself: only the caller's check goes

@@ -197,7 +197,7 @@ class ArmProtocol:
         # the generation check made on the event loop (the thread hop and a blocking driver call
         # cost more than the rest of such a GET); at the first row it would have to read, it
         # starts again on a thread, where the check need not be made again.
-        if endpoint.reads_only_store and not calls.inline and await store.fresh_on_loop():
+        if endpoint.reads_only_store and not store.is_sqlite and await store.fresh_on_loop():
             try:
                 with store.memory_only():
                     return self._serve(arm_request, endpoint, check)

@@ -202,15 +202,7 @@ class GraphApi:
 
     # -- plumbing ----------------------------------------------------------------------------
     def _wrap(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            # where the store runs blocking work (a pool thread on PostgreSQL: a request waiting on
-            # the database holds up no other); the body is still read on the event loop
-            calls = self.store.calls
-            if not calls.inline:
-                request = Request(request.scope, calls.from_loop(request.receive))
-            return await calls.run_handler(functools.partial(self._serve, handler, request))
-
-        return endpoint
+        return self.store.calls.endpoint(functools.partial(self._serve, handler))
 
     async def _serve(self, handler: Handler, request: Request) -> Response:
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import json
 from typing import Any
@@ -89,11 +90,15 @@ class UserSignIn:
                 self.store.delete_where(table, conn)
 
     def routes(self) -> list[Route]:
+        # the pages that read the store run where it runs blocking work (a pool thread on
+        # PostgreSQL: a sign-in waiting on the database holds up no other request); their forms
+        # are read, and passwords checked, on the event loop with no store thread held
+        off_loop = self.store.calls.endpoint
         return [
-            Route("/{tenant}/oauth2/v2.0/authorize", self.authorize, methods=["GET", "POST"]),
-            Route("/{tenant}/oauth2/v2.0/devicecode", self.device_code, methods=["POST"]),
-            Route("/{tenant}/oauth2/v2.0/logout", self.logout, methods=["GET"]),
-            Route("/devicelogin", self.device_login, methods=["GET", "POST"]),
+            Route("/{tenant}/oauth2/v2.0/authorize", off_loop(self.authorize), methods=["GET", "POST"]),
+            Route("/{tenant}/oauth2/v2.0/devicecode", off_loop(self.device_code), methods=["POST"]),
+            Route("/{tenant}/oauth2/v2.0/logout", self.logout, methods=["GET"]),  # (no store)
+            Route("/devicelogin", off_loop(self.device_login), methods=["GET", "POST"]),
         ]
 
     # -- helpers -------------------------------------------------------------------------------
@@ -107,26 +112,42 @@ class UserSignIn:
         return self.directory.find_service_principal(tenant_id, client_id) is not None
 
     async def _check_password(self, tenant: Row, username: str, password: str) -> tuple[Row | None, str]:
-        """The user, or None and the message the sign-in page shows."""
+        """The user, or None and the message the sign-in page shows (from a page's handler)."""
+        return await self.store.calls.on_loop(
+            functools.partial(self._check_password_on_loop, tenant, username, password)
+        )
+
+    async def _check_password_on_loop(self, tenant: Row, username: str, password: str) -> tuple[Row | None, str]:
+        # On the event loop, as the token endpoint checks secrets: the lock is the loop's and a
+        # request waiting for it (or for the hashing thread) holds no store thread; the store
+        # calls in between still run where the store runs blocking work.
+        calls = self.store.calls
         key = self.wrong_passwords.key(tenant["id"], username.strip().lower())
         async with self._checking:
-            recent = self.wrong_passwords.recent(key)
+            recent = await calls.run(self.wrong_passwords.recent, key)
             wait = self.wrong_passwords.wait_seconds(recent)
             if wait:
                 return None, f"Too many attempts: your account is temporarily locked. Wait {wait} s and try again."
-            user = self.directory.find_user(tenant["id"], username.strip())
+            user = await calls.run(self.directory.find_user, tenant["id"], username.strip())
             if user is None or not await self.directory.check_password(user, password):
-                throttle.count(self.store, key)
+                await calls.run(throttle.count, self.store, key)
                 return None, "Your account or password is incorrect. If you don't remember your password, reset it now."
             if recent:
-                self.wrong_passwords.succeed(key)
+                await calls.run(self.wrong_passwords.succeed, key)
         return user, ""
+
+    async def _page_form(self, request: Request) -> dict[str, str]:
+        """A sign-in page's form fields (a body over the limit: the app's 413), parsed on the event
+        loop, not only read there: Starlette spools a large multipart upload to a file through a
+        worker thread of the loop's, which a store thread cannot reach."""
+        form = await self.store.calls.on_loop(request.form)
+        return {k: str(v) for k, v in form.items()}
 
     # -- the authorization-code flow -----------------------------------------------------------
     async def authorize(self, request: Request) -> Response:
         params = dict(request.query_params)
         if request.method == "POST":
-            params.update({k: str(v) for k, v in (await request.form()).items()})
+            params.update(await self._page_form(request))
         tenant = self._tenant(request.path_params["tenant"])
         if tenant is None:
             return pages.error_page(f"AADSTS90002: Tenant '{request.path_params['tenant']}' not found.")
@@ -176,7 +197,8 @@ class UserSignIn:
         if tenant is None:
             return AadError(400, "invalid_request", 90002, "Tenant not found.").response()
         try:
-            form = await read_form(request)
+            # (as a page's form: parsed on the event loop)
+            form = await self.store.calls.on_loop(functools.partial(read_form, request))
             client_id = form.get("client_id", "").lower()
             if not client_id:
                 raise missing("client_id")
@@ -243,7 +265,7 @@ class UserSignIn:
     async def device_login(self, request: Request) -> Response:
         if request.method == "GET":
             return pages.device_page({})
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        form = await self._page_form(request)
         code = form.get("user_code", "").strip().upper().replace("-", "")
         entry = self.store.find("device_codes", user_code=code) if code else None
         if entry is None or entry["expires_at"] < clock.now():

@@ -14,10 +14,11 @@ import asyncio
 import contextlib
 import contextvars
 import functools
-import threading
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
+
+from starlette.requests import Request
 
 T = TypeVar("T")
 
@@ -26,10 +27,6 @@ class BlockingCalls:
     def __init__(self, threads: int) -> None:
         self.threads = threads
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="store") if threads else None
-
-    @property
-    def inline(self) -> bool:
-        return self._pool is None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)``, on a pool thread (its context copied: context variables carry over)."""
@@ -69,14 +66,28 @@ class BlockingCalls:
         runs on the event loop; its result is where the next step begins."""
         if self._pool is None:
             return receive
-        loop_thread = threading.get_ident()
+        return functools.partial(self.on_loop, receive)
 
-        async def from_any_thread() -> T:
-            if threading.get_ident() == loop_thread:
-                return await receive()
-            return cast(T, await _OnLoop(receive))
+    async def on_loop(self, call: Callable[[], Awaitable[T]]) -> T:
+        """``await call()`` on the event loop, from a handler ``run_handler`` runs: what needs the
+        loop (an ``asyncio.Lock``, a Starlette form's spooled upload, hashing on its own thread)
+        runs there with no store thread held, and the handler goes on on a pool thread after it.
+        Awaited on the loop itself (SQLite, or outside ``run_handler``), just ``await call()``."""
+        if self._pool is None or _loop_running():
+            return await call()
+        return cast(T, await _OnLoop(call))
 
-        return from_any_thread
+    def endpoint(self, served: Callable[[Request], Awaitable[T]]) -> Callable[[Request], Awaitable[T]]:
+        """A Starlette endpoint running ``served`` where the store runs blocking work (a pool
+        thread on PostgreSQL: a request waiting on the database holds up no other), step by step
+        (``run_handler``); its body is still read on the event loop (``from_loop``)."""
+
+        async def off_loop(request: Request) -> T:
+            if self._pool is not None:
+                request = Request(request.scope, self.from_loop(request.receive))
+            return await self.run_handler(functools.partial(served, request))
+
+        return off_loop
 
     def shutdown(self) -> None:
         if self._pool is not None:
@@ -92,6 +103,14 @@ class _OnLoop:
 
     def __await__(self) -> Generator[Any, Any, Any]:
         return (yield self)
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # a pool thread, stepping a handler: no event loop runs here
+        return False
+    return True
 
 
 def _step(coroutine: Coroutine[Any, Any, Any], sent: Any, thrown: BaseException | None) -> tuple[bool, Any]:
