@@ -150,3 +150,45 @@ def test_memory_only_serves_what_is_remembered_and_never_touches_the_database(st
     with store.fresh_reads(checked=True):
         assert store.find("subscriptions", id="sub-1")["display_name"] == "two"
     assert served() == "two"
+
+
+def test_memory_only_never_waits_for_a_lock_a_loading_thread_holds(store: Store) -> None:
+    """The access index is reloaded under a lock by whichever thread finds it stale, and that
+    thread reads the database while holding it: a GET served on the event loop that finds the
+    index stale must start again on a thread, not wait for that lock (nor for an operation
+    another thread is completing)."""
+    from crossconnect.arm.operations import OperationEngine
+    from crossconnect.arm.settings import ArmSettings
+    from crossconnect.authz.index import AccessIndex
+    from crossconnect.authz.repository import RbacRepository
+
+    if store.is_sqlite:
+        pytest.skip("a SQLite store serves every request inline (no event-loop path)")
+    repository = RbacRepository(store)
+    index = AccessIndex(repository)
+    with store.tx() as conn:
+        repository.changed(conn)
+    with store.fresh_reads():
+        index.current()  # loaded; the token is remembered
+        with store.tx() as conn:
+            repository.changed(conn)  # stale now
+        repository.generation()  # the new token is remembered, the index is not reloaded
+    outcome: list[BaseException] = []
+
+    def on_the_loop() -> None:
+        assert asyncio.run(store.fresh_on_loop())
+        try:
+            with store.memory_only():
+                index.current()
+        except BaseException as exc:  # noqa: BLE001 - what it raised is the result
+            outcome.append(exc)
+
+    with index._lock:  # another thread is loading
+        loop = threading.Thread(target=on_the_loop, daemon=True)
+        loop.start()
+        loop.join(5)
+        assert not loop.is_alive(), "the event loop waited for the loading thread's lock"
+    assert len(outcome) == 1 and isinstance(outcome[0], NotRemembered)
+    engine = OperationEngine(store, ArmSettings())
+    with store.memory_only(), pytest.raises(NotRemembered):
+        engine._run("some-operation")

@@ -185,6 +185,7 @@ class OperationEngine:
         # PostgreSQL) take turns here: the second waits for the first to finish, then finds the
         # operation finished (its claim fails) and reads the result, so one operation never runs
         # twice at once and a read that settles an operation still sees it settled.
+        self.store.needs_database()  # (a GET served from memory must not wait for another thread here)
         with self._running_lock:
             entry = self._running.setdefault(op_id, [threading.RLock(), 0])
             entry[1] += 1

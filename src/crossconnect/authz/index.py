@@ -62,6 +62,7 @@ class AccessIndex:
         # No token (an emptied store, mid-reset) is never trusted: reload until one is written.
         if snapshot is not None and token is not None and snapshot.token == token:
             return snapshot
+        store.needs_database()  # (the lock is held by whoever loads: not to be waited for in memory_only)
         with self._lock:
             snapshot = self._snapshot
             if snapshot is not None and token is not None and snapshot.token == token:

@@ -225,7 +225,7 @@ class Store:
         owning process takes its turn, and ``lock`` has nothing left to do. PostgreSQL: READ
         COMMITTED; a transaction that must not act on what another replica is changing takes
         ``lock`` on the records it reads before reading them."""
-        self._database_allowed()
+        self.needs_database()
         written: set[str] | None = None  # unknown until it committed: forget everything
         try:
             with self._tx_connection() as conn:
@@ -334,7 +334,7 @@ class Store:
 
     # -- the held autocommit connection of reads outside a transaction ---------------------------
     def _peek_connection(self) -> Any:
-        self._database_allowed()
+        self.needs_database()
         held = self._peek_local.connection
         if held is None:
             held = self.engine.raw_connection()  # checked out for the thread's lifetime
@@ -613,7 +613,10 @@ class Store:
         finally:
             local.fresh = local.memory_only = False
 
-    def _database_allowed(self) -> None:
+    def needs_database(self) -> None:
+        """Say that what comes next may wait on the database (a read, or a lock that a thread
+        holds while it reads): within ``memory_only()`` that raises ``NotRemembered`` first, so
+        that the event loop never waits."""
         if self._peek_local.memory_only:
             raise freshness.NotRemembered
 
@@ -1035,7 +1038,7 @@ class Store:
         if conn is not None:
             yield conn
         else:
-            self._database_allowed()
+            self.needs_database()
             with self.engine.connect() as c:
                 yield c
 
