@@ -157,7 +157,9 @@ class AsyncSharedReads:
 
 class _GenerationConnection:
     """One async autocommit connection that reads the generation, made on first use and made
-    again after an error."""
+    again after an error. The read goes to libpq directly (send, wait on the event loop until
+    the socket is readable, take the result): psycopg's async cursor costs three times the CPU
+    of that (89 µs against 26 µs per read here, most of a remembered GET's own cost)."""
 
     def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
@@ -167,13 +169,12 @@ class _GenerationConnection:
         import psycopg
 
         for attempt in (1, 2):
-            if self._connection is None or self._connection.closed:
-                self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
             try:
-                cursor = await self._connection.execute(READ)
-                row = await cursor.fetchone()
-                return int(row[0]) if row else 0
-            except psycopg.Error:
+                if self._connection is None or self._connection.closed:
+                    self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+                    await self._connection.execute(f"PREPARE {_PREPARED} AS {READ}")
+                return await _read_prepared(self._connection.pgconn)
+            except (psycopg.Error, OSError):
                 self.close()  # a restart, a terminated backend: one more try on a new connection
                 if attempt == 2:
                     raise
@@ -184,3 +185,37 @@ class _GenerationConnection:
         if connection is not None:
             with contextlib.suppress(Exception):
                 connection.pgconn.finish()  # the socket closed directly: no await, any thread
+
+
+_PREPARED = "crossconnect_generation"
+
+
+async def _read_prepared(pgconn: Any) -> int:
+    """The prepared generation read on a nonblocking libpq connection that is idle."""
+    import psycopg
+    from psycopg import pq
+
+    loop = asyncio.get_running_loop()
+    pgconn.send_query_prepared(_PREPARED.encode(), None)
+    while pgconn.flush():  # (1 while some of the query is still to be sent)
+        await _ready(loop, pgconn.socket, loop.add_writer, loop.remove_writer)
+    pgconn.consume_input()
+    while pgconn.is_busy():
+        await _ready(loop, pgconn.socket, loop.add_reader, loop.remove_reader)
+        pgconn.consume_input()
+    result, rest = pgconn.get_result(), pgconn.get_result()
+    while rest is not None:
+        rest = pgconn.get_result()
+    if result is None or result.status != pq.ExecStatus.TUPLES_OK:
+        message = result.error_message.decode(errors="replace") if result is not None else "no result"
+        raise psycopg.OperationalError(f"reading the write generation failed: {message}")
+    value = result.get_value(0, 0)
+    return int(value) if value is not None else 0
+
+
+def _ready(loop: asyncio.AbstractEventLoop, fd: int, add: Any, remove: Any) -> asyncio.Future[None]:
+    """A future done when ``fd`` is ready (``add``/``remove``: the loop's reader or writer calls)."""
+    ready: asyncio.Future[None] = loop.create_future()
+    add(fd, lambda: None if ready.done() else ready.set_result(None))
+    ready.add_done_callback(lambda _: remove(fd))
+    return ready
