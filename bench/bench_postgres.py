@@ -118,10 +118,25 @@ def _measure(server: Any, path: str, opts: argparse.Namespace, lua: Path, role: 
     return with_cpu(m, cpu_seconds(server.proc.pid) - before, m.seconds)
 
 
-def _both(servers: list[Any], path: str, opts: argparse.Namespace, lua: Path) -> float:
-    """Two wrk at once, one per replica, half the connections each: summed requests/s."""
+def _busy_jiffies() -> tuple[int, int]:
+    """(busy, all) CPU time of the whole machine so far, in jiffies (/proc/stat's first line)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)  # (idle and iowait are not busy)
+
+
+def _busy_cores(before: tuple[int, int]) -> float:
+    """How many of the machine's cores were busy, on average, since ``before`` (every process:
+    the servers, wrk and PostgreSQL)."""
+    busy, total = _busy_jiffies()
+    return (os.cpu_count() or 1) * (busy - before[0]) / max(1, total - before[1])
+
+
+def _both(servers: list[Any], path: str, opts: argparse.Namespace, lua: Path) -> tuple[float, float]:
+    """Two wrk at once, one per replica, half the connections each: summed requests/s, and the
+    replicas' server CPU per request (µs)."""
     results: list[Measurement] = []
     errors: list[Exception] = []
+    cpu_before = sum(cpu_seconds(s.proc.pid) for s in servers)
 
     def one(server: Any) -> None:
         try:
@@ -138,7 +153,8 @@ def _both(servers: list[Any], path: str, opts: argparse.Namespace, lua: Path) ->
         raise BenchError(str(errors[0]))
     if any(m.errors for m in results):
         raise BenchError(f"wrk errors on the replicas: {[m.errors for m in results]}")
-    return sum(m.rps for m in results)
+    cpu = sum(cpu_seconds(s.proc.pid) for s in servers) - cpu_before
+    return sum(m.rps for m in results), 1e6 * cpu / max(1, sum(m.requests for m in results))
 
 
 XC_GROUP = "CrossConnection-Area51"
@@ -232,8 +248,12 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
             rounds = []
             for _ in range(opts.rounds):
                 sqlite_get = _measure(lite, lite_path, opts, get_lua)
+                before = _busy_jiffies()
                 pg_get = _measure(pg1, pg_path, opts, get_lua)
-                two = _both([pg1, pg2], pg_path, opts, get_lua)
+                one_cores = _busy_cores(before)
+                before = _busy_jiffies()
+                two, two_cpu_us = _both([pg1, pg2], pg_path, opts, get_lua)
+                two_cores = _busy_cores(before)
                 put = _measure(lite, tags_path, opts, put_lua, role="admin")  # the partner may not write groups
                 for name, m in (("sqlite GET", sqlite_get), ("pg GET", pg_get), ("PUT tags", put)):
                     if m.errors:
@@ -245,6 +265,11 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
                         "pg_get_rps": pg_get.rps,
                         "pg_get_cpu_us": pg_get.server_cpu_us_per_request,
                         "pg_two_replicas_rps": two,
+                        "pg_two_replicas_cpu_us": two_cpu_us,
+                        # cores busy machine-wide (servers, wrk, PostgreSQL): what bounds the
+                        # two-replica ratio on a small machine
+                        "pg_one_replica_machine_cores": one_cores,
+                        "pg_two_replicas_machine_cores": two_cores,
                         "sqlite_put_tags_rps": put.rps,
                         "sqlite_put_tags_cpu_us": put.server_cpu_us_per_request,
                     }
@@ -298,7 +323,7 @@ def print_table(result: dict[str, Any]) -> None:
     keys = list(result["rounds"][0])
     print("per round: " + ", ".join(keys))
     for r in result["rounds"]:
-        print("  " + "  ".join(f"{r[k]:9.0f}" for k in keys))
+        print("  " + "  ".join(f"{r[k]:9.0f}" if r[k] >= 100 else f"{r[k]:9.2f}" for k in keys))
     print(f"{'row':<54}{'value':>8}{'target':>9}  result   (rounds)")
     for r in result["rows"]:
         op = "≤" if r["row"] in _AT_MOST else "≥"
