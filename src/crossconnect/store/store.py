@@ -831,36 +831,91 @@ class Store:
         now = clock.now()
         key = row["key"].lower()
         values = {k: v for k, v in row.items() if k not in ("key", "seq", "created_at", "updated_at")}
-        # the body's JSON text is made once, for the check and for the statement (walking the
-        # body value by value cost more than the UPDATE); a body it cannot vouch for is walked
-        texts = self._json_texts(values)
-        check_row(schema.resources, {k: v for k, v in row.items() if k not in texts})
-        sql = self._resource_update(tuple(values), expected_etag is not None)
-        json_names = json_columns(schema.resources)
-        params = [
-            texts[k] if k in texts else self._bound(schema.resources.c[k], v) if k in json_names else v
-            for k, v in values.items()
-        ]
-        params += [now, key] if expected_etag is None else [now, key, expected_etag]
         with self._conn(conn) as c:
-            written = c.info.get("written")
-            if written is not None:
-                written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
-            _forget_tx_reads(c, "resources")
-            cursor = c.connection.cursor()
-            try:
-                cursor.execute(sql, params)
-                updated = cursor.rowcount
-            except Exception as exc:
-                _first_line_only(exc)
-                raise
-            finally:
-                cursor.close()
-            if updated == 1:
+            if self._update_resource(c, key, values, now, expected_etag) is not None:
                 return True
             if expected_etag is not None:
                 return False  # gone, or changed meanwhile
             return self.insert_if_absent("resources", {**row, "key": key, "created_at": now, "updated_at": now}, c)
+
+    def replace_resource(
+        self, row: Row, previous: Row, conn: Connection, expected_etag: str | None = None
+    ) -> Row | None:
+        """Replace ``previous`` by ``row`` and return the row as stored, as a read in this
+        transaction would now return it; None when nothing was replaced (``expected_etag`` no
+        longer matched, or the row is gone). ``previous`` is the stored row as this transaction
+        read it after locking its record (``lock``; SQLite: ``tx()`` holds the write lock), so
+        nothing else changed it since.
+
+        Two costs of a write are spared. Only the columns whose value changed are set: SQLite
+        rewrites the entries of every index on a column an UPDATE sets, even to the same value
+        (four indexes cover a resource's identity columns), and each page rewritten is one more
+        for the COMMIT to append. And the row is not read back to be rendered
+        (``resource_type._render_stored``): its JSON columns are decoded from the very text
+        written, as a read decodes them; a value the store could not vouch for by its text is
+        read back instead."""
+        now = clock.now()
+        key = row["key"].lower()
+        if key != previous.get("key"):  # not the row it replaces: written and read back as any write
+            return self.get_resource(key, conn) if self.put_resource(row, conn, expected_etag) else None
+        json_names = json_columns(schema.resources)
+        values: Row = {}
+        for k, v in row.items():
+            if k in ("key", "seq", "created_at", "updated_at"):
+                continue
+            # a JSON value is always written: == cannot tell 1 from True or 1.0 inside it
+            if k in json_names or k not in previous or type(previous[k]) is not type(v) or previous[k] != v:
+                values[k] = v
+        texts = self._update_resource(conn, key, values, now, expected_etag)
+        if texts is None:
+            return None
+        stored = dict(previous)
+        for k, v in values.items():
+            if k in json_names:
+                if v is not None and k not in texts:
+                    return self.get_resource(key, conn)  # walked, not encoded here: as the database has it
+                stored[k] = None if v is None else json.loads(texts[k])
+            elif isinstance(v, str):
+                stored[k] = v
+            else:  # a column's type may convert it (an int in a text column): as the database has it
+                return self.get_resource(key, conn)
+        stored["updated_at"] = now
+        return stored
+
+    def _update_resource(
+        self, c: Connection, key: str, values: Row, now: float, expected_etag: str | None
+    ) -> dict[str, str] | None:
+        """The UPDATE of a resource row: ``values`` set, ``updated_at`` to ``now``; the JSON text
+        written for each JSON column it encoded itself (by name), None when no row matched."""
+        # the body's JSON text is made once, for the check and for the statement (walking the
+        # body value by value cost more than the UPDATE); a body it cannot vouch for is walked
+        texts = self._json_texts(values)
+        check_row(schema.resources, {"key": key, **{k: v for k, v in values.items() if k not in texts}})
+        sql = self._resource_update(tuple(values), expected_etag is not None)
+        json_names = json_columns(schema.resources)
+        params = [
+            (texts[k] if self.is_sqlite else _json_as_text(v, texts[k]))
+            if k in texts
+            else self._bound(schema.resources.c[k], v)
+            if k in json_names
+            else v
+            for k, v in values.items()
+        ]
+        params += [now, key] if expected_etag is None else [now, key, expected_etag]
+        written = c.info.get("written")
+        if written is not None:
+            written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
+        _forget_tx_reads(c, "resources")
+        cursor = c.connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            updated = cursor.rowcount
+        except Exception as exc:
+            _first_line_only(exc)
+            raise
+        finally:
+            cursor.close()
+        return texts if updated == 1 else None
 
     def _resource_update(self, columns: tuple[str, ...], with_etag: bool) -> str:
         """The UPDATE of put_resource as SQL text, prepared once per set of columns."""
@@ -874,16 +929,16 @@ class Store:
             self._updates[(columns, with_etag)] = sql
         return sql
 
-    def _json_texts(self, values: Row) -> dict[str, Any]:
-        """The JSON columns of a resource row as the DBAPI takes them, encoded once and checked as
+    def _json_texts(self, values: Row) -> dict[str, str]:
+        """The JSON text of each JSON column of a resource row, encoded once and checked as
         ``check_row`` checks them (``untrusted.json_text``); those it cannot vouch for are left out."""
-        texts: dict[str, Any] = {}
+        texts: dict[str, str] = {}
         json_names = json_columns(schema.resources)
         for name, value in values.items():
             if value is not None and name in json_names:
                 text = json_text(value)
                 if text is not None:
-                    texts[name] = text if self.is_sqlite else _json_as_text(value, text)
+                    texts[name] = text
         return texts
 
     def _bound(self, column: Any, value: Any) -> Any:
