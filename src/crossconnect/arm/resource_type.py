@@ -237,7 +237,8 @@ class ResourceType:
         props = dict(body.get("properties", {}))
         props["provisioningState"] = state
         body["properties"] = props
-        self.store.put_resource({**row, "body": body, "etag": new_etag()}, conn)
+        # ``row`` was read in this transaction, which holds its lock: only what changed is written
+        self.store.replace_resource({**row, "body": body, "etag": new_etag()}, row, conn)
 
     def on_delete(self, row: Row, conn: Connection) -> None:
         """Side effects of removing this resource (cascade to other views)."""
