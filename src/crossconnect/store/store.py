@@ -944,7 +944,7 @@ class Store:
         if written is not None:
             written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
         _forget_tx_reads(c, "resources")
-        cursor = c.connection.cursor()
+        cursor = _driver(c).cursor()
         try:
             cursor.execute(sql, params)
             updated = cursor.rowcount
@@ -1009,7 +1009,7 @@ class Store:
         if written is not None:
             written.add(table)
         _forget_tx_reads(c, table)
-        cursor = c.connection.cursor()
+        cursor = _driver(c).cursor()
         try:
             cursor.execute(sql, params)
             return int(cursor.rowcount)
@@ -1254,11 +1254,15 @@ _LOCK_SQL = "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(%s::bigi
 def _begin_immediate(conn: Connection) -> None:
     """SQLite: take the write lock now (``BEGIN IMMEDIATE``), on the DBAPI connection directly (a
     SQLAlchemy execution of the same text cost more than the statement)."""
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute("BEGIN IMMEDIATE")
-    finally:
-        cursor.close()
+    _driver(conn).execute("BEGIN IMMEDIATE").close()
+
+
+def _driver(conn: Connection) -> Any:
+    """The DBAPI connection under ``conn``, for the prepared statements of the hot paths (the
+    pool's cursor wrapper costs as much as a short statement)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    return driver
 
 
 def _lock_id(name: str) -> int:
