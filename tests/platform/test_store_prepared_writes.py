@@ -110,11 +110,10 @@ def test_replace_resource_compares_the_etag(store: Store) -> None:
 
 def test_replace_resource_refuses_what_the_store_cannot_keep(store: Store) -> None:
     store.put_resource(_record("/r"))
-    with pytest.raises(InvalidValue) as refused:
-        with store.tx() as conn:
-            previous = store.get_resource("/r", conn)
-            assert previous is not None
-            store.replace_resource({**previous, "body": {"tags": {"a": "x\x00y"}}}, previous, conn)
+    with pytest.raises(InvalidValue) as refused, store.tx() as conn:
+        previous = store.get_resource("/r", conn)
+        assert previous is not None
+        store.replace_resource({**previous, "body": {"tags": {"a": "x\x00y"}}}, previous, conn)
     assert "resources.body.tags.a" in str(refused.value)
     row = store.get_resource("/r")
     assert row is not None and row["body"] == {"properties": {"n": 1}}
