@@ -123,10 +123,15 @@ def json_text(value: Any) -> str | None:
     surrogate escape in the text, a number that is not finite, something that is not JSON):
     then walk it with ``find_problem``. One encoding serves both the check and the write."""
     try:
-        text = json.dumps(value, allow_nan=False)
+        text = _STORE_ENCODER.encode(value)
     except (TypeError, ValueError):
         return None
     return None if _NUL_OR_SURROGATE_ESCAPE.search(text) else text
+
+
+# ``json.dumps(value, allow_nan=False)``, whose every call with an option builds an encoder: the
+# one encoder makes the same text (an encoder keeps no state between calls)
+_STORE_ENCODER = json.JSONEncoder(allow_nan=False)
 
 
 def decode_json(raw: bytes | str, *, check_values: bool = True) -> Any:

@@ -191,3 +191,21 @@ def test_second_server_on_the_same_sqlite_data_dir_is_refused(tmp_path: Path) ->
             assert c.get(group_url(first.subscription(WRITER))).status_code == 200
     finally:
         first.stop()
+
+
+def test_a_patch_while_an_operation_runs_writes_and_answers_what_a_get_answers(servers: ServerFactory) -> None:
+    # A PATCH of a resource an operation is working on (Deleting) first settles what is due
+    # (nothing yet: the delay), then writes under its lock; it answers the very bytes a GET then
+    # answers, the operation's state kept, and the operation still finishes.
+    server = servers.start("--operation-delay", "3")
+    sub = server.subscription(WRITER)
+    with server.http(WRITER) as c:
+        assert c.put(group_url(sub, "Busy"), json={"location": "eastus"}).status_code == 201
+        assert c.delete(group_url(sub, "Busy")).status_code == 202
+        patched = c.patch(group_url(sub, "Busy"), json={"tags": {"k": "v"}})
+        assert patched.status_code == 200, patched.text
+        assert patched.json()["properties"]["provisioningState"] == "Deleting"
+        assert patched.json()["tags"] == {"k": "v"}
+        got = c.get(group_url(sub, "Busy"))
+        assert (got.content, got.headers["etag"]) == (patched.content, patched.headers["etag"])
+        assert wait_until(lambda: c.get(group_url(sub, "Busy")).status_code == 404, timeout=15)

@@ -41,6 +41,10 @@ class ArmResponse:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    # ``body`` as ``encode_json`` encodes it, when the handler encoded it already (a write checks
+    # that what it stored can be shown): sent as it is instead of encoding the body once more.
+    # Whoever changes ``body`` afterwards must drop it.
+    encoded: bytes | None = None
 
 
 @dataclass

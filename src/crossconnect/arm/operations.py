@@ -154,26 +154,13 @@ class OperationEngine:
         return op
 
     def run_due(self) -> int:
-        t = schema.operations
-        now = clock.now()
-        with self.store.reading() as conn:
-            ids = [
-                r[0]
-                for r in conn.execute(
-                    select(t.c.id).where(t.c.status == "InProgress", t.c.due_at <= now).order_by(t.c.seq).limit(500)
-                )
-            ]
+        ids = self.store.due_operations(clock.now(), 500)
         for op_id in ids:
             self._run(op_id)
         return len(ids)
 
     def next_due(self) -> float | None:
-        t = schema.operations
-        with self.store.reading() as conn:
-            row = conn.execute(
-                select(t.c.due_at).where(t.c.status == "InProgress").order_by(t.c.due_at).limit(1)
-            ).first()
-        return row[0] if row else None
+        return self.store.next_operation_due()
 
     def _claim(self, op_id: str) -> bool:
         now = clock.now()

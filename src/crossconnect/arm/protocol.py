@@ -142,7 +142,8 @@ class ArmProtocol:
         elif method == "HEAD":  # HEAD answers 204 (exists) or the error status
             await _respond(send, 204 if result.status == 200 else result.status, response_headers, result.headers, b"")
         else:
-            await _respond(send, result.status, response_headers, result.headers, encode_json(result.body), json=True)
+            encoded = result.encoded if result.encoded is not None else encode_json(result.body)
+            await _respond(send, result.status, response_headers, result.headers, encoded, json=True)
 
     async def _handle(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> ArmResponse:
         principal = self._authenticate(headers)

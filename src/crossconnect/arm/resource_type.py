@@ -237,7 +237,8 @@ class ResourceType:
         props = dict(body.get("properties", {}))
         props["provisioningState"] = state
         body["properties"] = props
-        self.store.put_resource({**row, "body": body, "etag": new_etag()}, conn)
+        # ``row`` was read in this transaction, which holds its lock: only what changed is written
+        self.store.replace_resource({**row, "body": body, "etag": new_etag()}, row, conn)
 
     def on_delete(self, row: Row, conn: Connection) -> None:
         """Side effects of removing this resource (cascade to other views)."""
@@ -276,6 +277,10 @@ def parse_tags(body: Any) -> dict[str, str]:
     return validate_tags(tags)
 
 
+# the characters a tag name may not hold (one search instead of a scan per character)
+_TAG_NAME_REFUSED = re.compile(r"[<>%&\\?/]")
+
+
 def validate_tags(tags: Any) -> dict[str, str]:
     if tags is None:
         return {}
@@ -296,7 +301,7 @@ def validate_tags(tags: Any) -> dict[str, str]:
                 "InvalidRequestContent",
                 target=f"tags.{name}",
             )
-        if len(name) > 512 or any(c in name for c in "<>%&\\?/"):
+        if len(name) > 512 or _TAG_NAME_REFUSED.search(name):
             raise BadRequest(
                 f"The tag name '{name}' has invalid characters or is too long.",
                 "InvalidTagNameCharacters",
@@ -382,13 +387,21 @@ def register(router: Router, rtype: ResourceType) -> None:
             assert write.row is not None
             if write.operation:
                 _set_updating(write.row)
-            if not store.put_resource(write.row, conn, expected_etag=existing["etag"] if existing else None):
+            written: Row | None = None
+            if existing is not None:
+                written = store.replace_resource(write.row, existing, conn, expected_etag=existing["etag"])
+                replaced = written is not None
+            else:
+                replaced = store.put_resource(write.row, conn)
+            if not replaced:
                 raise PreconditionFailed(
                     "The resource was changed by another request while this one was processed; retry.",
                     "PreconditionFailed",
                 )
             for extra in write.extra_rows:
                 store.put_resource(extra, conn)
+                if written is not None and extra["key"].lower() == written["key"]:
+                    written = None  # written again: read back what is stored now
             op = None
             if write.operation:
                 op = ops.start(
@@ -400,29 +413,41 @@ def register(router: Router, rtype: ResourceType) -> None:
                     resource_type=rtype.type_name,
                     payload=write.payload,
                 )
-            stored, rendered = _render_stored(rtype, request, write.row["key"], conn)
+            stored, rendered, encoded = _render_stored(rtype, request, write.row["key"], conn, written)
         headers = {"ETag": stored["etag"]}
         if op is not None:
             headers.update(ops.headers_for(request, op, location=False, async_operation=True))
         status = 201 if write.created and not rtype.put_always_200 else 200
-        return ArmResponse(status, rendered, headers)
+        return ArmResponse(status, rendered, headers, encoded)
 
     async def patch_item(request: ArmRequest) -> ArmResponse:
         rtype.check_scope(request)
-        engine(request).settle_resource(rtype.key(request))
         body = request.json_body()
+        try:
+            return _patch(request, body, settle=False)
+        except _SettleFirst:
+            engine(request).settle_resource(rtype.key(request))
+            return _patch(request, body, settle=True)
+
+    def _patch(request: ArmRequest, body: Any, *, settle: bool) -> ArmResponse:
         store = request.services.store
         with store.tx() as conn:
             existing = _locked(request, rtype, conn)
+            if existing is not None and not settle and _is_transient(existing):
+                # An operation on it may have fallen due: complete it first (outside this
+                # transaction: completing takes the same locks), then write what it left. A
+                # resource no operation is working on has none that can fall due (as a GET).
+                raise _SettleFirst
             if existing is None:
                 raise rtype.not_found(request)
             _check_preconditions(request, existing)
             write = rtype.update_tags(request, body, existing, conn)
             assert write.row is not None
-            if not store.put_resource(write.row, conn, expected_etag=existing["etag"]):
+            written = store.replace_resource(write.row, existing, conn, expected_etag=existing["etag"])
+            if written is None:
                 raise PreconditionFailed("The resource was changed by another request; retry.", "PreconditionFailed")
-            stored, rendered = _render_stored(rtype, request, write.row["key"], conn)
-        return ArmResponse(200, rendered, {"ETag": stored["etag"]})
+            stored, rendered, encoded = _render_stored(rtype, request, write.row["key"], conn, written)
+        return ArmResponse(200, rendered, {"ETag": stored["etag"]}, encoded)
 
     async def delete_item(request: ArmRequest) -> ArmResponse:
         rtype.check_scope(request)
@@ -486,15 +511,22 @@ def register(router: Router, rtype: ResourceType) -> None:
     _ = time  # keep import for strategies that subclass and need it
 
 
-def _render_stored(rtype: ResourceType, request: ArmRequest, key: str, conn: Connection) -> tuple[Row, Any]:
+class _SettleFirst(Exception):  # noqa: N818 - a signal, not an error
+    """A write found its resource in a state an operation may complete first (``patch_item``)."""
+
+
+def _render_stored(
+    rtype: ResourceType, request: ArmRequest, key: str, conn: Connection, written: Row | None = None
+) -> tuple[Row, Any, bytes]:
     """Render what a write stored, before it commits: a resource that cannot be shown (or
-    encoded as JSON) makes the write fail instead of every later read."""
-    stored = rtype.store.get_resource(key, conn)
+    encoded as JSON) makes the write fail instead of every later read. ``written``: the row as
+    stored, when the write has it (``Store.replace_resource``); else it is read back. Returns the
+    row, its rendering and that encoded (the response sends these very bytes)."""
+    stored = written if written is not None else rtype.store.get_resource(key, conn)
     if stored is None:
         raise ArmError("The resource written by this request could not be read back.", "InternalServerError")
     rendered = rtype.render(request, stored, conn)
-    encode_json(rendered)
-    return stored, rendered
+    return stored, rendered, encode_json(rendered)
 
 
 def _locked(request: ArmRequest, rtype: ResourceType, conn: Connection) -> Row | None:

@@ -24,8 +24,11 @@ from sqlalchemy import (
     Boolean,
     Connection,
     Engine,
+    Float,
     Integer,
     Select,
+    String,
+    Table,
     bindparam,
     create_engine,
     delete,
@@ -141,6 +144,10 @@ class Store:
         self._selects: dict[tuple[str, tuple[str, ...], bool, bool], Select[Any]] = {}
         # Prepared UPDATEs of put_resource (SQL text), by (columns written, compare the etag?).
         self._updates: dict[tuple[tuple[str, ...], bool], str] = {}
+        # Prepared INSERTs and UPDATEs of insert/update_where (SQL text), and the columns of each
+        # table whose values they bind.
+        self._prepared: dict[tuple[Any, ...], str] = {}
+        self._plain: dict[str, frozenset[str]] = {}
         # Every write of this process goes through tx()/_conn(), which forget all remembered reads
         # when they end. SQLite: one server process owns the file (the data-dir lock), so raw rows
         # of reads made since the last write can be served from memory. PostgreSQL: replicas share
@@ -364,7 +371,10 @@ class Store:
         t = schema.metadata.tables[table]
         check_row(t, row)
         with self._conn(conn) as c:
-            c.execute(insert(t).values(**row))
+            if self._plain_columns(t, row) and all(col.name in row for col in _defaulted(t)):
+                self._fast_write(c, table, self._insert_sql(t, tuple(row)), self._plain_params(t, row))
+            else:
+                c.execute(insert(t).values(**row))
 
     def insert_if_absent(self, table: str, row: Row, conn: Connection | None = None) -> bool:
         """Insert unless a row with the same primary or unique key exists; True when inserted.
@@ -547,6 +557,25 @@ class Store:
         finally:
             self._forget_reads({"operations"})
         return taken
+
+    def due_operations(self, now: float, limit: int) -> list[str]:
+        """The ids of the operations still InProgress and due by ``now``, oldest first, at most
+        ``limit``: the reconciler's look-up, on every pass and after every write that starts an
+        operation, as prepared text in autocommit (what was last committed) instead of a Core
+        statement built and compiled each time."""
+        mark = "?" if self.is_sqlite else "%s"
+        sql = (
+            f'SELECT "id" FROM "operations" WHERE "status" = \'InProgress\' AND "due_at" <= {mark} '
+            f'ORDER BY "seq" LIMIT {mark}'
+        )
+        return [r[0] for r in self._peek_rows(sql, (now, limit))]
+
+    def next_operation_due(self) -> float | None:
+        """When the next operation still InProgress falls due; None when none is running."""
+        rows = self._peek_rows(
+            'SELECT "due_at" FROM "operations" WHERE "status" = \'InProgress\' ORDER BY "due_at" LIMIT 1'
+        )
+        return float(rows[0][0]) if rows else None
 
     def _lease_statement(self, driver: Any, sql: str, params: tuple[Any, ...]) -> bool:
         if self.is_sqlite:
@@ -751,6 +780,15 @@ class Store:
         check_row(t, values)
         if unmatchable(where):
             return 0
+        if (
+            values
+            and self._plain_columns(t, values)
+            and self._plain_columns(t, where)
+            and all(isinstance(v, _BINDABLE) and not isinstance(t.c[k].type, JSON) for k, v in where.items())
+        ):
+            sql = self._update_sql(t, tuple(values), tuple(where))
+            with self._conn(conn) as c:
+                return self._fast_write(c, table, sql, self._plain_params(t, values) + list(where.values()))
         stmt = update(t).values(**values)
         for column, value in where.items():
             stmt = stmt.where(t.c[column] == value)
@@ -831,36 +869,155 @@ class Store:
         now = clock.now()
         key = row["key"].lower()
         values = {k: v for k, v in row.items() if k not in ("key", "seq", "created_at", "updated_at")}
-        # the body's JSON text is made once, for the check and for the statement (walking the
-        # body value by value cost more than the UPDATE); a body it cannot vouch for is walked
-        texts = self._json_texts(values)
-        check_row(schema.resources, {k: v for k, v in row.items() if k not in texts})
-        sql = self._resource_update(tuple(values), expected_etag is not None)
-        json_names = json_columns(schema.resources)
-        params = [
-            texts[k] if k in texts else self._bound(schema.resources.c[k], v) if k in json_names else v
-            for k, v in values.items()
-        ]
-        params += [now, key] if expected_etag is None else [now, key, expected_etag]
         with self._conn(conn) as c:
-            written = c.info.get("written")
-            if written is not None:
-                written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
-            _forget_tx_reads(c, "resources")
-            cursor = c.connection.cursor()
-            try:
-                cursor.execute(sql, params)
-                updated = cursor.rowcount
-            except Exception as exc:
-                _first_line_only(exc)
-                raise
-            finally:
-                cursor.close()
-            if updated == 1:
+            if self._update_resource(c, key, values, now, expected_etag) is not None:
                 return True
             if expected_etag is not None:
                 return False  # gone, or changed meanwhile
             return self.insert_if_absent("resources", {**row, "key": key, "created_at": now, "updated_at": now}, c)
+
+    def replace_resource(
+        self, row: Row, previous: Row, conn: Connection, expected_etag: str | None = None
+    ) -> Row | None:
+        """Replace ``previous`` by ``row`` and return the row as stored, as a read in this
+        transaction would now return it; None when nothing was replaced (``expected_etag`` no
+        longer matched, or the row is gone). ``previous`` is the stored row as this transaction
+        read it after locking its record (``lock``; SQLite: ``tx()`` holds the write lock), so
+        nothing else changed it since.
+
+        Two costs of a write are spared. Only the columns whose value changed are set: SQLite
+        rewrites the entries of every index on a column an UPDATE sets, even to the same value
+        (four indexes cover a resource's identity columns), and each page rewritten is one more
+        for the COMMIT to append. And the row is not read back to be rendered
+        (``resource_type._render_stored``): its JSON columns are decoded from the very text
+        written, as a read decodes them; a value the store could not vouch for by its text is
+        read back instead."""
+        now = clock.now()
+        key = row["key"].lower()
+        if key != previous.get("key"):  # not the row it replaces: written and read back as any write
+            return self.get_resource(key, conn) if self.put_resource(row, conn, expected_etag) else None
+        json_names = json_columns(schema.resources)
+        values: Row = {}
+        for k, v in row.items():
+            if k in ("key", "seq", "created_at", "updated_at"):
+                continue
+            # a JSON value is always written: == cannot tell 1 from True or 1.0 inside it
+            if k in json_names or k not in previous or type(previous[k]) is not type(v) or previous[k] != v:
+                values[k] = v
+        texts = self._update_resource(conn, key, values, now, expected_etag)
+        if texts is None:
+            return None
+        stored = dict(previous)
+        for k, v in values.items():
+            if k in json_names:
+                if v is not None and k not in texts:
+                    return self.get_resource(key, conn)  # walked, not encoded here: as the database has it
+                stored[k] = None if v is None else json.loads(texts[k])
+            elif isinstance(v, str):
+                stored[k] = v
+            else:  # a column's type may convert it (an int in a text column): as the database has it
+                return self.get_resource(key, conn)
+        stored["updated_at"] = now
+        return stored
+
+    def _update_resource(
+        self, c: Connection, key: str, values: Row, now: float, expected_etag: str | None
+    ) -> dict[str, str] | None:
+        """The UPDATE of a resource row: ``values`` set, ``updated_at`` to ``now``; the JSON text
+        written for each JSON column it encoded itself (by name), None when no row matched."""
+        # the body's JSON text is made once, for the check and for the statement (walking the
+        # body value by value cost more than the UPDATE); a body it cannot vouch for is walked
+        texts = self._json_texts(values)
+        check_row(schema.resources, {"key": key, **{k: v for k, v in values.items() if k not in texts}})
+        sql = self._resource_update(tuple(values), expected_etag is not None)
+        json_names = json_columns(schema.resources)
+        params = [
+            (texts[k] if self.is_sqlite else _json_as_text(v, texts[k]))
+            if k in texts
+            else self._bound(schema.resources.c[k], v)
+            if k in json_names
+            else v
+            for k, v in values.items()
+        ]
+        params += [now, key] if expected_etag is None else [now, key, expected_etag]
+        written = c.info.get("written")
+        if written is not None:
+            written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
+        _forget_tx_reads(c, "resources")
+        cursor = _driver(c).cursor()
+        try:
+            cursor.execute(sql, params)
+            updated = cursor.rowcount
+        except Exception as exc:
+            _first_line_only(exc)
+            raise
+        finally:
+            cursor.close()
+        return texts if updated == 1 else None
+
+    # -- prepared writes: INSERT and UPDATE as SQL text on the DBAPI connection ------------------
+    # Building a Core statement and compiling its cache key cost more than running it (an
+    # operation's start and finish, a quarter of a long-running PUT's server time on SQLite). The
+    # text is made once per table and set of columns; values are bound as SQLAlchemy binds them.
+
+    def _plain_columns(self, t: Table, values: Row) -> bool:
+        """Does every value of ``values`` go to a column of ``t`` whose binding the prepared
+        writes know (text, numbers, booleans, JSON)?"""
+        plain = self._plain.get(t.name)
+        if plain is None:
+            plain = self._plain[t.name] = frozenset(
+                c.name for c in t.columns if isinstance(c.type, (String, Integer, Float, Boolean, JSON))
+            )
+        return all(k in plain for k in values)
+
+    def _plain_params(self, t: Table, values: Row) -> list[Any]:
+        # a JSON column takes None as JSON's null, as SQLAlchemy's JSON type binds it
+        return [self._json_param(v) if isinstance(t.c[k].type, JSON) else v for k, v in values.items()]
+
+    def _json_param(self, value: Any) -> Any:
+        if self.is_sqlite:
+            return json.dumps(value)
+        from psycopg.types.json import Json
+
+        return Json(value)
+
+    def _insert_sql(self, t: Table, columns: tuple[str, ...]) -> str:
+        key = ("insert", t.name, columns)
+        sql = self._prepared.get(key)
+        if sql is None:
+            mark = "?" if self.is_sqlite else "%s"
+            names = ", ".join(f'"{t.c[c].name}"' for c in columns)
+            sql = self._prepared[key] = f'INSERT INTO "{t.name}" ({names}) VALUES ({", ".join([mark] * len(columns))})'
+        return sql
+
+    def _update_sql(self, t: Table, columns: tuple[str, ...], where: tuple[str, ...]) -> str:
+        key = ("update", t.name, columns, where)
+        sql = self._prepared.get(key)
+        if sql is None:
+            mark = "?" if self.is_sqlite else "%s"
+            assignments = ", ".join(f'"{t.c[c].name}" = {mark}' for c in columns)
+            sql = f'UPDATE "{t.name}" SET {assignments}'
+            if where:
+                sql += " WHERE " + " AND ".join(f'"{t.c[c].name}" = {mark}' for c in where)
+            self._prepared[key] = sql
+        return sql
+
+    def _fast_write(self, c: Connection, table: str, sql: str, params: list[Any]) -> int:
+        """A prepared write in ``c``'s transaction; the number of rows it changed. It runs on the
+        DBAPI connection, which ``_note_writes`` does not see: the table is noted here."""
+        written = c.info.get("written")
+        if written is not None:
+            written.add(table)
+        _forget_tx_reads(c, table)
+        cursor = _driver(c).cursor()
+        try:
+            cursor.execute(sql, params)
+            return int(cursor.rowcount)
+        except Exception as exc:
+            _first_line_only(exc)
+            raise
+        finally:
+            cursor.close()
 
     def _resource_update(self, columns: tuple[str, ...], with_etag: bool) -> str:
         """The UPDATE of put_resource as SQL text, prepared once per set of columns."""
@@ -874,16 +1031,16 @@ class Store:
             self._updates[(columns, with_etag)] = sql
         return sql
 
-    def _json_texts(self, values: Row) -> dict[str, Any]:
-        """The JSON columns of a resource row as the DBAPI takes them, encoded once and checked as
+    def _json_texts(self, values: Row) -> dict[str, str]:
+        """The JSON text of each JSON column of a resource row, encoded once and checked as
         ``check_row`` checks them (``untrusted.json_text``); those it cannot vouch for are left out."""
-        texts: dict[str, Any] = {}
+        texts: dict[str, str] = {}
         json_names = json_columns(schema.resources)
         for name, value in values.items():
             if value is not None and name in json_names:
                 text = json_text(value)
                 if text is not None:
-                    texts[name] = text if self.is_sqlite else _json_as_text(value, text)
+                    texts[name] = text
         return texts
 
     def _bound(self, column: Any, value: Any) -> Any:
@@ -1052,6 +1209,11 @@ class _ThreadState(threading.local):
     memory_only = False
 
 
+def _defaulted(t: Table) -> list[Any]:
+    """The columns of ``t`` SQLAlchemy fills in itself when an INSERT leaves them out (``default=``)."""
+    return [c for c in t.columns if c.default is not None and not c.primary_key]
+
+
 def _named_resources(where: dict[str, Any], name: str, after_seq: int, limit: int | None) -> Select[Any]:
     """The statement of ``Store.list_resources(name=...)``."""
     t = schema.resources
@@ -1092,11 +1254,15 @@ _LOCK_SQL = "SELECT pg_advisory_xact_lock(k) FROM (SELECT k FROM unnest(%s::bigi
 def _begin_immediate(conn: Connection) -> None:
     """SQLite: take the write lock now (``BEGIN IMMEDIATE``), on the DBAPI connection directly (a
     SQLAlchemy execution of the same text cost more than the statement)."""
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute("BEGIN IMMEDIATE")
-    finally:
-        cursor.close()
+    _driver(conn).execute("BEGIN IMMEDIATE").close()
+
+
+def _driver(conn: Connection) -> Any:
+    """The DBAPI connection under ``conn``, for the prepared statements of the hot paths (the
+    pool's cursor wrapper costs as much as a short statement)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    return driver
 
 
 def _lock_id(name: str) -> int:

@@ -105,8 +105,11 @@ class PeeringRecordType(ResourceType):
         props["provisioningState"] = "Succeeded"
         # The operation completes only after both MSEEs are programmed for the new configuration.
         body_internal = {"programmed": troubleshooting.program(circuit, props), "programmedAt": clock.now()}
-        self.store.put_resource(
-            {**row, "body": {**row["body"], "properties": props, "internal": body_internal}, "etag": new_etag()}, conn
+        # ``row`` was read in this transaction, under the lock the completion takes on the record
+        self.store.replace_resource(
+            {**row, "body": {**row["body"], "properties": props, "internal": body_internal}, "etag": new_etag()},
+            row,
+            conn,
         )
         return None
 
