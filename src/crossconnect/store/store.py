@@ -1015,6 +1015,8 @@ class Store:
             return int(cursor.rowcount)
         except Exception as exc:
             _first_line_only(exc)
+            # what failed, as SQLAlchemy's errors say it: the statement (placeholders, never values)
+            exc.add_note(f"[SQL: {sql}]")
             raise
         finally:
             cursor.close()
