@@ -17,7 +17,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -135,16 +136,30 @@ def _waiting_for_locks(database: str) -> int:
         return int(row[0]) if row else 0
 
 
+@contextmanager
+def record_held(database: str, path: str) -> Iterator[Callable[[], None]]:
+    """The lock of ``path``'s record held by another session (as a transaction of another replica
+    would hold it) until the block ends or the ``release`` it yields is called."""
+    import psycopg
+
+    from crossconnect.store.store import _lock_id
+
+    with psycopg.connect(database, autocommit=True) as holder:
+        key = _lock_id(path.lower())
+        holder.execute("SELECT pg_advisory_lock(%s)", (key,))
+
+        def release() -> None:
+            holder.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+        yield release
+
+
 def test_a_request_waiting_on_the_database_does_not_hold_up_the_others(
     pair: tuple[Server, Server], clients: dict[tuple[int, str], httpx.Client]
 ) -> None:
     """The test holds the lock of a group's record (as a transaction of another replica would):
     a PUT of that group on replica 0 waits for it. Meanwhile replica 0 answers 50 GETs and a PUT
     of another group, all while that PUT still waits; released, the PUT completes (200)."""
-    import psycopg
-
-    from crossconnect.store.store import _lock_id
-
     server = pair[0]
     assert server.database is not None
     held_path = group_path(server, "held-rg")
@@ -158,8 +173,7 @@ def test_a_request_waiting_on_the_database_does_not_hold_up_the_others(
             held_path, params=RG_API, json={"location": "westus", "tags": {"after": "wait"}}
         )
 
-    with psycopg.connect(server.database, autocommit=True) as holder:
-        holder.execute("SELECT pg_advisory_lock(%s)", (_lock_id(held_path.lower()),))
+    with record_held(server.database, held_path) as release:
         waiter = threading.Thread(target=blocked_put)
         waiter.start()
         deadline = time.time() + 30
@@ -171,7 +185,7 @@ def test_a_request_waiting_on_the_database_does_not_hold_up_the_others(
             assert r.status_code == 200, r.text
         put_group(clients[(0, "admin")], other_path, {"during": "wait"})
         assert waiter.is_alive() and "response" not in outcome, "the held PUT did not wait"
-        holder.execute("SELECT pg_advisory_unlock(%s)", (_lock_id(held_path.lower()),))
+        release()
     waiter.join(60)
     assert outcome["response"].status_code == 200, outcome["response"].text
     got = clients[(1, "partner")].get(held_path, params=RG_API).json()
@@ -185,10 +199,9 @@ def test_a_remembered_get_is_answered_while_every_store_thread_waits(
     group the replica remembers are still answered at once (served on the event loop after the
     generation check made there; a read the replica must make waits for a thread, and shows
     what the other replica wrote: test_a_write_on_one_replica_is_read_on_the_other_at_once)."""
-    import psycopg
 
     from crossconnect.store import freshness
-    from crossconnect.store.store import STORE_THREADS, _lock_id
+    from crossconnect.store.store import STORE_THREADS
 
     server = pair[0]
     assert server.database is not None
@@ -213,8 +226,7 @@ def test_a_remembered_get_is_answered_while_every_store_thread_waits(
         responses.append(writers[i].put(held_path, params=RG_API, json={"location": "westus", "tags": {"i": str(i)}}))
 
     try:
-        with psycopg.connect(server.database, autocommit=True) as holder:
-            holder.execute("SELECT pg_advisory_lock(%s)", (_lock_id(held_path.lower()),))
+        with record_held(server.database, held_path) as release:
             # what replica 0 remembers is made anew from here (another replica wrote), and is
             # served for freshness.MAX_AGE seconds at most: the rest of the test takes less
             put_group(clients[(1, "admin")], read_path, {"from": "replica 1"})
@@ -232,7 +244,7 @@ def test_a_remembered_get_is_answered_while_every_store_thread_waits(
                 assert r.status_code == 200 and r.json()["tags"] == {"from": "replica 1"}, r.text
             assert time.monotonic() - started < freshness.MAX_AGE, "too slow a machine to tell"
             assert not responses, "the held PUTs did not wait"
-            holder.execute("SELECT pg_advisory_unlock(%s)", (_lock_id(held_path.lower()),))
+            release()
         for waiter in waiters:
             waiter.join(60)
     finally:

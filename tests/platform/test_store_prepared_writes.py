@@ -17,38 +17,7 @@ from sqlalchemy import insert, select, text, update
 
 from crossconnect.store import Store, schema
 from crossconnect.store.values import InvalidValue
-
-
-def _record(key: str, body: Any = None, etag: str = "e1") -> dict[str, Any]:
-    return {
-        "key": key,
-        "id": key.upper(),
-        "type_key": "t/things",
-        "subscription_id": "sub",
-        "group_key": "rg",
-        "parent_key": "",
-        "name": key.rsplit("/", 1)[-1],
-        "body": {"properties": {"n": 1}} if body is None else body,
-        "etag": etag,
-    }
-
-
-def _operation(n: int, resource_key: str = "/r", status: str = "InProgress", due_at: float = 0.0) -> dict[str, Any]:
-    return {
-        "id": f"op-{n}",
-        "subscription_id": "sub",
-        "location": "westeurope",
-        "kind": "put",
-        "resource_key": resource_key,
-        "resource_type": "t/things",
-        "status": status,
-        "payload": {},
-        "result": None,
-        "error": None,
-        "due_at": due_at,
-        "created_at": float(n),
-    }
-
+from tests.support.store_rows import operation_row, resource_row
 
 # -- replace_resource ---------------------------------------------------------------------------
 
@@ -63,7 +32,7 @@ def _operation(n: int, resource_key: str = "/r", status: str = "InProgress", due
     ],
 )
 def test_replace_resource_returns_the_row_a_read_returns(store: Store, body: dict[str, Any]) -> None:
-    store.put_resource(_record("/r"))
+    store.put_resource(resource_row("/r"))
     with store.tx() as conn:
         previous = store.get_resource("/r", conn)
         assert previous is not None
@@ -75,7 +44,7 @@ def test_replace_resource_returns_the_row_a_read_returns(store: Store, body: dic
 def test_replace_resource_sets_only_the_columns_that_changed(store: Store) -> None:
     if not store.is_sqlite:
         pytest.skip("counted with SQLite's statement trace")
-    store.put_resource(_record("/r"))
+    store.put_resource(resource_row("/r"))
     statements: list[str] = []
     with store.tx() as conn:
         previous = store.get_resource("/r", conn)
@@ -97,7 +66,7 @@ def test_replace_resource_sets_only_the_columns_that_changed(store: Store) -> No
 
 
 def test_replace_resource_compares_the_etag(store: Store) -> None:
-    store.put_resource(_record("/r"))
+    store.put_resource(resource_row("/r"))
     with store.tx() as conn:
         previous = store.get_resource("/r", conn)
         assert previous is not None
@@ -109,7 +78,7 @@ def test_replace_resource_compares_the_etag(store: Store) -> None:
 
 
 def test_replace_resource_refuses_what_the_store_cannot_keep(store: Store) -> None:
-    store.put_resource(_record("/r"))
+    store.put_resource(resource_row("/r"))
     with pytest.raises(InvalidValue) as refused, store.tx() as conn:
         previous = store.get_resource("/r", conn)
         assert previous is not None
@@ -131,9 +100,9 @@ def _raw_operation(store: Store, op_id: str) -> tuple[Any, ...]:
 
 def test_prepared_writes_store_what_the_core_statements_store(store: Store) -> None:
     t = schema.operations
-    store.insert("operations", _operation(1))
+    store.insert("operations", operation_row(1))
     with store.tx() as conn:
-        conn.execute(insert(t).values(**_operation(2)))
+        conn.execute(insert(t).values(**operation_row(2)))
     assert _raw_operation(store, "op-1") == _raw_operation(store, "op-2")
     finished = {"status": "Succeeded", "result": None, "error": {"code": "X"}, "lease_owner": None}
     assert store.update_where("operations", finished, id="op-1", status="InProgress") == 1
@@ -150,7 +119,7 @@ def test_prepared_writes_store_what_the_core_statements_store(store: Store) -> N
 
 
 def test_a_prepared_insert_fills_in_the_defaults_or_leaves_it_to_core(store: Store) -> None:
-    row = _record("/d")
+    row = resource_row("/d")
     del row["group_key"]  # default ""
     store.insert("resources", {**row, "created_at": 1.0, "updated_at": 1.0})
     stored = store.get_resource("/d")
@@ -158,18 +127,18 @@ def test_a_prepared_insert_fills_in_the_defaults_or_leaves_it_to_core(store: Sto
 
 
 def test_a_prepared_write_forgets_what_was_remembered_of_its_table(store: Store) -> None:
-    store.insert("operations", _operation(1))
+    store.insert("operations", operation_row(1))
     assert store.find("operations", id="op-1")["status"] == "InProgress"  # remembered (SQLite)
     store.update_where("operations", {"status": "Succeeded"}, id="op-1")
     assert store.find("operations", id="op-1")["status"] == "Succeeded"
-    store.insert("operations", _operation(2))
+    store.insert("operations", operation_row(2))
     assert store.find("operations", id="op-2") is not None
 
 
 def test_prepared_writes_keep_the_value_checks(store: Store) -> None:
     with pytest.raises(InvalidValue):
-        store.insert("operations", {**_operation(1), "kind": "a\x00b"})
-    store.insert("operations", _operation(1))
+        store.insert("operations", {**operation_row(1), "kind": "a\x00b"})
+    store.insert("operations", operation_row(1))
     with pytest.raises(InvalidValue):
         store.update_where("operations", {"payload": {"x": float("inf")}}, id="op-1")
     assert store.find("operations", id="op-1")["payload"] == {}
@@ -178,10 +147,10 @@ def test_prepared_writes_keep_the_value_checks(store: Store) -> None:
 def test_due_operations_and_the_next_due(store: Store) -> None:
     assert store.due_operations(10.0, 500) == []
     assert store.next_operation_due() is None
-    store.insert("operations", _operation(1, due_at=5.0))
-    store.insert("operations", _operation(2, due_at=1.0))
-    store.insert("operations", _operation(3, due_at=2.0, status="Succeeded"))
-    store.insert("operations", _operation(4, due_at=20.0))
+    store.insert("operations", operation_row(1, due_at=5.0))
+    store.insert("operations", operation_row(2, due_at=1.0))
+    store.insert("operations", operation_row(3, due_at=2.0, status="Succeeded"))
+    store.insert("operations", operation_row(4, due_at=20.0))
     assert store.due_operations(10.0, 500) == ["op-1", "op-2"]  # in the order they were started
     assert store.due_operations(10.0, 1) == ["op-1"]
     assert store.next_operation_due() == 1.0

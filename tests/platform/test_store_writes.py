@@ -25,36 +25,7 @@ from crossconnect.store import Store
 from crossconnect.store.values import InvalidValue
 from crossconnect.untrusted import MAX_DEPTH, Rejected, decode_json, json_text
 from tests.support.races import at_once
-
-
-def _record(key: str, body: Any = None, parent: str = "") -> dict[str, Any]:
-    return {
-        "key": key,
-        "id": key.upper(),
-        "type_key": "t/things",
-        "subscription_id": "sub",
-        "group_key": "rg",
-        "parent_key": parent,
-        "name": key.rsplit("/", 1)[-1],
-        "body": {"properties": {"n": 1}} if body is None else body,
-        "etag": "e1",
-    }
-
-
-def _operation(n: int, resource_key: str, status: str = "InProgress") -> dict[str, Any]:
-    return {
-        "id": f"op-{n}",
-        "subscription_id": "sub",
-        "location": "westeurope",
-        "kind": "put",
-        "resource_key": resource_key,
-        "resource_type": "t/things",
-        "status": status,
-        "payload": {},
-        "due_at": 0.0,
-        "created_at": float(n),
-    }
-
+from tests.support.store_rows import operation_row, resource_row
 
 # -- values ------------------------------------------------------------------------------------
 
@@ -69,11 +40,11 @@ def _operation(n: int, resource_key: str, status: str = "InProgress") -> dict[st
     ],
 )
 def test_put_resource_refuses_what_the_store_cannot_keep(store: Store, body: Any, where: str) -> None:
-    store.put_resource(_record("/r"))
+    store.put_resource(resource_row("/r"))
     for attempt in ("update", "insert"):
         key = "/r" if attempt == "update" else "/new"
         with pytest.raises(InvalidValue) as refused:
-            store.put_resource(_record(key, body))
+            store.put_resource(resource_row(key, body))
         assert f"resources.{where}" in str(refused.value)
     assert store.get_resource("/r")["body"] == {"properties": {"n": 1}}
     assert store.get_resource("/new") is None
@@ -85,10 +56,10 @@ def test_put_resource_stores_every_value_exactly(store: Store) -> None:
         "tags": {"k": "v"},
         "list": [1, [2, {"x": []}]],
     }
-    store.put_resource(_record("/r"))
-    store.put_resource(_record("/r", body))  # the prepared UPDATE
+    store.put_resource(resource_row("/r"))
+    store.put_resource(resource_row("/r", body))  # the prepared UPDATE
     assert store.get_resource("/r")["body"] == body
-    store.put_resource(_record("/s", body))  # an insert
+    store.put_resource(resource_row("/s", body))  # an insert
     assert store.get_resource("/s")["body"] == body
 
 
@@ -131,7 +102,7 @@ def test_a_plain_body_decodes_as_before() -> None:
 
 def test_find_in_matches_the_statement_built_ad_hoc(store: Store) -> None:
     for n in range(9):
-        store.insert("operations", _operation(n, f"/r{n % 3}", "InProgress" if n % 2 else "Succeeded"))
+        store.insert("operations", operation_row(n, f"/r{n % 3}", "InProgress" if n % 2 else "Succeeded"))
     shapes: list[tuple[list[str], dict[str, Any]]] = [
         (["/r0", "/r2", "/missing"], {"status": "InProgress"}),
         (["/r1"], {}),
@@ -149,7 +120,7 @@ def test_find_in_matches_the_statement_built_ad_hoc(store: Store) -> None:
 
 
 def test_find_in_is_remembered_until_its_table_is_written(store: Store) -> None:
-    store.insert("operations", _operation(1, "/r"))
+    store.insert("operations", operation_row(1, "/r"))
     with store.fresh_reads():
         assert [o["id"] for o in store.find_in("operations", "resource_key", ["/r", "/p"], status="InProgress")] == [
             "op-1"
@@ -159,7 +130,7 @@ def test_find_in_is_remembered_until_its_table_is_written(store: Store) -> None:
     store._peek_rows = lambda sql, params=(): statements.append(sql) or original(sql, params)  # type: ignore[method-assign]
     with store.fresh_reads():
         store.find_in("operations", "resource_key", ["/r", "/p"], status="InProgress")
-        store.put_resource(_record("/other"))  # another table
+        store.put_resource(resource_row("/other"))  # another table
         store.find_in("operations", "resource_key", ["/r", "/p"], status="InProgress")
     assert not [s for s in statements if "operations" in s]
     store.update_where("operations", {"status": "Succeeded"}, id="op-1")
@@ -168,30 +139,30 @@ def test_find_in_is_remembered_until_its_table_is_written(store: Store) -> None:
 
 
 def test_a_transaction_reads_its_own_writes(store: Store) -> None:
-    store.put_resource(_record("/r"))
+    store.put_resource(resource_row("/r"))
     with store.tx() as conn:
         assert store.get_resource("/r", conn)["body"] == {"properties": {"n": 1}}
-        store.put_resource(_record("/r", {"properties": {"n": 2}}), conn)
+        store.put_resource(resource_row("/r", {"properties": {"n": 2}}), conn)
         assert store.get_resource("/r", conn)["body"] == {"properties": {"n": 2}}
         store.update_where("resources", {"etag": "e2"}, conn, key="/r")
         assert store.get_resource("/r", conn)["etag"] == "e2"
-        store.insert("operations", _operation(1, "/r"), conn)
+        store.insert("operations", operation_row(1, "/r"), conn)
         assert store.find("operations", conn, resource_key="/r")["id"] == "op-1"
 
 
 def test_a_read_in_a_transaction_is_made_once_until_a_write(store: Store) -> None:
     if not store.is_sqlite:
         pytest.skip("counted with SQLite's statement trace")
-    store.put_resource(_record("/r"))
+    store.put_resource(resource_row("/r"))
     statements: list[str] = []
     with store.tx() as conn:
         conn.connection.driver_connection.set_trace_callback(statements.append)
         try:
             for _ in range(3):
                 store.get_resource("/r", conn)
-            store.insert("operations", _operation(1, "/r"), conn)  # another table: still once
+            store.insert("operations", operation_row(1, "/r"), conn)  # another table: still once
             store.get_resource("/r", conn)
-            store.put_resource(_record("/r", {"properties": {"n": 2}}), conn)
+            store.put_resource(resource_row("/r", {"properties": {"n": 2}}), conn)
             store.get_resource("/r", conn)
         finally:
             conn.connection.driver_connection.set_trace_callback(None)
@@ -200,12 +171,12 @@ def test_a_read_in_a_transaction_is_made_once_until_a_write(store: Store) -> Non
 
 
 def test_a_read_after_a_lock_sees_what_the_last_holder_committed(store: Store, twin: Store) -> None:
-    store.put_resource(_record("/r"))
+    store.put_resource(resource_row("/r"))
     with store.tx() as conn:
         assert store.get_resource("/r", conn)["etag"] == "e1"
         if store.is_sqlite:
             return  # the transaction holds the database's write lock: no one else commits meanwhile
-        twin.put_resource({**_record("/r"), "etag": "e2"})  # another replica, committed
+        twin.put_resource({**resource_row("/r"), "etag": "e2"})  # another replica, committed
         store.lock(conn, "/r")
         assert store.get_resource("/r", conn)["etag"] == "e2"
 
@@ -258,7 +229,7 @@ def test_a_lock_of_several_names_holds_each_until_the_transaction_ends(store: St
 
 
 def test_a_lease_goes_to_one_owner_at_a_time(store: Store, twin: Store) -> None:
-    store.insert("operations", _operation(1, "/r"))
+    store.insert("operations", operation_row(1, "/r"))
     taken = at_once(
         [lambda s=(store, twin)[n % 2], n=n: s.take_lease("op-1", f"owner-{n}", 100.0, 130.0) for n in range(8)]
     )
@@ -274,7 +245,7 @@ def test_a_lease_goes_to_one_owner_at_a_time(store: Store, twin: Store) -> None:
 
 
 def test_a_lease_taken_forgets_remembered_operations(store: Store) -> None:
-    store.insert("operations", _operation(1, "/r"))
+    store.insert("operations", operation_row(1, "/r"))
     with store.fresh_reads():
         assert store.find("operations", id="op-1")["lease_owner"] is None
     assert store.take_lease("op-1", "me", 100.0, 130.0)
@@ -283,7 +254,7 @@ def test_a_lease_taken_forgets_remembered_operations(store: Store) -> None:
 
 
 def test_a_read_made_once_in_a_transaction_hands_out_its_own_copy(store: Store) -> None:
-    store.put_resource(_record("/r", {"properties": {"list": [1], "n": 1}}))
+    store.put_resource(resource_row("/r", {"properties": {"list": [1], "n": 1}}))
     with store.tx() as conn:
         first = store.get_resource("/r", conn)
         first["body"]["properties"]["list"].append(2)  # a caller that changes a body in place
@@ -310,15 +281,15 @@ def test_a_failed_transaction_leaves_nothing_and_the_next_one_commits(store: Sto
     must leave it clean (rolled back, the write lock released) for the next."""
     for _ in range(2):
         with pytest.raises(RuntimeError), store.tx() as conn:
-            store.put_resource(_record("/gone"), conn)
+            store.put_resource(resource_row("/gone"), conn)
             raise RuntimeError("the request failed")
         assert store.get_resource("/gone") is None
         with store.tx() as conn:
-            store.put_resource(_record("/kept"), conn)
+            store.put_resource(resource_row("/kept"), conn)
         assert store.get_resource("/kept") is not None
         store.delete_resource_tree("/kept")
     done: list[bool] = []
-    worker = threading.Thread(target=lambda: done.append(store.put_resource(_record("/other-thread"))))
+    worker = threading.Thread(target=lambda: done.append(store.put_resource(resource_row("/other-thread"))))
     worker.start()
     worker.join(10)
     assert done == [True] and store.get_resource("/other-thread") is not None
