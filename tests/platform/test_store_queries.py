@@ -532,3 +532,44 @@ def test_prepared_find_in_reads_through_indexes(store: Store) -> None:
             plan = " ".join(str(r) for r in c.exec_driver_sql(explain + sql, tuple(params)))
             index = sqlite_index if store.is_sqlite else pg_index
             assert index in plan and f"SCAN {table}" not in plan and "Seq Scan" not in plan, (sql, plan)
+
+
+def test_a_write_of_known_rows_forgets_only_their_look_ups(store: Store, twin: Store) -> None:
+    """A transaction whose every write to ``resources`` named its row (an update by key) forgets
+    the look-ups of those keys and the table's other reads (a list may hold the row); the look-ups
+    of other keys stay remembered. A write whose rows are not known (an insert, a statement by
+    condition) forgets every read of the table. ``twin`` (another process) changes rows behind
+    the store's back: what the store then still answers is what it remembered."""
+    from tests.support.store_rows import resource_row
+
+    for key in ("/a", "/b"):
+        store.put_resource(resource_row(key, {"properties": {"n": 1}}))
+    with store.fresh_reads():
+
+        def n(key: str) -> int:
+            row = store.get_resource(key)
+            assert row is not None
+            return int(row["body"]["properties"]["n"])
+
+        def listed() -> dict[str, int]:
+            rows = store.find_all("resources", subscription_id="sub", group_key="rg", parent_key="")
+            return {r["key"]: r["body"]["properties"]["n"] for r in rows}
+
+        assert (n("/a"), n("/b"), listed()) == (1, 1, {"/a": 1, "/b": 1})  # remembered
+        twin.put_resource(resource_row("/b", {"properties": {"n": 9}}))  # behind the store's back
+        with store.tx() as conn:
+            existing = store.get_resource("/a", conn)
+            assert existing is not None
+            store.replace_resource(resource_row("/a", {"properties": {"n": 2}}), existing, conn)
+        assert n("/a") == 2  # its look-up was forgotten
+        assert n("/b") == 1  # another key's look-up stays remembered (the twin's write is not seen)
+        assert listed() == {"/a": 2, "/b": 9}  # every other read of the table was forgotten
+        store.put_resource(resource_row("/c"))  # an insert: rows not known by key
+        assert n("/b") == 9
+        twin.put_resource(resource_row("/b", {"properties": {"n": 10}}))
+        with store.tx() as conn:
+            existing = store.get_resource("/a", conn)
+            assert existing is not None
+            store.replace_resource(resource_row("/a", {"properties": {"n": 3}}), existing, conn)
+            store.update_where("resources", {"etag": "e2"}, conn, key="/c")  # by condition: unknown rows
+        assert (n("/a"), n("/b")) == (3, 10)

@@ -89,6 +89,10 @@ Row = dict[str, Any]
 # page of a 10,000-item listing made the server's memory grow by half after one walk.
 _REMEMBER_MAX_ROWS = 8
 _REMEMBER_MAX_ENTRIES = 2048
+# tx()'s notes on its connection: the keys of the rows written by table, where every statement
+# that wrote the table said which row; and the tables written by statements that did not
+_WRITTEN_KEYS = "crossconnect.written_keys"
+_ROWS_UNKNOWN = "crossconnect.rows_unknown"
 # Reads a transaction made since it last wrote or locked (``_run_fast``), on its connection's
 # ``info`` under this name; at most this many (then they are made anew).
 _TX_READS = "crossconnect.tx_reads"
@@ -157,6 +161,10 @@ class Store:
         # A write forgets what was read from the tables it wrote (a write whose tables are not
         # known forgets everything). By table: (sql, params) → raw rows.
         self._remembered: dict[str, dict[tuple[str, tuple[Any, ...]], list[Any]]] = {}
+        # Reads of one resource by its key, by key: a write that knows the keys it changed
+        # (``_update_resource``) forgets only those (the final GET of a long-running PUT reads
+        # the parents it did not write from memory). By table, then key: (sql, params) → raw rows.
+        self._remembered_rows: dict[str, dict[str, dict[tuple[str, tuple[Any, ...]], list[Any]]]] = {}
         # Values derived from reads (see ``remembered``), by the table they were read from ("*":
         # not said), under the same rule as remembered rows.
         self._memo: dict[str, dict[Hashable, Any]] = {}
@@ -234,23 +242,28 @@ class Store:
         ``lock`` on the records it reads before reading them."""
         self.needs_database()
         written: set[str] | None = None  # unknown until it committed: forget everything
+        written_keys: dict[str, set[str]] = {}
         try:
             with self._tx_connection() as conn:
                 with conn.begin():
                     if self.is_sqlite:
                         _begin_immediate(conn)
                     conn.info["written"] = set()  # filled by ``_note_writes``
+                    conn.info[_WRITTEN_KEYS] = {}  # table → the keys of the rows written, where known
+                    conn.info[_ROWS_UNKNOWN] = set()  # tables written by statements whose rows are not known
                     conn.info[_TX_READS] = {}  # see ``_run_fast``
                     try:
                         yield conn
                     finally:
                         conn.info.pop(_TX_READS, None)
                     written = conn.info.get("written")
+                    unknown = conn.info.get(_ROWS_UNKNOWN, set())
+                    written_keys = {t: k for t, k in conn.info.get(_WRITTEN_KEYS, {}).items() if t not in unknown}
                 if written and not self.is_sqlite:
                     self._bump_generation(conn)  # committed: the other replicas learn it before we answer
         finally:
             if written is None or written:
-                self._forget_reads(written)
+                self._forget_reads(written, written_keys)
 
     @contextmanager
     def _tx_connection(self) -> Iterator[Connection]:
@@ -442,7 +455,8 @@ class Store:
             params += (after_seq,)
         if limit is not None:
             params += (limit,)
-        return self._run_fast(table, sql, params, names, decoders, in_tx)
+        row_key = where["key"] if table == "resources" and len(where) == 1 and "key" in where else None
+        return self._run_fast(table, sql, params, names, decoders, in_tx, row_key=row_key)
 
     def _run_fast(
         self,
@@ -453,6 +467,7 @@ class Store:
         decoders: list[tuple[str, Any]],
         in_tx: Any,
         values: int = 1,
+        row_key: str | None = None,
     ) -> list[Row]:
         """Prepared text on the transaction's DBAPI connection (``in_tx``: what it wrote is seen,
         nothing is remembered) or on this thread's held autocommit connection, remembered when
@@ -486,7 +501,7 @@ class Store:
             # decoded (a caller that changes a body in place changes only its own)
             return [{k: _json_copy(v) for k, v in row.items()} for row in self._decoded(raw_rows, names, decoders)]
         may = self._may_remember() and values <= _REMEMBER_MAX_ROWS
-        memory = self._remembered.setdefault(table, {}) if may else None
+        memory = self._memory_for(table, row_key) if may else None
         remembered = memory.get((sql, params)) if memory is not None else None
         if remembered is not None:
             raw_rows = remembered
@@ -496,6 +511,16 @@ class Store:
             if memory is not None and len(raw_rows) <= _REMEMBER_MAX_ROWS:  # no list pages: bounded memory
                 self._remember(memory, (sql, params), raw_rows, generation)
         return self._decoded(raw_rows, names, decoders)
+
+    def _memory_for(self, table: str, row_key: str | None) -> dict[tuple[str, tuple[Any, ...]], list[Any]]:
+        """Where a read outside a transaction is remembered: with the reads of its row (a look-up
+        by a resource's key, ``row_key``) or with the other reads of its table."""
+        if row_key is None:
+            return self._remembered.setdefault(table, {})
+        rows = self._remembered_rows.setdefault(table, {})
+        if len(rows) >= _REMEMBER_MAX_ENTRIES:
+            rows.clear()
+        return rows.setdefault(row_key, {})
 
     @staticmethod
     def _decoded(raw_rows: Sequence[Any], names: list[str], decoders: list[tuple[str, Any]]) -> list[Row]:
@@ -943,6 +968,7 @@ class Store:
         written = c.info.get("written")
         if written is not None:
             written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
+            c.info[_WRITTEN_KEYS].setdefault("resources", set()).add(key)  # only this row changed
         _forget_tx_reads(c, "resources")
         cursor = _driver(c).cursor()
         try:
@@ -1008,6 +1034,7 @@ class Store:
         written = c.info.get("written")
         if written is not None:
             written.add(table)
+            c.info[_ROWS_UNKNOWN].add(table)
         _forget_tx_reads(c, table)
         cursor = _driver(c).cursor()
         try:
@@ -1149,17 +1176,27 @@ class Store:
             with self.tx() as c:
                 yield c
 
-    def _forget_reads(self, tables: set[str] | None = None) -> None:
+    def _forget_reads(self, tables: set[str] | None = None, keys: dict[str, set[str]] | None = None) -> None:
         """Every transaction that wrote ends here: drop the remembered reads of the tables it
-        wrote (all of them when not known). Reads under way, of any table, are not kept."""
+        wrote (all of them when not known). ``keys``: of a table whose written rows are all known
+        by key, only the look-ups of those keys are dropped (with every other read of the table:
+        a list may hold the row). Reads under way, of any table, are not kept."""
         self._read_generation += 1
         if tables is None or "*" in tables:
             self._remembered_since = time.monotonic()
             self._remembered.clear()
+            self._remembered_rows.clear()
             self._memo.clear()
             return
         for table in tables:
             self._remembered.pop(table, None)
+            written = keys.get(table) if keys else None
+            rows = self._remembered_rows.get(table)
+            if written is None:
+                self._remembered_rows.pop(table, None)
+            elif rows is not None:
+                for key in written:
+                    rows.pop(key, None)
             self._memo.pop(table, None)
         self._memo.pop("*", None)
 
@@ -1313,6 +1350,7 @@ def _note_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> Non
         written = conn.info.get("written")
         if written is not None:
             written.add(known)
+            conn.info[_ROWS_UNKNOWN].add(known)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
