@@ -98,9 +98,11 @@ class NotRemembered(BaseException):
 
 
 class LoopReads:
-    """The generation read on the event loop (psycopg's async connection): for the GETs a replica
-    serves from memory without a thread (``ArmProtocol``), shared as ``AsyncSharedReads`` shares.
-    One connection, for the event loop that asked last (a server runs one)."""
+    """The generation read on the event loop (a psycopg async connection, read through libpq
+    directly: ``_GenerationConnection``): for the GETs a replica serves from memory without a
+    thread (``ArmProtocol``), shared as ``AsyncSharedReads`` shares. One connection, for the event
+    loop that asked last (a server runs one). Behind a pooler that drops prepared statements
+    (PgBouncer in transaction mode) every read fails here and is made on a thread instead."""
 
     def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
