@@ -101,8 +101,7 @@ class LoopReads:
     """The generation read on the event loop (a psycopg async connection, read through libpq
     directly: ``_GenerationConnection``): for the GETs a replica serves from memory without a
     thread (``ArmProtocol``), shared as ``AsyncSharedReads`` shares. One connection, for the event
-    loop that asked last (a server runs one). Behind a pooler that drops prepared statements
-    (PgBouncer in transaction mode) every read fails here and is made on a thread instead."""
+    loop that asked last (a server runs one)."""
 
     def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
@@ -174,8 +173,8 @@ class _GenerationConnection:
             try:
                 if self._connection is None or self._connection.closed:
                     self._connection = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-                    await self._connection.execute(f"PREPARE {_PREPARED} AS {READ}")
-                return await _read_prepared(self._connection.pgconn)
+                    await _prepare(self._connection.pgconn)
+                return await _read_generation(self._connection.pgconn)
             except (psycopg.Error, OSError):
                 self.close()  # a restart, a terminated backend: one more try on a new connection
                 if attempt == 2:
@@ -189,16 +188,34 @@ class _GenerationConnection:
                 connection.pgconn.finish()  # the socket closed directly: no await, any thread
 
 
-_PREPARED = "crossconnect_generation"
+_STATEMENT = b"crossconnect_generation"
 
 
-async def _read_prepared(pgconn: Any) -> int:
-    """The prepared generation read on a nonblocking libpq connection that is idle."""
-    import psycopg
+async def _prepare(pgconn: Any) -> None:
+    """Prepare the generation read on a new connection, at the protocol level (a ``Parse``
+    message, as psycopg's own prepared statements: poolers that keep those, such as PgBouncer
+    1.21 and later, keep this one too)."""
     from psycopg import pq
 
+    pgconn.send_prepare(_STATEMENT, READ.encode(), None)
+    await _result(pgconn, pq.ExecStatus.COMMAND_OK)
+
+
+async def _read_generation(pgconn: Any) -> int:
+    """The prepared generation read on a nonblocking libpq connection that is idle."""
+    from psycopg import pq
+
+    pgconn.send_query_prepared(_STATEMENT, None)
+    result = await _result(pgconn, pq.ExecStatus.TUPLES_OK)
+    value = result.get_value(0, 0)
+    return int(value) if value is not None else 0
+
+
+async def _result(pgconn: Any, expected: Any) -> Any:
+    """Send what is queued on ``pgconn`` and wait, on the event loop, for its one result."""
+    import psycopg
+
     loop = asyncio.get_running_loop()
-    pgconn.send_query_prepared(_PREPARED.encode(), None)
     while pgconn.flush():  # (1 while some of the query is still to be sent)
         await _ready(loop, pgconn.socket, loop.add_writer, loop.remove_writer)
     pgconn.consume_input()
@@ -208,11 +225,10 @@ async def _read_prepared(pgconn: Any) -> int:
     result, rest = pgconn.get_result(), pgconn.get_result()
     while rest is not None:
         rest = pgconn.get_result()
-    if result is None or result.status != pq.ExecStatus.TUPLES_OK:
+    if result is None or result.status != expected:
         message = result.error_message.decode(errors="replace") if result is not None else "no result"
         raise psycopg.OperationalError(f"reading the write generation failed: {message}")
-    value = result.get_value(0, 0)
-    return int(value) if value is not None else 0
+    return result
 
 
 def _ready(loop: asyncio.AbstractEventLoop, fd: int, add: Any, remove: Any) -> asyncio.Future[None]:
