@@ -16,11 +16,25 @@ import contextvars
 import functools
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar, cast
-
-from starlette.requests import Request
+from typing import Any, Protocol, TypeVar, cast
 
 T = TypeVar("T")
+
+
+class AsgiRequest(Protocol):
+    """What ``endpoint`` needs of a web framework's request (Starlette's ``Request`` is one): its
+    ASGI scope and receive, and to be made again from them. The store knows no framework."""
+
+    def __init__(self, scope: Any, receive: Any) -> None: ...
+
+    @property
+    def scope(self) -> Any: ...
+
+    @property
+    def receive(self) -> Any: ...
+
+
+R = TypeVar("R", bound=AsgiRequest)
 
 
 class BlockingCalls:
@@ -77,14 +91,14 @@ class BlockingCalls:
             return await call()
         return cast(T, await _OnLoop(call))
 
-    def endpoint(self, served: Callable[[Request], Awaitable[T]]) -> Callable[[Request], Awaitable[T]]:
+    def endpoint(self, served: Callable[[R], Awaitable[T]]) -> Callable[[R], Awaitable[T]]:
         """A Starlette endpoint running ``served`` where the store runs blocking work (a pool
         thread on PostgreSQL: a request waiting on the database holds up no other), step by step
         (``run_handler``); its body is still read on the event loop (``from_loop``)."""
 
-        async def off_loop(request: Request) -> T:
+        async def off_loop(request: R) -> T:
             if self._pool is not None:
-                request = Request(request.scope, self.from_loop(request.receive))
+                request = type(request)(request.scope, self.from_loop(request.receive))
             return await self.run_handler(functools.partial(served, request))
 
         return off_loop
