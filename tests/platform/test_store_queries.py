@@ -573,3 +573,22 @@ def test_a_write_of_known_rows_forgets_only_their_look_ups(store: Store, twin: S
             store.replace_resource(resource_row("/a", {"properties": {"n": 3}}), existing, conn)
             store.update_where("resources", {"etag": "e2"}, conn, key="/c")  # by condition: unknown rows
         assert (n("/a"), n("/b")) == (3, 10)
+
+
+def test_a_caller_that_changes_a_remembered_row_changes_only_its_own_copy(store: Store) -> None:
+    """Rows served from memory are decoded anew for each caller (on PostgreSQL the read
+    connections hand JSON back as text for that): a handler that changes a body in place must
+    not change what the next request is served."""
+    from tests.support.store_rows import resource_row
+
+    store.put_resource(resource_row("/a", {"properties": {"n": 1, "list": [1]}}))
+    with store.fresh_reads():
+        first = store.get_resource("/a")
+        assert first is not None
+        first["body"]["properties"]["n"] = 99
+        first["body"]["properties"]["list"].append(2)
+        (listed,) = store.find_all("resources", key="/a")
+        listed["body"]["properties"].clear()
+        again = store.get_resource("/a")
+        assert again is not None and again["body"]["properties"] == {"n": 1, "list": [1]}
+        assert store.find_all("resources", key="/a")[0]["body"]["properties"] == {"n": 1, "list": [1]}

@@ -4,7 +4,9 @@ A write validates, stores the desired state and an operation row, and returns at
 operation is completed (a) by the reconciler task once it is due, or (b) by any request that
 touches its resource (or one below it) or polls its status once it is due, so that with the default delay of 0
 a client's first poll already sees the result. Completion is restart-safe: on start every
-unfinished operation is resumed. With several replicas an operation is claimed with a lease.
+unfinished operation is resumed. With several replicas the reconciler claims an operation with a
+lease; a request that finds one due completes it in one transaction, under the lock its completion
+takes anyway (``_completes_in_one_transaction``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,16 @@ class Completer(Protocol):
     def fail_operation(self, op: dict[str, Any], conn: Connection, error: ArmError) -> None: ...
 
 
+class _Running:
+    """The threads of this process that complete one operation: they take turns (``lock``), and
+    those after the one that finished it take its row (``finished``)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.threads = 0
+        self.finished: dict[str, Any] | None = None
+
+
 class StatusUrls(Protocol):
     """What building polling headers needs of a request: absolute URLs that carry its api-version."""
 
@@ -71,7 +83,7 @@ class OperationEngine:
         self._completers: dict[str, Completer] = {}
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None  # the reconciler's (set when it runs)
-        self._running: dict[str, list[Any]] = {}  # operation id → [its lock, threads using it]
+        self._running: dict[str, _Running] = {}  # operation id → the threads running it
         self._running_lock = threading.Lock()
         self._next_purge = 0.0  # the first reconciler pass purges
         # Fault-injection seams (wired by the app): extra latency for an operation on a resource,
@@ -144,13 +156,13 @@ class OperationEngine:
         keys = _self_and_parents(resource_key.lower())
         for op in self.store.find_in("operations", "resource_key", keys, status="InProgress"):
             if op["due_at"] <= clock.now():
-                self._run(op["id"])
+                self._run(op["id"], op)
 
     def settle(self, op_id: str) -> dict[str, Any] | None:
         op = self.store.find("operations", id=op_id)
         if op is not None and op["status"] == "InProgress" and op["due_at"] <= clock.now():
-            self._run(op_id)
-            op = self.store.find("operations", id=op_id)
+            finished = self._run(op_id, op)
+            op = finished if finished is not None else self.store.find("operations", id=op_id)
         return op
 
     def run_due(self) -> int:
@@ -166,30 +178,59 @@ class OperationEngine:
         now = clock.now()
         return self.store.take_lease(op_id, self.owner, now, now + LEASE_SECONDS)
 
-    def _run(self, op_id: str) -> None:
+    def _run(self, op_id: str, op: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Complete the operation ``op_id`` (``op``: its row as the caller read it, when it did);
+        its row as finished when this call finished it, else None (another thread or replica
+        did, or it is not ready yet)."""
         # The lease keeps replicas apart, but a replica re-claims its own lease; its threads (the
         # reconciler's pass and a request settling a due operation, both on the store's threads on
-        # PostgreSQL) take turns here: the second waits for the first to finish, then finds the
-        # operation finished (its claim fails) and reads the result, so one operation never runs
-        # twice at once and a read that settles an operation still sees it settled.
+        # PostgreSQL) take turns here: the second waits for the first to finish, then takes the
+        # row the first finished (the reconciler, woken by the write that started the operation,
+        # is often completing it when the client's first poll arrives), so one operation never
+        # runs twice at once and a read that settles an operation still sees it settled.
         self.store.needs_database()  # (a GET served from memory must not wait for another thread here)
         with self._running_lock:
-            entry = self._running.setdefault(op_id, [threading.RLock(), 0])
-            entry[1] += 1
+            entry = self._running.get(op_id)
+            if entry is None:
+                entry = self._running[op_id] = _Running()
+            entry.threads += 1
         try:
-            with entry[0]:
-                if self._claim(op_id):
-                    self._run_claimed(op_id)
+            with entry.lock:
+                if entry.finished is None:
+                    entry.finished = self._run_once(op_id, op)
+                return entry.finished
         finally:
             with self._running_lock:
-                entry[1] -= 1
-                if entry[1] == 0:
+                entry.threads -= 1
+                if entry.threads == 0:
                     self._running.pop(op_id, None)
 
-    def _run_claimed(self, op_id: str) -> None:
-        op = self.store.find("operations", id=op_id)
-        assert op is not None
+    def _run_once(self, op_id: str, op: dict[str, Any] | None) -> dict[str, Any] | None:
+        if op is not None and self._completes_in_one_transaction(op):
+            return self._run_claimed(op)
+        if self._claim(op_id):
+            leased = self.store.find("operations", id=op_id)
+            assert leased is not None
+            return self._run_claimed(leased)
+        return None
+
+    def _completes_in_one_transaction(self, op: dict[str, Any]) -> bool:
+        """May a request that found ``op`` due complete it with no lease of its own? When its
+        type completes in the completing transaction alone (no ``advance``: nothing outside it
+        that a second replica must not repeat) and no one holds a lease on it. That transaction
+        locks the resource and reads the operation again, so of two replicas completing it at
+        once one finishes it and the other finds it finished; what the lease would add is a
+        statement and a commit of its own (two of a long-running PUT's round trips)."""
         completer = self._completers.get(op["resource_type"])
+        return getattr(completer, "advance", None) is None and not self._leased_to_another(op)
+
+    def _leased_to_another(self, op: dict[str, Any]) -> bool:
+        until = op.get("lease_until")
+        return until is not None and until >= clock.now() and op.get("lease_owner") != self.owner
+
+    def _run_claimed(self, op: dict[str, Any]) -> dict[str, Any] | None:
+        completer = self._completers.get(op["resource_type"])
+        op_id = op["id"]
         try:
             # An injected failure is consumed in its own transaction: it must stay used up even
             # though the completion below is then not attempted.
@@ -199,13 +240,14 @@ class OperationEngine:
             advance = getattr(completer, "advance", None)
             if advance is not None:
                 advance(op)
-            with self._completing(op, completer) as conn:
-                if conn is None:
-                    return
+            with self._completing(op, completer) as current:
+                if current is None:
+                    return None
+                conn, row = current
                 if completer is None:
                     raise ArmError(f"No handler for operations on '{op['resource_type']}'.", "InternalServerError")
                 result = completer.complete_operation(op, conn)
-                self._finish(conn, op_id, "Succeeded", result=result)
+                return {**row, **self._finish(conn, op_id, "Succeeded", result=result)}
         except NotReady as not_ready:
             with self.store.tx() as conn:
                 self.store.update_where(
@@ -214,52 +256,57 @@ class OperationEngine:
                     conn,
                     id=op_id,
                 )
+            return None
         except ArmError as error:
-            self._fail(op, completer, error)
+            return self._fail(op, completer, error)
         except Exception:  # a bug must not leave the resource stuck in Updating
             log.exception("operation %s failed unexpectedly", op_id)
-            self._fail(
+            return self._fail(
                 op,
                 completer,
                 ArmError("An internal error occurred while completing the operation.", "InternalServerError"),
             )
 
-    def _fail(self, op: dict[str, Any], completer: Completer | None, error: ArmError) -> None:
-        with self._completing(op, completer) as conn:
-            if conn is None:
-                return
+    def _fail(self, op: dict[str, Any], completer: Completer | None, error: ArmError) -> dict[str, Any] | None:
+        with self._completing(op, completer) as current:
+            if current is None:
+                return None
+            conn, row = current
             if completer is not None:
                 completer.fail_operation(op, conn, error)
-            self._finish(conn, op["id"], "Failed", error=error.body()["error"])
+            return {**row, **self._finish(conn, op["id"], "Failed", error=error.body()["error"])}
 
     @contextlib.contextmanager
-    def _completing(self, op: dict[str, Any], completer: Completer | None) -> Iterator[Connection | None]:
-        """The transaction that finishes ``op``: it locks what the resource type's writes lock
-        (``operation_lock_keys``), so a completion and a request on one record take turns, then
-        reads the operation again. None when it is no longer running: a lease that ran out let
-        another replica finish it meanwhile, and finishing twice would apply its effects twice
-        (a circuit's bandwidth released two times)."""
+    def _completing(
+        self, op: dict[str, Any], completer: Completer | None
+    ) -> Iterator[tuple[Connection, dict[str, Any]] | None]:
+        """The transaction that finishes ``op``, and the operation's row as read in it: it locks
+        what the resource type's writes lock (``operation_lock_keys``), so a completion and a
+        request on one record take turns, then reads the operation again. None when it is no
+        longer running (a lease that ran out let another replica finish it meanwhile, and
+        finishing twice would apply its effects twice: a circuit's bandwidth released two
+        times), or when another replica holds a live lease on it (it is completing it)."""
         with self.store.tx() as conn:
             lock_keys = getattr(completer, "operation_lock_keys", None)
             self.store.lock(conn, *(lock_keys(op) if lock_keys else [op["resource_key"]]))
             current = self.store.find("operations", conn, id=op["id"])
-            yield conn if current is not None and current["status"] == "InProgress" else None
+            running = current is not None and current["status"] == "InProgress" and not self._leased_to_another(current)
+            yield (conn, current) if running and current is not None else None
 
-    def _finish(self, conn: Connection, op_id: str, status: str, *, result: Any = None, error: Any = None) -> None:
-        self.store.update_where(
-            "operations",
-            {
-                "status": status,
-                "result": result,
-                "error": error,
-                "finished_at": clock.now(),
-                "lease_owner": None,
-                "lease_until": None,
-            },
-            conn,
-            id=op_id,
-            status="InProgress",
-        )
+    def _finish(
+        self, conn: Connection, op_id: str, status: str, *, result: Any = None, error: Any = None
+    ) -> dict[str, Any]:
+        """Mark the operation finished in ``conn``'s transaction; the values it set."""
+        values = {
+            "status": status,
+            "result": result,
+            "error": error,
+            "finished_at": clock.now(),
+            "lease_owner": None,
+            "lease_until": None,
+        }
+        self.store.update_where("operations", values, conn, id=op_id, status="InProgress")
+        return values
 
     # -- purging ---------------------------------------------------------------------------
     def purge_finished(self, now: float | None = None, max_batches: int = 20) -> int:

@@ -1,8 +1,9 @@
 """How a PostgreSQL replica learns that another one wrote: the database's write generation.
 
-Every transaction that wrote something moves one sequence on (``nextval``) after it commits and
-before its request answers. A replica reads the sequence (one round trip, no lock: a sequence is
-read and moved outside transactions) when a request starts; while it has not moved, every row
+Every transaction that wrote something moves one sequence on (``nextval``) after it commits (in
+the same round trip as its COMMIT) and before its request answers. A replica reads the sequence
+(one round trip, no lock: a sequence is read and moved outside transactions) when a request
+starts; while it has not moved, every row
 and value the replica remembered since it last moved is still what the database holds, so the
 request is served from memory. When it moved, the replica forgets everything and reads anew.
 
@@ -29,6 +30,8 @@ CREATE = f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}"
 # the number of nextval calls so far (0 before the first: last_value starts at 1, not called)
 READ = f"SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {SEQUENCE}"
 BUMP = f"SELECT nextval('{SEQUENCE}')"
+# how a write transaction ends: no parameters, so psycopg sends it as one simple query
+COMMIT_AND_BUMP = f"COMMIT; {BUMP}"
 
 # Statements that change rows: a transaction that ran one bumps the generation.
 WRITES = ("insert", "update", "delete", "truncate", "alter", "create", "drop")

@@ -244,23 +244,24 @@ class Store:
         written: set[str] | None = None  # unknown until it committed: forget everything
         written_keys: dict[str, set[str]] = {}
         try:
-            with self._tx_connection() as conn:
-                with conn.begin():
-                    if self.is_sqlite:
-                        _begin_immediate(conn)
-                    conn.info["written"] = set()  # filled by ``_note_writes``
-                    conn.info[_WRITTEN_KEYS] = {}  # table → the keys of the rows written, where known
-                    conn.info[_ROWS_UNKNOWN] = set()  # tables written by statements whose rows are not known
-                    conn.info[_TX_READS] = {}  # see ``_run_fast``
-                    try:
-                        yield conn
-                    finally:
-                        conn.info.pop(_TX_READS, None)
-                    written = conn.info.get("written")
-                    unknown = conn.info.get(_ROWS_UNKNOWN, set())
-                    written_keys = {t: k for t, k in conn.info.get(_WRITTEN_KEYS, {}).items() if t not in unknown}
+            with self._tx_connection() as conn, conn.begin():
+                if self.is_sqlite:
+                    _begin_immediate(conn)
+                conn.info["written"] = set()  # filled by ``_note_writes``
+                conn.info[_WRITTEN_KEYS] = {}  # table → the keys of the rows written, where known
+                conn.info[_ROWS_UNKNOWN] = set()  # tables written by statements whose rows are not known
+                conn.info[_TX_READS] = {}  # see ``_run_fast``
+                try:
+                    yield conn
+                finally:
+                    conn.info.pop(_TX_READS, None)
+                written = conn.info.get("written")
+                unknown = conn.info.get(_ROWS_UNKNOWN, set())
+                written_keys = {t: k for t, k in conn.info.get(_WRITTEN_KEYS, {}).items() if t not in unknown}
                 if written and not self.is_sqlite:
-                    self._bump_generation(conn)  # committed: the other replicas learn it before we answer
+                    # committed, and the other replicas learn it before we answer; begin()'s
+                    # own commit then finds nothing left to commit
+                    self._commit_and_bump(conn)
         finally:
             if written is None or written:
                 self._forget_reads(written, written_keys)
@@ -364,6 +365,12 @@ class Store:
                 driver.isolation_level = None  # autocommit: each SELECT reads the latest commit
             else:
                 driver.autocommit = True
+                # JSON as its text: what is remembered of a row stays as read, whatever a caller
+                # does to the values it was handed (``_fast_sql``'s decoders decode per read)
+                from psycopg.types.string import TextLoader
+
+                for name in ("json", "jsonb"):
+                    driver.adapters.register_loader(name, TextLoader)
             self._peek_local.connection = held
             with self._peek_lock:
                 self._peek_connections.append(held)
@@ -474,13 +481,15 @@ class Store:
         the result is small (and the look-up by at most ``_REMEMBER_MAX_ROWS`` values)."""
         if in_tx is not None:
             # Inside ``tx()`` the same read is made once until the transaction writes its table
-            # or locks something (a peering write reads its circuit and cross connection for the
+            # (a look-up of one resource by key: until it writes that row) or locks something (a peering write reads its circuit and cross connection for the
             # checks, the rendering and the parent's id: one round trip each, not three). Between a lock
             # and a write nothing the transaction may rely on can change: the rows it reads after
             # locking their records stay as the last holder committed them, and the rest are what
             # a read at that moment would have returned.
             tx_reads = in_tx.info.get(_TX_READS)
-            reads = tx_reads.setdefault(table, {}) if tx_reads is not None else None
+            if tx_reads is not None and len(tx_reads) >= _TX_READS_MAX and (table, row_key) not in tx_reads:
+                tx_reads.clear()  # (a transaction that reads many rows one by one: bounded memory)
+            reads = tx_reads.setdefault((table, row_key), {}) if tx_reads is not None else None
             raw_rows = reads.get((sql, params)) if reads is not None else None
             if raw_rows is None:
                 cursor = in_tx.cursor()
@@ -493,13 +502,13 @@ class Store:
                     if len(reads) >= _TX_READS_MAX:
                         reads.clear()
                     reads[(sql, params)] = raw_rows
-                else:
-                    return self._decoded(raw_rows, names, decoders)
+                else:  # not kept: the caller's own
+                    return self._decoded(raw_rows, names, decoders if self.is_sqlite else [])
             if self.is_sqlite:
                 return self._decoded(raw_rows, names, decoders)  # JSON decoded anew from its text
-            # psycopg hands JSON back decoded: each caller gets its own copy of what the read
-            # decoded (a caller that changes a body in place changes only its own)
-            return [{k: _json_copy(v) for k, v in row.items()} for row in self._decoded(raw_rows, names, decoders)]
+            # psycopg hands a transaction's JSON back decoded: each caller gets its own copy of
+            # what the read decoded (a caller that changes a body in place changes only its own)
+            return [{k: _json_copy(v) for k, v in row.items()} for row in self._decoded(raw_rows, names, [])]
         may = self._may_remember() and values <= _REMEMBER_MAX_ROWS
         memory = self._memory_for(table, row_key) if may else None
         remembered = memory.get((sql, params)) if memory is not None else None
@@ -691,20 +700,24 @@ class Store:
     def _may_remember(self) -> bool:
         return self.is_sqlite or self._peek_local.fresh
 
-    def _bump_generation(self, conn: Connection) -> None:
-        """On the connection of the transaction that just committed, in autocommit (one round trip;
-        ``nextval`` is not transactional anyway)."""
+    def _commit_and_bump(self, conn: Connection) -> None:
+        """COMMIT the transaction and move the generation on, in one round trip: two statements in
+        one simple query, which the database runs in order, so the generation moves only after the
+        commit. If the answer is lost (the connection dropped), whether the transaction committed
+        is unknown, as for any lost COMMIT reply: the error is raised, and the other replicas,
+        should it have committed, drop what they remember within ``freshness.MAX_AGE``."""
         driver = conn.connection.driver_connection
         assert driver is not None
         try:
-            driver.autocommit = True
-            try:
-                row = driver.execute(freshness.BUMP).fetchone()
-            finally:
-                driver.autocommit = False
-            self._note_own_generation(int(row[0]))
-        except Exception:  # the write stands; the other replicas drop what they remember within MAX_AGE
-            log.warning("could not move the write generation on; other replicas catch up within %ss", freshness.MAX_AGE)
+            with driver.cursor() as cursor:
+                cursor.execute(freshness.COMMIT_AND_BUMP)
+                cursor.nextset()
+                row = cursor.fetchone()
+        except Exception as exc:
+            _first_line_only(exc)
+            raise
+        assert row is not None
+        self._note_own_generation(int(row[0]))
 
     def _note_own_generation(self, generation: int) -> None:
         if len(self._own_generations) > 10_000:
@@ -736,14 +749,16 @@ class Store:
                 sql += ' ORDER BY "seq"'
             if limit:
                 sql += f" LIMIT {mark}"
-            # SQLite hands JSON back as text and booleans as integers; psycopg decodes both.
+            # How a row read outside a transaction is decoded. SQLite hands JSON back as text and
+            # booleans as integers; the held PostgreSQL read connections hand JSON back as text
+            # too (``_peek_connection``). A remembered row then holds only immutable values, and
+            # each read decodes its own copy. (A transaction's reads on PostgreSQL come decoded.)
             decoders: list[tuple[str, Any]] = []
-            if self.is_sqlite:
-                for c in t.columns:
-                    if isinstance(c.type, JSON):
-                        decoders.append((c.name, _json_value))
-                    elif isinstance(c.type, Boolean):
-                        decoders.append((c.name, _bool_value))
+            for c in t.columns:
+                if isinstance(c.type, JSON):
+                    decoders.append((c.name, _json_value))
+                elif isinstance(c.type, Boolean) and self.is_sqlite:
+                    decoders.append((c.name, _bool_value))
             cached = self._fast[key] = (sql, names, decoders)
         return cached
 
@@ -969,7 +984,7 @@ class Store:
         if written is not None:
             written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
             c.info[_WRITTEN_KEYS].setdefault("resources", set()).add(key)  # only this row changed
-        _forget_tx_reads(c, "resources")
+        _forget_tx_reads(c, "resources", key)
         cursor = _driver(c).cursor()
         try:
             cursor.execute(sql, params)
@@ -1328,15 +1343,21 @@ def _still_connected(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
         raise DisconnectionError("the connection is closed") from exc
 
 
-def _forget_tx_reads(conn: Connection, table: str = "*") -> None:
+def _forget_tx_reads(conn: Connection, table: str = "*", key: str | None = None) -> None:
     """The transaction on ``conn`` wrote ``table`` ("*": not known) or locked something: its
-    reads of that table (of every table) are made anew."""
+    reads of that table (of every table) are made anew. ``key``: it wrote only that row of
+    ``resources``, so its look-ups of other rows by key still hold (the table's other reads may
+    include the row: they go)."""
     reads = conn.info.get(_TX_READS)
     if reads:
         if table == "*":
             reads.clear()
+        elif key is not None:
+            reads.pop((table, key), None)
+            reads.pop((table, None), None)
         else:
-            reads.pop(table, None)
+            for held in [k for k in reads if k[0] == table]:
+                del reads[held]
 
 
 def _note_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
