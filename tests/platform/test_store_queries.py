@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from crossconnect.store import Store, database_url, schema
@@ -592,3 +593,46 @@ def test_a_caller_that_changes_a_remembered_row_changes_only_its_own_copy(store:
         again = store.get_resource("/a")
         assert again is not None and again["body"]["properties"] == {"n": 1, "list": [1]}
         assert store.find_all("resources", key="/a")[0]["body"]["properties"] == {"n": 1, "list": [1]}
+
+
+def test_a_committed_replace_is_remembered_as_the_look_up_of_its_row(
+    store: Store, twin: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row ``replace_resource`` wrote is what a look-up of its key returns once the
+    transaction committed (a long-running PUT's final GET needs no read); ``twin`` (another
+    process) changes the row behind the store's back to show what is served from memory. When
+    another thread's write ended between the transaction's last statement and its commit, the
+    row is not remembered: that write may be a newer one of the same row."""
+    from tests.support.store_rows import resource_row
+
+    store.put_resource(resource_row("/a", {"properties": {"n": 1}}))
+
+    def replace(n: int) -> None:
+        with store.tx() as conn:
+            existing = store.get_resource("/a", conn)
+            assert existing is not None
+            store.replace_resource(resource_row("/a", {"properties": {"n": n}}), existing, conn)
+
+    def served() -> Any:
+        row = store.get_resource("/a")
+        assert row is not None
+        return row["body"]["properties"]["n"]
+
+    with store.fresh_reads():
+        replace(2)
+        twin.put_resource(resource_row("/a", {"properties": {"n": 7}}))  # behind the store's back
+        assert served() == 2
+    with store.fresh_reads():  # (PostgreSQL: the check sees the twin's write and forgets)
+        if not store.is_sqlite:
+            assert served() == 7
+        forget = store._forget_reads
+
+        def another_thread_ends_a_write_too(*args: Any, **kwargs: Any) -> None:
+            forget(*args, **kwargs)
+            forget({"meta"})
+
+        monkeypatch.setattr(store, "_forget_reads", another_thread_ends_a_write_too)
+        replace(3)
+        monkeypatch.undo()
+        twin.put_resource(resource_row("/a", {"properties": {"n": 8}}))
+        assert served() == 8  # read from the database: nothing was remembered

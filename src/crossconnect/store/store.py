@@ -96,6 +96,7 @@ _ROWS_UNKNOWN = "crossconnect.rows_unknown"
 # Reads a transaction made since it last wrote or locked (``_run_fast``), on its connection's
 # ``info`` under this name; at most this many (then they are made anew).
 _TX_READS = "crossconnect.tx_reads"
+_WRITTEN_ROWS = "crossconnect.written_rows"
 _TX_READS_MAX = 64
 
 # Values that a prepared ``column = :value`` comparison matches exactly as ``column == value`` does
@@ -243,6 +244,9 @@ class Store:
         self.needs_database()
         written: set[str] | None = None  # unknown until it committed: forget everything
         written_keys: dict[str, set[str]] = {}
+        written_rows: dict[str, tuple[Row, dict[str, str]]] = {}
+        forgot_before = -1
+        committed = False
         try:
             with self._tx_connection() as conn, conn.begin():
                 if self.is_sqlite:
@@ -250,21 +254,49 @@ class Store:
                 conn.info["written"] = set()  # filled by ``_note_writes``
                 conn.info[_WRITTEN_KEYS] = {}  # table → the keys of the rows written, where known
                 conn.info[_ROWS_UNKNOWN] = set()  # tables written by statements whose rows are not known
+                conn.info[_WRITTEN_ROWS] = {}  # see ``_remember_written``
                 conn.info[_TX_READS] = {}  # see ``_run_fast``
                 try:
                     yield conn
                 finally:
                     conn.info.pop(_TX_READS, None)
+                    written_rows = conn.info.pop(_WRITTEN_ROWS, {})
                 written = conn.info.get("written")
                 unknown = conn.info.get(_ROWS_UNKNOWN, set())
                 written_keys = {t: k for t, k in conn.info.get(_WRITTEN_KEYS, {}).items() if t not in unknown}
+                if "resources" in unknown:
+                    written_rows = {}
+                forgot_before = self._read_generation
                 if written and not self.is_sqlite:
                     # committed, and the other replicas learn it before we answer; begin()'s
                     # own commit then finds nothing left to commit
                     self._commit_and_bump(conn)
+            committed = True
         finally:
             if written is None or written:
                 self._forget_reads(written, written_keys)
+        if committed and written_rows:
+            self._remember_written(written_rows, forgot_before)
+
+    def _remember_written(self, rows: dict[str, tuple[Row, dict[str, str]]], forgot_before: int) -> None:
+        """Remember the resource rows a committed transaction wrote as their look-ups by key now
+        return them (``replace_resource``: each row as stored, with the JSON text written): the
+        read that follows a write (a long-running PUT's final GET, the poll that completed it) is
+        served from memory. Only when nothing else was forgotten in this process since the
+        transaction's last statement: a later write of one of these rows, ended by another
+        thread in between, must not be covered by this older one. (A write by another replica is
+        seen at the next request's generation check, which then forgets everything, these rows
+        too; a write of this process after this point forgets them as any write does.)"""
+        if self._read_generation != forgot_before + 1:
+            return
+        sql, names, _ = self._fast_sql("resources", ("key",), False, True)
+        json_names = json_columns(schema.resources)
+        generation = self._read_generation
+        for key, (stored, texts) in rows.items():
+            if not all(name in stored for name in names):
+                continue
+            raw = tuple((None if stored[n] is None else texts[n]) if n in json_names else stored[n] for n in names)
+            self._remember(self._memory_for("resources", key), (sql, (key, 1)), [raw], generation)
 
     @contextmanager
     def _tx_connection(self) -> Iterator[Connection]:
@@ -958,6 +990,9 @@ class Store:
             else:  # a column's type may convert it (an int in a text column): as the database has it
                 return self.get_resource(key, conn)
         stored["updated_at"] = now
+        written_rows = conn.info.get(_WRITTEN_ROWS)
+        if written_rows is not None and all(k in texts or stored.get(k) is None for k in json_names):
+            written_rows[key] = (stored, texts)  # for ``_remember_written``: values as read, JSON as text
         return stored
 
     def _update_resource(
@@ -981,6 +1016,7 @@ class Store:
         ]
         params += [now, key] if expected_etag is None else [now, key, expected_etag]
         written = c.info.get("written")
+        c.info.get(_WRITTEN_ROWS, {}).pop(key, None)  # (written again: replace_resource notes it anew)
         if written is not None:
             written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
             c.info[_WRITTEN_KEYS].setdefault("resources", set()).add(key)  # only this row changed
