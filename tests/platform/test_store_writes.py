@@ -293,3 +293,29 @@ def test_a_failed_transaction_leaves_nothing_and_the_next_one_commits(store: Sto
     worker.start()
     worker.join(10)
     assert done == [True] and store.get_resource("/other-thread") is not None
+
+
+def test_after_commit_runs_once_committed_and_never_after_a_rollback(store: Store) -> None:
+    """What a transaction leaves for after its commit (waking the reconciler for the operation it
+    started) runs once the commit is done, when the row is there for another connection to see,
+    and not at all when the transaction rolls back."""
+    seen: list[Any] = []
+
+    def look() -> None:
+        seen.append(store.find("operations", id="op-1") is not None)
+
+    with store.tx() as conn:
+        store.insert("operations", operation_row(1), conn)
+        store.after_commit(conn, look)
+        assert seen == []
+    assert seen == [True]
+    def rolled_back() -> None:
+        seen.append("rolled back")
+
+    with pytest.raises(RuntimeError), store.tx() as conn:
+        store.after_commit(conn, rolled_back)
+        raise RuntimeError("the transaction fails")
+    assert seen == [True]
+    with store.tx() as conn:
+        pass  # a later transaction on the same connection runs nothing left by an earlier one
+    assert seen == [True]

@@ -126,7 +126,9 @@ class OperationEngine:
             "finished_at": None,
         }
         self.store.insert("operations", op, conn)
-        self._wake()
+        # once committed: woken earlier, the reconciler's pass finds nothing (the operation is not
+        # visible yet) and only competes with the transaction for the interpreter
+        self.store.after_commit(conn, self._wake)
         return op
 
     def _wake(self) -> None:

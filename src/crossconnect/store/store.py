@@ -97,6 +97,7 @@ _ROWS_UNKNOWN = "crossconnect.rows_unknown"
 # ``info`` under this name; at most this many (then they are made anew).
 _TX_READS = "crossconnect.tx_reads"
 _WRITTEN_ROWS = "crossconnect.written_rows"
+_AFTER_COMMIT = "crossconnect.after_commit"
 _TX_READS_MAX = 64
 
 # Values that a prepared ``column = :value`` comparison matches exactly as ``column == value`` does
@@ -245,6 +246,7 @@ class Store:
         written: set[str] | None = None  # unknown until it committed: forget everything
         written_keys: dict[str, set[str]] = {}
         written_rows: dict[str, tuple[Row, dict[str, str]]] = {}
+        after_commit: list[Callable[[], None]] = []
         forgot_before = -1
         committed = False
         try:
@@ -255,11 +257,13 @@ class Store:
                 conn.info[_WRITTEN_KEYS] = {}  # table → the keys of the rows written, where known
                 conn.info[_ROWS_UNKNOWN] = set()  # tables written by statements whose rows are not known
                 conn.info[_WRITTEN_ROWS] = {}  # see ``_remember_written``
+                conn.info[_AFTER_COMMIT] = after_commit = []  # see ``after_commit``
                 conn.info[_TX_READS] = {}  # see ``_run_fast``
                 try:
                     yield conn
                 finally:
                     conn.info.pop(_TX_READS, None)
+                    conn.info.pop(_AFTER_COMMIT, None)
                     written_rows = conn.info.pop(_WRITTEN_ROWS, {})
                 written = conn.info.get("written")
                 unknown = conn.info.get(_ROWS_UNKNOWN, set())
@@ -277,6 +281,19 @@ class Store:
                 self._forget_reads(written, written_keys)
         if committed and written_rows:
             self._remember_written(written_rows, forgot_before)
+        if committed:
+            for call in after_commit:
+                call()
+
+    @staticmethod
+    def after_commit(conn: Connection, call: Callable[[], None]) -> None:
+        """Run ``call`` once the transaction of ``conn`` (a ``tx()``) has committed; never if it
+        rolls back. Outside ``tx()`` (a connection of its own): at once."""
+        pending = conn.info.get(_AFTER_COMMIT)
+        if pending is None:
+            call()
+        else:
+            pending.append(call)
 
     def _remember_written(self, rows: dict[str, tuple[Row, dict[str, str]]], forgot_before: int) -> None:
         """Remember the resource rows a committed transaction wrote as their look-ups by key now
