@@ -5,8 +5,9 @@ operation is completed (a) by the reconciler task once it is due, or (b) by any 
 touches its resource (or one below it) or polls its status once it is due, so that with the default delay of 0
 a client's first poll already sees the result. Completion is restart-safe: on start every
 unfinished operation is resumed. With several replicas the reconciler claims an operation with a
-lease; a request that finds one due completes it in one transaction, under the lock its completion
-takes anyway (``_completes_in_one_transaction``).
+lease when its type works outside the completing transaction (a template deployment's steps);
+otherwise the reconciler, or a request that finds the operation due, completes it in one
+transaction, under the lock its completion takes anyway (``_completes_in_one_transaction``).
 """
 
 from __future__ import annotations
@@ -170,7 +171,11 @@ class OperationEngine:
     def run_due(self) -> int:
         ids = self.store.due_operations(clock.now(), 500)
         for op_id in ids:
-            self._run(op_id)
+            # as a request completes one: in one transaction when the type allows it (the row is
+            # read first: one statement, where a lease is a statement and a commit of its own)
+            op = self.store.find("operations", id=op_id)
+            if op is not None and op["status"] == "InProgress":
+                self._run(op_id, op)
         return len(ids)
 
     def next_due(self) -> float | None:
@@ -217,7 +222,7 @@ class OperationEngine:
         return None
 
     def _completes_in_one_transaction(self, op: dict[str, Any]) -> bool:
-        """May a request that found ``op`` due complete it with no lease of its own? When its
+        """May ``op``, found due, be completed with no lease of its own? When its
         type completes in the completing transaction alone (no ``advance``: nothing outside it
         that a second replica must not repeat) and no one holds a lease on it. That transaction
         locks the resource and reads the operation again, so of two replicas completing it at
