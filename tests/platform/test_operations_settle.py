@@ -4,10 +4,15 @@ rule Updating while the filter's operation is already due (a read of the rule se
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from sqlalchemy import Connection
 
+from crossconnect import clock
 from crossconnect.arm.errors import ArmError
 from crossconnect.arm.operations import OperationEngine
 from crossconnect.arm.settings import ArmSettings
@@ -65,3 +70,69 @@ def test_reading_a_parent_does_not_settle_its_childrens_operations(store: Store)
     engine.settle_resource(FILTER)
     assert recorder.completed == []
     assert store.find("operations", id=child_op)["status"] == "InProgress"
+
+
+def _lease_refused(*_: Any) -> bool:
+    raise AssertionError("no lease is taken for an operation completed in one transaction")
+
+
+def test_a_due_operation_is_completed_in_one_transaction_without_a_lease(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll (``settle``) and the reconciler (``run_due``) complete a due operation whose type has
+    no steps outside the completing transaction without leasing it first; the poll gets the
+    finished row back without reading it again."""
+    engine = OperationEngine(store, ArmSettings())
+    recorder = Recorder()
+    engine.register("Microsoft.Network/routeFilters", recorder)
+    polled, reconciled = _start(engine, store, FILTER), _start(engine, store, OTHER)
+    monkeypatch.setattr(store, "take_lease", _lease_refused)
+    finished = engine.settle(polled)
+    assert finished is not None and finished["status"] == "Succeeded" and finished["finished_at"] is not None
+    assert engine.run_due() == 1
+    assert recorder.completed == [FILTER, OTHER]
+    assert store.find("operations", id=reconciled)["status"] == "Succeeded"
+
+
+def test_a_live_lease_of_another_replica_is_respected(store: Store, twin: Store) -> None:
+    """Another replica leased the operation (it is completing it): a poll here leaves it to that
+    replica, and completes it once the lease ran out."""
+    engine = OperationEngine(store, ArmSettings())
+    recorder = Recorder()
+    engine.register("Microsoft.Network/routeFilters", recorder)
+    op_id = _start(engine, store, FILTER)
+    now = clock.now()
+    assert twin.take_lease(op_id, "another-replica", now, now + 30)
+    assert engine.settle(op_id)["status"] == "InProgress"
+    assert recorder.completed == []
+    assert twin.take_lease(op_id, "another-replica", now, now - 1)  # the lease runs out
+    assert engine.settle(op_id)["status"] == "Succeeded"
+    assert recorder.completed == [FILTER]
+
+
+class SlowRecorder(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+
+    def complete_operation(self, op: dict[str, Any], conn: Connection) -> Any:
+        self.entered.set()
+        time.sleep(0.2)  # the second thread arrives meanwhile
+        return super().complete_operation(op, conn)
+
+
+def test_threads_settling_one_operation_complete_it_once_and_both_see_it_finished(store: Store) -> None:
+    """The reconciler and a poll on one replica want the same operation: the second waits for the
+    first and takes the row it finished, with no completion of its own."""
+    engine = OperationEngine(store, ArmSettings())
+    recorder = SlowRecorder()
+    engine.register("Microsoft.Network/routeFilters", recorder)
+    op_id = _start(engine, store, FILTER)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(engine.settle, op_id)
+        assert recorder.entered.wait(10)
+        second = pool.submit(engine.settle, op_id)
+        rows = [first.result(10), second.result(10)]
+    assert recorder.completed == [FILTER]
+    assert [r["status"] for r in rows] == ["Succeeded", "Succeeded"]
+    assert rows[0]["finished_at"] == rows[1]["finished_at"]
