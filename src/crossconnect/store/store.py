@@ -225,7 +225,9 @@ class Store:
         with self._peek_lock:
             for held in self._peek_connections:
                 with contextlib.suppress(Exception):
-                    held.close()
+                    # discarded, never back to the pool: on PostgreSQL it hands JSON back as text
+                    # (``_peek_connection``), which no other user of the pool expects
+                    held.invalidate()
             self._peek_connections.clear()
             if self._held_writer is not None:
                 with contextlib.suppress(Exception):
