@@ -136,3 +136,27 @@ def test_threads_settling_one_operation_complete_it_once_and_both_see_it_finishe
     assert recorder.completed == [FILTER]
     assert [r["status"] for r in rows] == ["Succeeded", "Succeeded"]
     assert rows[0]["finished_at"] == rows[1]["finished_at"]
+
+
+def test_two_replicas_settling_one_operation_at_once_complete_it_once(store: Store, twin: Store) -> None:
+    """Two replicas (two engines, two stores on one database) poll one due operation at the same
+    moment, with no lease between them: the completing transaction's lock and its second read of
+    the operation let one finish it, and the other finds it finished (a circuit's bandwidth
+    released once, not twice). Both answer Succeeded."""
+    if store.is_sqlite:
+        pytest.skip("replicas share a PostgreSQL database; a SQLite store is owned by one server process")
+    recorder = SlowRecorder()
+    engines = [OperationEngine(s, ArmSettings()) for s in (store, twin)]
+    for engine in engines:
+        engine.register("Microsoft.Network/routeFilters", recorder)
+    op_id = _start(engines[0], store, FILTER)
+    both = threading.Barrier(2)
+
+    def poll(engine: OperationEngine) -> Any:
+        both.wait(10)
+        return engine.settle(op_id)
+
+    with ThreadPoolExecutor(2) as pool:
+        rows = list(pool.map(poll, engines))
+    assert recorder.completed == [FILTER]
+    assert [r["status"] for r in rows] == ["Succeeded", "Succeeded"]

@@ -309,6 +309,7 @@ def test_after_commit_runs_once_committed_and_never_after_a_rollback(store: Stor
         store.after_commit(conn, look)
         assert seen == []
     assert seen == [True]
+
     def rolled_back() -> None:
         seen.append("rolled back")
 

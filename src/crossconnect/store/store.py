@@ -532,11 +532,12 @@ class Store:
         the result is small (and the look-up by at most ``_REMEMBER_MAX_ROWS`` values)."""
         if in_tx is not None:
             # Inside ``tx()`` the same read is made once until the transaction writes its table
-            # (a look-up of one resource by key: until it writes that row) or locks something (a peering write reads its circuit and cross connection for the
-            # checks, the rendering and the parent's id: one round trip each, not three). Between a lock
-            # and a write nothing the transaction may rely on can change: the rows it reads after
-            # locking their records stay as the last holder committed them, and the rest are what
-            # a read at that moment would have returned.
+            # (a look-up of one resource by key: until it writes that row) or locks something (a
+            # peering write reads its circuit and cross connection for the checks, the rendering
+            # and the parent's id: one round trip each, not three). Between a lock and a write
+            # nothing the transaction may rely on can change: the rows it reads after locking
+            # their records stay as the last holder committed them, and the rest are what a read
+            # at that moment would have returned.
             tx_reads = in_tx.info.get(_TX_READS)
             if tx_reads is not None and len(tx_reads) >= _TX_READS_MAX and (table, row_key) not in tx_reads:
                 tx_reads.clear()  # (a transaction that reads many rows one by one: bounded memory)
