@@ -13,7 +13,11 @@ Each round measures, with ``wrk`` over HTTPS keep-alive (16 connections by defau
 * ``GET`` of a resource group on SQLite, and on one PostgreSQL replica: requests/s and the
   server's CPU per request (``/proc/<pid>/stat``);
 * the same ``GET`` spread over both PostgreSQL replicas (two ``wrk`` at once, half the
-  connections each): their summed requests/s against one replica's;
+  connections each): their summed requests/s against one replica's, with each replica held to
+  ``--replica-cpu`` of a core (a cgroup CPU limit, as a container's; root only: see
+  ``_cpu_limit.py``), measured one, two, one and compared with the mean of the two "one"
+  figures, so that a drift of the machine's speed during the round cancels out. Unlimited, the
+  ratio is bounded by the machine (2 cores): it is printed too, with that bound;
 * ``PUT …/providers/Microsoft.Resources/tags/default`` of that resource group (a write: the tags
   replaced) on SQLite: server CPU per request against the GET's.
 
@@ -21,7 +25,7 @@ The figures of a round are taken one right after the other, so the ratios compar
 on a shared machine; the row reported is the median ratio over ``--rounds``. ``rows()`` returns
 the PASS/FAIL rows (``row``, ``value``, ``target``, ``passed``) for ``bench_scale.py``.
 
-    python bench/bench_postgres.py [--rounds 3] [--duration 5] [--src /other/checkout/src]
+    python bench/bench_postgres.py [--rounds 3] [--duration 5] [--replica-cpu 0.5] [--src /other/checkout/src]
 
 ``--src``: run the servers from another source tree (the "before" figures of a change).
 Exit status: 0 PASS, 1 FAIL, 2 the benchmark could not run.
@@ -53,15 +57,17 @@ from _common import (  # noqa: E402
     start_server,
     workspace,
 )
+from _cpu_limit import CpuLimits  # noqa: E402
 from bench_get_resource_group import _WRK_LUA, Measurement, cpu_seconds, run_wrk, with_cpu  # noqa: E402
 
 API_VERSION = "2021-04-01"
 GROUP = "bench-pg-rg"
 ADMIN_URL = os.environ.get("CROSSCONNECT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
+TWO_REPLICAS = "two PostgreSQL replicas / one (req/s)"
 TARGETS = {
     "PostgreSQL GET / SQLite GET, one replica (req/s)": 0.6,
-    "two PostgreSQL replicas / one (req/s)": 1.8,
+    TWO_REPLICAS: 1.8,
     "PUT tags / GET, server CPU per request (SQLite)": 3.0,
     "SDK peering PUT (LRO) / GET, end to end (SQLite)": 4.0,
     "SDK peering PUT (LRO) / GET, end to end (PostgreSQL)": 4.0,
@@ -227,7 +233,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
     notes = machine_notes(src=str(src))
     database = _create_database()
     try:
-        with workspace("cc-bench-pg-", opts.keep) as (work, children):
+        with workspace("cc-bench-pg-", opts.keep) as (work, children), CpuLimits.open() as limits:
             get_lua, put_lua = work / "get.lua", work / "put.lua"
             get_lua.write_text(_WRK_LUA)
             put_lua.write_text(_PUT_LUA)
@@ -244,6 +250,14 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
             lite_path = _prepare(lite)
             pg_path = _prepare(pg1)
             pg2.tokens = dict(pg1.tokens)
+            # each replica in a cgroup of its own, limited only while the two-replica row is measured
+            limiter = limits if isinstance(limits, CpuLimits) and opts.replica_cpu > 0 else None
+            if limiter is not None:
+                limiter.add(pg1.proc.pid)
+                limiter.add(pg2.proc.pid)
+                notes["two_replicas_cpu_limit"] = f"{opts.replica_cpu:g} CPU each (cgroup)"
+            else:
+                notes["two_replicas_cpu_limit"] = f"none ({limits if isinstance(limits, str) else '--replica-cpu 0'})"
             tags_path = lite_path.replace("?", "/providers/Microsoft.Resources/tags/default?")
             rounds = []
             for _ in range(opts.rounds):
@@ -254,6 +268,15 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
                 before = _busy_jiffies()
                 two, two_cpu_us = _both([pg1, pg2], pg_path, opts, get_lua)
                 two_cores = _busy_cores(before)
+                if limiter is not None:
+                    limiter.set(opts.replica_cpu)
+                    one_before = _measure(pg1, pg_path, opts, get_lua).rps
+                    two_limited = _both([pg1, pg2], pg_path, opts, get_lua)[0]
+                    one_after = _measure(pg1, pg_path, opts, get_lua).rps
+                    limiter.set(None)
+                    one_limited = (one_before + one_after) / 2
+                else:
+                    one_limited, two_limited = pg_get.rps, two
                 put = _measure(lite, tags_path, opts, put_lua, role="admin")  # the partner may not write groups
                 for name, m in (("sqlite GET", sqlite_get), ("pg GET", pg_get), ("PUT tags", put)):
                     if m.errors:
@@ -270,6 +293,9 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
                         # two-replica ratio on a small machine
                         "pg_one_replica_machine_cores": one_cores,
                         "pg_two_replicas_machine_cores": two_cores,
+                        # the row's figures: each replica held to --replica-cpu (when it can be)
+                        "pg_one_limited_rps": one_limited,
+                        "pg_two_limited_rps": two_limited,
                         "sqlite_put_tags_rps": put.rps,
                         "sqlite_put_tags_cpu_us": put.server_cpu_us_per_request,
                     }
@@ -284,7 +310,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
         _drop_database(database)
     ratios = {
         "PostgreSQL GET / SQLite GET, one replica (req/s)": [r["pg_get_rps"] / r["sqlite_get_rps"] for r in rounds],
-        "two PostgreSQL replicas / one (req/s)": [r["pg_two_replicas_rps"] / r["pg_get_rps"] for r in rounds],
+        TWO_REPLICAS: [r["pg_two_limited_rps"] / r["pg_one_limited_rps"] for r in rounds],
         "PUT tags / GET, server CPU per request (SQLite)": [
             r["sqlite_put_tags_cpu_us"] / r["sqlite_get_cpu_us"] for r in rounds
         ],
@@ -300,7 +326,20 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
         passed = value <= target if name in _AT_MOST else value >= target
         table.append({"row": name, "value": round(value, 3), "target": target, "passed": passed, "rounds": values})
     notes["loadavg_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    return {"machine": notes, "rounds": rounds, "lro": lro, "rows": table, "passed": all(r["passed"] for r in table)}
+    unlimited = {
+        # what two replicas with no CPU limit reach, and the most they could on this machine: the
+        # two cores over the cores one replica's run keeps busy (the server, wrk and PostgreSQL)
+        "ratio": statistics.median(r["pg_two_replicas_rps"] / r["pg_get_rps"] for r in rounds),
+        "bound": statistics.median((os.cpu_count() or 1) / r["pg_one_replica_machine_cores"] for r in rounds),
+    }
+    return {
+        "machine": notes,
+        "rounds": rounds,
+        "lro": lro,
+        "unlimited_two_replicas": unlimited,
+        "rows": table,
+        "passed": all(r["passed"] for r in table),
+    }
 
 
 _LAST: dict[str, Any] = {}
@@ -309,7 +348,14 @@ _LAST: dict[str, Any] = {}
 def rows(rounds: int = 3, duration: float = 5.0) -> list[dict[str, Any]]:
     """The PASS/FAIL rows of one run, for ``bench_scale.py``."""
     opts = argparse.Namespace(
-        rounds=rounds, duration=duration, connections=16, lro_calls=20, src=None, keep=False, json=False
+        rounds=rounds,
+        duration=duration,
+        connections=16,
+        lro_calls=20,
+        replica_cpu=0.5,
+        src=None,
+        keep=False,
+        json=False,
     )
     result = bench(opts)
     _LAST.update(result)
@@ -330,6 +376,12 @@ def print_table(result: dict[str, Any]) -> None:
         verdict = "PASS" if r["passed"] else "FAIL"
         spread = ", ".join(f"{v:.2f}" for v in r["rounds"])
         print(f"{r['row']:<54}{r['value']:>8.2f}{op:>4}{r['target']:>5.1f}  {verdict}     ({spread})")
+    print(f"two replicas' CPU limit: {m['two_replicas_cpu_limit']}")
+    free = result["unlimited_two_replicas"]
+    print(
+        f"two replicas / one with no CPU limit: {free['ratio']:.2f}; the most this machine allows: "
+        f"{free['bound']:.2f} (its cores over those busy while one replica is measured)"
+    )
     for name, figures in result["lro"].items():
         print(
             f"SDK on {name}: peering PUT {figures['peering_put_ms']:.1f} ms, GET {figures['get_ms']:.1f} ms (medians)"
@@ -342,6 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=5.0, help="seconds of each wrk measurement")
     p.add_argument("--connections", type=int, default=16)
     p.add_argument("--lro-calls", type=int, default=20, help="SDK peering PUTs (and GETs) timed per backend")
+    p.add_argument(
+        "--replica-cpu",
+        type=float,
+        default=0.5,
+        help="cores each PostgreSQL replica may use in the two-replica row (a cgroup limit; 0: no limit)",
+    )
     p.add_argument("--src", help="run the servers from this source tree (default: the one next to this script)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--json", action="store_true")
