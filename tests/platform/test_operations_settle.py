@@ -160,3 +160,38 @@ def test_two_replicas_settling_one_operation_at_once_complete_it_once(store: Sto
         rows = list(pool.map(poll, engines))
     assert recorder.completed == [FILTER]
     assert [r["status"] for r in rows] == ["Succeeded", "Succeeded"]
+
+
+def test_the_row_a_completion_wrote_answers_the_next_poll_from_memory(store: Store, twin: Store) -> None:
+    """Once the completing transaction committed, the operation's finished row is what a look-up
+    of it returns, with no read: the client's poll that follows is served from memory (on
+    PostgreSQL on the event loop: ``memory_only`` raises at the first read it would make). A
+    failed completion's row too. (``twin`` changes the rows behind the store's back, to show that
+    what is served is what the completion wrote.)"""
+    engine = OperationEngine(store, ArmSettings())
+    engine.register("Microsoft.Network/routeFilters", Recorder())
+    engine.register("Microsoft.Network/expressRouteCircuits", Failing())
+    done = _start(engine, store, FILTER)
+    with store.tx() as conn:
+        failed = engine.start(
+            conn, subscription_id="sub", location="westus", kind="put", resource_key=CIRCUIT,
+            resource_type="Microsoft.Network/expressRouteCircuits",
+        )["id"]  # fmt: skip
+    for op_id, status in ((done, "Succeeded"), (failed, "Failed")):
+        with store.fresh_reads():  # (one request's reads: the generation is checked when it begins)
+            finished = engine.settle(op_id)
+            assert finished is not None and finished["status"] == status
+            twin.update_where("operations", {"location": "behind-its-back"}, id=op_id)
+            with store.memory_only():
+                assert store.find("operations", id=op_id) == finished
+
+
+CIRCUIT = "/subscriptions/sub/resourcegroups/rg/providers/microsoft.network/expressroutecircuits/c"
+
+
+class Failing(Recorder):
+    def complete_operation(self, op: dict[str, Any], conn: Connection) -> Any:
+        raise ArmError("The device refused the change.", "DeviceRefused")
+
+    def fail_operation(self, op: dict[str, Any], conn: Connection, error: ArmError) -> None:
+        self.completed.append(op["resource_key"])

@@ -196,9 +196,10 @@ def test_a_remembered_get_is_answered_while_every_store_thread_waits(
     pair: tuple[Server, Server], clients: dict[tuple[int, str], httpx.Client]
 ) -> None:
     """More PUTs than the replica has store threads wait on a record the test holds; GETs of a
-    group the replica remembers are still answered at once (served on the event loop after the
-    generation check made there; a read the replica must make waits for a thread, and shows
-    what the other replica wrote: test_a_write_on_one_replica_is_read_on_the_other_at_once)."""
+    group the replica remembers, and polls of an operation it remembers, are still answered at
+    once (served on the event loop after the generation check made there; a read the replica must
+    make waits for a thread, and shows what the other replica wrote:
+    test_a_write_on_one_replica_is_read_on_the_other_at_once)."""
 
     from crossconnect.store import freshness
     from crossconnect.store.store import STORE_THREADS
@@ -209,6 +210,7 @@ def test_a_remembered_get_is_answered_while_every_store_thread_waits(
     read_path = group_path(server, "read-rg")
     put_group(clients[(0, "admin")], held_path)
     put_group(clients[(0, "admin")], read_path)
+    status_path = _running_operation(server, clients[(0, "admin")], read_path)
 
     def client(role: str, timeout: float) -> httpx.Client:
         made = httpx.Client(
@@ -232,6 +234,7 @@ def test_a_remembered_get_is_answered_while_every_store_thread_waits(
             put_group(clients[(1, "admin")], read_path, {"from": "replica 1"})
             started = time.monotonic()
             assert reader.get(read_path, params=RG_API).json()["tags"] == {"from": "replica 1"}
+            assert reader.get(status_path).json()["status"] == "InProgress"  # read once: remembered
             waiters = [threading.Thread(target=blocked_put, args=(i,)) for i in range(len(writers))]
             for waiter in waiters:
                 waiter.start()
@@ -242,6 +245,8 @@ def test_a_remembered_get_is_answered_while_every_store_thread_waits(
             for _ in range(20):
                 r = reader.get(read_path, params=RG_API)
                 assert r.status_code == 200 and r.json()["tags"] == {"from": "replica 1"}, r.text
+                r = reader.get(status_path)
+                assert r.status_code == 200 and r.json()["status"] == "InProgress", r.text
             assert time.monotonic() - started < freshness.MAX_AGE, "too slow a machine to tell"
             assert not responses, "the held PUTs did not wait"
             release()
@@ -251,6 +256,17 @@ def test_a_remembered_get_is_answered_while_every_store_thread_waits(
         for c in (*writers, reader):
             c.close()
     assert sorted(r.status_code for r in responses) == [200] * len(writers), [r.text for r in responses]
+
+
+def _running_operation(server: Server, admin: httpx.Client, group: str) -> str:
+    """A route filter PUT in ``group`` whose operation stays InProgress (an hour of injected
+    latency): the path of its Azure-AsyncOperation status URL."""
+    route_filter = f"{group}/providers/Microsoft.Network/routeFilters/held-filter"
+    r = server.operator("POST", "/faults-latency", {"resourceId": route_filter, "seconds": 3600})
+    assert r.status_code == 200, r.text
+    r = admin.put(route_filter, params={"api-version": "2023-09-01"}, json={"location": "westus"})
+    assert r.status_code == 201, r.text
+    return httpx.URL(r.headers["Azure-AsyncOperation"]).raw_path.decode()
 
 
 def test_connections_the_database_closed_are_replaced_without_an_error(

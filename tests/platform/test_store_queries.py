@@ -636,3 +636,51 @@ def test_a_committed_replace_is_remembered_as_the_look_up_of_its_row(
         monkeypatch.undo()
         twin.put_resource(resource_row("/a", {"properties": {"n": 8}}))
         assert served() == 8  # read from the database: nothing was remembered
+
+
+def test_a_row_noted_in_a_transaction_is_remembered_as_its_look_up_once_committed(store: Store, twin: Store) -> None:
+    """``remember_after_commit``: the row a transaction wrote (an operation it finished) is what
+    ``find`` by that column returns once the transaction committed, with no read (``twin``, another
+    process, changes the row behind the store's back to show what is served from memory), and each
+    caller gets its own copy of its JSON. A rolled-back transaction remembers nothing; a write of
+    the table by a statement whose rows are not known, after the note, drops it (it may have
+    changed the row)."""
+    store.insert("operations", _operation(1))
+
+    def finish(result: Any, *, then_write: bool = False, fail: bool = False) -> None:
+        with store.tx() as conn:
+            row = store.find("operations", conn, id="op-1")
+            assert row is not None
+            values = {"status": "Succeeded", "result": result}
+            assert store.update_where("operations", values, conn, id="op-1") == 1
+            store.remember_after_commit(conn, "operations", "id", {**row, **values})
+            if then_write:
+                store.update_where("operations", {"location": "eastus"}, conn, id="op-1")
+            if fail:
+                raise RuntimeError("rolled back")
+
+    def served() -> dict[str, Any]:
+        row = store.find("operations", id="op-1")
+        assert row is not None
+        return row
+
+    with store.fresh_reads():
+        finish({"n": [1]})
+        twin.update_where("operations", {"status": "Failed", "result": {"n": [9]}}, id="op-1")  # behind its back
+        first = served()
+        assert (first["status"], first["result"], first["payload"]) == ("Succeeded", {"n": [1]}, {"n": 1})
+        assert first == {
+            **reference_find_all(twin, "operations", id="op-1")[0],
+            "status": "Succeeded",
+            "result": {"n": [1]},
+        }
+        first["result"]["n"].append(2)
+        assert served()["result"] == {"n": [1]}  # the caller changed only its own copy
+
+    with store.fresh_reads():  # (PostgreSQL: the twin's write moved the generation: all forgotten)
+        with pytest.raises(RuntimeError):
+            finish({"n": [2]}, fail=True)
+        assert served()["result"] == {"n": [9]}  # the database's: nothing of the rolled-back write
+        finish({"n": [3]}, then_write=True)
+        twin.update_where("operations", {"result": {"n": [10]}}, id="op-1")
+        assert served()["result"] == {"n": [10]}  # read from the database: the note was dropped

@@ -87,6 +87,9 @@ def endpoints(engine: OperationEngine, operation_versions: ApiVersions) -> list[
             operation_versions,
             lambda r: f"{r.params['namespace']}/locations/operations/read",
             scope=_operation_scope,
+            # a poll only reads, unless the operation fell due: completing it needs the database,
+            # and a poll served on the event loop then starts again on a thread (``ArmProtocol``)
+            reads_only_store=True,
         )
     )
     out.append(
@@ -97,6 +100,9 @@ def endpoints(engine: OperationEngine, operation_versions: ApiVersions) -> list[
             operation_versions,
             lambda r: f"{r.params['namespace']}/locations/operationResults/read",
             scope=_operation_scope,
+            # a poll only reads, unless the operation fell due: completing it needs the database,
+            # and a poll served on the event loop then starts again on a thread (``ArmProtocol``)
+            reads_only_store=True,
         )
     )
     return out

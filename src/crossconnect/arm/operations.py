@@ -254,7 +254,7 @@ class OperationEngine:
                 if completer is None:
                     raise ArmError(f"No handler for operations on '{op['resource_type']}'.", "InternalServerError")
                 result = completer.complete_operation(op, conn)
-                return {**row, **self._finish(conn, op_id, "Succeeded", result=result)}
+                return self._finish(conn, row, "Succeeded", result=result)
         except NotReady as not_ready:
             with self.store.tx() as conn:
                 self.store.update_where(
@@ -281,7 +281,7 @@ class OperationEngine:
             conn, row = current
             if completer is not None:
                 completer.fail_operation(op, conn, error)
-            return {**row, **self._finish(conn, op["id"], "Failed", error=error.body()["error"])}
+            return self._finish(conn, row, "Failed", error=error.body()["error"])
 
     @contextlib.contextmanager
     def _completing(
@@ -301,9 +301,13 @@ class OperationEngine:
             yield (conn, current) if running and current is not None else None
 
     def _finish(
-        self, conn: Connection, op_id: str, status: str, *, result: Any = None, error: Any = None
+        self, conn: Connection, row: dict[str, Any], status: str, *, result: Any = None, error: Any = None
     ) -> dict[str, Any]:
-        """Mark the operation finished in ``conn``'s transaction; the values it set."""
+        """Mark the operation finished in ``conn``'s transaction (``row``: as read in it, under
+        the lock); its row as finished. Once committed, that row is what a look-up of the
+        operation returns from memory: a poll that comes after the completion (a client polling
+        every Retry-After seconds, while the reconciler completes the operation when it falls
+        due) is answered without reading it back, on PostgreSQL on the event loop."""
         values = {
             "status": status,
             "result": result,
@@ -312,8 +316,10 @@ class OperationEngine:
             "lease_owner": None,
             "lease_until": None,
         }
-        self.store.update_where("operations", values, conn, id=op_id, status="InProgress")
-        return values
+        finished = {**row, **values}
+        if self.store.update_where("operations", values, conn, id=row["id"], status="InProgress") == 1:
+            self.store.remember_after_commit(conn, "operations", "id", finished)
+        return finished
 
     # -- purging ---------------------------------------------------------------------------
     def purge_finished(self, now: float | None = None, max_batches: int = 20) -> int:

@@ -98,6 +98,7 @@ _ROWS_UNKNOWN = "crossconnect.rows_unknown"
 _TX_READS = "crossconnect.tx_reads"
 _WRITTEN_ROWS = "crossconnect.written_rows"
 _AFTER_COMMIT = "crossconnect.after_commit"
+_LOOKUPS = "crossconnect.lookups_after_commit"
 _TX_READS_MAX = 64
 
 # Values that a prepared ``column = :value`` comparison matches exactly as ``column == value`` does
@@ -248,6 +249,7 @@ class Store:
         written: set[str] | None = None  # unknown until it committed: forget everything
         written_keys: dict[str, set[str]] = {}
         written_rows: dict[str, tuple[Row, dict[str, str]]] = {}
+        lookups: dict[tuple[str, str, Any], tuple[Row, dict[str, str]]] = {}
         after_commit: list[Callable[[], None]] = []
         forgot_before = -1
         committed = False
@@ -259,6 +261,7 @@ class Store:
                 conn.info[_WRITTEN_KEYS] = {}  # table → the keys of the rows written, where known
                 conn.info[_ROWS_UNKNOWN] = set()  # tables written by statements whose rows are not known
                 conn.info[_WRITTEN_ROWS] = {}  # see ``_remember_written``
+                conn.info[_LOOKUPS] = {}  # see ``remember_after_commit``
                 conn.info[_AFTER_COMMIT] = after_commit = []  # see ``after_commit``
                 conn.info[_TX_READS] = {}  # see ``_run_fast``
                 try:
@@ -267,6 +270,7 @@ class Store:
                     conn.info.pop(_TX_READS, None)
                     conn.info.pop(_AFTER_COMMIT, None)
                     written_rows = conn.info.pop(_WRITTEN_ROWS, {})
+                    lookups = conn.info.pop(_LOOKUPS, {})
                 written = conn.info.get("written")
                 unknown = conn.info.get(_ROWS_UNKNOWN, set())
                 written_keys = {t: k for t, k in conn.info.get(_WRITTEN_KEYS, {}).items() if t not in unknown}
@@ -283,6 +287,8 @@ class Store:
                 self._forget_reads(written, written_keys)
         if committed and written_rows:
             self._remember_written(written_rows, forgot_before)
+        if committed and lookups:
+            self._remember_lookups(lookups, forgot_before)
         if committed:
             for call in after_commit:
                 call()
@@ -308,14 +314,51 @@ class Store:
         too; a write of this process after this point forgets them as any write does.)"""
         if self._read_generation != forgot_before + 1:
             return
-        sql, names, _ = self._fast_sql("resources", ("key",), False, True)
-        json_names = json_columns(schema.resources)
         generation = self._read_generation
         for key, (stored, texts) in rows.items():
-            if not all(name in stored for name in names):
-                continue
-            raw = tuple((None if stored[n] is None else texts[n]) if n in json_names else stored[n] for n in names)
-            self._remember(self._memory_for("resources", key), (sql, (key, 1)), [raw], generation)
+            self._remember_lookup("resources", "key", key, stored, texts, generation)
+
+    def remember_after_commit(self, conn: Connection, table: str, column: str, row: Row) -> None:
+        """Once the transaction of ``conn`` commits, remember ``row`` as what ``find(table,
+        column=row[column])`` returns: the row as this transaction just wrote it (every column),
+        so the read that follows (an operation's poll after the completion) is served from
+        memory. Dropped when the transaction writes ``table`` again by a statement whose rows
+        are not known (it may have changed this row), and under the rule of ``_remember_written``
+        at commit. A JSON value whose text the store cannot vouch for is not remembered."""
+        pending = conn.info.get(_LOOKUPS)
+        if pending is None:
+            return
+        texts: dict[str, str] = {}
+        for name in json_columns(schema.metadata.tables[table]):
+            if row.get(name) is not None:
+                text = json_text(row[name])
+                if text is None:
+                    return
+                texts[name] = text
+        pending[(table, column, row[column])] = (dict(row), texts)
+
+    def _remember_lookups(
+        self, rows: dict[tuple[str, str, Any], tuple[Row, dict[str, str]]], forgot_before: int
+    ) -> None:
+        """``remember_after_commit``'s rows, under the rule of ``_remember_written``."""
+        if self._read_generation != forgot_before + 1:
+            return
+        generation = self._read_generation
+        for (table, column, value), (row, texts) in rows.items():
+            self._remember_lookup(table, column, value, row, texts, generation)
+
+    def _remember_lookup(
+        self, table: str, column: str, value: Any, row: Row, texts: dict[str, str], generation: int
+    ) -> None:
+        """Remember ``row`` as the answer of the look-up ``find(table, column=value)``, in the form
+        a read keeps (``_run_fast``): the values as the driver returns them, JSON as its text."""
+        sql, names, _ = self._fast_sql(table, (column,), False, True)
+        if not all(name in row for name in names):
+            return
+        json_names = json_columns(schema.metadata.tables[table])
+        raw = tuple((None if row[n] is None else texts[n]) if n in json_names else row[n] for n in names)
+        row_key = value if table == "resources" and column == "key" else None
+        self._remember(self._memory_for(table, row_key), (sql, (value, 1)), [raw], generation)
 
     @contextmanager
     def _tx_connection(self) -> Iterator[Connection]:
@@ -1037,6 +1080,7 @@ class Store:
         params += [now, key] if expected_etag is None else [now, key, expected_etag]
         written = c.info.get("written")
         c.info.get(_WRITTEN_ROWS, {}).pop(key, None)  # (written again: replace_resource notes it anew)
+        c.info.get(_LOOKUPS, {}).pop(("resources", "key", key), None)
         if written is not None:
             written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
             c.info[_WRITTEN_KEYS].setdefault("resources", set()).add(key)  # only this row changed
@@ -1107,6 +1151,7 @@ class Store:
             written.add(table)
             c.info[_ROWS_UNKNOWN].add(table)
         _forget_tx_reads(c, table)
+        _drop_lookups(c, table)
         cursor = _driver(c).cursor()
         try:
             cursor.execute(sql, params)
@@ -1416,6 +1461,16 @@ def _forget_tx_reads(conn: Connection, table: str = "*", key: str | None = None)
                 del reads[held]
 
 
+def _drop_lookups(conn: Connection, table: str) -> None:
+    """The transaction wrote ``table`` ("*": not known) by a statement whose rows are not known:
+    the rows it noted to remember of that table (``remember_after_commit``) may no longer be
+    what it stored."""
+    pending = conn.info.get(_LOOKUPS)
+    if pending:
+        for noted in [k for k in pending if table in ("*", k[0])]:
+            del pending[noted]
+
+
 def _note_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
     """Note the tables a transaction changes (``tx``): when it commits, what was remembered of
     them is forgotten, and on PostgreSQL the write generation moves on. A change whose table is
@@ -1424,6 +1479,7 @@ def _note_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> Non
         table = freshness.written_table(statement)
         known = table if table is not None and table in schema.metadata.tables else "*"
         _forget_tx_reads(conn, known)
+        _drop_lookups(conn, known)
         written = conn.info.get("written")
         if written is not None:
             written.add(known)
