@@ -10,7 +10,7 @@ import time
 import pytest
 
 from crossconnect.store import NotRemembered, Store
-from crossconnect.store.freshness import AsyncSharedReads, SharedReads, writes
+from crossconnect.store.freshness import AsyncSharedReads, SharedReads, writes, written_table
 
 
 def test_a_read_begun_before_the_request_asked_is_not_used() -> None:
@@ -67,6 +67,22 @@ def test_a_failed_read_is_raised_and_the_next_request_reads_again() -> None:
 def test_which_statements_count_as_writes() -> None:
     assert writes("INSERT INTO resources …") and writes("  update meta set …") and writes("DELETE FROM x")
     assert not writes("SELECT pg_advisory_xact_lock(1)") and not writes("select * from resources")
+    # a write behind a comment, or in a common table expression, is a write
+    assert writes("/* why */ UPDATE resources SET etag = 'e2'") and writes("-- why\n delete from meta")
+    assert writes("WITH x AS (SELECT 1) UPDATE resources SET etag = 'e2'")
+    assert not writes("WITH x AS (SELECT 1) SELECT * FROM x") and not writes("/* update */ SELECT 1")
+
+
+def test_the_table_a_write_names() -> None:
+    assert written_table("UPDATE resources SET etag = 'e2'") == "resources"
+    assert written_table('INSERT INTO "operations" (id) VALUES (1)') == "operations"
+    # with its schema: the same table (SQLite's main, PostgreSQL's public)
+    assert written_table("UPDATE main.resources SET etag = 'e2'") == "resources"
+    assert written_table('DELETE FROM "public"."meta" WHERE key = 1') == "meta"
+    assert written_table("/* why */ UPDATE meta SET value = 1") == "meta"
+    # not known: a write of every table
+    assert written_table("UPDATE other.resources SET etag = 'e2'") is None
+    assert written_table("WITH x AS (SELECT 1) UPDATE resources SET etag = 'e2'") is None
 
 
 def test_on_the_event_loop_a_read_begun_before_the_request_asked_is_not_used() -> None:

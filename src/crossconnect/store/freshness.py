@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -37,13 +38,24 @@ COMMIT_AND_BUMP = f"COMMIT; {BUMP}"
 WRITES = ("insert", "update", "delete", "truncate", "alter", "create", "drop")
 
 
+# A write that does not begin with its verb: a common table expression (``WITH … UPDATE``) or a
+# statement behind a comment. Any of these words after ``WITH`` counts (a read that merely names
+# a column "update" costs a forgetting, never a stale row).
+_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
+_WRITE_WORD = re.compile(r"\b(?:insert|update|delete|truncate|merge)\b", re.IGNORECASE)
+
+
 def writes(statement: str) -> bool:
-    return statement.lstrip()[:8].lower().startswith(WRITES)
+    text = _without_leading_comments(statement)
+    first = text[:8].lower()
+    return first.startswith(WRITES) or (first.startswith("with") and _WRITE_WORD.search(text) is not None)
 
 
 def written_table(statement: str) -> str | None:
-    """The table of ``INSERT INTO t``, ``UPDATE t``, ``DELETE FROM t`` (None for anything else)."""
-    words = statement.split(None, 3)
+    """The table of ``INSERT INTO t``, ``UPDATE t``, ``DELETE FROM t``, also written with its
+    schema (``public.t``, ``main.t``); None for anything else (a write of it counts as a write of
+    every table)."""
+    words = _without_leading_comments(statement).split(None, 3)
     verb = words[0].lower() if words else ""
     if verb == "update" and len(words) > 1:
         name = words[1]
@@ -51,7 +63,16 @@ def written_table(statement: str) -> str | None:
         name = words[2]
     else:
         return None
-    return name.split("(", 1)[0].strip('"').lower()
+    name = name.split("(", 1)[0]
+    schema, dot, table = name.rpartition(".")
+    if dot and schema.strip('"').lower() not in ("public", "main"):
+        return None  # another schema's table of that name: not one of ours
+    return table.strip('"').lower()
+
+
+def _without_leading_comments(statement: str) -> str:
+    match = _LEADING_COMMENTS.match(statement)
+    return statement[match.end() :] if match else statement
 
 
 class SharedReads:

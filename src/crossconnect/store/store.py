@@ -173,6 +173,9 @@ class Store:
         self._memo: dict[str, dict[Hashable, Any]] = {}
         # Bumped whenever remembered reads are dropped: a read that raced a write is not kept.
         self._read_generation = 0
+        # Held while the generation moves and memory is dropped, and while a read is kept: a read
+        # is kept only if no write ended since it began, checked and stored in one step.
+        self._memory_lock = threading.Lock()
         # PostgreSQL: the database's write generation the remembered reads belong to, and since when
         self._db_generation = -1
         self._own_generations: set[int] = set()  # moved on by this process's writes, not yet seen by a request
@@ -274,9 +277,11 @@ class Store:
                 written = conn.info.get("written")
                 unknown = conn.info.get(_ROWS_UNKNOWN, set())
                 written_keys = {t: k for t, k in conn.info.get(_WRITTEN_KEYS, {}).items() if t not in unknown}
-                if "resources" in unknown:
+                if "resources" in unknown or "*" in unknown:
                     written_rows = {}
                 forgot_before = self._read_generation
+                if not self.is_sqlite:
+                    _refuse_if_aborted(conn)
                 if written and not self.is_sqlite:
                     # committed, and the other replicas learn it before we answer; begin()'s
                     # own commit then finds nothing left to commit
@@ -1055,7 +1060,9 @@ class Store:
         stored["updated_at"] = now
         written_rows = conn.info.get(_WRITTEN_ROWS)
         if written_rows is not None and all(k in texts or stored.get(k) is None for k in json_names):
-            written_rows[key] = (stored, texts)  # for ``_remember_written``: values as read, JSON as text
+            # for ``_remember_written``: values as read, JSON as text (its own dict: the caller
+            # may change the one it is handed)
+            written_rows[key] = (dict(stored), texts)
         return stored
 
     def _update_resource(
@@ -1297,24 +1304,25 @@ class Store:
         wrote (all of them when not known). ``keys``: of a table whose written rows are all known
         by key, only the look-ups of those keys are dropped (with every other read of the table:
         a list may hold the row). Reads under way, of any table, are not kept."""
-        self._read_generation += 1
-        if tables is None or "*" in tables:
-            self._remembered_since = time.monotonic()
-            self._remembered.clear()
-            self._remembered_rows.clear()
-            self._memo.clear()
-            return
-        for table in tables:
-            self._remembered.pop(table, None)
-            written = keys.get(table) if keys else None
-            rows = self._remembered_rows.get(table)
-            if written is None:
-                self._remembered_rows.pop(table, None)
-            elif rows is not None:
-                for key in written:
-                    rows.pop(key, None)
-            self._memo.pop(table, None)
-        self._memo.pop("*", None)
+        with self._memory_lock:
+            self._read_generation += 1
+            if tables is None or "*" in tables:
+                self._remembered_since = time.monotonic()
+                self._remembered.clear()
+                self._remembered_rows.clear()
+                self._memo.clear()
+                return
+            for table in tables:
+                self._remembered.pop(table, None)
+                written = keys.get(table) if keys else None
+                rows = self._remembered_rows.get(table)
+                if written is None:
+                    self._remembered_rows.pop(table, None)
+                elif rows is not None:
+                    for key in written:
+                        rows.pop(key, None)
+                self._memo.pop(table, None)
+            self._memo.pop("*", None)
 
     def remembered(self, key: Hashable, compute: Callable[[], T], table: str = "*") -> T:
         """``compute()``, a value derived from reads only, kept until this process's next write
@@ -1335,13 +1343,17 @@ class Store:
             return value
 
     def _remember(self, memory: dict[Any, Any], key: Any, value: Any, generation: int) -> None:
-        """Keep a value read under ``generation`` unless a write ended since. Stored first and
-        checked after, so a write ending in another thread at any moment cannot leave it behind."""
-        if len(memory) >= _REMEMBER_MAX_ENTRIES:
-            memory.clear()
-        memory[key] = value
-        if generation != self._read_generation:
-            memory.pop(key, None)
+        """Keep a value read under ``generation`` unless a write ended since. Checked and stored
+        under the lock ``_forget_reads`` holds: a write ending in another thread can neither slip
+        in between (leaving the older value behind) nor see it stored for a moment (a reader
+        served it although the write had committed: ``memory`` may be a dict that write has just
+        filled anew, when it was taken after the write ended)."""
+        with self._memory_lock:
+            if generation != self._read_generation:
+                return
+            if len(memory) >= _REMEMBER_MAX_ENTRIES:
+                memory.clear()
+            memory[key] = value
 
     @contextmanager
     def _read(self, conn: Connection | None) -> Iterator[Connection]:
@@ -1459,6 +1471,21 @@ def _forget_tx_reads(conn: Connection, table: str = "*", key: str | None = None)
         else:
             for held in [k for k in reads if k[0] == table]:
                 del reads[held]
+
+
+def _refuse_if_aborted(conn: Connection) -> None:
+    """PostgreSQL: a statement that failed aborted the transaction; a caller that handled the
+    error and left ``tx()`` normally would have its COMMIT answered "ROLLBACK", with no error,
+    and take the transaction for committed (its writes remembered, its ``after_commit`` calls
+    run, its client told it succeeded). Raised instead, so that ``tx()`` rolls back and says so."""
+    from psycopg import errors, pq
+
+    driver = conn.connection.driver_connection
+    if driver is not None and driver.pgconn.transaction_status == pq.TransactionStatus.INERROR:
+        raise errors.InFailedSqlTransaction(
+            "the transaction was aborted by a statement that failed in it, and was rolled back; nothing of it "
+            "was committed"
+        )
 
 
 def _drop_lookups(conn: Connection, table: str) -> None:
