@@ -19,7 +19,9 @@ Each round measures, with ``wrk`` over HTTPS keep-alive (16 connections by defau
   figures, so that a drift of the machine's speed during the round cancels out. Unlimited, the
   ratio is bounded by the machine (2 cores): it is printed too, with that bound;
 * ``PUT …/providers/Microsoft.Resources/tags/default`` of that resource group (a write: the tags
-  replaced) on SQLite: server CPU per request against the GET's.
+  replaced) on SQLite: server CPU per request against the GET's;
+* a poll of a running operation's status URL on one PostgreSQL replica (requests/s and server CPU;
+  no target: polls are most of a partner's requests while its operations run).
 
 The figures of a round are taken one right after the other, so the ratios compare like with like
 on a shared machine; the row reported is the median ratio over ``--rounds``. ``rows()`` returns
@@ -108,6 +110,33 @@ def _prepare(server: Any) -> str:
         if r.status_code not in (200, 201):
             raise BenchError(f"creating the resource group failed: {r.status_code} {r.text}")
     return path
+
+
+def _running_operation(server: Any, group_path: str) -> str:
+    """A route filter PUT whose operation stays InProgress (an hour of injected latency): the
+    path of its status URL (what an SDK or ``az`` polls every ``Retry-After`` seconds)."""
+    import httpx
+
+    fetch_tokens(server, ["operator"])
+    route_filter = group_path.split("?")[0] + "/providers/Microsoft.Network/routeFilters/bench-polled"
+    with httpx.Client(base_url=server.base, verify=server.tls(), timeout=30) as client:
+        r = client.post(
+            "/_crossconnect/faults-latency",
+            json={"resourceId": route_filter, "seconds": 3600},
+            headers={"Authorization": server.bearer("operator")},
+        )
+        if r.status_code != 200:
+            raise BenchError(f"injecting latency failed: {r.status_code} {r.text}")
+        r = client.put(
+            route_filter,
+            params={"api-version": "2023-09-01"},
+            json={"location": "westeurope"},
+            headers={"Authorization": server.bearer("admin")},
+        )
+        if r.status_code != 201 or "Azure-AsyncOperation" not in r.headers:
+            raise BenchError(f"starting a long-running PUT failed: {r.status_code} {r.text}")
+    url = httpx.URL(r.headers["Azure-AsyncOperation"])
+    return f"{url.raw_path.decode()}"
 
 
 def _wrk(server: Any, url: str, opts: argparse.Namespace, lua: Path, connections: int) -> Measurement:
@@ -249,6 +278,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
             pg2 = start_server(children, work / "pg2", ["--database", database, *public], src=src)
             lite_path = _prepare(lite)
             pg_path = _prepare(pg1)
+            status_path = _running_operation(pg1, pg_path)
             pg2.tokens = dict(pg1.tokens)
             # each replica in a cgroup of its own, limited only while the two-replica row is measured
             limiter = limits if isinstance(limits, CpuLimits) and opts.replica_cpu > 0 else None
@@ -278,7 +308,8 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
                 else:
                     one_limited, two_limited = pg_get.rps, two
                 put = _measure(lite, tags_path, opts, put_lua, role="admin")  # the partner may not write groups
-                for name, m in (("sqlite GET", sqlite_get), ("pg GET", pg_get), ("PUT tags", put)):
+                poll = _measure(pg1, status_path, opts, get_lua)
+                for name, m in (("sqlite GET", sqlite_get), ("pg GET", pg_get), ("PUT tags", put), ("poll", poll)):
                     if m.errors:
                         raise BenchError(f"{name}: wrk reported {m.errors} errors (non-2xx or socket)")
                 rounds.append(
@@ -298,6 +329,9 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
                         "pg_two_limited_rps": two_limited,
                         "sqlite_put_tags_rps": put.rps,
                         "sqlite_put_tags_cpu_us": put.server_cpu_us_per_request,
+                        # a poll of a running operation on one PostgreSQL replica (no target)
+                        "pg_poll_rps": poll.rps,
+                        "pg_poll_cpu_us": poll.server_cpu_us_per_request,
                     }
                 )
                 print(json.dumps(rounds[-1]), file=sys.stderr)
@@ -381,6 +415,11 @@ def print_table(result: dict[str, Any]) -> None:
     print(
         f"two replicas / one with no CPU limit: {free['ratio']:.2f}; the most this machine allows: "
         f"{free['bound']:.2f} (its cores over those busy while one replica is measured)"
+    )
+    polls = sorted(result["rounds"], key=lambda r: r["pg_poll_rps"])[(len(result["rounds"]) - 1) // 2]
+    print(
+        f"poll of a running operation, one PostgreSQL replica: {polls['pg_poll_rps']:.0f} req/s, "
+        f"{polls['pg_poll_cpu_us']:.0f} µs of server CPU each (the median round)"
     )
     for name, figures in result["lro"].items():
         print(
