@@ -304,11 +304,16 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
                     limiter.set(opts.replica_cpu)
                     one_before = _measure(pg1, pg_path, opts, get_lua).rps
                     two_limited = _both([pg1, pg2], pg_path, opts, get_lua)[0]
+                    # (printed, no target) each replica under the load one had alone: what sharing
+                    # costs them, without what splitting one load costs each (fewer requests per
+                    # event-loop wake-up and per generation read)
+                    doubled = argparse.Namespace(**{**vars(opts), "connections": 2 * opts.connections})
+                    two_equal = _both([pg1, pg2], pg_path, doubled, get_lua)[0]
                     one_after = _measure(pg1, pg_path, opts, get_lua).rps
                     limiter.set(None)
                     one_limited = (one_before + one_after) / 2
                 else:
-                    one_limited, two_limited = pg_get.rps, two
+                    one_limited, two_limited, two_equal = pg_get.rps, two, two
                 poll = _measure(pg1, status_path, opts, get_lua)
                 for name, m in (("sqlite GET", sqlite_get), ("pg GET", pg_get), ("PUT tags", put), ("poll", poll)):
                     if m.errors:
@@ -328,6 +333,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
                         # the row's figures: each replica held to --replica-cpu (when it can be)
                         "pg_one_limited_rps": one_limited,
                         "pg_two_limited_rps": two_limited,
+                        "pg_two_limited_equal_load_rps": two_equal,
                         "sqlite_put_tags_rps": put.rps,
                         "sqlite_put_tags_cpu_us": put.server_cpu_us_per_request,
                         # a poll of a running operation on one PostgreSQL replica (no target)
@@ -361,6 +367,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
         passed = value <= target if name in _AT_MOST else value >= target
         table.append({"row": name, "value": round(value, 3), "target": target, "passed": passed, "rounds": values})
     notes["loadavg_after"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    equal_load = statistics.median(r["pg_two_limited_equal_load_rps"] / r["pg_one_limited_rps"] for r in rounds)
     unlimited = {
         # what two replicas with no CPU limit reach, and the most they could on this machine: the
         # two cores over the cores one replica's run keeps busy (the server, wrk and PostgreSQL)
@@ -372,6 +379,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
         "rounds": rounds,
         "lro": lro,
         "unlimited_two_replicas": unlimited,
+        "two_replicas_equal_load": equal_load,
         "rows": table,
         "passed": all(r["passed"] for r in table),
     }
@@ -412,6 +420,10 @@ def print_table(result: dict[str, Any]) -> None:
         spread = ", ".join(f"{v:.2f}" for v in r["rounds"])
         print(f"{r['row']:<54}{r['value']:>8.2f}{op:>4}{r['target']:>5.1f}  {verdict}     ({spread})")
     print(f"two replicas' CPU limit: {m['two_replicas_cpu_limit']}")
+    print(
+        "two replicas / one, each replica under the load one had alone (twice the connections in all, "
+        f"same limit): {result['two_replicas_equal_load']:.2f}"
+    )
     free = result["unlimited_two_replicas"]
     print(
         f"two replicas / one with no CPU limit: {free['ratio']:.2f}; the most this machine allows: "
