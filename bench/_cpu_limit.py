@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from _common import BenchError
+
 PERIOD_US = 100_000  # the kernel's default CFS period
 
 
@@ -49,19 +51,27 @@ class CpuLimits:
         """Put the process ``pid`` (all its threads, and those it starts later) in a cgroup of its
         own, with no limit yet."""
         group = self._root / f"{self._prefix}-{pid}"
-        group.mkdir()
-        self._groups[pid] = group
-        (group / "cgroup.procs").write_text(str(pid))
+        try:
+            group.mkdir()
+            self._groups[pid] = group
+            (group / "cgroup.procs").write_text(str(pid))
+        except OSError as exc:
+            raise BenchError(f"could not put process {pid} in a cgroup ({exc}); run with --replica-cpu 0") from None
 
     def set(self, cores: float | None) -> None:
         """Limit each added process to ``cores`` of CPU time (None: no limit)."""
         for group in self._groups.values():
-            if self._version == 2:
-                quota = "max" if cores is None else str(int(cores * PERIOD_US))
-                (group / "cpu.max").write_text(f"{quota} {PERIOD_US}")
-            else:
-                (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
-                (group / "cpu.cfs_quota_us").write_text("-1" if cores is None else str(int(cores * PERIOD_US)))
+            try:
+                if self._version == 2:
+                    quota = "max" if cores is None else str(int(cores * PERIOD_US))
+                    (group / "cpu.max").write_text(f"{quota} {PERIOD_US}")
+                else:
+                    (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+                    (group / "cpu.cfs_quota_us").write_text("-1" if cores is None else str(int(cores * PERIOD_US)))
+            except OSError as exc:
+                raise BenchError(
+                    f"the kernel refused a CPU limit of {cores} ({exc}); run with --replica-cpu 0"
+                ) from None
 
     def close(self) -> None:
         for pid, group in self._groups.items():

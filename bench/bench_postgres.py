@@ -440,6 +440,21 @@ def print_table(result: dict[str, Any]) -> None:
         )
 
 
+def _replica_cpu(text: str) -> float:
+    """``--replica-cpu``: 0 (no limit) or a share of a core the kernel's CFS quota can hold (at
+    least 0.01: a quota under 1 ms per 100 ms period is refused), at most the machine's cores."""
+    try:
+        cores = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of cores (e.g. 0.5; 0: no limit)") from None
+    most = os.cpu_count() or 1
+    if cores != 0 and not 0.01 <= cores <= most:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not 0 (no limit) or between 0.01 and {most} (this machine's cores)"
+        )
+    return cores
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=3)
@@ -448,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lro-calls", type=int, default=20, help="SDK peering PUTs (and GETs) timed per backend")
     p.add_argument(
         "--replica-cpu",
-        type=float,
+        type=_replica_cpu,
         default=0.5,
         help="cores each PostgreSQL replica may use in the two-replica row (a cgroup limit; 0: no limit)",
     )

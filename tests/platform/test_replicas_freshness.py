@@ -128,6 +128,53 @@ def test_a_role_granted_or_revoked_on_one_replica_applies_on_the_other_at_once(
         assert r.status_code == 403, (i, r.text)
 
 
+def test_a_poll_answered_from_memory_is_still_authorized(
+    pair: tuple[Server, Server], clients: dict[tuple[int, str], httpx.Client]
+) -> None:
+    """A poll a replica remembers is answered on the event loop, but access control runs there
+    as on a thread: a service principal with no role on the operation's resource is refused
+    (403), is answered once granted Reader on the group through the other replica, and is
+    refused again at once when that role is revoked there."""
+    from azure.identity import ClientSecretCredential
+
+    from tests.support import ARM_SCOPE
+    from tests.support.rbac import create_identity
+
+    server = pair[0]
+    group = group_path(server, "poll-rbac-rg")
+    put_group(clients[(0, "admin")], group)
+    status_path = _running_operation(server, clients[(0, "admin")], group)
+    for _ in range(2):  # read once, then answered from memory
+        assert clients[(0, "partner")].get(status_path).json()["status"] == "InProgress"
+    who = create_identity(server, "poll-outsider")
+    token = ClientSecretCredential(
+        who.tenant_id, who.client_id, who.client_secret, authority=server.base_url,
+        disable_instance_discovery=True, connection_verify=server.ca,
+    ).get_token(ARM_SCOPE).token  # fmt: skip
+
+    def poll() -> httpx.Response:
+        with httpx.Client(base_url=server.base_url, verify=server.tls(), timeout=30) as c:
+            return c.get(status_path, headers={"Authorization": f"Bearer {token}"})
+
+    r = poll()
+    assert r.status_code == 403 and r.json()["error"]["code"] == "AuthorizationFailed", r.text
+    assert "Microsoft.Network/locations/operations/read" in r.json()["error"]["message"], r.text
+    sub = server.subscription("partner")
+    role_id = f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ROLE_IDS['Reader']}"
+    body = {
+        "properties": {"roleDefinitionId": role_id, "principalId": who.object_id, "principalType": "ServicePrincipal"}
+    }
+    assignment = f"{group}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}"
+    r = clients[(1, "admin")].put(assignment, params={"api-version": "2022-04-01"}, json=body)
+    assert r.status_code == 201, r.text
+    r = poll()
+    assert r.status_code == 200 and r.json()["status"] == "InProgress", r.text
+    r = clients[(1, "admin")].delete(assignment, params={"api-version": "2022-04-01"})
+    assert r.status_code == 200, r.text
+    r = poll()
+    assert r.status_code == 403 and r.json()["error"]["code"] == "AuthorizationFailed", r.text
+
+
 def _waiting_for_locks(database: str) -> int:
     import psycopg
 
