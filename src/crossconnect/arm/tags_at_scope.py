@@ -13,7 +13,6 @@ cross connection). The one enforcement point checks whichever of the two the cal
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -112,18 +111,24 @@ class ScopeTags:
                 f"The resource '{scope_of(request)}' does not support tags.", "InvalidScope", target="scope"
             )
         endpoint, params = found
-        headers = {k: v for k, v in request.headers.items() if k not in ("if-match", "if-none-match")}
-        if body is not None:
-            headers["content-type"] = "application/json"
-        if etag is not None:
-            headers["if-match"] = etag
-        inner = dataclasses.replace(
-            request,
+        # The caller's conditions were for the tags resource, not for the one it is routed to;
+        # the body needs no content type (``body_value`` is taken as it is).
+        headers = request.headers
+        if etag is not None or "if-match" in headers or "if-none-match" in headers:
+            headers = {k: v for k, v in headers.items() if k not in ("if-match", "if-none-match")}
+            if etag is not None:
+                headers["if-match"] = etag
+        inner = ArmRequest(
+            headers=headers,
+            services=request.services,
             method=method,
             path=scope_of(request),
             params=params,
-            headers=headers,
+            query=request.query,
+            api_version=request.api_version,
             served_version=endpoint.api_versions.newest,
+            principal=request.principal,
+            base_url=request.base_url,
             body_bytes=b"",
             body_value=body,  # built here from the checked body: not encoded and decoded again
         )

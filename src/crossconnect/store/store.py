@@ -260,23 +260,25 @@ class Store:
             with self._tx_connection() as conn, conn.begin():
                 if self.is_sqlite:
                     _begin_immediate(conn)
-                conn.info["written"] = set()  # filled by ``_note_writes``
-                conn.info[_WRITTEN_KEYS] = {}  # table → the keys of the rows written, where known
-                conn.info[_ROWS_UNKNOWN] = set()  # tables written by statements whose rows are not known
-                conn.info[_WRITTEN_ROWS] = {}  # see ``_remember_written``
-                conn.info[_LOOKUPS] = {}  # see ``remember_after_commit``
-                conn.info[_AFTER_COMMIT] = after_commit = []  # see ``after_commit``
-                conn.info[_TX_READS] = {}  # see ``_run_fast``
+                # (one look-up of the info dict: each ``conn.info`` walks three SQLAlchemy properties)
+                info = conn.info
+                info["written"] = set()  # filled by ``_note_writes``
+                info[_WRITTEN_KEYS] = {}  # table → the keys of the rows written, where known
+                info[_ROWS_UNKNOWN] = set()  # tables written by statements whose rows are not known
+                info[_WRITTEN_ROWS] = {}  # see ``_remember_written``
+                info[_LOOKUPS] = {}  # see ``remember_after_commit``
+                info[_AFTER_COMMIT] = after_commit = []  # see ``after_commit``
+                info[_TX_READS] = {}  # see ``_run_fast``
                 try:
                     yield conn
                 finally:
-                    conn.info.pop(_TX_READS, None)
-                    conn.info.pop(_AFTER_COMMIT, None)
-                    written_rows = conn.info.pop(_WRITTEN_ROWS, {})
-                    lookups = conn.info.pop(_LOOKUPS, {})
-                written = conn.info.get("written")
-                unknown = conn.info.get(_ROWS_UNKNOWN, set())
-                written_keys = {t: k for t, k in conn.info.get(_WRITTEN_KEYS, {}).items() if t not in unknown}
+                    info.pop(_TX_READS, None)
+                    info.pop(_AFTER_COMMIT, None)
+                    written_rows = info.pop(_WRITTEN_ROWS, {})
+                    lookups = info.pop(_LOOKUPS, {})
+                written = info.get("written")
+                unknown = info.get(_ROWS_UNKNOWN, set())
+                written_keys = {t: k for t, k in info.get(_WRITTEN_KEYS, {}).items() if t not in unknown}
                 if "resources" in unknown or "*" in unknown:
                     written_rows = {}
                 forgot_before = self._read_generation
@@ -1085,12 +1087,13 @@ class Store:
             for k, v in values.items()
         ]
         params += [now, key] if expected_etag is None else [now, key, expected_etag]
-        written = c.info.get("written")
-        c.info.get(_WRITTEN_ROWS, {}).pop(key, None)  # (written again: replace_resource notes it anew)
-        c.info.get(_LOOKUPS, {}).pop(("resources", "key", key), None)
+        info = c.info
+        written = info.get("written")
+        info.get(_WRITTEN_ROWS, {}).pop(key, None)  # (written again: replace_resource notes it anew)
+        info.get(_LOOKUPS, {}).pop(("resources", "key", key), None)
         if written is not None:
             written.add("resources")  # (the statement runs on the DBAPI connection: not seen by _note_writes)
-            c.info[_WRITTEN_KEYS].setdefault("resources", set()).add(key)  # only this row changed
+            info[_WRITTEN_KEYS].setdefault("resources", set()).add(key)  # only this row changed
         _forget_tx_reads(c, "resources", key)
         cursor = _driver(c).cursor()
         try:
