@@ -384,7 +384,7 @@ def bench(opts: argparse.Namespace) -> dict[str, Any]:
 _LAST: dict[str, Any] = {}
 
 
-def rows(rounds: int = 3, duration: float = 5.0) -> list[dict[str, Any]]:
+def rows(rounds: int = 5, duration: float = 5.0) -> list[dict[str, Any]]:
     """The PASS/FAIL rows of one run, for ``bench_scale.py``."""
     opts = argparse.Namespace(
         rounds=rounds,
