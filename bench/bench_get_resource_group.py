@@ -579,6 +579,35 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("_baseline", "_client"):
         return _internal(argv)
+    p = parser()
+    opts = p.parse_args(argv)
+    if opts.duration <= 0 or opts.duration > 300 or opts.warmup < 0 or opts.warmup > 60:
+        p.error("--duration must be in (0, 300] and --warmup in [0, 60]")
+    if opts.connections < 1 or opts.connections > 1000 or opts.threads < 1 or opts.threads > opts.connections:
+        p.error("--connections must be in [1, 1000] and --threads in [1, connections]")
+    if opts.rounds < 1 or opts.rounds > 10:
+        p.error("--rounds must be in [1, 10]")
+
+    return run(bench, print_table, opts)
+
+
+def rows() -> list[dict[str, Any]]:
+    """The PASS/FAIL row of one run (three rounds, alternating), for ``bench_scale.py``."""
+    r = bench(parser().parse_args(["--rounds", "3"]))
+    mine, base = r["crossconnect"], r["baseline"]
+    return [
+        {
+            "row": "GET / bare Starlette GET (req/s)",
+            "value": r["ratio"],
+            "target": f">= {TARGET_RATIO:g} (aim 0.7)",
+            "passed": r["passed"],
+            "detail": f"{mine['rps']:.0f} vs {base['rps']:.0f} req/s; by server CPU {r['cpu_ratio']:.2f} "
+            f"({mine['server_cpu_us_per_request']:.0f} vs {base['server_cpu_us_per_request']:.0f} µs)",
+        }
+    ]
+
+
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per server and round (10)")
     p.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds before each measurement (3)")
@@ -591,15 +620,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the temporary data dir and server logs")
     p.add_argument("--via-group", action="store_true",
                    help="also measure a second crossconnect where the partner's only access is its group")  # fmt: skip
-    opts = p.parse_args(argv)
-    if opts.duration <= 0 or opts.duration > 300 or opts.warmup < 0 or opts.warmup > 60:
-        p.error("--duration must be in (0, 300] and --warmup in [0, 60]")
-    if opts.connections < 1 or opts.connections > 1000 or opts.threads < 1 or opts.threads > opts.connections:
-        p.error("--connections must be in [1, 1000] and --threads in [1, connections]")
-    if opts.rounds < 1 or opts.rounds > 10:
-        p.error("--rounds must be in [1, 10]")
-
-    return run(bench, print_table, opts)
+    return p
 
 
 def _internal(argv: list[str]) -> int:

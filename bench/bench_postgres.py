@@ -168,13 +168,22 @@ def _busy_cores(before: tuple[int, int]) -> float:
 def _both(servers: list[Any], path: str, opts: argparse.Namespace, lua: Path) -> tuple[float, float]:
     """Two wrk at once, one per replica, half the connections each: summed requests/s, and the
     replicas' server CPU per request (µs)."""
+    _wrk_each(servers, path, opts, lua, 1.0)  # warm, as ``_measure`` warms one replica
+    cpu_before = sum(cpu_seconds(s.proc.pid) for s in servers)
+    results = _wrk_each(servers, path, opts, lua, opts.duration)
+    cpu = sum(cpu_seconds(s.proc.pid) for s in servers) - cpu_before
+    return sum(m.rps for m in results), 1e6 * cpu / max(1, sum(m.requests for m in results))
+
+
+def _wrk_each(servers: list[Any], path: str, opts: argparse.Namespace, lua: Path, seconds: float) -> list[Measurement]:
+    """One wrk per replica, all at once, for ``seconds``, half the connections each."""
     results: list[Measurement] = []
     errors: list[Exception] = []
-    cpu_before = sum(cpu_seconds(s.proc.pid) for s in servers)
+    timed = argparse.Namespace(**{**vars(opts), "duration": seconds})
 
     def one(server: Any) -> None:
         try:
-            results.append(_wrk(server, f"https://{HOST}:{server.port}{path}", opts, lua, opts.connections // 2))
+            results.append(_wrk(server, f"https://{HOST}:{server.port}{path}", timed, lua, opts.connections // 2))
         except Exception as exc:  # reported below
             errors.append(exc)
 
@@ -187,8 +196,7 @@ def _both(servers: list[Any], path: str, opts: argparse.Namespace, lua: Path) ->
         raise BenchError(str(errors[0]))
     if any(m.errors for m in results):
         raise BenchError(f"wrk errors on the replicas: {[m.errors for m in results]}")
-    cpu = sum(cpu_seconds(s.proc.pid) for s in servers) - cpu_before
-    return sum(m.rps for m in results), 1e6 * cpu / max(1, sum(m.requests for m in results))
+    return results
 
 
 XC_GROUP = "CrossConnection-Area51"

@@ -23,9 +23,12 @@ helpers of ``bench_troubleshooting.py``):
   reset at the seeded size <= 50 ms.
 * ``startup``: ``crossconnect serve`` on an existing data dir, from process start to ``GET
   /_crossconnect/health`` answering 200 (polled every 10 ms), median of ``--starts``; <= 0.7 s.
-* rows of other modules (``ROW_MODULES``: PostgreSQL and two replicas), when present in
-  ``bench/``: each exposes ``rows() -> list[dict]`` with ``row``, ``value``, ``target``,
-  ``passed`` and is folded in as is.
+* rows of other modules (``ROW_MODULES``), when present in ``bench/``: ``bench_postgres.py``
+  (PostgreSQL against SQLite, two replicas against one, the tags PUT and the SDK long-running
+  PUT against a GET), ``bench_get_resource_group.py`` (GET against a bare Starlette endpoint),
+  ``bench_troubleshooting.py`` (10,000 circuits against 10) and ``bench_workflow.py`` (the SDK
+  seed workflow): each exposes ``rows() -> list[dict]`` with ``row``, ``value``, ``target``,
+  ``passed`` and is folded in as is (``--only extra``).
 
 Exit status 0 every row PASS, 1 some FAIL, 2 could not run.
 
@@ -210,9 +213,11 @@ class Caller:
         }
 
 
-# Row providers from other modules in bench/ (built in parallel: PostgreSQL, two replicas). Each
-# module exposes ``rows() -> list[dict]`` with the keys ``row``, ``value``, ``target``, ``passed``.
-ROW_MODULES: tuple[str, ...] = ("bench_postgres",)
+# Row providers from other modules in bench/: the PostgreSQL rows (one and two replicas, writes against
+# reads) and the targets the issue keeps (GET against bare Starlette, troubleshooting, the SDK workflow).
+# Each exposes ``rows() -> list[dict]`` with the keys ``row``, ``value``, ``target``, ``passed`` (and
+# optionally ``detail``), measured with its own defaults.
+ROW_MODULES: tuple[str, ...] = ("bench_postgres", "bench_get_resource_group", "bench_troubleshooting", "bench_workflow")
 
 SNAPSHOT_TARGET_MS = 100.0
 RESET_SEEDED_TARGET_MS = 50.0

@@ -386,7 +386,7 @@ def print_table(r: dict[str, Any]) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--circuits", type=int, default=10_000, help="circuits for the large measurement (10000)")
     p.add_argument("--small", type=int, default=10, help="circuits for the small measurement (10)")
@@ -398,6 +398,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--time-limit", type=float, default=1800, help="abort after this many seconds (1800)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--keep", action="store_true", help="keep the temporary data dir and server log")
+    return p
+
+
+def rows() -> list[dict[str, Any]]:
+    """The PASS/FAIL row of one run with the default options, for ``bench_scale.py``."""
+    opts = parser().parse_args([])
+    r = bench(opts)
+    small, large = r["small"], r["large"]
+    return [
+        {
+            "row": f"troubleshooting p50, {opts.circuits} / {opts.small} circuits",
+            "value": r["p50_ratio"],
+            "target": f"<= {TARGET_RATIO:g}x",
+            "passed": r["passed"],
+            "detail": f"{large['p50_ms']:.2f} vs {small['p50_ms']:.2f} ms; p99 {r['p99_ratio']:.2f}x",
+        }
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
     opts = p.parse_args(argv)
     if not 1 <= opts.small < opts.circuits <= 100_000:
         p.error("need 1 <= --small < --circuits <= 100000")

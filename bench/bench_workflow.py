@@ -355,12 +355,32 @@ def print_table(r: dict[str, Any]) -> None:
     print(f"slowest run {r['max_s'] * 1000:.0f} ms vs target < {r['target_seconds'] * 1000:.0f} ms  {verdict}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--runs", type=int, default=5, help="timed runs of the workflow (5)")
     p.add_argument("--warmup", type=int, default=1, help="untimed runs first (1)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.add_argument("--keep", action="store_true", help="keep the temporary data dir and server log")
+    return p
+
+
+def rows() -> list[dict[str, Any]]:
+    """The PASS/FAIL row of one run with the default options, for ``bench_scale.py``."""
+    r = bench(parser().parse_args([]))
+    detail = f"min {r['min_s'] * 1000:.0f}, median {r['median_s'] * 1000:.0f} ms; {r['requests_per_run']} requests"
+    return [
+        {
+            "row": "SDK seed workflow, slowest of 5 runs (s)",
+            "value": r["max_s"],
+            "target": f"< {TARGET_SECONDS:g} s",
+            "passed": r["passed"],
+            "detail": detail,
+        }
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
     opts = p.parse_args(argv)
     if not 1 <= opts.runs <= 50 or not 0 <= opts.warmup <= 10:
         p.error("--runs must be in [1, 50] and --warmup in [0, 10]")
