@@ -246,7 +246,8 @@ def test_a_remembered_get_is_answered_while_every_store_thread_waits(
     group the replica remembers, and polls of an operation it remembers, are still answered at
     once (served on the event loop after the generation check made there; a read the replica must
     make waits for a thread, and shows what the other replica wrote:
-    test_a_write_on_one_replica_is_read_on_the_other_at_once)."""
+    test_a_write_on_one_replica_is_read_on_the_other_at_once), and so is the refusal of a write
+    the caller may not make (a write's checks are made there before it takes a thread)."""
 
     from crossconnect.store import freshness
     from crossconnect.store.store import STORE_THREADS
@@ -294,6 +295,9 @@ def test_a_remembered_get_is_answered_while_every_store_thread_waits(
                 assert r.status_code == 200 and r.json()["tags"] == {"from": "replica 1"}, r.text
                 r = reader.get(status_path)
                 assert r.status_code == 200 and r.json()["status"] == "InProgress", r.text
+                # a write's checks are made there too: one the caller may not make is refused
+                r = reader.put(read_path, params=RG_API, json={"location": "westus"})
+                assert r.status_code == 403 and r.json()["error"]["code"] == "AuthorizationFailed", r.text
             assert time.monotonic() - started < freshness.MAX_AGE, "too slow a machine to tell"
             assert not responses, "the held PUTs did not wait"
             release()

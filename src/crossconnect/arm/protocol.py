@@ -189,7 +189,7 @@ class ArmProtocol:
         if method in ("PUT", "PATCH", "POST"):
             checked = endpoint.needs_subscription
             if checked:
-                await calls.run(self._checked, arm_request, endpoint)
+                await self._check_first(arm_request, endpoint)
             # the body is read only once the caller may make this request (authorization above)
             arm_request.body_bytes = await _read_body(receive, declared)
             return await calls.run(self._served, arm_request, endpoint, False, checked)
@@ -206,6 +206,21 @@ class ArmProtocol:
                 pass
             return await calls.run(self._served, arm_request, endpoint, check, True)
         return await calls.run(self._served, arm_request, endpoint, check, False)
+
+    async def _check_first(self, request: ArmRequest, endpoint: Endpoint) -> None:
+        """A write's checks (subscription, authorization, registration), before its body is read.
+        PostgreSQL: made on the event loop from memory after the generation check there, as a GET
+        is served (a thread hop and the driver's generation read cost more than the checks); at
+        the first read not remembered, made again on a thread."""
+        store = self.services.store
+        if not store.is_sqlite and await store.fresh_on_loop():
+            try:
+                with store.memory_only():
+                    self._check_subscription(request, endpoint)
+                return
+            except NotRemembered:
+                pass
+        await store.calls.run(self._checked, request, endpoint)
 
     def _checked(self, request: ArmRequest, endpoint: Endpoint) -> None:
         with self.services.store.fresh_reads():
