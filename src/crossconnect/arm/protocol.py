@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl
 
 from starlette.types import Receive, Scope, Send
@@ -34,6 +34,8 @@ from crossconnect.limits import BodyTooLarge, limited_receive
 from crossconnect.store import InvalidValue, NotRemembered, Store
 
 log = logging.getLogger("crossconnect.arm")
+
+T = TypeVar("T")
 
 _JSON = (b"content-type", b"application/json")
 _READS_LEFT = (b"x-ms-ratelimit-remaining-subscription-reads", b"11999")
@@ -189,41 +191,46 @@ class ArmProtocol:
         if method in ("PUT", "PATCH", "POST"):
             checked = endpoint.needs_subscription
             if checked:
-                await self._check_first(arm_request, endpoint)
+                # PostgreSQL: the checks are made from memory on the event loop when they can be
+                # (``_from_memory``); the write itself always runs where the store runs it
+                fresh, passed = await self._from_memory(lambda: self._passes_checks(arm_request, endpoint))
+                if passed is None:
+                    await calls.run(self._checked, arm_request, endpoint, fresh)
             # the body is read only once the caller may make this request (authorization above)
             arm_request.body_bytes = await _read_body(receive, declared)
             return await calls.run(self._served, arm_request, endpoint, False, checked)
         check = endpoint.needs_subscription
-        # PostgreSQL: a read whose every row this replica remembers is served right here, after
-        # the generation check made on the event loop (the thread hop and a blocking driver call
-        # cost more than the rest of such a GET); at the first row it would have to read, it
-        # starts again on a thread, where the check need not be made again.
-        if endpoint.reads_only_store and not store.is_sqlite and await store.fresh_on_loop():
-            try:
-                with store.memory_only():
-                    return self._serve(arm_request, endpoint, check)
-            except NotRemembered:
-                pass
-            return await calls.run(self._served, arm_request, endpoint, check, True)
+        if endpoint.reads_only_store:
+            checked_here, answer = await self._from_memory(lambda: self._serve(arm_request, endpoint, check))
+            if answer is not None:
+                return answer
+            return await calls.run(self._served, arm_request, endpoint, check, checked_here)
         return await calls.run(self._served, arm_request, endpoint, check, False)
 
-    async def _check_first(self, request: ArmRequest, endpoint: Endpoint) -> None:
-        """A write's checks (subscription, authorization, registration), before its body is read.
-        PostgreSQL: made on the event loop from memory after the generation check there, as a GET
-        is served (a thread hop and the driver's generation read cost more than the checks); at
-        the first read not remembered, made again on a thread."""
+    async def _from_memory(self, work: Callable[[], T]) -> tuple[bool, T | None]:
+        """PostgreSQL: ``work()`` right here on the event loop, after the generation check made
+        here, when every row it reads is remembered (the thread hop and a blocking driver call
+        cost more than the rest of a remembered GET, or of a write's checks). Returns whether the
+        check was made (work started again on a thread need not make it again) and ``work``'s
+        result, None when it must run on a thread: SQLite (store work runs inline anyway), a check
+        that could not be made here, or a row it would have to read (``NotRemembered``: nothing
+        was written, the work starts again from the beginning)."""
         store = self.services.store
-        if not store.is_sqlite and await store.fresh_on_loop():
-            try:
-                with store.memory_only():
-                    self._check_subscription(request, endpoint)
-                return
-            except NotRemembered:
-                pass
-        await store.calls.run(self._checked, request, endpoint)
+        if store.is_sqlite or not await store.fresh_on_loop():
+            return False, None
+        try:
+            with store.memory_only():
+                return True, work()
+        except NotRemembered:
+            return True, None
 
-    def _checked(self, request: ArmRequest, endpoint: Endpoint) -> None:
-        with self.services.store.fresh_reads():
+    def _passes_checks(self, request: ArmRequest, endpoint: Endpoint) -> bool:
+        self._check_subscription(request, endpoint)  # (raises the ARM error of a check that fails)
+        return True
+
+    def _checked(self, request: ArmRequest, endpoint: Endpoint, fresh: bool) -> None:
+        # fresh: the generation check was made on the event loop for this request already
+        with self.services.store.fresh_reads(checked=fresh):
             self._check_subscription(request, endpoint)
 
     def _served(self, request: ArmRequest, endpoint: Endpoint, check: bool, fresh: bool) -> ArmResponse:
